@@ -1,0 +1,118 @@
+package apikey
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// A key reads ck_live_<body><check>: body is 32 random bytes in base62, padded to
+// 43 characters; check is the CRC-32 of everything before it, in 6 base62
+// characters. The checksum lets secret scanners and the gateway refuse a
+// mistyped key without a database read; it is not a secret and adds no security.
+const (
+	PrefixLive = "ck_live_"
+	PrefixTest = "ck_test_"
+
+	secretBytes = 32
+	bodyLen     = 43 // ceil(256 / log2(62))
+	checkLen    = 6  // 62^6 > 2^32
+	keyLen      = len(PrefixLive) + bodyLen + checkLen
+
+	// DisplayLen is how much of a key is kept in clear to tell keys apart.
+	DisplayLen = len(PrefixLive) + 8
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// Hash is the SHA-256 of a full key: the only form stored at rest.
+type Hash [sha256.Size]byte
+
+// Secret is a parsed, checksum-valid key.
+type Secret struct {
+	raw string
+}
+
+// PrefixFor is the key prefix of a network: keys of one network never work on the other.
+func PrefixFor(n stacks.Network) string {
+	if n == stacks.Testnet {
+		return PrefixTest
+	}
+	return PrefixLive
+}
+
+// Generate makes a new key for network n from r (crypto/rand in production).
+func Generate(r io.Reader, n stacks.Network) (Secret, error) {
+	buf := make([]byte, secretBytes)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return Secret{}, fmt.Errorf("read random: %w", err)
+	}
+	body := encodeBase62(buf, bodyLen)
+	head := PrefixFor(n) + body
+	return Secret{raw: head + checksum(head)}, nil
+}
+
+// NewSecret generates a key with crypto/rand.
+func NewSecret(n stacks.Network) (Secret, error) { return Generate(rand.Reader, n) }
+
+// ParseSecret checks a presented key's shape, network prefix and checksum.
+// It does no I/O: a key that fails here cannot exist.
+func ParseSecret(s string, n stacks.Network) (Secret, error) {
+	if len(s) != keyLen {
+		return Secret{}, fmt.Errorf("key length %d, want %d", len(s), keyLen)
+	}
+	if !strings.HasPrefix(s, PrefixFor(n)) {
+		return Secret{}, fmt.Errorf("key prefix is not %q", PrefixFor(n))
+	}
+	for i := len(PrefixLive); i < len(s); i++ {
+		if strings.IndexByte(base62, s[i]) < 0 {
+			return Secret{}, fmt.Errorf("key has a character outside base62 at %d", i)
+		}
+	}
+	head, check := s[:len(s)-checkLen], s[len(s)-checkLen:]
+	if subtle.ConstantTimeCompare([]byte(checksum(head)), []byte(check)) != 1 {
+		return Secret{}, fmt.Errorf("key checksum mismatch")
+	}
+	return Secret{raw: s}, nil
+}
+
+// String returns the full key. Only the create response may show it.
+func (s Secret) String() string { return s.raw }
+
+// Hash is what the store keeps and looks keys up by.
+func (s Secret) Hash() Hash { return sha256.Sum256([]byte(s.raw)) }
+
+// Display is the short clear prefix used to tell keys apart in lists.
+func (s Secret) Display() string { return s.raw[:DisplayLen] }
+
+// checksum runs on every keyed request, so it avoids big.Int.
+func checksum(head string) string {
+	v := crc32.ChecksumIEEE([]byte(head))
+	var out [checkLen]byte
+	for i := checkLen - 1; i >= 0; i-- {
+		out[i] = base62[v%62]
+		v /= 62
+	}
+	return string(out[:])
+}
+
+// encodeBase62 encodes b as a big-endian number in exactly width digits.
+// Only key generation uses it, so big.Int is fine.
+func encodeBase62(b []byte, width int) string {
+	n := new(big.Int).SetBytes(b)
+	out := make([]byte, width)
+	base := big.NewInt(62)
+	mod := new(big.Int)
+	for i := width - 1; i >= 0; i-- {
+		n.DivMod(n, base, mod)
+		out[i] = base62[mod.Int64()]
+	}
+	return string(out)
+}

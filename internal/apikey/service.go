@@ -1,0 +1,376 @@
+package apikey
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Public errors of key authentication (texts are DESIGN.md's).
+var (
+	ErrInvalidKey  = fault.Unauthenticated("Invalid API key")
+	ErrInactiveKey = fault.Unauthenticated("API key inactive")
+	ErrIPDenied    = fault.Forbidden("API key not allowed from this IP address")
+	errKeyNotFound = fault.NotFound("API key not found")
+)
+
+// Config holds the rules a Service applies.
+type Config struct {
+	Network            stacks.Network
+	MaxActivePerWallet int
+	DefaultLimits      Limits
+	MaxNameLen         int
+	MaxAllowlist       int
+	// OnChange runs after a key was updated, revoked or suspended, before
+	// the change is reported done: it makes every gateway instance see it.
+	OnChange func(context.Context, *Key) error
+}
+
+// Service is the key lifecycle: every change to a key goes through it.
+type Service struct {
+	store Store
+	cfg   Config
+	now   func() time.Time
+}
+
+// NewService returns a Service over store. now is the clock (time.Now in production).
+func NewService(store Store, cfg Config, now func() time.Time) *Service {
+	if cfg.MaxNameLen == 0 {
+		cfg.MaxNameLen = 100
+	}
+	if cfg.MaxAllowlist == 0 {
+		cfg.MaxAllowlist = 32
+	}
+	return &Service{store: store, cfg: cfg, now: now}
+}
+
+// Network is the network keys are issued for.
+func (s *Service) Network() stacks.Network { return s.cfg.Network }
+
+// SetOnChange installs the change hook (wiring: the authenticator exists after the service).
+func (s *Service) SetOnChange(fn func(context.Context, *Key) error) { s.cfg.OnChange = fn }
+
+// Store returns the underlying store, for components that read keys directly.
+func (s *Service) Store() Store { return s.store }
+
+// CreateInput is a validated-by-Create request for a new key.
+type CreateInput struct {
+	Wallet      string
+	Name        string
+	Permissions []string
+	IPAllowlist []string
+	ExpiresAt   *time.Time
+	// Claim, when set, runs after validation and before the write: the
+	// single-use check of the signed message that asked for this.
+	Claim func(context.Context) error
+}
+
+// Create makes a key for in.Wallet and returns it with the only copy of its secret.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, Secret, error) {
+	name, err := s.validName(in.Name)
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	perms, err := ParsePermissions(in.Permissions)
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	allow, err := s.parseAllowlist(in.IPAllowlist)
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond) // PostgreSQL keeps microseconds
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return nil, Secret{}, fault.Invalid("expiresAt", "expiresAt must be in the future")
+	}
+	if err := claim(ctx, in.Claim); err != nil {
+		return nil, Secret{}, err
+	}
+	secret, err := NewSecret(s.cfg.Network)
+	if err != nil {
+		return nil, Secret{}, fmt.Errorf("generate key: %w", err)
+	}
+	id, err := newKeyID()
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	k := &Key{
+		ID:            id,
+		WalletAddress: in.Wallet,
+		Name:          name,
+		Hash:          secret.Hash(),
+		Prefix:        secret.Display(),
+		Permissions:   perms,
+		Status:        StatusActive,
+		Limits:        s.cfg.DefaultLimits,
+		IPAllowlist:   allow,
+		ExpiresAt:     truncPtr(in.ExpiresAt),
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := s.store.InsertKey(ctx, k, s.cfg.MaxActivePerWallet); err != nil {
+		if errors.Is(err, ErrTooManyKeys) {
+			return nil, Secret{}, fault.Invalidf("", "Too many active API keys for this wallet (maximum %d)", s.cfg.MaxActivePerWallet).
+				WithDetails(map[string]any{"maximum": s.cfg.MaxActivePerWallet})
+		}
+		return nil, Secret{}, fmt.Errorf("insert key: %w", err)
+	}
+	return k, secret, nil
+}
+
+// List returns the wallet's keys, oldest first.
+func (s *Service) List(ctx context.Context, wallet string) ([]*Key, error) {
+	keys, err := s.store.KeysByWallet(ctx, wallet)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// Get returns one of the wallet's keys. Another wallet's key is "not found":
+// the answer never tells whether a key id exists.
+func (s *Service) Get(ctx context.Context, wallet, id string) (*Key, error) {
+	k, err := s.store.KeyByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && k.WalletAddress != wallet) {
+		return nil, errKeyNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load key: %w", err)
+	}
+	return k, nil
+}
+
+// UpdateInput changes a key; nil fields stay as they are.
+type UpdateInput struct {
+	Name        *string
+	Permissions *[]string
+	IPAllowlist *[]string
+	Claim       func(context.Context) error // as in CreateInput
+}
+
+// Update renames a key or changes its permissions or allowlist.
+func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput) (*Key, error) {
+	if in.Name == nil && in.Permissions == nil && in.IPAllowlist == nil {
+		return nil, fault.Invalid("", "Nothing to update: send keyName, permissions or ipAllowlist")
+	}
+	var (
+		name  string
+		perms []Permission
+		allow []netip.Prefix
+		err   error
+	)
+	if in.Name != nil {
+		if name, err = s.validName(*in.Name); err != nil {
+			return nil, err
+		}
+	}
+	if in.Permissions != nil {
+		if perms, err = ParsePermissions(*in.Permissions); err != nil {
+			return nil, err
+		}
+	}
+	if in.IPAllowlist != nil {
+		if allow, err = s.parseAllowlist(*in.IPAllowlist); err != nil {
+			return nil, err
+		}
+	}
+	if err := claim(ctx, in.Claim); err != nil {
+		return nil, err
+	}
+	return s.mutate(ctx, wallet, id, func(k *Key) error {
+		if k.Status == StatusRevoked {
+			return fault.Invalid("", "API key revoked")
+		}
+		if in.Name != nil {
+			k.Name = name
+		}
+		if in.Permissions != nil {
+			k.Permissions = perms
+		}
+		if in.IPAllowlist != nil {
+			k.IPAllowlist = allow
+		}
+		return nil
+	})
+}
+
+// Revoke ends a key for good. Revoking a revoked key succeeds again (idempotent).
+// claim, when set, runs before the write (see CreateInput.Claim).
+func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(context.Context) error) (*Key, error) {
+	if err := claim(ctx, claimFn); err != nil {
+		return nil, err
+	}
+	return s.mutate(ctx, wallet, id, func(k *Key) error {
+		if k.Status == StatusRevoked {
+			return nil
+		}
+		at := s.now().UTC().Truncate(time.Microsecond)
+		k.Status = StatusRevoked
+		k.RevokedAt = &at
+		return nil
+	})
+}
+
+// SetSuspended is the operator's switch. A revoked key stays revoked.
+func (s *Service) SetSuspended(ctx context.Context, id string, suspended bool) (*Key, error) {
+	return s.mutate(ctx, "", id, func(k *Key) error {
+		if k.Status == StatusRevoked {
+			return fault.Invalid("", "API key revoked")
+		}
+		if suspended {
+			k.Status = StatusSuspended
+		} else {
+			k.Status = StatusActive
+		}
+		return nil
+	})
+}
+
+// mutate runs fn on the key under the store's row lock. wallet "" skips the
+// ownership check (operator actions).
+func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error) (*Key, error) {
+	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
+		if wallet != "" && k.WalletAddress != wallet {
+			return errKeyNotFound
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+		k.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, errKeyNotFound
+	}
+	if err != nil {
+		if _, ok := fault.As(err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("update key: %w", err)
+	}
+	if s.cfg.OnChange != nil {
+		if err := s.cfg.OnChange(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// Check applies the rules every keyed request passes: active, not expired,
+// allowed from ip.
+func (s *Service) Check(k *Key, ip netip.Addr) error {
+	if k.EffectiveStatus(s.now()) != StatusActive {
+		return ErrInactiveKey
+	}
+	if !k.AllowsIP(ip) {
+		return ErrIPDenied
+	}
+	return nil
+}
+
+// ParsePermissions validates names: at least one, no unknown ones. Duplicates
+// collapse; the result is in canonical order.
+func ParsePermissions(names []string) ([]Permission, error) {
+	if len(names) == 0 {
+		return nil, fault.Invalid("permissions", "permissions must name at least one of create, execute, cancel")
+	}
+	var out []Permission
+	for _, n := range names {
+		p := Permission(n)
+		if !slices.Contains(AllPermissions, p) {
+			return nil, fault.Invalidf("permissions", "Unknown permission %q (allowed: create, execute, cancel)", n)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Permission) int {
+		return slices.Index(AllPermissions, a) - slices.Index(AllPermissions, b)
+	})
+	return out, nil
+}
+
+func (s *Service) validName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", fault.Invalid("keyName", "keyName is required")
+	case !utf8.ValidString(name):
+		return "", fault.Invalid("keyName", "keyName must be valid UTF-8")
+	case utf8.RuneCountInString(name) > s.cfg.MaxNameLen:
+		return "", fault.Invalidf("keyName", "keyName is longer than %d characters", s.cfg.MaxNameLen)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", fault.Invalid("keyName", "keyName must not contain control characters")
+	}
+	return name, nil
+}
+
+func (s *Service) parseAllowlist(cidrs []string) ([]netip.Prefix, error) {
+	if len(cidrs) > s.cfg.MaxAllowlist {
+		return nil, fault.Invalidf("ipAllowlist", "ipAllowlist has more than %d entries", s.cfg.MaxAllowlist)
+	}
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		p, err := parseCIDR(c)
+		if err != nil {
+			return nil, fault.Invalidf("ipAllowlist", "ipAllowlist entry %q is not an IP address or CIDR", c)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// parseCIDR accepts "10.0.0.0/8" or a bare address (a /32 or /128).
+func parseCIDR(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// newKeyID returns a random UUIDv4 string: public, stable, unguessable.
+func newKeyID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("key id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+func claim(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return nil
+	}
+	return fn(ctx)
+}
+
+func truncPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Truncate(time.Microsecond)
+	return &v
+}

@@ -1,0 +1,232 @@
+// Package app wires a gateway from a Config: stores, Redis, services and the
+// HTTP handler. cmd/stxgate serves it; tests start whole gateways with it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/httpapi"
+	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/order"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/settlement"
+	"github.com/stxgate/stxgate/internal/store/memory"
+	"github.com/stxgate/stxgate/internal/store/postgres"
+	"github.com/stxgate/stxgate/internal/usage"
+	"github.com/stxgate/stxgate/internal/walletauth"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// App is one wired gateway instance.
+type App struct {
+	Server *httpapi.Server
+	Keys   *apikey.Service
+	Orders *order.Service
+	Auth   *keyauth.Authenticator
+	Usage  *usage.Recorder
+	pool   *pgxpool.Pool
+	rdb    redis.UniversalClient
+	log    *slog.Logger
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// Options are test hooks; production passes the zero value.
+type Options struct {
+	Now        func() time.Time // clock; time.Now when nil
+	Settlement order.Settlement // replaces the configured settlement (tests)
+}
+
+// New builds an App. Close releases what it opened.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &App{log: log}
+	var (
+		keyStore   apikey.Store
+		orderStore order.Store
+		replay     walletauth.ReplayStore
+		limiter    ratelimit.Limiter
+		ready      []httpapi.Check
+	)
+	if cfg.DatabaseURL != "" {
+		pool, err := postgres.Connect(ctx, cfg.DatabaseURL, postgres.PoolConfig{
+			MaxConns:         int32(cfg.DBMaxConns),
+			StatementTimeout: cfg.DBStatementTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.pool = pool
+		if cfg.Migrate {
+			if err := postgres.Migrate(ctx, pool); err != nil {
+				a.Close()
+				return nil, err
+			}
+		}
+		pg := postgres.New(pool)
+		keyStore, orderStore = pg, pg
+		ready = append(ready, httpapi.Check{Name: "postgres", Check: pool.Ping})
+	} else {
+		log.Warn("DATABASE_URL is not set: using the embedded in-memory store (data is lost on restart; one instance only)")
+		keyStore, orderStore = memory.New(), memory.NewOrders()
+	}
+	if cfg.RedisURL != "" {
+		rdb, err := connectRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.rdb = rdb
+		replay = walletauth.NewRedisReplay(rdb, cfg.RedisPrefix)
+		limiter = ratelimit.NewRedis(rdb, cfg.RedisPrefix)
+		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+	} else {
+		if cfg.DatabaseURL != "" {
+			log.Warn("REDIS_URL is not set: replay protection and rate limits are per instance; run a single instance")
+		}
+		replay = walletauth.NewMemoryReplay(now)
+		limiter = ratelimit.NewMemory(now)
+	}
+
+	a.Keys = apikey.NewService(keyStore, apikey.Config{
+		Network:            cfg.Network,
+		MaxActivePerWallet: cfg.MaxKeysPerWallet,
+		DefaultLimits:      apikey.Limits{Minute: cfg.RateLimitMinute, Hour: cfg.RateLimitHour, Day: cfg.RateLimitDay},
+	}, now)
+	a.Auth = keyauth.New(a.Keys, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now))
+	changed := cfg.RedisPrefix + "keys:changed"
+	a.Keys.SetOnChange(func(ctx context.Context, k *apikey.Key) error {
+		if err := a.Auth.Invalidate(ctx, k); err != nil {
+			return err
+		}
+		if a.rdb != nil { // evict promptly elsewhere; correctness rests on the generation
+			if err := a.rdb.Publish(ctx, changed, k.ID).Err(); err != nil {
+				log.Warn("publish key change", slog.Any("error", err))
+			}
+		}
+		return nil
+	})
+	a.Usage = usage.NewRecorder(keyStore, log)
+
+	settle := opt.Settlement
+	switch {
+	case settle != nil:
+	case cfg.RelayerURL != "":
+		settle = settlement.NewRelayer(cfg.RelayerURL, settlement.RelayerOptions{Logger: log})
+	default:
+		log.Warn("STXGATE_RELAYER_URL is not set: executions use the SIMULATED settlement (no chain transaction; txids are fake and marked simulated)")
+		settle = settlement.NewSimulated(log)
+	}
+	a.Orders = order.NewService(orderStore, settle, order.Config{
+		Network:        cfg.Network,
+		Domain:         stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
+		MaxLifetime:    cfg.OrderMaxLifetime,
+		ReconcileAfter: cfg.ReconcileAfter,
+	}, now, log)
+	failOpen := make(map[httpapi.RouteClass]bool)
+	for _, class := range cfg.FailOpen {
+		failOpen[httpapi.RouteClass(class)] = true
+	}
+
+	wallets := walletauth.NewVerifier(walletauth.Config{
+		Network: cfg.Network,
+		Window:  cfg.SignatureWindow,
+		Skew:    cfg.SignatureSkew,
+		Domain:  cfg.Domain,
+	}, replay, now)
+	a.Server = httpapi.New(httpapi.Deps{
+		Keys:    a.Keys,
+		Orders:  a.Orders,
+		Wallets: wallets,
+		Auth:    a.Auth,
+		Limiter: limiter,
+		Usage:   a.Usage,
+		Limits: httpapi.Limits{
+			IPSigned: cfg.IPLimitMinute,
+			Wallet:   cfg.WalletLimitMinute,
+			IPPublic: cfg.PublicLimitMinute,
+			FailOpen: failOpen,
+		},
+		Network:        cfg.Network,
+		Log:            log,
+		Now:            now,
+		Ready:          ready,
+		BodyLimit:      cfg.BodyLimitBytes,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop, a.done = stop, make(chan struct{})
+	go func() {
+		defer close(a.done)
+		if a.rdb != nil {
+			go a.listenKeyChanges(bg, changed)
+		}
+		go a.Orders.RunMaintenance(bg, cfg.MaintenanceInterval)
+		a.Usage.Run(bg, cfg.UsageFlushInterval)
+	}()
+	return a, nil
+}
+
+// listenKeyChanges evicts keys changed on other instances from the cache.
+func (a *App) listenKeyChanges(ctx context.Context, channel string) {
+	sub := a.rdb.Subscribe(ctx, channel)
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg, ok := <-ch:
+			if !ok {
+				return
+			}
+			a.Auth.Cache().DeleteID(msg.Payload)
+		}
+	}
+}
+
+// Handler is what to serve.
+func (a *App) Handler() http.Handler { return a.Server.Echo() }
+
+// Close stops background work (flushing usage one last time) and releases connections.
+func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+		<-a.done
+	}
+	if a.rdb != nil {
+		_ = a.rdb.Close()
+	}
+	if a.pool != nil {
+		a.pool.Close()
+	}
+}
+
+func connectRedis(ctx context.Context, url string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("ping redis: %w", errors.Join(err))
+	}
+	return rdb, nil
+}

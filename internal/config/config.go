@@ -1,0 +1,304 @@
+// Package config builds the one Config of a gateway from flags and the
+// environment (a flag wins over its variable), with defaults and validation.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Config is everything a gateway instance needs to start.
+type Config struct {
+	DatabaseURL string // empty: the embedded in-memory store
+	RedisURL    string // empty: in-process limiter and replay store
+	RedisPrefix string
+	Listen      string
+	Network     stacks.Network
+	Migrate     bool
+
+	RateLimitMinute int
+	RateLimitHour   int
+	RateLimitDay    int
+
+	IPLimitMinute     int
+	WalletLimitMinute int
+	PublicLimitMinute int
+
+	SignatureWindow time.Duration
+	SignatureSkew   time.Duration
+	Domain          string
+
+	MaxKeysPerWallet int
+
+	SIP018Name    string
+	SIP018Version string
+
+	RelayerURL          string
+	OrderMaxLifetime    time.Duration
+	ReconcileAfter      time.Duration
+	MaintenanceInterval time.Duration
+
+	TrustedProxies []netip.Prefix
+	FailOpen       []string
+
+	KeyCacheTTL        time.Duration
+	UsageFlushInterval time.Duration
+
+	DBMaxConns         int
+	DBStatementTimeout time.Duration
+
+	BodyLimitBytes  int64
+	ShutdownTimeout time.Duration
+	LogLevel        string
+}
+
+// Var documents one setting: its environment variable, flag and default.
+type Var struct {
+	Env, Flag, Default, Help string
+	set                      func(c *Config, v string) error
+}
+
+// Vars lists every setting, in the order the README documents them.
+var Vars = []Var{
+	{"DATABASE_URL", "database-url", "", "PostgreSQL DSN; empty runs on the embedded in-memory store",
+		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"REDIS_URL", "redis-url", "", "Redis URL (redis://, rediss://); empty uses in-process limits and replay store (one instance only)",
+		func(c *Config, v string) error { c.RedisURL = v; return nil }},
+	{"STXGATE_REDIS_PREFIX", "redis-prefix", "stxgate:", "prefix of every Redis key",
+		func(c *Config, v string) error { c.RedisPrefix = v; return nil }},
+	{"STXGATE_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address",
+		func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"STXGATE_NETWORK", "network", "mainnet", "mainnet or testnet: addresses, key prefixes and the SIP-018 chain id",
+		func(c *Config, v string) (err error) { c.Network, err = stacks.ParseNetwork(v); return }},
+	{"STXGATE_MIGRATE", "migrate", "true", "apply database migrations at start",
+		func(c *Config, v string) (err error) { c.Migrate, err = strconv.ParseBool(v); return }},
+	{"STXGATE_RATE_LIMIT_MINUTE", "rate-limit-minute", "100", "default per-minute limit of new keys",
+		intVar(func(c *Config) *int { return &c.RateLimitMinute })},
+	{"STXGATE_RATE_LIMIT_HOUR", "rate-limit-hour", "1000", "default per-hour limit of new keys",
+		intVar(func(c *Config) *int { return &c.RateLimitHour })},
+	{"STXGATE_RATE_LIMIT_DAY", "rate-limit-day", "10000", "default per-day limit of new keys",
+		intVar(func(c *Config) *int { return &c.RateLimitDay })},
+	{"STXGATE_IP_LIMIT_MINUTE", "ip-limit-minute", "300", "wallet-signed calls per minute per client IP",
+		intVar(func(c *Config) *int { return &c.IPLimitMinute })},
+	{"STXGATE_WALLET_LIMIT_MINUTE", "wallet-limit-minute", "60", "wallet-signed calls per minute per wallet",
+		intVar(func(c *Config) *int { return &c.WalletLimitMinute })},
+	{"STXGATE_PUBLIC_LIMIT_MINUTE", "public-limit-minute", "600", "public reads per minute per client IP",
+		intVar(func(c *Config) *int { return &c.PublicLimitMinute })},
+	{"STXGATE_SIGNATURE_WINDOW", "signature-window", "5m", "how old a signed message's timestamp may be",
+		durVar(func(c *Config) *time.Duration { return &c.SignatureWindow })},
+	{"STXGATE_SIGNATURE_SKEW", "signature-skew", "30s", "how far in the future a signed message's timestamp may be",
+		durVar(func(c *Config) *time.Duration { return &c.SignatureSkew })},
+	{"STXGATE_DOMAIN", "domain", "", "when set, a signed message's optional \"domain\" field must equal it",
+		func(c *Config, v string) error { c.Domain = v; return nil }},
+	{"STXGATE_MAX_KEYS_PER_WALLET", "max-keys-per-wallet", "25", "active API keys a wallet may hold",
+		intVar(func(c *Config) *int { return &c.MaxKeysPerWallet })},
+	{"STXGATE_SIP018_NAME", "sip018-name", "stxgate", "SIP-018 domain name orders are signed under",
+		func(c *Config, v string) error { c.SIP018Name = v; return nil }},
+	{"STXGATE_SIP018_VERSION", "sip018-version", "1", "SIP-018 domain version orders are signed under",
+		func(c *Config, v string) error { c.SIP018Version = v; return nil }},
+	{"STXGATE_RELAYER_URL", "relayer-url", "", "settlement relayer; empty uses the SIMULATED settlement (no chain)",
+		func(c *Config, v string) error { c.RelayerURL = v; return nil }},
+	{"STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
+		durVar(func(c *Config) *time.Duration { return &c.OrderMaxLifetime })},
+	{"STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key)",
+		durVar(func(c *Config) *time.Duration { return &c.ReconcileAfter })},
+	{"STXGATE_MAINTENANCE_INTERVAL", "maintenance-interval", "10s", "how often executions are reconciled and expired orders swept",
+		durVar(func(c *Config) *time.Duration { return &c.MaintenanceInterval })},
+	{"STXGATE_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty: none",
+		func(c *Config, v string) (err error) { c.TrustedProxies, err = parsePrefixes(v); return }},
+	{"STXGATE_FAIL_OPEN", "fail-open", "keyed-read,signed-read,public",
+		"route classes served without rate limits while Redis is unreachable (keyed-write, keyed-read, signed-read, public); the others answer 503",
+		func(c *Config, v string) error { c.FailOpen = splitList(v); return nil }},
+	{"STXGATE_KEY_CACHE_TTL", "key-cache-ttl", "30s", "how long a key is cached in process without a database read",
+		durVar(func(c *Config) *time.Duration { return &c.KeyCacheTTL })},
+	{"STXGATE_USAGE_FLUSH_INTERVAL", "usage-flush-interval", "1s", "how often usage statistics are written to the database",
+		durVar(func(c *Config) *time.Duration { return &c.UsageFlushInterval })},
+	{"STXGATE_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 keeps pgx's default (max(4, cores))",
+		intVar(func(c *Config) *int { return &c.DBMaxConns })},
+	{"STXGATE_DB_STATEMENT_TIMEOUT", "db-statement-timeout", "5s", "PostgreSQL statement_timeout of every connection",
+		durVar(func(c *Config) *time.Duration { return &c.DBStatementTimeout })},
+	{"STXGATE_BODY_LIMIT", "body-limit", "65536", "largest request body in bytes",
+		func(c *Config, v string) (err error) { c.BodyLimitBytes, err = strconv.ParseInt(v, 10, 64); return }},
+	{"STXGATE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long SIGTERM waits for in-flight requests",
+		durVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"STXGATE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
+		func(c *Config, v string) error { c.LogLevel = v; return nil }},
+}
+
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) (err error) { *field(c), err = strconv.Atoi(v); return }
+}
+
+func durVar(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) (err error) { *field(c), err = time.ParseDuration(v); return }
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Load reads args (without the program name) and the environment getenv.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("stxgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := make([]*string, len(Vars))
+	for i, v := range Vars {
+		def := v.Default
+		if e := getenv(v.Env); e != "" {
+			def = e
+		}
+		vals[i] = fs.String(v.Flag, def, fmt.Sprintf("%s (env %s)", v.Help, v.Env))
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	var c Config
+	var errs []error
+	for i, v := range Vars {
+		if err := v.set(&c, strings.TrimSpace(*vals[i])); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Env, *vals[i], err))
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, c.Validate()
+}
+
+// FromEnv loads the configuration from the process environment only.
+func FromEnv() (Config, error) { return Load(nil, os.Getenv, io.Discard) }
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	positive := map[string]int{
+		"STXGATE_RATE_LIMIT_MINUTE": c.RateLimitMinute, "STXGATE_RATE_LIMIT_HOUR": c.RateLimitHour,
+		"STXGATE_RATE_LIMIT_DAY": c.RateLimitDay, "STXGATE_IP_LIMIT_MINUTE": c.IPLimitMinute,
+		"STXGATE_WALLET_LIMIT_MINUTE": c.WalletLimitMinute, "STXGATE_PUBLIC_LIMIT_MINUTE": c.PublicLimitMinute,
+		"STXGATE_MAX_KEYS_PER_WALLET": c.MaxKeysPerWallet,
+	}
+	for _, v := range Vars { // in table order, so messages are stable
+		if n, ok := positive[v.Env]; ok && n <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", v.Env, n))
+		}
+	}
+	if c.RateLimitHour < c.RateLimitMinute || c.RateLimitDay < c.RateLimitHour {
+		errs = append(errs, errors.New("rate limits must grow with the window: minute <= hour <= day"))
+	}
+	if c.SignatureWindow <= 0 || c.SignatureWindow > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("STXGATE_SIGNATURE_WINDOW must be in (0, 24h], got %s", c.SignatureWindow))
+	}
+	if c.SignatureSkew < 0 || c.SignatureSkew > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("STXGATE_SIGNATURE_SKEW must be in [0, 10m], got %s", c.SignatureSkew))
+	}
+	if c.BodyLimitBytes < 1024 {
+		errs = append(errs, fmt.Errorf("STXGATE_BODY_LIMIT must be at least 1024, got %d", c.BodyLimitBytes))
+	}
+	if c.ReconcileAfter < 0 || c.MaintenanceInterval <= 0 {
+		errs = append(errs, errors.New("STXGATE_RECONCILE_AFTER must not be negative and STXGATE_MAINTENANCE_INTERVAL must be positive"))
+	}
+	if c.OrderMaxLifetime <= 0 {
+		errs = append(errs, errors.New("STXGATE_ORDER_MAX_LIFETIME must be positive"))
+	}
+	if c.SIP018Name == "" || c.SIP018Version == "" {
+		errs = append(errs, errors.New("STXGATE_SIP018_NAME and STXGATE_SIP018_VERSION must not be empty"))
+	}
+	for env, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "REDIS_URL": c.RedisURL, "STXGATE_RELAYER_URL": c.RelayerURL} {
+		if u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || p.Scheme == "" {
+			errs = append(errs, fmt.Errorf("%s is not a URL", env))
+		}
+	}
+	for _, class := range c.FailOpen {
+		switch class {
+		case "keyed-write", "keyed-read", "signed-read", "public":
+		case "signed-write":
+			errs = append(errs, errors.New("STXGATE_FAIL_OPEN: signed-write cannot fail open (single-use messages need Redis)"))
+		default:
+			errs = append(errs, fmt.Errorf("STXGATE_FAIL_OPEN: unknown route class %q", class))
+		}
+	}
+	if c.KeyCacheTTL <= 0 || c.KeyCacheTTL > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("STXGATE_KEY_CACHE_TTL must be in (0, 10m], got %s", c.KeyCacheTTL))
+	}
+	if c.UsageFlushInterval <= 0 {
+		errs = append(errs, errors.New("STXGATE_USAGE_FLUSH_INTERVAL must be positive"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("STXGATE_LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// String prints the configuration with passwords masked, for the start-up log.
+func (c Config) String() string {
+	return fmt.Sprintf("listen=%s network=%s database=%s redis=%s relayer=%s migrate=%t limits=%d/%d/%d",
+		c.Listen, c.Network, orNone(MaskURL(c.DatabaseURL), "memory"), orNone(MaskURL(c.RedisURL), "memory"),
+		orNone(MaskURL(c.RelayerURL), "simulated"), c.Migrate, c.RateLimitMinute, c.RateLimitHour, c.RateLimitDay)
+}
+
+// MaskURL hides the password (and any query secrets) of a URL.
+func MaskURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "token") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}

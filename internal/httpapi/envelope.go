@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/walletauth"
+)
+
+// envelopeField is one part of a signed message and where clients put it.
+type envelopeField struct {
+	json, header string
+	dst          func(*walletauth.Envelope) *string
+}
+
+var envelopeFields = []envelopeField{
+	{"message", "X-Message", func(e *walletauth.Envelope) *string { return &e.Message }},
+	{"signature", "X-Signature", func(e *walletauth.Envelope) *string { return &e.Signature }},
+	{"walletAddress", "X-Wallet-Address", func(e *walletauth.Envelope) *string { return &e.WalletAddress }},
+	{"publicKey", "X-Public-Key", func(e *walletauth.Envelope) *string { return &e.PublicKey }},
+}
+
+// readEnvelope takes the signed message from the JSON body, the X-* headers,
+// or both (clients in the wild send both); a part given twice must agree.
+func readEnvelope(c echo.Context) (walletauth.Envelope, error) {
+	var env walletauth.Envelope
+	body, err := readJSONObject(c)
+	if err != nil {
+		return env, err
+	}
+	if err := flattenSignatureObject(body); err != nil {
+		return env, err
+	}
+	h := c.Request().Header
+	for _, f := range envelopeFields {
+		fromHeader := h.Get(f.header)
+		if !isASCII(fromHeader) {
+			return env, fault.Invalidf(f.header, "%s must be ASCII (send non-ASCII messages in the JSON body)", f.header)
+		}
+		var fromBody string
+		if raw, ok := body[f.json]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &fromBody); err != nil {
+				return env, fault.Invalidf(f.json, "%s must be a string", f.json)
+			}
+		}
+		if fromHeader != "" && fromBody != "" && fromHeader != fromBody {
+			return env, fault.Invalidf(f.json, "%s in the body and %s header differ", f.json, f.header)
+		}
+		v := fromBody
+		if v == "" {
+			v = fromHeader
+		}
+		*f.dst(&env) = v
+	}
+	return env, nil
+}
+
+// readJSONObject decodes an optional JSON object body. An empty body is nil.
+func readJSONObject(c echo.Context) (map[string]json.RawMessage, error) {
+	req := c.Request()
+	if req.Body == nil || req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return nil, nil
+	}
+	raw, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errBodyTooLarge
+		}
+		return nil, fault.Invalid("", "Could not read the request body").Wrap(err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, fault.Invalid("", "Request body must be a JSON object")
+	}
+	return obj, nil
+}
+
+// flattenSignatureObject accepts the whole result of a wallet's signMessage
+// as "signature": {"signature": "...", "publicKey": "..."} (a form the
+// reference docs' samples send) by lifting its parts into the body.
+func flattenSignatureObject(body map[string]json.RawMessage) error {
+	raw, ok := body["signature"]
+	if !ok || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return nil
+	}
+	var obj struct {
+		Signature *string `json:"signature"`
+		PublicKey *string `json:"publicKey"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Signature == nil {
+		return fault.Invalid("signature", "signature must be a string or an object with a signature string")
+	}
+	body["signature"], _ = json.Marshal(*obj.Signature)
+	if obj.PublicKey != nil {
+		if _, given := body["publicKey"]; !given {
+			body["publicKey"], _ = json.Marshal(*obj.PublicKey)
+		}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// verifySigned reads and verifies a signed envelope for one of actions, then
+// counts it against the wallet's limit.
+func (s *Server) verifySigned(c echo.Context, class RouteClass, actions ...string) (*walletauth.Message, error) {
+	env, err := readEnvelope(c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.wallets.Verify(c.Request().Context(), env, actions...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.limitWallet(c, m.Wallet.String(), class); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

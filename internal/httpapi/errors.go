@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/fault"
+)
+
+// ErrorBody is every error answer: {"error", "details"?, "timestamp"}.
+type ErrorBody struct {
+	Error     string         `json:"error"`
+	Details   map[string]any `json:"details,omitempty"`
+	Timestamp string         `json:"timestamp"`
+}
+
+var kindStatus = map[fault.Kind]int{
+	fault.KindInternal:        http.StatusInternalServerError,
+	fault.KindInvalid:         http.StatusBadRequest,
+	fault.KindUnauthenticated: http.StatusUnauthorized,
+	fault.KindForbidden:       http.StatusForbidden,
+	fault.KindNotFound:        http.StatusNotFound,
+	fault.KindConflict:        http.StatusConflict,
+	fault.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	fault.KindRateLimited:     http.StatusTooManyRequests,
+	fault.KindBadGateway:      http.StatusBadGateway,
+	fault.KindUnavailable:     http.StatusServiceUnavailable,
+}
+
+// toFault turns any error a handler returns into the public error to answer.
+// This is the one place where errors become HTTP.
+func toFault(err error) *fault.Error {
+	if fe, ok := fault.As(err); ok {
+		return fe
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return fault.NotFound("Not found")
+		case http.StatusMethodNotAllowed:
+			return &fault.Error{Kind: fault.KindInvalid, Public: "Method not allowed", Err: err}
+		case http.StatusRequestEntityTooLarge:
+			return &fault.Error{Kind: fault.KindTooLarge, Public: "Request body too large", Err: err}
+		case http.StatusUnsupportedMediaType:
+			return &fault.Error{Kind: fault.KindInvalid, Public: "Content-Type must be application/json", Err: err}
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return &fault.Error{Kind: fault.KindInvalid, Public: http.StatusText(he.Code), Err: err}
+		}
+	}
+	if fault.IsUnavailable(err) {
+		return fault.Unavailable("Service unavailable: a backing store is unreachable", err)
+	}
+	return &fault.Error{Kind: fault.KindInternal, Public: "Internal server error", Err: err}
+}
+
+// statusOf is the HTTP status of a fault (405 keeps its own status).
+func statusOf(fe *fault.Error) int {
+	var he *echo.HTTPError
+	if errors.As(fe.Err, &he) && he.Code == http.StatusMethodNotAllowed {
+		return http.StatusMethodNotAllowed
+	}
+	return kindStatus[fe.Kind]
+}
+
+// errorHandler is Echo's HTTPErrorHandler: DESIGN.md's body for every error,
+// client errors logged at info, server errors at error, never a stack trace.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	fe := toFault(err)
+	status := statusOf(fe)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(c.Request().Context(), level, "request failed",
+		slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		slog.Int("status", status),
+		slog.String("error", fe.Public),
+		slog.Any("cause", fe.Err))
+	body := ErrorBody{Error: fe.Public, Details: fe.Details, Timestamp: formatTime(s.now())}
+	if c.Request().Method == http.MethodHead {
+		err = c.NoContent(status)
+	} else {
+		err = c.JSON(status, body)
+	}
+	if err != nil {
+		s.log.Error("write error response", slog.Any("error", err))
+	}
+}
+
+// formatTime renders times as JavaScript's toISOString does: UTC, milliseconds.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func formatTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := formatTime(*t)
+	return &s
+}

@@ -1,0 +1,225 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/app"
+	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Fixed keys from shared/vectors (stacks.js doc key, Clarinet wallet_1).
+const (
+	privA = "73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801"
+	privB = "7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801"
+)
+
+// testNow is the gateway clock in tests: fixed, so error timestamps are exact.
+var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+const nowStamp = "2026-11-22T12:00:00.000Z"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// gateway is an in-process gateway on a fresh PostgreSQL database and Redis prefix.
+type gateway struct {
+	t     *testing.T
+	h     http.Handler
+	app   *app.App
+	clock *clock
+	logs  *bytes.Buffer
+}
+
+type setupOpt func(*config.Config)
+
+func newGateway(t *testing.T, opts ...setupOpt) *gateway {
+	t.Helper()
+	_, prefix := testenv.Redis(t)
+	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = testenv.PostgresDSN(t)
+	cfg.RedisURL = testenv.RedisURL(t)
+	cfg.RedisPrefix = prefix
+	for _, o := range opts {
+		o(&cfg)
+	}
+	clk := &clock{t: testNow}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.New(context.Background(), cfg, log, app.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return &gateway{t: t, h: a.Handler(), app: a, clock: clk, logs: logs}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// wallet signs messages like Leather does (signMessageHashRsv over hashMessage).
+type wallet struct {
+	key  *stacks.PrivateKey
+	addr string
+	pub  string
+}
+
+func mustWallet(t testing.TB, hexKey string) wallet {
+	t.Helper()
+	k, err := stacks.ParsePrivateKey(hexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wallet{key: k, addr: k.Address(stacks.Mainnet).String(), pub: fmt.Sprintf("%x", k.PublicKey())}
+}
+
+func (w wallet) sign(msg string) string { return stacks.SignMessage(w.key, []byte(msg)) }
+
+// signed is a wallet-signed request envelope.
+type signed struct {
+	Message       string `json:"message,omitempty"`
+	Signature     string `json:"signature,omitempty"`
+	WalletAddress string `json:"walletAddress,omitempty"`
+	PublicKey     string `json:"publicKey,omitempty"`
+}
+
+func (w wallet) envelope(msg string) signed {
+	return signed{Message: msg, Signature: w.sign(msg), WalletAddress: w.addr}
+}
+
+func (e signed) body() string {
+	b, _ := json.Marshal(e)
+	return string(b)
+}
+
+func (e signed) headers() map[string]string {
+	h := map[string]string{"X-Message": e.Message, "X-Signature": e.Signature, "X-Wallet-Address": e.WalletAddress}
+	if e.PublicKey != "" {
+		h["X-Public-Key"] = e.PublicKey
+	}
+	return h
+}
+
+// ms is the gateway clock plus d, in milliseconds, for message timestamps.
+func ms(d time.Duration) int64 { return testNow.Add(d).UnixMilli() }
+
+func createMsg(name string, perms string, ts int64) string {
+	return fmt.Sprintf(`{"action":"create_api_key","keyName":%q,"permissions":%s,"timestamp":%d}`, name, perms, ts)
+}
+
+// response is a recorded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func (r response) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+func (g *gateway) do(method, path, body string, headers map[string]string) response {
+	g.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	g.h.ServeHTTP(rec, req)
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+}
+
+// createKey makes a key for w and returns (apiKey, keyId).
+func (g *gateway) createKey(w wallet, name, perms string) (string, string) {
+	g.t.Helper()
+	r := g.do("POST", "/api/v1/api-keys", w.envelope(createMsg(name, perms, ms(-time.Second))).body(), nil)
+	if r.Status != http.StatusCreated {
+		g.t.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	m := r.json(g.t)
+	return m["apiKey"].(string), m["keyId"].(string)
+}
+
+// errorBody is the exact error answer for text (and details, if any).
+func errorBody(text string, details map[string]any) string {
+	m := map[string]any{"error": text, "timestamp": nowStamp}
+	if details != nil {
+		m["details"] = details
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func field(name string) map[string]any { return map[string]any{"field": name} }
+
+// assertJSON compares JSON documents, ignoring formatting and key order.
+func assertJSON(t testing.TB, got, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("got invalid JSON %q: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("want invalid JSON %q: %v", want, err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if !bytes.Equal(gb, wb) {
+		t.Fatalf("body mismatch\n got: %s\nwant: %s", gb, wb)
+	}
+}
+
+// expect asserts status and exact JSON body.
+func expect(t testing.TB, r response, status int, body string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body %s", r.Status, status, r.Body)
+	}
+	if body != "" {
+		assertJSON(t, r.Body, body)
+	}
+}

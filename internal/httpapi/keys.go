@@ -1,0 +1,257 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/walletauth"
+)
+
+// KeyView is a key as clients see it: never the secret, never its hash.
+// id and keyId carry the same value (the reference docs use both).
+type KeyView struct {
+	ID            string        `json:"id"`
+	KeyID         string        `json:"keyId"`
+	WalletAddress string        `json:"walletAddress"`
+	Name          string        `json:"name"`
+	Prefix        string        `json:"prefix"`
+	Status        apikey.Status `json:"status"`
+	Permissions   []string      `json:"permissions"`
+	RateLimit     int           `json:"rateLimit"`
+	RateLimits    apikey.Limits `json:"rateLimits"`
+	IPAllowlist   []string      `json:"ipAllowlist"`
+	ExpiresAt     *string       `json:"expiresAt"`
+	CreatedAt     string        `json:"createdAt"`
+	UpdatedAt     string        `json:"updatedAt"`
+	RevokedAt     *string       `json:"revokedAt"`
+	LastUsedAt    *string       `json:"lastUsedAt"`
+	UsageStats    apikey.Usage  `json:"usageStats"`
+}
+
+func (s *Server) keyView(k *apikey.Key) KeyView {
+	allow := make([]string, len(k.IPAllowlist))
+	for i, p := range k.IPAllowlist {
+		allow[i] = p.String()
+	}
+	return KeyView{
+		ID:            k.ID,
+		KeyID:         k.ID,
+		WalletAddress: k.WalletAddress,
+		Name:          k.Name,
+		Prefix:        k.Prefix,
+		Status:        k.EffectiveStatus(s.now()),
+		Permissions:   permStrings(k.Permissions),
+		RateLimit:     k.Limits.Minute,
+		RateLimits:    k.Limits,
+		IPAllowlist:   allow,
+		ExpiresAt:     formatTimePtr(k.ExpiresAt),
+		CreatedAt:     formatTime(k.CreatedAt),
+		UpdatedAt:     formatTime(k.UpdatedAt),
+		RevokedAt:     formatTimePtr(k.RevokedAt),
+		LastUsedAt:    formatTimePtr(k.LastUsedAt),
+		UsageStats:    k.Usage,
+	}
+}
+
+func permStrings(ps []apikey.Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// CreatedKey is the 201 answer to a create: the only time apiKey is shown.
+type CreatedKey struct {
+	APIKey string `json:"apiKey"`
+	KeyView
+}
+
+// createKey: POST /api/v1/api-keys, signed create_api_key
+// {keyName, permissions, ipAllowlist?, expiresAt?}.
+func (s *Server) createKey(c echo.Context) error {
+	m, err := s.verifySigned(c, ClassSignedWrite, walletauth.ActionCreateKey)
+	if err != nil {
+		return err
+	}
+	in := apikey.CreateInput{Wallet: m.Wallet.String(), Claim: s.claimer(m)}
+	if err := m.Field("keyName", &in.Name); err != nil {
+		return err
+	}
+	if err := m.Field("permissions", &in.Permissions); err != nil {
+		return err
+	}
+	if m.Has("ipAllowlist") {
+		if err := m.Field("ipAllowlist", &in.IPAllowlist); err != nil {
+			return err
+		}
+	}
+	if m.Has("expiresAt") {
+		t, err := messageTime(m, "expiresAt")
+		if err != nil {
+			return err
+		}
+		in.ExpiresAt = &t
+	}
+	k, secret, err := s.keys.Create(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, CreatedKey{APIKey: secret.String(), KeyView: s.keyView(k)})
+}
+
+// listKeys: GET /api/v1/api-keys, signed list_api_keys (reusable in its window).
+func (s *Server) listKeys(c echo.Context) error {
+	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionListKeys)
+	if err != nil {
+		return err
+	}
+	keys, err := s.keys.List(c.Request().Context(), m.Wallet.String())
+	if err != nil {
+		return err
+	}
+	views := make([]KeyView, len(keys))
+	for i, k := range keys {
+		views[i] = s.keyView(k)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"apiKeys": views})
+}
+
+// getKey: GET /api/v1/api-keys/:keyId, signed get_api_key {keyId} or a list_api_keys message.
+func (s *Server) getKey(c echo.Context) error {
+	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionGetKey, walletauth.ActionListKeys)
+	if err != nil {
+		return err
+	}
+	if m.Action == walletauth.ActionGetKey {
+		if err := matchKeyID(c, m); err != nil {
+			return err
+		}
+	}
+	k, err := s.keys.Get(c.Request().Context(), m.Wallet.String(), c.Param("keyId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.keyView(k))
+}
+
+// updateKey: PATCH /api/v1/api-keys/:keyId, signed update_api_key
+// {keyId, keyName?, permissions?, ipAllowlist?}.
+func (s *Server) updateKey(c echo.Context) error {
+	m, err := s.verifySigned(c, ClassSignedWrite, walletauth.ActionUpdateKey)
+	if err != nil {
+		return err
+	}
+	if err := matchKeyID(c, m); err != nil {
+		return err
+	}
+	in := apikey.UpdateInput{Claim: s.claimer(m)}
+	if m.Has("keyName") {
+		in.Name = new(string)
+		if err := m.Field("keyName", in.Name); err != nil {
+			return err
+		}
+	}
+	if m.Has("permissions") {
+		in.Permissions = new([]string)
+		if err := m.Field("permissions", in.Permissions); err != nil {
+			return err
+		}
+	}
+	if m.Has("ipAllowlist") {
+		in.IPAllowlist = new([]string)
+		if err := m.Field("ipAllowlist", in.IPAllowlist); err != nil {
+			return err
+		}
+	}
+	k, err := s.keys.Update(c.Request().Context(), m.Wallet.String(), c.Param("keyId"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.keyView(k))
+}
+
+// deleteKey: DELETE /api/v1/api-keys/:keyId, signed delete_api_key {keyId}.
+func (s *Server) deleteKey(c echo.Context) error {
+	m, err := s.verifySigned(c, ClassSignedWrite, walletauth.ActionDeleteKey)
+	if err != nil {
+		return err
+	}
+	if err := matchKeyID(c, m); err != nil {
+		return err
+	}
+	k, err := s.keys.Revoke(c.Request().Context(), m.Wallet.String(), c.Param("keyId"), s.claimer(m))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"message": fmt.Sprintf("API key '%s' has been revoked", k.Name)})
+}
+
+// WindowView is one rate-limit window's state as /self reports it.
+type WindowView struct {
+	Limit     int   `json:"limit"`
+	Remaining int   `json:"remaining"`
+	Reset     int64 `json:"reset"`  // unix seconds
+	Window    int   `json:"window"` // seconds
+}
+
+// SelfView is /self: the key's view plus the state of every window, counting
+// this request. The key comes from the cache: no database read for a hot key.
+type SelfView struct {
+	KeyView
+	RateLimitState map[string]WindowView `json:"rateLimitState"`
+}
+
+// selfKey: GET /api/v1/api-keys/self, the calling key's own view.
+func (s *Server) selfKey(c echo.Context) error {
+	res := keyResult(c)
+	state := make(map[string]WindowView, len(res.Decision.Windows))
+	for _, w := range res.Decision.Windows {
+		state[w.Name] = WindowView{Limit: w.Limit, Remaining: w.Remaining, Reset: ceilUnix(w.Reset), Window: int(w.Size / time.Second)}
+	}
+	return c.JSON(http.StatusOK, SelfView{KeyView: s.keyView(res.Key), RateLimitState: state})
+}
+
+// claimer makes the single-use check of m, run by the service just before it writes.
+func (s *Server) claimer(m *walletauth.Message) func(context.Context) error {
+	return func(ctx context.Context) error { return s.wallets.Claim(ctx, m) }
+}
+
+// matchKeyID binds a signed message to the key in the URL.
+func matchKeyID(c echo.Context, m *walletauth.Message) error {
+	var id string
+	if err := m.Field("keyId", &id); err != nil {
+		return err
+	}
+	if id != c.Param("keyId") {
+		return fault.Invalid("message.keyId", "message.keyId does not match the key in the URL")
+	}
+	return nil
+}
+
+// messageTime reads an RFC 3339 string (or milliseconds since the epoch).
+func messageTime(m *walletauth.Message, field string) (time.Time, error) {
+	var v any
+	if err := m.Field(field, &v); err != nil {
+		return time.Time{}, err
+	}
+	switch v := v.(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err == nil {
+			return t, nil
+		}
+	case interface{ Int64() (int64, error) }:
+		if ms, err := v.Int64(); err == nil && ms > 0 {
+			return time.UnixMilli(ms), nil
+		}
+	}
+	return time.Time{}, fault.Invalidf("message."+field, "message.%s must be an RFC 3339 time", field)
+}

@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/usage"
+)
+
+// RouteClass groups routes by what they do when the limiter (Redis) is down.
+type RouteClass string
+
+const (
+	ClassKeyedWrite  RouteClass = "keyed-write"  // order create/execute/cancel with a key: default closed
+	ClassKeyedRead   RouteClass = "keyed-read"   // GET /api-keys/self: default open
+	ClassSignedRead  RouteClass = "signed-read"  // list/get keys: default open
+	ClassSignedWrite RouteClass = "signed-write" // key changes, signed execute/cancel: always closed (replay store)
+	ClassPublic      RouteClass = "public"       // public order reads: default open
+)
+
+// DefaultFailOpen are the classes served without limits while Redis is down.
+var DefaultFailOpen = []RouteClass{ClassKeyedRead, ClassSignedRead, ClassPublic}
+
+// Limits are the pre-authentication limits (per minute).
+type Limits struct {
+	IPSigned int // wallet-signed calls per client IP
+	Wallet   int // verified wallet-signed calls per wallet
+	IPPublic int // public reads per client IP
+	FailOpen map[RouteClass]bool
+}
+
+var errRateLimited = fault.New(fault.KindRateLimited, "Rate limit exceeded")
+
+// setRateHeaders writes X-RateLimit-* (tightest window) and the IETF draft's
+// RateLimit-Policy / RateLimit fields. 429s add Retry-After.
+func setRateHeaders(h http.Header, d ratelimit.Decision) {
+	if len(d.Windows) == 0 {
+		return
+	}
+	tw := d.Tightest()
+	resetIn := tw.Reset.Sub(d.Now)
+	h.Set("X-RateLimit-Limit", strconv.Itoa(tw.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(tw.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(tw.Reset), 10))
+	h.Set("X-RateLimit-Window", strconv.Itoa(int(tw.Size/time.Second)))
+	policies := make([]string, len(d.Windows))
+	for i, w := range d.Windows {
+		policies[i] = fmt.Sprintf("%q;q=%d;w=%d", w.Name, w.Limit, int(w.Size/time.Second))
+	}
+	h.Set("RateLimit-Policy", strings.Join(policies, ", "))
+	h.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", tw.Name, tw.Remaining, ceilSeconds(resetIn)))
+	if !d.Allowed {
+		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter()))))
+	}
+}
+
+// rateLimited is the 429 error for a refused decision.
+func rateLimited(d ratelimit.Decision) *fault.Error {
+	tw := d.Tightest()
+	return errRateLimited.WithDetails(map[string]any{
+		"window": tw.Name,
+		"limit":  tw.Limit,
+		"reset":  ceilUnix(tw.Reset),
+	})
+}
+
+func ceilUnix(t time.Time) int64 { return int64(math.Ceil(float64(t.UnixMilli()) / 1000)) }
+
+func ceilSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+// ipSubject limits IPv6 clients per /64: one host usually owns the whole prefix.
+func ipSubject(kind string, ip netip.Addr) string {
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return kind + ":" + p.String()
+	}
+	return kind + ":" + ip.String()
+}
+
+// limitIP is the pre-authentication per-IP limit of a route class, checked
+// before any signature is verified or any store is read.
+func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
+	limit, kind := s.limits.IPSigned, "ip:s"
+	if class == ClassPublic {
+		limit, kind = s.limits.IPPublic, "ip:p"
+	}
+	policy := ratelimit.Policy{ratelimit.MinuteWindow(limit)}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			d, err := s.limiter.Allow(c.Request().Context(), ipSubject(kind, clientIP(c)), policy)
+			if err != nil {
+				if s.limits.FailOpen[class] {
+					return next(c)
+				}
+				return fault.Unavailable("Service unavailable: rate limiter unreachable", err)
+			}
+			setRateHeaders(c.Response().Header(), d)
+			if !d.Allowed {
+				return rateLimited(d)
+			}
+			return next(c)
+		}
+	}
+}
+
+// limitWallet counts a verified wallet-signed call against its wallet. It
+// runs after verification so junk carrying someone's address cannot use up
+// that wallet's budget; the per-IP limit already capped the CPU spent.
+func (s *Server) limitWallet(c echo.Context, wallet string, class RouteClass) error {
+	policy := ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
+	d, err := s.limiter.Allow(c.Request().Context(), "w:"+wallet, policy)
+	if err != nil {
+		if s.limits.FailOpen[class] {
+			return nil
+		}
+		return fault.Unavailable("Service unavailable: rate limiter unreachable", err)
+	}
+	if d.Tightest().Remaining < headerRemaining(c) || !d.Allowed {
+		setRateHeaders(c.Response().Header(), d)
+	}
+	if !d.Allowed {
+		return rateLimited(d)
+	}
+	return nil
+}
+
+func headerRemaining(c echo.Context) int {
+	v, err := strconv.Atoi(c.Response().Header().Get("X-RateLimit-Remaining"))
+	if err != nil {
+		return math.MaxInt
+	}
+	return v
+}
+
+// keyed authenticates the API key, counts the request in the key's windows,
+// sets the rate-limit headers, and records usage once the answer is known.
+func (s *Server) keyed(class RouteClass, action usage.Action) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			raw, present, err := presentedKey(c)
+			if err != nil {
+				return err
+			}
+			if !present {
+				return errKeyRequired
+			}
+			res, err := s.auth.Authenticate(c.Request().Context(), raw, clientIP(c), s.limits.FailOpen[class])
+			if res == nil {
+				return err // no key to attribute the request to
+			}
+			withKey(c, res)
+			if res.Limited {
+				setRateHeaders(c.Response().Header(), res.Decision)
+			}
+			switch {
+			case err != nil:
+			case res.Limited && !res.Decision.Allowed:
+				err = rateLimited(res.Decision)
+			default:
+				err = next(c)
+			}
+			if err != nil {
+				c.Error(err) // answer now, so the recorded status is the real one
+			}
+			s.usage.Record(res.Key.ID, c.Response().Status, action, s.now())
+			return nil
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/order"
+	"github.com/stxgate/stxgate/internal/usage"
+	"github.com/stxgate/stxgate/internal/walletauth"
+)
+
+// OrderView is an order as public reads show it. The order signature is not
+// shown: a signed order is a bearer instrument.
+type OrderView struct {
+	UUID           string  `json:"uuid"`
+	Owner          string  `json:"owner"`
+	InputToken     string  `json:"inputToken"`
+	OutputToken    string  `json:"outputToken"`
+	AmountIn       string  `json:"amountIn"`
+	TargetPrice    string  `json:"targetPrice"`
+	Direction      string  `json:"direction"`
+	ConditionToken string  `json:"conditionToken"`
+	Recipient      string  `json:"recipient"`
+	ValidFrom      string  `json:"validFrom"`
+	ValidTo        string  `json:"validTo"`
+	Status         string  `json:"status"`
+	TxID           *string `json:"txid"`
+	Settlement     *string `json:"settlement"` // "relayer" or "simulated" (no chain transaction)
+	LastError      *string `json:"lastError"`
+	CreatedAt      string  `json:"createdAt"`
+	UpdatedAt      string  `json:"updatedAt"`
+	FilledAt       *string `json:"filledAt"`
+	CancelledAt    *string `json:"cancelledAt"`
+	ExpiredAt      *string `json:"expiredAt"`
+}
+
+func orderView(o *order.Order) OrderView {
+	return OrderView{
+		UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken,
+		AmountIn: o.AmountIn, TargetPrice: o.TargetPrice, Direction: o.Direction,
+		ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+		ValidFrom: formatTime(o.ValidFrom), ValidTo: formatTime(o.ValidTo),
+		Status: string(o.Status), TxID: optional(o.TxID), Settlement: optional(o.Settlement),
+		LastError: optional(o.LastError),
+		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
+		FilledAt: formatTimePtr(o.FilledAt), CancelledAt: formatTimePtr(o.CancelledAt), ExpiredAt: formatTimePtr(o.ExpiredAt),
+	}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+type success struct {
+	Status string `json:"status"`
+	Data   any    `json:"data,omitempty"`
+	TxID   string `json:"txid,omitempty"`
+}
+
+var (
+	errAuthRequired = fault.Unauthenticated("API key or wallet signature required")
+	errWrongWallet  = fault.Forbidden("API key not authorized for this wallet")
+	errNotOwner     = fault.Forbidden("Wallet not authorized for this order")
+)
+
+func errMissingPermission(p apikey.Permission) *fault.Error {
+	return fault.Forbidden("API key does not have the " + string(p) + " permission").
+		WithDetails(map[string]any{"permission": string(p)})
+}
+
+// keyMayAct checks a key against an order: the permission, then ownership
+// (403 with the details DESIGN.md names).
+func keyMayAct(k *apikey.Key, p apikey.Permission, o *order.Order) error {
+	if !k.Has(p) {
+		return errMissingPermission(p)
+	}
+	if k.WalletAddress != o.Owner {
+		return errWrongWallet.WithDetails(map[string]any{
+			"apiKeyWallet": k.WalletAddress, "orderOwner": o.Owner, "orderUuid": o.UUID,
+		})
+	}
+	return nil
+}
+
+// keyedOrSigned routes a request with an API key through the keyed stack and
+// one without through the per-IP limit of signed calls.
+func (s *Server) keyedOrSigned(class RouteClass, action usage.Action) echo.MiddlewareFunc {
+	withKey := s.keyed(class, action)
+	withoutKey := s.limitIP(ClassSignedWrite)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		keyed, signed := withKey(next), withoutKey(next)
+		return func(c echo.Context) error {
+			if _, present, err := presentedKey(c); err != nil {
+				return err
+			} else if present {
+				return keyed(c)
+			}
+			return signed(c)
+		}
+	}
+}
+
+// createOrder: POST /api/v1/orders/new. The owner's order signature is always
+// required; a key, when sent, must hold create and belong to the owner.
+func (s *Server) createOrder(c echo.Context) error {
+	body, err := readJSONObject(c)
+	if err != nil {
+		return err
+	}
+	if body == nil {
+		return fault.Invalid("", "Request body must be a JSON object")
+	}
+	var n order.NewOrder
+	for field, dst := range map[string]*string{
+		"owner": &n.Owner, "inputToken": &n.InputToken, "outputToken": &n.OutputToken, "amountIn": &n.AmountIn,
+		"targetPrice": &n.TargetPrice, "direction": &n.Direction, "conditionToken": &n.ConditionToken,
+		"recipient": &n.Recipient, "signature": &n.Signature, "uuid": &n.UUID, "validFrom": &n.ValidFrom, "validTo": &n.ValidTo,
+	} {
+		if raw, ok := body[field]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return fault.Invalidf(field, "%s must be a string", field)
+			}
+		}
+	}
+	key := keyFrom(c)
+	createdBy := "wallet:" + n.Owner
+	var authorize, verified order.Authorize
+	if key != nil {
+		createdBy = "key:" + key.ID
+		authorize = func(o *order.Order) error { return keyMayAct(key, apikey.PermCreate, o) }
+	} else {
+		verified = func(o *order.Order) error { return s.limitWallet(c, o.Owner, ClassSignedWrite) }
+	}
+	o, err := s.orders.Create(c.Request().Context(), n, createdBy, authorize, verified)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, success{Status: "success", Data: orderView(o)})
+}
+
+// orderActor authorises execute or cancel: by the request's key (permission
+// and ownership), or by a single-use wallet-signed message naming the order.
+func (s *Server) orderActor(c echo.Context, perm apikey.Permission, action string) (string, order.Authorize, error) {
+	uuid := c.Param("uuid")
+	if k := keyFrom(c); k != nil {
+		return "key:" + k.ID, func(o *order.Order) error { return keyMayAct(k, perm, o) }, nil
+	}
+	env, err := readEnvelope(c)
+	if err != nil {
+		return "", nil, err
+	}
+	if env.Message == "" && env.Signature == "" && env.WalletAddress == "" {
+		return "", nil, errAuthRequired
+	}
+	m, err := s.wallets.Verify(c.Request().Context(), env, action)
+	if err != nil {
+		return "", nil, err
+	}
+	var signed string
+	if err := m.Field("uuid", &signed); err != nil {
+		return "", nil, err
+	}
+	if signed != uuid {
+		return "", nil, fault.Invalid("message.uuid", "message.uuid does not match the order in the URL")
+	}
+	if err := s.limitWallet(c, m.Wallet.String(), ClassSignedWrite); err != nil {
+		return "", nil, err
+	}
+	wallet := m.Wallet.String()
+	return "wallet:" + wallet, func(o *order.Order) error {
+		if o.Owner != wallet {
+			return errNotOwner.WithDetails(map[string]any{"walletAddress": wallet, "orderOwner": o.Owner, "orderUuid": o.UUID})
+		}
+		return s.wallets.Claim(c.Request().Context(), m) // single use, consumed only when it may act
+	}, nil
+}
+
+// executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid}.
+func (s *Server) executeOrder(c echo.Context) error {
+	actor, authorize, err := s.orderActor(c, apikey.PermExecute, walletauth.ActionExecuteOrder)
+	if err != nil {
+		return err
+	}
+	o, err := s.orders.Execute(c.Request().Context(), c.Param("uuid"), actor, authorize)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, success{Status: "success", TxID: o.TxID})
+}
+
+// cancelOrder: PATCH /api/v1/orders/:uuid/cancel → {status, data}.
+func (s *Server) cancelOrder(c echo.Context) error {
+	actor, authorize, err := s.orderActor(c, apikey.PermCancel, walletauth.ActionCancelOrder)
+	if err != nil {
+		return err
+	}
+	o, err := s.orders.Cancel(c.Request().Context(), c.Param("uuid"), actor, authorize)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, success{Status: "success", Data: orderView(o)})
+}
+
+// getOrder: GET /api/v1/orders/:uuid (public).
+func (s *Server) getOrder(c echo.Context) error {
+	o, err := s.orders.Get(c.Request().Context(), c.Param("uuid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, success{Status: "success", Data: orderView(o)})
+}
+
+// OrderPage is a page of the public order list.
+type OrderPage struct {
+	Status     string      `json:"status"`
+	Data       []OrderView `json:"data"`
+	NextCursor *string     `json:"nextCursor"`
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 100
+)
+
+// listOrders: GET /api/v1/orders?owner=&status=&limit=&cursor= (public,
+// newest first, keyset pagination).
+func (s *Server) listOrders(c echo.Context) error {
+	q := order.ListQuery{Limit: defaultPageSize}
+	if owner := c.QueryParam("owner"); owner != "" {
+		if _, err := walletauth.ParseWallet(owner, s.network); err != nil {
+			return fault.Invalid("owner", "owner is not a valid Stacks address of this network").Wrap(err)
+		}
+		q.Owner = owner
+	}
+	if st := c.QueryParam("status"); st != "" && st != "all" {
+		if !slices.Contains(order.Statuses, order.Status(st)) {
+			return fault.Invalid("status", "status must be one of open, executing, filled, cancelled, expired")
+		}
+		q.Status = order.Status(st)
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPageSize {
+			return fault.Invalidf("limit", "limit must be an integer from 1 to %d", maxPageSize)
+		}
+		q.Limit = n
+	}
+	if cur := c.QueryParam("cursor"); cur != "" {
+		at, uuid, err := decodeCursor(cur)
+		if err != nil {
+			return fault.Invalid("cursor", "cursor is not one this API returned")
+		}
+		q.AfterCreatedAt, q.AfterUUID = at, uuid
+	}
+	orders, err := s.orders.List(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	page := OrderPage{Status: "success", Data: make([]OrderView, len(orders))}
+	for i, o := range orders {
+		page.Data[i] = orderView(o)
+	}
+	if len(orders) == q.Limit {
+		last := orders[len(orders)-1]
+		cur := encodeCursor(last.CreatedAt, last.UUID)
+		page.NextCursor = &cur
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// A cursor is the (createdAt, uuid) of the last order of a page.
+func encodeCursor(at time.Time, uuid string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + ":" + uuid))
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	micros, uuid, ok := strings.Cut(string(raw), ":")
+	if !ok || !order.ValidUUID(uuid) {
+		return time.Time{}, "", errors.New("malformed cursor")
+	}
+	n, err := strconv.ParseInt(micros, 10, 64)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	return time.UnixMicro(n).UTC(), uuid, nil
+}

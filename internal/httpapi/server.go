@@ -1,0 +1,100 @@
+// Package httpapi is the HTTP face of the gateway: Echo, the routes in one
+// file, handlers per resource, middleware stacks as named slices, and the one
+// error mapper.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/order"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/usage"
+	"github.com/stxgate/stxgate/internal/walletauth"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Check is a named readiness probe of a backing store.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Deps is what the HTTP layer needs; cmd/stxgate wires it.
+type Deps struct {
+	Keys           *apikey.Service
+	Orders         *order.Service
+	Wallets        *walletauth.Verifier
+	Auth           *keyauth.Authenticator
+	Limiter        ratelimit.Limiter
+	Usage          *usage.Recorder
+	Limits         Limits
+	Network        stacks.Network
+	Log            *slog.Logger
+	Now            func() time.Time
+	Ready          []Check
+	BodyLimit      int64
+	TrustedProxies []netip.Prefix
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	keys    *apikey.Service
+	orders  *order.Service
+	wallets *walletauth.Verifier
+	auth    *keyauth.Authenticator
+	limiter ratelimit.Limiter
+	usage   *usage.Recorder
+	limits  Limits
+	network stacks.Network
+	log     *slog.Logger
+	now     func() time.Time
+	ready   []Check
+	echo    *echo.Echo
+}
+
+// New builds the Echo instance with every route.
+func New(d Deps) *Server {
+	s := &Server{
+		keys:    d.Keys,
+		orders:  d.Orders,
+		wallets: d.Wallets,
+		auth:    d.Auth,
+		limiter: d.Limiter,
+		usage:   d.Usage,
+		limits:  d.Limits,
+		network: d.Network,
+		log:     d.Log,
+		now:     d.Now,
+		ready:   d.Ready,
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
+	s.echo = e
+	s.routes(d.BodyLimit)
+	return s
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// ipExtractor believes X-Forwarded-For only from configured proxies; with
+// none configured the peer address is the client, so it cannot be spoofed.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(prefixToIPNet(p)))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

@@ -1,0 +1,129 @@
+// Package keyauth authenticates keyed requests on the hot path: the key is
+// found in an in-process cache by its hash (no database read for a hot key),
+// and one limiter round trip both counts the request and returns the key's
+// generation. A generation that moved (revoke, update, suspend on any
+// instance) makes this instance reload the key before answering, so a revoked
+// key is refused everywhere as soon as the revoking call has returned.
+package keyauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+)
+
+// Subject is the limiter subject of a key: its windows and its generation.
+func Subject(keyID string) string { return "k:" + keyID }
+
+// PolicyFor is the limiter policy of a key (its per-key limits).
+func PolicyFor(l apikey.Limits) ratelimit.Policy {
+	return ratelimit.Policy{ratelimit.MinuteWindow(l.Minute), ratelimit.HourWindow(l.Hour), ratelimit.DayWindow(l.Day)}
+}
+
+// Result is an authenticated keyed request.
+type Result struct {
+	Key      *apikey.Key
+	Decision ratelimit.Decision // the limiter's answer (Allowed may be false)
+	Limited  bool               // false when the limiter was down and the route fails open
+}
+
+// Authenticator resolves keys through the cache and the limiter.
+type Authenticator struct {
+	keys    *apikey.Service
+	limiter ratelimit.Limiter
+	cache   *Cache
+}
+
+// New returns an Authenticator.
+func New(keys *apikey.Service, limiter ratelimit.Limiter, cache *Cache) *Authenticator {
+	return &Authenticator{keys: keys, limiter: limiter, cache: cache}
+}
+
+// ErrLimiterDown is returned (wrapped in a 503) when the limiter is unreachable
+// and the route fails closed.
+var ErrLimiterDown = fault.Unavailable("Service unavailable: rate limiter unreachable", nil)
+
+// Authenticate resolves raw, counts the request and applies status, expiry and
+// IP rules. failOpen decides what happens when the limiter is unreachable:
+// serve from the cache without counting (true) or answer 503 (false).
+// A refused request (429) still returns the key, with Decision.Allowed false.
+func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.Addr, failOpen bool) (*Result, error) {
+	secret, err := apikey.ParseSecret(raw, a.keys.Network())
+	if err != nil {
+		return nil, apikey.ErrInvalidKey.Wrap(err)
+	}
+	hash := secret.Hash()
+	entry, hit := a.cache.Get(hash)
+	if !hit {
+		k, err := a.load(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers
+	}
+	res := &Result{Key: entry.Key, Limited: true}
+	d, err := a.limiter.Allow(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
+	switch {
+	case err != nil && !failOpen:
+		return nil, ErrLimiterDown.Wrap(err)
+	case err != nil:
+		// Fail open: no count, no generation check; the cache TTL bounds staleness.
+		res.Limited = false
+		if !hit {
+			a.cache.Put(hash, entry)
+		}
+	default:
+		res.Decision = d
+		// A key changed since it was read (or read before we learnt its
+		// generation and changed at all) is read again: the data read after
+		// the limiter answered is at least as new as that generation.
+		if d.Generation != entry.Gen && (hit || d.Generation != 0) {
+			k, err := a.load(ctx, hash)
+			if err != nil {
+				return nil, err
+			}
+			entry = &Entry{Key: k}
+		}
+		entry.Gen = d.Generation
+		a.cache.Put(hash, entry)
+		res.Key = entry.Key
+	}
+	if err := a.keys.Check(res.Key, ip); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (a *Authenticator) load(ctx context.Context, hash apikey.Hash) (*apikey.Key, error) {
+	k, err := a.keys.Store().KeyByHash(ctx, hash)
+	if errors.Is(err, apikey.ErrNotFound) {
+		return nil, apikey.ErrInvalidKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load key: %w", err)
+	}
+	return k, nil
+}
+
+// Invalidate is called after a key changed: it moves the key's generation
+// (seen by every instance on its next request) and drops it from this
+// instance's cache. It must succeed before the change is reported done.
+func (a *Authenticator) Invalidate(ctx context.Context, k *apikey.Key) error {
+	a.cache.Delete(k.Hash)
+	if _, err := a.limiter.Bump(ctx, Subject(k.ID)); err != nil {
+		return fault.Unavailable("Service unavailable: could not propagate the key change", err)
+	}
+	return nil
+}
+
+// Cache returns the key cache (for pub/sub invalidation).
+func (a *Authenticator) Cache() *Cache { return a.cache }
+
+// DefaultTTL bounds how long a cached key is trusted without a generation check.
+const DefaultTTL = 30 * time.Second

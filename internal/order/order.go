@@ -1,0 +1,127 @@
+// Package order owns orders: their validation, the state machine
+// (open → executing → filled, open → cancelled, open → expired), the
+// at-most-once execution protocol, and the settlement interface.
+package order
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Status is an order's state.
+type Status string
+
+const (
+	StatusOpen      Status = "open"
+	StatusExecuting Status = "executing"
+	StatusFilled    Status = "filled"
+	StatusCancelled Status = "cancelled"
+	StatusExpired   Status = "expired"
+)
+
+// Statuses lists every status (for validation of filters).
+var Statuses = []Status{StatusOpen, StatusExecuting, StatusFilled, StatusCancelled, StatusExpired}
+
+// Order is a signed limit order.
+type Order struct {
+	UUID           string
+	Owner          string
+	InputToken     string
+	OutputToken    string
+	AmountIn       string // decimal digits, 0 < v < 2^128
+	TargetPrice    string // plain decimal
+	Direction      string // "gt" | "lt"
+	ConditionToken string
+	Recipient      string
+	Signature      string // lower-case RSV hex; never shown in reads (a signed order is a bearer instrument)
+	ValidFrom      time.Time
+	ValidTo        time.Time
+
+	Status      Status
+	TxID        string // "0x" + 64 lower-case hex once filled
+	Settlement  string // settlement that filled it: "relayer" or "simulated"
+	CreatedBy   string // "key:<id>" or "wallet:<address>"
+	ExecutedBy  string
+	CancelledBy string
+	LastError   string // last settlement failure, kept after the order returned to open
+	Attempts    int    // execution claims so far
+
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ExecutingSince *time.Time
+	FilledAt       *time.Time
+	CancelledAt    *time.Time
+	ExpiredAt      *time.Time
+}
+
+// Clone returns a deep copy.
+func (o *Order) Clone() *Order {
+	c := *o
+	c.ExecutingSince = clonePtr(o.ExecutingSince)
+	c.FilledAt = clonePtr(o.FilledAt)
+	c.CancelledAt = clonePtr(o.CancelledAt)
+	c.ExpiredAt = clonePtr(o.ExpiredAt)
+	return &c
+}
+
+func clonePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
+}
+
+// Store errors.
+var (
+	ErrNotFound   = errors.New("order not found")
+	ErrDuplicate  = errors.New("order uuid already exists")
+	ErrNotOpen    = errors.New("order is not open") // a conditional transition found another state
+	ErrNotPending = errors.New("order is not executing")
+)
+
+// ListQuery filters and pages public order reads (keyset pagination,
+// newest first).
+type ListQuery struct {
+	Owner  string // "" for all
+	Status Status // "" for all
+	Limit  int
+	// After is the cursor: orders strictly older than (CreatedAt, UUID).
+	AfterCreatedAt time.Time
+	AfterUUID      string
+}
+
+// Store keeps orders. Every transition is one conditional statement, so
+// concurrent callers (on any number of gateway instances) can never both win.
+type Store interface {
+	InsertOrder(ctx context.Context, o *Order) error
+	OrderByUUID(ctx context.Context, uuid string) (*Order, error)
+	ListOrders(ctx context.Context, q ListQuery) ([]*Order, error)
+	// Claim moves an open order inside its validity window to executing
+	// (ErrNotOpen otherwise) and returns it.
+	Claim(ctx context.Context, uuid, actor string, now time.Time) (*Order, error)
+	// Fill records the settlement of an executing order (ErrNotPending otherwise).
+	Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*Order, error)
+	// Release returns an executing order to open with the failure recorded.
+	Release(ctx context.Context, uuid, reason string, now time.Time) (*Order, error)
+	// Cancel moves an open, unexpired order to cancelled (ErrNotOpen otherwise).
+	Cancel(ctx context.Context, uuid, actor string, now time.Time) (*Order, error)
+	// Expire moves open orders past validTo to expired; uuid "" expires all due.
+	Expire(ctx context.Context, uuid string, now time.Time) (int, error)
+	// Executing lists orders claimed before since (for reconciliation).
+	Executing(ctx context.Context, since time.Time) ([]*Order, error)
+}
+
+// Settlement puts an executed order on chain. Implementations must be
+// idempotent by order UUID: a second call for the same order returns the
+// first call's txid and never settles twice.
+type Settlement interface {
+	Name() string
+	Settle(ctx context.Context, o *Order) (txid string, err error)
+}
+
+// Settlement failures. Rejected is definitive (nothing was settled: the order
+// may return to open); anything else is an unknown outcome, and the order stays
+// executing until reconciliation asks again under the same idempotency key.
+var ErrSettlementRejected = errors.New("settlement rejected")

@@ -1,0 +1,312 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/pkg/ordersig"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Public errors (texts are DESIGN.md's where it names them).
+var (
+	ErrOrderNotFound  = fault.NotFound("Order not found")
+	errOrderNotOpen   = fault.Invalid("", "Order not open")
+	errNotYetValid    = fault.Invalid("", "Order not yet valid")
+	errDuplicate      = fault.Conflict("Duplicate order uuid")
+	errBadSignature   = fault.Unauthenticated("Invalid order signature")
+	errSignatureInput = fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)")
+)
+
+// Config holds the order rules of a deployment.
+type Config struct {
+	Network        stacks.Network
+	Domain         stacks.Domain // SIP-018 domain orders are signed under
+	MaxLifetime    time.Duration
+	ReconcileAfter time.Duration // an execution older than this is presumed interrupted
+}
+
+// Service runs the order lifecycle.
+type Service struct {
+	store  Store
+	settle Settlement
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewService returns a Service. now is the clock (time.Now in production).
+func NewService(store Store, settle Settlement, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
+}
+
+// Authorize is the caller's check on an existing order (key permission and
+// ownership, or the signing wallet); it runs before any state changes.
+type Authorize func(o *Order) error
+
+// Create validates n, lets authorize check the caller against the new order
+// (cheap checks first), verifies the owner's SIP-018 signature over the
+// canonical tuple, runs verified (e.g. the wallet's rate limit), and stores
+// the order. createdBy records who created it.
+func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, authorize, verified Authorize) (*Order, error) {
+	now := s.now()
+	v, err := n.validate(s.cfg.Network, now, s.cfg.MaxLifetime)
+	if err != nil {
+		return nil, err
+	}
+	if authorize != nil {
+		if err := authorize(v.order); err != nil {
+			return nil, err
+		}
+	}
+	if err := ordersig.Verify(v.sig, s.cfg.Domain, n.Signature); err != nil {
+		if errors.Is(err, stacks.ErrMalformedSignature) {
+			return nil, errSignatureInput.Wrap(err)
+		}
+		return nil, errBadSignature.Wrap(err)
+	}
+	if verified != nil {
+		if err := verified(v.order); err != nil {
+			return nil, err
+		}
+	}
+	o := v.order
+	o.Signature, err = canonicalSignature(v.sig, s.cfg.Domain, n.Signature)
+	if err != nil {
+		return nil, err
+	}
+	o.CreatedBy = createdBy
+	o.CreatedAt = now.UTC().Truncate(time.Microsecond)
+	o.UpdatedAt = o.CreatedAt
+	if err := s.store.InsertOrder(ctx, o); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			return nil, errDuplicate.WithDetails(map[string]any{"uuid": o.UUID})
+		}
+		return nil, fmt.Errorf("insert order: %w", err)
+	}
+	return o, nil
+}
+
+// Get returns one order.
+func (s *Service) Get(ctx context.Context, uuid string) (*Order, error) {
+	if !ValidUUID(uuid) {
+		return nil, ErrOrderNotFound
+	}
+	o, err := s.store.OrderByUUID(ctx, uuid)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrOrderNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load order: %w", err)
+	}
+	return o, nil
+}
+
+// List returns a page of orders, newest first.
+func (s *Service) List(ctx context.Context, q ListQuery) ([]*Order, error) {
+	orders, err := s.store.ListOrders(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	return orders, nil
+}
+
+// Execute settles an order at most once: one conditional claim (open and
+// inside its validity window → executing), settlement under the order uuid as
+// idempotency key, then the txid is recorded. A rejected settlement returns
+// the order to open; an unknown outcome leaves it executing for Reconcile.
+func (s *Service) Execute(ctx context.Context, uuid, actor string, authorize Authorize) (*Order, error) {
+	o, err := s.Get(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(o); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	claimed, err := s.store.Claim(ctx, uuid, actor, now)
+	if errors.Is(err, ErrNotOpen) {
+		return nil, s.notOpen(ctx, uuid, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim order: %w", err)
+	}
+	// From here the order is ours alone. Settlement and recording must not be
+	// cut short by the client going away.
+	ctx = context.WithoutCancel(ctx)
+	txid, err := s.settle.Settle(ctx, claimed)
+	if err != nil {
+		return nil, s.settlementFailed(ctx, claimed, err)
+	}
+	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now())
+	if err != nil {
+		// Settled but not recorded: Reconcile will record the same txid.
+		s.log.Error("settled order not recorded; reconciliation will finish it",
+			slog.String("uuid", uuid), slog.Any("error", err))
+		return nil, fmt.Errorf("record fill: %w", err)
+	}
+	return filled, nil
+}
+
+// Cancel cancels an open order.
+func (s *Service) Cancel(ctx context.Context, uuid, actor string, authorize Authorize) (*Order, error) {
+	o, err := s.Get(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(o); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	cancelled, err := s.store.Cancel(ctx, uuid, actor, now)
+	if errors.Is(err, ErrNotOpen) {
+		return nil, s.notOpen(ctx, uuid, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cancel order: %w", err)
+	}
+	return cancelled, nil
+}
+
+// notOpen explains why a transition from open failed, expiring the order
+// when that is the reason.
+func (s *Service) notOpen(ctx context.Context, uuid string, now time.Time) error {
+	if _, err := s.store.Expire(ctx, uuid, now); err != nil {
+		return fmt.Errorf("expire order: %w", err)
+	}
+	o, err := s.store.OrderByUUID(ctx, uuid)
+	if err != nil {
+		return fmt.Errorf("reload order: %w", err)
+	}
+	if o.Status == StatusOpen && now.Before(o.ValidFrom) {
+		return errNotYetValid.WithDetails(map[string]any{"validFrom": o.ValidFrom.UTC().Format(time.RFC3339)})
+	}
+	details := map[string]any{"status": string(o.Status)}
+	if o.TxID != "" {
+		details["txid"] = o.TxID
+	}
+	return errOrderNotOpen.WithDetails(details)
+}
+
+func (s *Service) settlementFailed(ctx context.Context, o *Order, err error) error {
+	if errors.Is(err, ErrSettlementRejected) {
+		if _, rerr := s.store.Release(ctx, o.UUID, truncate(err.Error(), 500), s.now()); rerr != nil {
+			s.log.Error("release order after rejected settlement", slog.String("uuid", o.UUID), slog.Any("error", rerr))
+		}
+		return &fault.Error{Kind: fault.KindBadGateway, Public: "Settlement failed: " + truncate(err.Error(), 200),
+			Details: map[string]any{"uuid": o.UUID, "status": string(StatusOpen)}, Err: err}
+	}
+	s.log.Warn("settlement outcome unknown; order left executing for reconciliation",
+		slog.String("uuid", o.UUID), slog.Any("error", err))
+	return &fault.Error{Kind: fault.KindBadGateway, Public: "Settlement outcome unknown: the order will be reconciled",
+		Details: map[string]any{"uuid": o.UUID, "status": string(StatusExecuting)}, Err: err}
+}
+
+// Reconcile finishes executions interrupted by a crash or an unknown
+// settlement outcome: settlement is asked again under the same idempotency
+// key, so it returns the original txid instead of settling twice.
+func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (filled, released int, err error) {
+	stuck, err := s.store.Executing(ctx, s.now().Add(-olderThan))
+	if err != nil {
+		return 0, 0, fmt.Errorf("list executing orders: %w", err)
+	}
+	for _, o := range stuck {
+		txid, serr := s.settle.Settle(ctx, o)
+		switch {
+		case serr == nil:
+			if _, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now()); err == nil {
+				filled++
+			} else if !errors.Is(err, ErrNotPending) {
+				return filled, released, fmt.Errorf("record reconciled fill: %w", err)
+			}
+		case errors.Is(serr, ErrSettlementRejected):
+			if _, err := s.store.Release(ctx, o.UUID, truncate(serr.Error(), 500), s.now()); err == nil {
+				released++
+			} else if !errors.Is(err, ErrNotPending) {
+				return filled, released, fmt.Errorf("release reconciled order: %w", err)
+			}
+		default:
+			s.log.Warn("reconcile: settlement outcome still unknown", slog.String("uuid", o.UUID), slog.Any("error", serr))
+		}
+	}
+	return filled, released, nil
+}
+
+// Sweep expires open orders past validTo.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	n, err := s.store.Expire(ctx, "", s.now())
+	if err != nil {
+		return 0, fmt.Errorf("expire orders: %w", err)
+	}
+	return n, nil
+}
+
+// RunMaintenance reconciles and sweeps every interval until ctx ends.
+func (s *Service) RunMaintenance(ctx context.Context, interval time.Duration) {
+	run := func() {
+		if f, r, err := s.Reconcile(ctx, s.cfg.ReconcileAfter); err != nil {
+			s.log.Warn("reconcile failed", slog.Any("error", err))
+		} else if f+r > 0 {
+			s.log.Info("reconciled orders", slog.Int("filled", f), slog.Int("released", r))
+		}
+		if n, err := s.Sweep(ctx); err != nil {
+			s.log.Warn("expiry sweep failed", slog.Any("error", err))
+		} else if n > 0 {
+			s.log.Info("expired orders", slog.Int("count", n))
+		}
+	}
+	run()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			run()
+		}
+	}
+}
+
+// canonicalSignature stores the signature as lower-case RSV hex, whatever
+// encoding the client used. Only an ambiguous encoding (both ends could be a
+// recovery id) costs another recovery to tell which one verified.
+func canonicalSignature(o ordersig.Order, d stacks.Domain, sigHex string) (string, error) {
+	cands, err := stacks.DecodeSignature(sigHex)
+	if err != nil {
+		return "", errSignatureInput.Wrap(err)
+	}
+	if len(cands) == 1 {
+		return cands[0].String(), nil
+	}
+	hash, err := ordersig.Hash(o, d)
+	if err != nil {
+		return "", fmt.Errorf("hash order: %w", err)
+	}
+	owner, err := stacks.ParseAddress(o.Owner)
+	if err != nil {
+		return "", fmt.Errorf("parse owner: %w", err)
+	}
+	n, _ := owner.Network()
+	for _, c := range cands {
+		pub, err := stacks.RecoverPublicKey(hash, c)
+		if err != nil {
+			continue
+		}
+		if a, err := stacks.AddressFromPublicKey(pub, n); err == nil && a == owner {
+			return c.String(), nil
+		}
+	}
+	return "", errBadSignature
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,235 @@
+package ratelimit_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/testenv"
+)
+
+type impl struct {
+	name string
+	new  func() ratelimit.Limiter // a second call shares state (another gateway instance)
+}
+
+// impls are the limiters every test runs against: real Redis and the in-process twin.
+func impls(t *testing.T) []impl {
+	rdb, prefix := testenv.Redis(t)
+	mem := ratelimit.NewMemory(time.Now)
+	return []impl{
+		{"Redis", func() ratelimit.Limiter { return ratelimit.NewRedis(rdb, prefix) }},
+		{"Memory", func() ratelimit.Limiter { return mem }},
+	}
+}
+
+func std(minute, hour, day int) ratelimit.Policy {
+	return ratelimit.Policy{ratelimit.MinuteWindow(minute), ratelimit.HourWindow(hour), ratelimit.DayWindow(day)}
+}
+
+var subjectSeq atomic.Int64
+
+func fresh(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), subjectSeq.Add(1))
+}
+
+func TestExactlyLimitAdmittedUnderConcurrency(t *testing.T) {
+	for _, im := range impls(t) {
+		for _, instances := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/%dInstances", im.name, instances), func(t *testing.T) {
+				lims := make([]ratelimit.Limiter, instances)
+				for i := range lims {
+					lims[i] = im.new()
+				}
+				subject := fresh("race")
+				var admitted, refused atomic.Int64
+				var wg sync.WaitGroup
+				for i := range 1000 {
+					wg.Go(func() {
+						d, err := lims[i%instances].Allow(context.Background(), subject, std(100, 1000, 10000))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if d.Allowed {
+							admitted.Add(1)
+						} else {
+							refused.Add(1)
+						}
+					})
+				}
+				wg.Wait()
+				if admitted.Load() != 100 || refused.Load() != 900 {
+					t.Fatalf("admitted %d refused %d, want exactly 100 and 900", admitted.Load(), refused.Load())
+				}
+			})
+		}
+	}
+}
+
+func TestRemainingCountsDownAndResetIsInsideWindow(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			l, subject := im.new(), fresh("headers")
+			for i := 1; i <= 5; i++ {
+				d, err := l.Allow(context.Background(), subject, std(5, 1000, 10000))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tw := d.Tightest()
+				if !d.Allowed || tw.Name != "minute" || tw.Remaining != 5-i {
+					t.Fatalf("request %d: allowed=%v tightest=%s remaining=%d, want minute %d", i, d.Allowed, tw.Name, tw.Remaining, 5-i)
+				}
+				if hour := d.Windows[1]; hour.Remaining != 1000-i {
+					t.Fatalf("request %d: hour remaining %d", i, hour.Remaining)
+				}
+				if !tw.Reset.After(d.Now) || tw.Reset.After(d.Now.Add(time.Minute+time.Second)) {
+					t.Fatalf("reset %v not in (now, now+61s] (now %v)", tw.Reset, d.Now)
+				}
+			}
+			d, err := l.Allow(context.Background(), subject, std(5, 1000, 10000))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tw := d.Tightest()
+			if d.Allowed || tw.Name != "minute" || tw.Remaining != 0 || d.RetryAfter() <= 0 || d.RetryAfter() > time.Minute+time.Second {
+				t.Fatalf("sixth: allowed=%v window=%s remaining=%d retry=%v", d.Allowed, tw.Name, tw.Remaining, d.RetryAfter())
+			}
+		})
+	}
+}
+
+func TestRefusedRequestConsumesNothing(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			l, subject := im.new(), fresh("refused")
+			p := std(3, 1000, 10000)
+			for range 10 {
+				if _, err := l.Allow(context.Background(), subject, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, err := l.Peek(context.Background(), subject, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Windows[0].Remaining != 0 || d.Windows[1].Remaining != 997 || d.Windows[2].Remaining != 9997 {
+				t.Fatalf("after 3 admitted and 7 refused: remaining %d/%d/%d, want 0/997/9997",
+					d.Windows[0].Remaining, d.Windows[1].Remaining, d.Windows[2].Remaining)
+			}
+		})
+	}
+}
+
+// Short windows stand in for the hour: 100 ms buckets.
+func TestLongerWindowEnforcedAfterShortOneSlides(t *testing.T) {
+	short := ratelimit.Window{Name: "short", Size: 400 * time.Millisecond, Buckets: 4, Limit: 3}
+	long := ratelimit.Window{Name: "long", Size: 3 * time.Second, Buckets: 30, Limit: 5}
+	p := ratelimit.Policy{short, long}
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			l, subject := im.new(), fresh("long")
+			admitted := 0
+			deadline := time.Now().Add(2 * time.Second)
+			var last ratelimit.Decision
+			for time.Now().Before(deadline) {
+				d, err := l.Allow(context.Background(), subject, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Allowed {
+					admitted++
+				}
+				last = d
+				time.Sleep(20 * time.Millisecond)
+			}
+			if admitted != 5 {
+				t.Fatalf("admitted %d in 2s, want exactly the long window's 5", admitted)
+			}
+			if last.Allowed || last.Tightest().Name != "long" {
+				t.Fatalf("last decision should be refused by the long window, got %+v", last.Tightest())
+			}
+		})
+	}
+}
+
+func TestSlidingWindowNeverExceedsLimit(t *testing.T) {
+	w := ratelimit.Window{Name: "w", Size: 500 * time.Millisecond, Buckets: 5, Limit: 4}
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			l, subject := im.new(), fresh("slide")
+			var admits []time.Time
+			stop := time.Now().Add(1500 * time.Millisecond)
+			for time.Now().Before(stop) {
+				d, err := l.Allow(context.Background(), subject, ratelimit.Policy{w})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Allowed {
+					admits = append(admits, d.Now)
+				}
+				time.Sleep(7 * time.Millisecond)
+			}
+			for i := range admits {
+				n := 0
+				for j := i; j < len(admits) && admits[j].Sub(admits[i]) < w.Size; j++ {
+					n++
+				}
+				if n > w.Limit {
+					t.Fatalf("%d admitted within %v starting at %v", n, w.Size, admits[i])
+				}
+			}
+			if len(admits) < 8 {
+				t.Fatalf("only %d admitted in 1.5s: the window does not slide", len(admits))
+			}
+		})
+	}
+}
+
+func TestGenerationBump(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			l, subject := im.new(), fresh("gen")
+			d, _ := l.Allow(context.Background(), subject, std(10, 100, 1000))
+			if d.Generation != 0 {
+				t.Fatalf("fresh generation %d", d.Generation)
+			}
+			g1, err := l.Bump(context.Background(), subject)
+			if err != nil || g1 == 0 {
+				t.Fatalf("bump: %d %v", g1, err)
+			}
+			d, _ = im.new().Allow(context.Background(), subject, std(10, 100, 1000))
+			if d.Generation != g1 {
+				t.Fatalf("generation after bump %d, want %d", d.Generation, g1)
+			}
+			g2, _ := l.Bump(context.Background(), subject)
+			if d, _ = l.Peek(context.Background(), subject, std(10, 100, 1000)); g2 == g1 || d.Generation != g2 {
+				t.Fatalf("second bump: %d then %d, peek %d", g1, g2, d.Generation)
+			}
+		})
+	}
+}
+
+// TestRedisMemoryPerKey reports MEMORY USAGE of a key that used every bucket.
+func TestRedisMemoryPerKey(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	l := ratelimit.NewRedis(rdb, prefix)
+	subject := fresh("mem")
+	for range 300 {
+		if _, err := l.Allow(context.Background(), subject, std(1000, 10000, 100000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := rdb.MemoryUsage(context.Background(), l.Keys(subject)[0]).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEMORY USAGE of one active limiter key (3 windows, %d counters): %d bytes", 61+61+49, n)
+	if n > 1024 {
+		t.Fatalf("limiter state %d bytes > 1 KB", n)
+	}
+}

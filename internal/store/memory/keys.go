@@ -1,0 +1,131 @@
+// Package memory is the embedded in-process store: what `make run` uses when
+// no DATABASE_URL is set. It keeps nothing across restarts and serves one
+// gateway instance only. It passes the same conformance suite as PostgreSQL.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+)
+
+// Store is an in-memory apikey.Store (and, later, order store).
+type Store struct {
+	mu     sync.RWMutex
+	keys   map[string]*apikey.Key // by id
+	byHash map[apikey.Hash]string
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		keys:   make(map[string]*apikey.Key),
+		byHash: make(map[apikey.Hash]string),
+	}
+}
+
+// InsertKey implements apikey.Store.
+func (s *Store) InsertKey(_ context.Context, k *apikey.Key, maxActive int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[k.ID]; ok {
+		return apikey.ErrDuplicate
+	}
+	if _, ok := s.byHash[k.Hash]; ok {
+		return apikey.ErrDuplicate
+	}
+	if maxActive > 0 && k.Status == apikey.StatusActive {
+		active := 0
+		for _, o := range s.keys {
+			if o.WalletAddress == k.WalletAddress && o.EffectiveStatus(k.CreatedAt) == apikey.StatusActive {
+				active++
+			}
+		}
+		if active >= maxActive {
+			return apikey.ErrTooManyKeys
+		}
+	}
+	s.keys[k.ID] = k.Clone()
+	s.byHash[k.Hash] = k.ID
+	return nil
+}
+
+// KeyByHash implements apikey.Store.
+func (s *Store) KeyByHash(_ context.Context, h apikey.Hash) (*apikey.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.byHash[h]
+	if !ok {
+		return nil, apikey.ErrNotFound
+	}
+	return s.keys[id].Clone(), nil
+}
+
+// KeyByID implements apikey.Store.
+func (s *Store) KeyByID(_ context.Context, id string) (*apikey.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.keys[id]
+	if !ok {
+		return nil, apikey.ErrNotFound
+	}
+	return k.Clone(), nil
+}
+
+// KeysByWallet implements apikey.Store.
+func (s *Store) KeysByWallet(_ context.Context, wallet string) ([]*apikey.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*apikey.Key
+	for _, k := range s.keys {
+		if k.WalletAddress == wallet {
+			out = append(out, k.Clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b *apikey.Key) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// UpdateKey implements apikey.Store.
+func (s *Store) UpdateKey(_ context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.keys[id]
+	if !ok {
+		return nil, apikey.ErrNotFound
+	}
+	next := cur.Clone()
+	if err := fn(next); err != nil {
+		return nil, err
+	}
+	next.ID, next.Hash, next.WalletAddress = cur.ID, cur.Hash, cur.WalletAddress // immutable
+	s.keys[id] = next
+	return next.Clone(), nil
+}
+
+// AddUsage implements apikey.Store.
+func (s *Store) AddUsage(_ context.Context, deltas []apikey.UsageDelta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range deltas {
+		k, ok := s.keys[d.KeyID]
+		if !ok {
+			continue // deleted keys do not exist; counts for them are dropped
+		}
+		k.Usage = k.Usage.Add(d.Usage)
+		if !d.LastUsedAt.IsZero() && (k.LastUsedAt == nil || d.LastUsedAt.After(*k.LastUsedAt)) {
+			t := d.LastUsedAt.UTC().Truncate(time.Microsecond)
+			k.LastUsedAt = &t
+		}
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/store/memory"
+	"github.com/stxgate/stxgate/internal/store/storetest"
+)
+
+func TestKeyStoreConformance(t *testing.T) {
+	storetest.RunKeyStore(t, func(t *testing.T) apikey.Store { return memory.New() })
+}

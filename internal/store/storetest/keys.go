@@ -1,0 +1,294 @@
+// Package storetest is the conformance suite every store passes: the
+// in-memory store and PostgreSQL run the very same tests.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+)
+
+// NewKeyStore returns an empty store for one test.
+type NewKeyStore func(t *testing.T) apikey.Store
+
+var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+func newKey(id, wallet string, created time.Time) *apikey.Key {
+	return &apikey.Key{
+		ID:            id,
+		WalletAddress: wallet,
+		Name:          "key " + id,
+		Hash:          sha256.Sum256([]byte(id)),
+		Prefix:        "ck_live_" + id,
+		Permissions:   []apikey.Permission{apikey.PermExecute, apikey.PermCancel},
+		Status:        apikey.StatusActive,
+		Limits:        apikey.Limits{Minute: 100, Hour: 1000, Day: 10000},
+		CreatedAt:     created,
+		UpdatedAt:     created,
+	}
+}
+
+// RunKeyStore runs the key-store conformance suite.
+func RunKeyStore(t *testing.T, newStore NewKeyStore) {
+	ctx := context.Background()
+
+	t.Run("InsertAndReadBack", func(t *testing.T) {
+		s := newStore(t)
+		k := newKey("k1", "SPW1", base)
+		k.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}
+		exp := base.Add(time.Hour)
+		k.ExpiresAt = &exp
+		if err := s.InsertKey(ctx, k, 25); err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+		byID, err := s.KeyByID(ctx, "k1")
+		if err != nil {
+			t.Fatalf("by id: %v", err)
+		}
+		assertKeyEqual(t, byID, k)
+		byHash, err := s.KeyByHash(ctx, k.Hash)
+		if err != nil {
+			t.Fatalf("by hash: %v", err)
+		}
+		assertKeyEqual(t, byHash, k)
+	})
+
+	t.Run("UnknownKeyNotFound", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.KeyByID(ctx, "nope"); !errors.Is(err, apikey.ErrNotFound) {
+			t.Fatalf("by id: got %v, want ErrNotFound", err)
+		}
+		if _, err := s.KeyByHash(ctx, apikey.Hash{1}); !errors.Is(err, apikey.ErrNotFound) {
+			t.Fatalf("by hash: got %v, want ErrNotFound", err)
+		}
+		if _, err := s.UpdateKey(ctx, "nope", func(*apikey.Key) error { return nil }); !errors.Is(err, apikey.ErrNotFound) {
+			t.Fatalf("update: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("DuplicateRejected", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25); err != nil {
+			t.Fatal(err)
+		}
+		dupHash := newKey("k2", "SPW1", base)
+		dupHash.Hash = sha256.Sum256([]byte("k1"))
+		for name, k := range map[string]*apikey.Key{"SameID": newKey("k1", "SPW2", base), "SameHash": dupHash} {
+			if err := s.InsertKey(ctx, k, 25); !errors.Is(err, apikey.ErrDuplicate) {
+				t.Errorf("%s: got %v, want ErrDuplicate", name, err)
+			}
+		}
+	})
+
+	t.Run("ListByWalletOldestFirst", func(t *testing.T) {
+		s := newStore(t)
+		for i, id := range []string{"c", "a", "b"} {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base.Add(time.Duration(i)*time.Second)), 25); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.InsertKey(ctx, newKey("other", "SPW2", base), 25); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := s.KeysByWallet(ctx, "SPW1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, k := range keys {
+			got = append(got, k.ID)
+		}
+		if fmt.Sprint(got) != "[c a b]" {
+			t.Fatalf("order: got %v, want [c a b]", got)
+		}
+		none, err := s.KeysByWallet(ctx, "SPNOBODY")
+		if err != nil || len(none) != 0 {
+			t.Fatalf("empty wallet: got %v, %v", none, err)
+		}
+	})
+
+	t.Run("MaxActiveCountsOnlyActiveUnexpired", func(t *testing.T) {
+		s := newStore(t)
+		for i := range 2 {
+			if err := s.InsertKey(ctx, newKey(fmt.Sprint("a", i), "SPW1", base), 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expired := newKey("expired", "SPW1", base)
+		past := base.Add(-time.Second)
+		expired.ExpiresAt = &past
+		if err := s.InsertKey(ctx, expired, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertKey(ctx, newKey("a2", "SPW1", base), 3); err != nil {
+			t.Fatalf("third active key: %v", err)
+		}
+		if err := s.InsertKey(ctx, newKey("a3", "SPW1", base), 3); !errors.Is(err, apikey.ErrTooManyKeys) {
+			t.Fatalf("fourth active key: got %v, want ErrTooManyKeys", err)
+		}
+		if _, err := s.UpdateKey(ctx, "a0", func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertKey(ctx, newKey("a4", "SPW1", base), 3); err != nil {
+			t.Fatalf("after a revoke: %v", err)
+		}
+	})
+
+	t.Run("MaxActiveUnderConcurrency", func(t *testing.T) {
+		s := newStore(t)
+		const max, tries = 5, 40
+		var ok, refused atomic.Int32
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Go(func() {
+				err := s.InsertKey(ctx, newKey(fmt.Sprint("c", i), "SPRACE", base), max)
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, apikey.ErrTooManyKeys):
+					refused.Add(1)
+				default:
+					t.Errorf("insert %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if ok.Load() != max || refused.Load() != tries-max {
+			t.Fatalf("inserted %d refused %d, want %d and %d", ok.Load(), refused.Load(), max, tries-max)
+		}
+	})
+
+	t.Run("UpdateAppliesAndKeepsImmutables", func(t *testing.T) {
+		s := newStore(t)
+		k := newKey("k1", "SPW1", base)
+		if err := s.InsertKey(ctx, k, 25); err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Minute)
+		got, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error {
+			k.Name = "renamed"
+			k.Permissions = []apikey.Permission{apikey.PermCreate}
+			k.Status = apikey.StatusRevoked
+			k.RevokedAt = &at
+			k.UpdatedAt = at
+			k.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := k.Clone()
+		want.Name, want.Permissions, want.Status = "renamed", []apikey.Permission{apikey.PermCreate}, apikey.StatusRevoked
+		want.RevokedAt, want.UpdatedAt = &at, at
+		want.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+		assertKeyEqual(t, got, want)
+		reread, err := s.KeyByHash(ctx, k.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertKeyEqual(t, reread, want)
+	})
+
+	t.Run("UpdateErrorChangesNothing", func(t *testing.T) {
+		s := newStore(t)
+		k := newKey("k1", "SPW1", base)
+		if err := s.InsertKey(ctx, k, 25); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		if _, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Name = "changed"; return boom }); !errors.Is(err, boom) {
+			t.Fatalf("got %v, want boom", err)
+		}
+		got, _ := s.KeyByID(ctx, "k1")
+		assertKeyEqual(t, got, k)
+	})
+
+	t.Run("ConcurrentUpdatesSerialise", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25); err != nil {
+			t.Fatal(err)
+		}
+		const n = 50
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				_, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Limits.Day++; return nil })
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got, _ := s.KeyByID(ctx, "k1")
+		if got.Limits.Day != 10000+n {
+			t.Fatalf("day limit %d, want %d (lost updates)", got.Limits.Day, 10000+n)
+		}
+	})
+
+	t.Run("AddUsageAccumulates", func(t *testing.T) {
+		s := newStore(t)
+		for _, id := range []string{"k1", "k2"} {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t1, t2 := base.Add(time.Minute), base.Add(2*time.Minute)
+		err := s.AddUsage(ctx, []apikey.UsageDelta{
+			{KeyID: "k1", Usage: apikey.Usage{TotalRequests: 3, SuccessfulRequests: 2, FailedRequests: 1, ExecutionCount: 2}, LastUsedAt: t2},
+			{KeyID: "k1", Usage: apikey.Usage{TotalRequests: 1, SuccessfulRequests: 1, CreationCount: 1}, LastUsedAt: t1},
+			{KeyID: "k2", Usage: apikey.Usage{TotalRequests: 1, FailedRequests: 1}},
+			{KeyID: "gone", Usage: apikey.Usage{TotalRequests: 9}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k1, _ := s.KeyByID(ctx, "k1")
+		want := apikey.Usage{TotalRequests: 4, SuccessfulRequests: 3, FailedRequests: 1, CreationCount: 1, ExecutionCount: 2}
+		if k1.Usage != want {
+			t.Fatalf("k1 usage %+v, want %+v", k1.Usage, want)
+		}
+		if k1.LastUsedAt == nil || !k1.LastUsedAt.Equal(t2) {
+			t.Fatalf("k1 lastUsedAt %v, want %v", k1.LastUsedAt, t2)
+		}
+		// An older batch never moves lastUsedAt back.
+		if err := s.AddUsage(ctx, []apikey.UsageDelta{{KeyID: "k1", Usage: apikey.Usage{TotalRequests: 1, SuccessfulRequests: 1}, LastUsedAt: t1}}); err != nil {
+			t.Fatal(err)
+		}
+		k1, _ = s.KeyByID(ctx, "k1")
+		if !k1.LastUsedAt.Equal(t2) || k1.Usage.TotalRequests != 5 {
+			t.Fatalf("after old batch: lastUsedAt %v total %d", k1.LastUsedAt, k1.Usage.TotalRequests)
+		}
+		k2, _ := s.KeyByID(ctx, "k2")
+		if k2.LastUsedAt != nil || k2.Usage.FailedRequests != 1 {
+			t.Fatalf("k2: %+v lastUsedAt %v", k2.Usage, k2.LastUsedAt)
+		}
+	})
+}
+
+func assertKeyEqual(t *testing.T, got, want *apikey.Key) {
+	t.Helper()
+	g, w := describe(got), describe(want)
+	if g != w {
+		t.Fatalf("key mismatch\n got: %s\nwant: %s", g, w)
+	}
+}
+
+func describe(k *apikey.Key) string {
+	ts := func(p *time.Time) string {
+		if p == nil {
+			return "nil"
+		}
+		return p.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("id=%s wallet=%s name=%q hash=%x prefix=%s perms=%v status=%s limits=%+v allow=%v exp=%s created=%s updated=%s revoked=%s used=%s usage=%+v",
+		k.ID, k.WalletAddress, k.Name, k.Hash, k.Prefix, k.Permissions, k.Status, k.Limits, k.IPAllowlist,
+		ts(k.ExpiresAt), ts(&k.CreatedAt), ts(&k.UpdatedAt), ts(k.RevokedAt), ts(k.LastUsedAt), k.Usage)
+}

@@ -1,0 +1,227 @@
+// Package testenv gives tests real PostgreSQL and Redis: DATABASE_URL /
+// REDIS_URL when set (CI), else the local default ports when they answer,
+// else containers via testcontainers-go when a Docker engine runs, else the
+// test is skipped loudly — but under CI=true it fails instead.
+//
+// Each call hands out an isolated resource: a fresh database (dropped at the
+// end of the test) or a fresh Redis key prefix (its keys deleted at the end).
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+)
+
+const (
+	localPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	localRedis    = "redis://127.0.0.1:6379/0"
+)
+
+// InCI reports whether missing infrastructure must fail tests instead of skipping them.
+func InCI() bool { return os.Getenv("CI") == "true" || os.Getenv("CI") == "1" }
+
+func unavailable(t testing.TB, what string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("%s unavailable: %v (set %s, start the local service, or run a Docker engine)",
+		what, err, map[string]string{"PostgreSQL": "DATABASE_URL", "Redis": "REDIS_URL"}[what])
+	if InCI() {
+		t.Fatalf("CI=true: %s", msg)
+	}
+	t.Skipf("SKIPPED — %s", msg)
+}
+
+var (
+	pgOnce    sync.Once
+	pgBaseDSN string
+	pgErr     error
+
+	redisOnce sync.Once
+	redisURL  string
+	redisErr  error
+)
+
+// PostgresDSN creates a fresh, empty database for t and returns its DSN.
+// The database is dropped when t ends.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	pgOnce.Do(func() { pgBaseDSN, pgErr = findPostgres() })
+	if pgErr != nil {
+		unavailable(t, "PostgreSQL", pgErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, pgBaseDSN)
+	if err != nil {
+		unavailable(t, "PostgreSQL", err)
+	}
+	defer admin.Close(ctx)
+	name := "stxgate_test_" + randomHex(6)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, pgBaseDSN)
+		if err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(pgBaseDSN)
+	if err != nil {
+		t.Fatalf("parse DSN: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Redis returns a client and a fresh key prefix for t; keys under the prefix
+// are deleted when t ends.
+func Redis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	redisOnce.Do(func() { redisURL, redisErr = findRedis() })
+	if redisErr != nil {
+		unavailable(t, "Redis", redisErr)
+	}
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatalf("parse REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opt)
+	prefix := "stxgate-test:" + randomHex(6) + ":"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		DeletePrefix(ctx, rdb, prefix)
+		_ = rdb.Close()
+	})
+	return rdb, prefix
+}
+
+// RedisURL is the URL of the Redis the tests use (for starting whole gateways).
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	redisOnce.Do(func() { redisURL, redisErr = findRedis() })
+	if redisErr != nil {
+		unavailable(t, "Redis", redisErr)
+	}
+	return redisURL
+}
+
+// DeletePrefix removes every key under prefix.
+func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 500 {
+			rdb.Del(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Del(ctx, batch...)
+	}
+}
+
+func findPostgres() (string, error) {
+	if dsn := os.Getenv("DATABASE_URL"); dsn != "" {
+		return dsn, pingPostgres(dsn)
+	}
+	if err := pingPostgres(localPostgres); err == nil {
+		return localPostgres, nil
+	}
+	if !dockerAvailable() {
+		return "", fmt.Errorf("DATABASE_URL unset, nothing on 127.0.0.1:5432, no Docker engine")
+	}
+	ctx := context.Background()
+	c, err := tcpostgres.Run(ctx, "postgres:15-alpine",
+		tcpostgres.WithDatabase("test"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
+		tcpostgres.BasicWaitStrategies())
+	if err != nil {
+		return "", fmt.Errorf("start postgres container: %w", err)
+	}
+	return c.ConnectionString(ctx, "sslmode=disable")
+}
+
+func findRedis() (string, error) {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u, pingRedis(u)
+	}
+	if err := pingRedis(localRedis); err == nil {
+		return localRedis, nil
+	}
+	if !dockerAvailable() {
+		return "", fmt.Errorf("REDIS_URL unset, nothing on 127.0.0.1:6379, no Docker engine")
+	}
+	ctx := context.Background()
+	c, err := tcredis.Run(ctx, "redis:7-alpine")
+	if err != nil {
+		return "", fmt.Errorf("start redis container: %w", err)
+	}
+	return c.ConnectionString(ctx)
+}
+
+func pingPostgres(dsn string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	return conn.Close(ctx)
+}
+
+func pingRedis(u string) error {
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return rdb.Ping(ctx).Err()
+}
+
+// dockerAvailable checks for a Docker engine socket that answers, without
+// letting testcontainers panic or hang when there is none.
+func dockerAvailable() bool {
+	host := os.Getenv("DOCKER_HOST")
+	network, addr := "unix", "/var/run/docker.sock"
+	if strings.HasPrefix(host, "unix://") {
+		addr = strings.TrimPrefix(host, "unix://")
+	} else if strings.HasPrefix(host, "tcp://") {
+		network, addr = "tcp", strings.TrimPrefix(host, "tcp://")
+	}
+	conn, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,64 @@
+package walletauth
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisReplay keeps used-message ids in Redis with SET NX PX, so a message
+// is single use across every gateway instance.
+type RedisReplay struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewRedisReplay stores ids under prefix (e.g. "stxgate:").
+func NewRedisReplay(rdb redis.UniversalClient, prefix string) *RedisReplay {
+	return &RedisReplay{rdb: rdb, prefix: prefix}
+}
+
+// Claim implements ReplayStore.
+func (r *RedisReplay) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	ok, err := r.rdb.SetNX(ctx, r.prefix+"replay:"+id, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis setnx: %w", err)
+	}
+	return ok, nil
+}
+
+// MemoryReplay is the in-process twin of RedisReplay for the embedded default.
+type MemoryReplay struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[string]time.Time // id -> expiry
+	ops  int
+}
+
+// NewMemoryReplay returns an empty store on clock now.
+func NewMemoryReplay(now func() time.Time) *MemoryReplay {
+	return &MemoryReplay{now: now, seen: make(map[string]time.Time)}
+}
+
+// Claim implements ReplayStore.
+func (r *MemoryReplay) Claim(_ context.Context, id string, ttl time.Duration) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if exp, ok := r.seen[id]; ok && now.Before(exp) {
+		return false, nil
+	}
+	r.seen[id] = now.Add(ttl)
+	// Sweep now and then so memory stays bounded by the messages of one TTL.
+	if r.ops++; r.ops%1024 == 0 {
+		for k, exp := range r.seen {
+			if !now.Before(exp) {
+				delete(r.seen, k)
+			}
+		}
+	}
+	return true, nil
+}
