@@ -453,7 +453,8 @@ func TestSelfAndKeyAuthentication(t *testing.T) {
 		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": short}), 200, "")
 		g.clock.Set(testNow.Add(2 * time.Hour))
 		defer g.clock.Set(testNow)
-		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": short}), 401, errorBody("API key inactive", nil))
+		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": short}), 401,
+			`{"error":"API key inactive","timestamp":"2026-11-22T14:00:00.000Z"}`)
 		for _, k := range g.listKeys(t, a) {
 			if k["name"] == "short" && k["status"] != "expired" {
 				t.Fatalf("expired key listed as %v", k["status"])

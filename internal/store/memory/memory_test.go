@@ -4,10 +4,15 @@ import (
 	"testing"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/store/storetest"
 )
 
 func TestKeyStoreConformance(t *testing.T) {
 	storetest.RunKeyStore(t, func(t *testing.T) apikey.Store { return memory.New() })
+}
+
+func TestOrderStoreConformance(t *testing.T) {
+	storetest.RunOrderStore(t, func(t *testing.T) order.Store { return memory.NewOrders() })
 }

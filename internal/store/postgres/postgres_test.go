@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/store/storetest"
 	"github.com/stxgate/stxgate/internal/testenv"
@@ -41,4 +42,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Fatalf("run %d: %v", i, err)
 		}
 	}
+}
+
+func TestOrderStoreConformance(t *testing.T) {
+	storetest.RunOrderStore(t, func(t *testing.T) order.Store { return newStore(t) })
 }

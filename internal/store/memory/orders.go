@@ -1,0 +1,248 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/order"
+)
+
+// maxListLimit bounds one page, as in the PostgreSQL store; a zero or
+// negative limit asks for it.
+const maxListLimit = 1000
+
+// Orders is an in-memory order.Store. Every transition checks and changes an
+// order under one lock, so concurrent callers can never both win; reads and
+// writes hand out clones. Times are kept in UTC at microsecond precision, as
+// PostgreSQL keeps them.
+type Orders struct {
+	mu     sync.RWMutex
+	orders map[string]*order.Order // by uuid
+}
+
+var _ order.Store = (*Orders)(nil)
+
+// NewOrders returns an empty order store.
+func NewOrders() *Orders {
+	return &Orders{orders: make(map[string]*order.Order)}
+}
+
+// ts is t as PostgreSQL stores a timestamptz: UTC, whole microseconds.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func tsPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
+
+// InsertOrder implements order.Store.
+func (s *Orders) InsertOrder(_ context.Context, o *order.Order) error {
+	c := o.Clone()
+	c.ValidFrom, c.ValidTo = ts(c.ValidFrom), ts(c.ValidTo)
+	c.CreatedAt, c.UpdatedAt = ts(c.CreatedAt), ts(c.UpdatedAt)
+	c.ExecutingSince, c.FilledAt = tsPtr(c.ExecutingSince), tsPtr(c.FilledAt)
+	c.CancelledAt, c.ExpiredAt = tsPtr(c.CancelledAt), tsPtr(c.ExpiredAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orders[c.UUID]; ok {
+		return order.ErrDuplicate
+	}
+	s.orders[c.UUID] = c
+	return nil
+}
+
+// OrderByUUID implements order.Store.
+func (s *Orders) OrderByUUID(_ context.Context, uuid string) (*order.Order, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o, ok := s.orders[uuid]
+	if !ok {
+		return nil, order.ErrNotFound
+	}
+	return o.Clone(), nil
+}
+
+// newerFirst orders by (CreatedAt, UUID) descending, UUIDs compared by bytes
+// (the PostgreSQL column is COLLATE "C").
+func newerFirst(a, b *order.Order) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.UUID, a.UUID)
+}
+
+// ListOrders implements order.Store: newest first, strictly after the cursor.
+func (s *Orders) ListOrders(_ context.Context, q order.ListQuery) ([]*order.Order, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	cursorSet := !q.AfterCreatedAt.IsZero() || q.AfterUUID != ""
+	cursor := &order.Order{CreatedAt: ts(q.AfterCreatedAt), UUID: q.AfterUUID}
+	s.mu.RLock()
+	matched := make([]*order.Order, 0, len(s.orders))
+	for _, o := range s.orders {
+		if q.Owner != "" && o.Owner != q.Owner {
+			continue
+		}
+		if q.Status != "" && o.Status != q.Status {
+			continue
+		}
+		if cursorSet && newerFirst(o, cursor) <= 0 { // not strictly older than the cursor
+			continue
+		}
+		matched = append(matched, o)
+	}
+	slices.SortFunc(matched, newerFirst)
+	out := make([]*order.Order, 0, min(limit, len(matched)))
+	for _, o := range matched[:min(limit, len(matched))] {
+		out = append(out, o.Clone())
+	}
+	s.mu.RUnlock()
+	return out, nil
+}
+
+// transition applies change to the order uuid when allowed says it may,
+// atomically; otherwise it answers ErrNotFound or notMatched.
+func (s *Orders) transition(uuid string, notMatched error, allowed func(*order.Order) bool, change func(*order.Order)) (*order.Order, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[uuid]
+	if !ok {
+		return nil, order.ErrNotFound
+	}
+	if !allowed(o) {
+		return nil, notMatched
+	}
+	next := o.Clone()
+	change(next)
+	s.orders[uuid] = next
+	return next.Clone(), nil
+}
+
+// Claim implements order.Store.
+func (s *Orders) Claim(_ context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotOpen,
+		func(o *order.Order) bool {
+			return o.Status == order.StatusOpen && !o.ValidFrom.After(now) && o.ValidTo.After(now)
+		},
+		func(o *order.Order) {
+			o.Status = order.StatusExecuting
+			o.Attempts++
+			o.ExecutingSince = &now
+			o.ExecutedBy = actor
+			o.UpdatedAt = now
+		})
+}
+
+// Fill implements order.Store.
+func (s *Orders) Fill(_ context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+	if !validTxID(txid) {
+		return nil, fmt.Errorf("fill order: txid %q is not 0x and 64 lower-case hex digits", txid)
+	}
+	if settlement == "" {
+		return nil, errors.New("fill order: settlement name is empty")
+	}
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotPending,
+		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
+		func(o *order.Order) {
+			o.Status = order.StatusFilled
+			o.TxID, o.Settlement = txid, settlement
+			o.FilledAt = &now
+			o.UpdatedAt = now
+		})
+}
+
+// Release implements order.Store.
+func (s *Orders) Release(_ context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotPending,
+		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
+		func(o *order.Order) {
+			o.Status = order.StatusOpen
+			o.LastError = reason
+			o.ExecutingSince = nil
+			o.UpdatedAt = now
+		})
+}
+
+// Cancel implements order.Store.
+func (s *Orders) Cancel(_ context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotOpen,
+		func(o *order.Order) bool { return o.Status == order.StatusOpen && o.ValidTo.After(now) },
+		func(o *order.Order) {
+			o.Status = order.StatusCancelled
+			o.CancelledBy = actor
+			o.CancelledAt = &now
+			o.UpdatedAt = now
+		})
+}
+
+// Expire implements order.Store.
+func (s *Orders) Expire(_ context.Context, uuid string, now time.Time) (int, error) {
+	now = ts(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expire := func(id string, o *order.Order) int {
+		if o.Status != order.StatusOpen || o.ValidTo.After(now) {
+			return 0
+		}
+		next := o.Clone()
+		next.Status = order.StatusExpired
+		next.ExpiredAt = &now
+		next.UpdatedAt = now
+		s.orders[id] = next
+		return 1
+	}
+	if uuid != "" {
+		if o, ok := s.orders[uuid]; ok {
+			return expire(uuid, o), nil
+		}
+		return 0, nil
+	}
+	n := 0
+	for id, o := range s.orders {
+		n += expire(id, o)
+	}
+	return n, nil
+}
+
+// Executing implements order.Store: oldest claim first.
+func (s *Orders) Executing(_ context.Context, since time.Time) ([]*order.Order, error) {
+	since = ts(since)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []*order.Order{}
+	for _, o := range s.orders {
+		if o.Status == order.StatusExecuting && o.ExecutingSince != nil && !o.ExecutingSince.After(since) {
+			out = append(out, o.Clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b *order.Order) int {
+		if c := a.ExecutingSince.Compare(*b.ExecutingSince); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.UUID, b.UUID)
+	})
+	return out, nil
+}
+
+// validTxID reports whether s is "0x" + 64 lower-case hex digits.
+func validTxID(s string) bool {
+	if len(s) != 66 || !strings.HasPrefix(s, "0x") {
+		return false
+	}
+	return strings.Trim(s[2:], "0123456789abcdef") == ""
+}

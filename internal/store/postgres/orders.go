@@ -1,0 +1,268 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/stxgate/stxgate/internal/order"
+)
+
+// orderColumns is what every read returns, in scanOrder's order. Optional
+// text columns are NULL in the table and "" in Go.
+const orderColumns = `uuid, owner, input_token, output_token, amount_in::text, target_price, direction,
+	condition_token, recipient, signature, valid_from, valid_to, status,
+	COALESCE(txid, ''), COALESCE(settlement, ''), created_by,
+	COALESCE(executed_by, ''), COALESCE(cancelled_by, ''), COALESCE(last_error, ''), attempts,
+	created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at`
+
+// maxListLimit bounds one page; a zero or negative limit asks for it.
+const maxListLimit = 1000
+
+func scanOrder(row pgx.Row) (*order.Order, error) {
+	var o order.Order
+	err := row.Scan(&o.UUID, &o.Owner, &o.InputToken, &o.OutputToken, &o.AmountIn, &o.TargetPrice, &o.Direction,
+		&o.ConditionToken, &o.Recipient, &o.Signature, &o.ValidFrom, &o.ValidTo, &o.Status,
+		&o.TxID, &o.Settlement, &o.CreatedBy,
+		&o.ExecutedBy, &o.CancelledBy, &o.LastError, &o.Attempts,
+		&o.CreatedAt, &o.UpdatedAt, &o.ExecutingSince, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt)
+	if err != nil {
+		return nil, err
+	}
+	o.ValidFrom, o.ValidTo = o.ValidFrom.UTC(), o.ValidTo.UTC()
+	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	for _, p := range []**time.Time{&o.ExecutingSince, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt} {
+		if *p != nil {
+			t := (*p).UTC()
+			*p = &t
+		}
+	}
+	return &o, nil
+}
+
+// nullText stores "" as NULL.
+func nullText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// InsertOrder implements order.Store.
+func (s *Store) InsertOrder(ctx context.Context, o *order.Order) error {
+	const q = `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price, direction,
+			condition_token, recipient, signature, valid_from, valid_to, status,
+			txid, settlement, created_by, executed_by, cancelled_by, last_error, attempts,
+			created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at)
+		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+			$21, $22, $23, $24, $25, $26)`
+	_, err := s.pool.Exec(ctx, q, o.UUID, o.Owner, o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice, o.Direction,
+		o.ConditionToken, o.Recipient, o.Signature, o.ValidFrom, o.ValidTo, string(o.Status),
+		nullText(o.TxID), nullText(o.Settlement), o.CreatedBy,
+		nullText(o.ExecutedBy), nullText(o.CancelledBy), nullText(o.LastError), o.Attempts,
+		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt)
+	if isUniqueViolation(err) {
+		return order.ErrDuplicate
+	}
+	if err != nil {
+		return classify(fmt.Errorf("insert order: %w", err))
+	}
+	return nil
+}
+
+// OrderByUUID implements order.Store.
+func (s *Store) OrderByUUID(ctx context.Context, uuid string) (*order.Order, error) {
+	const q = `SELECT ` + orderColumns + ` FROM orders WHERE uuid = $1`
+	o, err := scanOrder(s.pool.QueryRow(ctx, q, uuid))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, order.ErrNotFound
+	}
+	if err != nil {
+		return nil, classify(fmt.Errorf("select order: %w", err))
+	}
+	return o, nil
+}
+
+// ListOrders implements order.Store: newest first, keyset pagination strictly
+// after (AfterCreatedAt, AfterUUID). Each filter combination is its own
+// statement text, so the planner picks the index made for it (see
+// migrations/00002_orders.sql) instead of one generic plan with optional
+// filters written as "($1 IS NULL OR owner = $1)".
+func (s *Store) ListOrders(ctx context.Context, q order.ListQuery) ([]*order.Order, error) {
+	const (
+		sel     = `SELECT ` + orderColumns + ` FROM orders`
+		byOwner = `owner = $`
+		byState = `status = $`
+		after   = `(created_at, uuid) < ($%d, $%d)`
+		tail    = ` ORDER BY created_at DESC, uuid DESC LIMIT $`
+	)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return strconv.Itoa(len(args))
+	}
+	if q.Owner != "" {
+		where = append(where, byOwner+arg(q.Owner))
+	}
+	if q.Status != "" {
+		where = append(where, byState+arg(string(q.Status)))
+	}
+	if !q.AfterCreatedAt.IsZero() || q.AfterUUID != "" {
+		args = append(args, q.AfterCreatedAt, q.AfterUUID)
+		where = append(where, fmt.Sprintf(after, len(args)-1, len(args)))
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	sql := sel
+	if len(where) > 0 {
+		sql += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	sql += tail + arg(limit)
+	return s.queryOrders(ctx, s.pool, sql, args...)
+}
+
+func (s *Store) queryOrders(ctx context.Context, db DBTX, sql string, args ...any) ([]*order.Order, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("select orders: %w", err))
+	}
+	defer rows.Close()
+	out := []*order.Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, classify(fmt.Errorf("scan order: %w", err))
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("select orders: %w", err))
+	}
+	return out, nil
+}
+
+// Claim implements order.Store: one conditional UPDATE, so of any number of
+// concurrent claimers (on any number of gateways) exactly one wins.
+func (s *Store) Claim(ctx context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+	const q = `UPDATE orders SET status = 'executing', attempts = attempts + 1,
+			executing_since = $3, executed_by = $2, updated_at = $3
+		WHERE uuid = $1 AND status = 'open' AND valid_from <= $3 AND valid_to > $3
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now)
+}
+
+// Fill implements order.Store.
+func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+	if err := checkFill(txid, settlement); err != nil {
+		return nil, err
+	}
+	const q = `UPDATE orders SET status = 'filled', txid = $2, settlement = $3, filled_at = $4, updated_at = $4
+		WHERE uuid = $1 AND status = 'executing'
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "fill", order.ErrNotPending, q, uuid, txid, settlement, now)
+}
+
+// Release implements order.Store.
+func (s *Store) Release(ctx context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+	const q = `UPDATE orders SET status = 'open', last_error = $2, executing_since = NULL, updated_at = $3
+		WHERE uuid = $1 AND status = 'executing'
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "release", order.ErrNotPending, q, uuid, nullText(reason), now)
+}
+
+// Cancel implements order.Store.
+func (s *Store) Cancel(ctx context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+	const q = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
+		WHERE uuid = $1 AND status = 'open' AND valid_to > $3
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "cancel", order.ErrNotOpen, q, uuid, nullText(actor), now)
+}
+
+// transition runs one conditional UPDATE … RETURNING whose $1 is the uuid.
+// When it matches nothing, a second look tells a missing order (ErrNotFound)
+// from one in another state (notMatched); the decision itself was atomic.
+func (s *Store) transition(ctx context.Context, op string, notMatched error, q string, args ...any) (*order.Order, error) {
+	o, err := scanOrder(s.pool.QueryRow(ctx, q, args...))
+	if err == nil {
+		return o, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, classify(fmt.Errorf("%s order: %w", op, err))
+	}
+	const exists = `SELECT EXISTS (SELECT 1 FROM orders WHERE uuid = $1)`
+	var found bool
+	if err := s.pool.QueryRow(ctx, exists, args[0]).Scan(&found); err != nil {
+		return nil, classify(fmt.Errorf("%s order: check existence: %w", op, err))
+	}
+	if !found {
+		return nil, order.ErrNotFound
+	}
+	return nil, notMatched
+}
+
+// Expire implements order.Store.
+func (s *Store) Expire(ctx context.Context, uuid string, now time.Time) (int, error) {
+	// A sweep skips rows another statement holds (a claim in flight, a
+	// sweep on another gateway): concurrent sweeps never wait on each other
+	// nor deadlock, and each expired order is counted by exactly one of them.
+	const (
+		all = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
+			WHERE status = 'open' AND uuid IN (
+				SELECT uuid FROM orders WHERE status = 'open' AND valid_to <= $1
+				FOR UPDATE SKIP LOCKED)`
+		one = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
+			WHERE uuid = $2 AND status = 'open' AND valid_to <= $1`
+	)
+	var (
+		tag pgconn.CommandTag
+		err error
+	)
+	if uuid == "" {
+		tag, err = s.pool.Exec(ctx, all, now)
+	} else {
+		tag, err = s.pool.Exec(ctx, one, now, uuid)
+	}
+	if err != nil {
+		return 0, classify(fmt.Errorf("expire orders: %w", err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Executing implements order.Store: executing orders claimed at or before
+// since, oldest claim first.
+func (s *Store) Executing(ctx context.Context, since time.Time) ([]*order.Order, error) {
+	const q = `SELECT ` + orderColumns + ` FROM orders
+		WHERE status = 'executing' AND executing_since <= $1
+		ORDER BY executing_since, uuid`
+	return s.queryOrders(ctx, s.pool, q, since)
+}
+
+// checkFill refuses what the table would refuse, with a clearer error.
+func checkFill(txid, settlement string) error {
+	if !validTxID(txid) {
+		return fmt.Errorf("fill order: txid %q is not 0x and 64 lower-case hex digits", txid)
+	}
+	if settlement == "" {
+		return errors.New("fill order: settlement name is empty")
+	}
+	return nil
+}
+
+// validTxID reports whether s is "0x" + 64 lower-case hex digits.
+func validTxID(s string) bool {
+	if len(s) != 66 || !strings.HasPrefix(s, "0x") {
+		return false
+	}
+	return strings.Trim(s[2:], "0123456789abcdef") == ""
+}
