@@ -230,3 +230,6 @@ func connectRedis(ctx context.Context, url string) (redis.UniversalClient, error
 	}
 	return rdb, nil
 }
+
+// Redis is the Redis client, nil on the embedded default (tests use it to cut Redis off).
+func (a *App) Redis() redis.UniversalClient { return a.rdb }

@@ -48,6 +48,7 @@ type gateway struct {
 	t     *testing.T
 	h     http.Handler
 	app   *app.App
+	cfg   config.Config
 	clock *clock
 	logs  *bytes.Buffer
 }
@@ -67,7 +68,15 @@ func newGateway(t *testing.T, opts ...setupOpt) *gateway {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	clk := &clock{t: testNow}
+	return startGateway(t, cfg, &clock{t: testNow})
+}
+
+// twin starts a second gateway instance on the same PostgreSQL database and
+// Redis prefix, as a second process behind a load balancer would be.
+func (g *gateway) twin() *gateway { return startGateway(g.t, g.cfg, g.clock) }
+
+func startGateway(t *testing.T, cfg config.Config, clk *clock) *gateway {
+	t.Helper()
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), cfg, log, app.Options{Now: clk.Now})
@@ -75,7 +84,7 @@ func newGateway(t *testing.T, opts ...setupOpt) *gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	return &gateway{t: t, h: a.Handler(), app: a, clock: clk, logs: logs}
+	return &gateway{t: t, h: a.Handler(), app: a, cfg: cfg, clock: clk, logs: logs}
 }
 
 type lockedWriter struct {
@@ -222,4 +231,12 @@ func expect(t testing.TB, r response, status int, body string) {
 	if body != "" {
 		assertJSON(t, r.Body, body)
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
