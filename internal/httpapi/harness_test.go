@@ -49,6 +49,7 @@ type gateway struct {
 	h     http.Handler
 	app   *app.App
 	cfg   config.Config
+	opts  app.Options
 	clock *clock
 	logs  *bytes.Buffer
 }
@@ -73,18 +74,24 @@ func newGateway(t *testing.T, opts ...setupOpt) *gateway {
 
 // twin starts a second gateway instance on the same PostgreSQL database and
 // Redis prefix, as a second process behind a load balancer would be.
-func (g *gateway) twin() *gateway { return startGateway(g.t, g.cfg, g.clock) }
+func (g *gateway) twin() *gateway { return startGatewayWith(g.t, g.cfg, g.clock, g.opts) }
 
 func startGateway(t *testing.T, cfg config.Config, clk *clock) *gateway {
 	t.Helper()
+	return startGatewayWith(t, cfg, clk, app.Options{})
+}
+
+func startGatewayWith(t *testing.T, cfg config.Config, clk *clock, opts app.Options) *gateway {
+	t.Helper()
+	opts.Now = clk.Now
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(context.Background(), cfg, log, app.Options{Now: clk.Now})
+	a, err := app.New(context.Background(), cfg, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	return &gateway{t: t, h: a.Handler(), app: a, cfg: cfg, clock: clk, logs: logs}
+	return &gateway{t: t, h: a.Handler(), app: a, cfg: cfg, opts: opts, clock: clk, logs: logs}
 }
 
 type lockedWriter struct {

@@ -29,7 +29,9 @@ func TestKeyedRateLimitHeadersAnd429(t *testing.T) {
 	g := newGateway(t, limitsOf(5, 1000, 10000))
 	a := mustWallet(t, privA)
 	secret, _ := g.createKey(a, "bot", `["execute"]`)
-	self := func() response { return g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret}) }
+	self := func() response {
+		return g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret})
+	}
 
 	for i := 1; i <= 5; i++ {
 		r := self()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -306,8 +307,15 @@ func relayerMessage(raw []byte, code int) string {
 	return msg
 }
 
-// clip keeps printable characters and at most maxMessageBytes of them.
+// longHex is a run of hex digits as long as a signature's (65 bytes are 130
+// digits; txids and hashes, at 64, stay readable).
+var longHex = regexp.MustCompile(`(?i)(0x)?[0-9a-f]{100,}`)
+
+// clip keeps printable characters and at most maxMessageBytes of them, with
+// anything shaped like a signature redacted: a relayer that echoes the order
+// back must not put the signature in our logs or in a client's error.
 func clip(s string) string {
+	s = longHex.ReplaceAllString(s, "[redacted]")
 	s = strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return ' '

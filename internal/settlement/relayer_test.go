@@ -284,6 +284,7 @@ func TestRelayerRejection4xx(t *testing.T) {
 		{"PlainText", `forbidden by policy`, http.StatusForbidden, "settlement rejected: Forbidden (relayer HTTP 403)"},
 		{"EmptyBody", ``, http.StatusNotFound, "settlement rejected: Not Found (relayer HTTP 404)"},
 		{"ControlCharacters", `{"error":"bad\r\nInjected: header\u0000"}`, http.StatusBadRequest, "settlement rejected: bad Injected: header (relayer HTTP 400)"},
+		{"SignatureEchoedBack", `{"error":"bad signature 0x` + strings.ToUpper(testSignature) + ` for order"}`, http.StatusBadRequest, "settlement rejected: bad signature [redacted] for order (relayer HTTP 400)"},
 		{"Capped", `{"error":"` + long + `"}`, http.StatusBadRequest, "settlement rejected: " + long[:200] + "… (relayer HTTP 400)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,18 +427,22 @@ func TestRelayerIdempotentFakeNeverSettlesTwice(t *testing.T) {
 func TestRelayerNeverLogsSignature(t *testing.T) {
 	_, url := startRelayer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 		switch n {
-		case 1:
-			reply(w, http.StatusInternalServerError, `{"error":"boom"}`)
+		case 1: // a relayer that echoes the order back in its errors
+			reply(w, http.StatusInternalServerError, `{"error":"cannot verify `+testSignature+`"}`)
 		default:
-			reply(w, http.StatusBadRequest, `{"error":"no"}`)
+			reply(w, http.StatusBadRequest, `{"message":"rejected signature 0x`+testSignature+`"}`)
 		}
 	})
 	log, buf := newLogger()
 	opts := fastOpts(t)
 	opts.Logger = log
 	o := testOrder("quiet-1")
-	if _, err := settlement.NewRelayer(url, opts).Settle(context.Background(), o); !errors.Is(err, order.ErrSettlementRejected) {
+	_, err := settlement.NewRelayer(url, opts).Settle(context.Background(), o)
+	if !errors.Is(err, order.ErrSettlementRejected) {
 		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), o.Signature[:32]) {
+		t.Fatalf("the order signature is in the returned error: %v", err)
 	}
 	out := buf.String()
 	if !strings.Contains(out, `"uuid":"quiet-1"`) {
@@ -445,5 +450,8 @@ func TestRelayerNeverLogsSignature(t *testing.T) {
 	}
 	if strings.Contains(out, o.Signature[:32]) {
 		t.Fatalf("the order signature reached the log:\n%s", out)
+	}
+	if strings.Count(out, "[redacted]") != 2 {
+		t.Fatalf("want both echoed signatures redacted in the log:\n%s", out)
 	}
 }

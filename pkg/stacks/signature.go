@@ -3,7 +3,6 @@ package stacks
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -110,21 +109,39 @@ func RecoverPublicKey(hash [32]byte, sig Signature) ([]byte, error) {
 	return pub.SerializeCompressed(), nil
 }
 
-// recoverKey range-checks sig and recovers its public key.
+// recoverKey range-checks sig, refuses high S, then recovers its public key.
 func recoverKey(hash *[32]byte, sig *Signature) (*secp256k1.PublicKey, error) {
+	highS, err := checkRanges(sig)
+	if err != nil {
+		return nil, err
+	}
+	if highS {
+		return nil, errHighS()
+	}
+	return recoverRaw(hash, sig)
+}
+
+func errHighS() error {
+	return fmt.Errorf("stacks: signature s is above n/2 (malleated); wallets sign with low S: %w", ErrHighS)
+}
+
+// checkRanges requires v in 0..3 and r, s in [1, n-1], and reports a high S.
+func checkRanges(sig *Signature) (highS bool, err error) {
 	if sig.RecoveryID > 3 {
-		return nil, fmt.Errorf("stacks: recovery id %d is not 0..3: %w", sig.RecoveryID, ErrMalformedSignature)
+		return false, fmt.Errorf("stacks: recovery id %d is not 0..3: %w", sig.RecoveryID, ErrMalformedSignature)
 	}
 	var r, s secp256k1.ModNScalar
 	if r.SetBytes(&sig.R) != 0 || r.IsZero() {
-		return nil, fmt.Errorf("stacks: signature r is 0 or not below the curve order: %w", ErrMalformedSignature)
+		return false, fmt.Errorf("stacks: signature r is 0 or not below the curve order: %w", ErrMalformedSignature)
 	}
 	if s.SetBytes(&sig.S) != 0 || s.IsZero() {
-		return nil, fmt.Errorf("stacks: signature s is 0 or not below the curve order: %w", ErrMalformedSignature)
+		return false, fmt.Errorf("stacks: signature s is 0 or not below the curve order: %w", ErrMalformedSignature)
 	}
-	if s.IsOverHalfOrder() {
-		return nil, fmt.Errorf("stacks: signature s is above n/2 (malleated); wallets sign with low S: %w", ErrHighS)
-	}
+	return s.IsOverHalfOrder(), nil
+}
+
+// recoverRaw recovers the public key of a range-checked signature, high S or not.
+func recoverRaw(hash *[32]byte, sig *Signature) (*secp256k1.PublicKey, error) {
 	// decred's compact form: header 27 + 4 (compressed) + recovery id, then r, s.
 	var compact [65]byte
 	compact[0] = 27 + 4 + sig.RecoveryID
@@ -139,50 +156,76 @@ func recoverKey(hash *[32]byte, sig *Signature) (*secp256k1.PublicKey, error) {
 
 // VerifyHash checks that sigHex over hash recovers to a public key whose P2PKH
 // address, in addr's network, is exactly addr, and returns that compressed key.
-// Every interpretation DecodeSignature returns is tried. When none matches, the
-// error of the interpretation that got furthest is returned: ErrInvalidSignature
-// (recovered, wrong address) over ErrHighS over ErrMalformedSignature, so an
-// accidental reading of a wrong-key signature never masks the real problem.
+// Every interpretation DecodeSignature returns is tried. When none is a valid
+// low-S signature by addr, the error explains the most telling reading:
+// ErrHighS if one is addr's signature with a high S (malleated), else
+// ErrInvalidSignature if a well-formed low-S reading recovered another key,
+// else ErrHighS, else ErrMalformedSignature. So an accidental second reading
+// of a wrong-key signature never masks the real problem, and vice versa.
 func VerifyHash(hash [32]byte, sigHex string, addr Address) ([]byte, error) {
 	sigs, n, err := decodeSignature(sigHex)
 	if err != nil {
 		return nil, err
 	}
-	return verifyDecoded(&hash, sigs[:n], addr)
+	pub, _, err := verifyDecoded(&hash, sigs[:n], addr)
+	return pub, err
 }
 
-// errorRank orders verification failures by how far verification got.
-func errorRank(err error) int {
-	switch {
-	case errors.Is(err, ErrInvalidSignature):
-		return 3
-	case errors.Is(err, ErrHighS):
-		return 2
-	}
-	return 1
-}
+// Ranks of verification failures, most telling last.
+const (
+	rankMalformed = iota + 1 // r, s or v out of range
+	rankHighS                // high S, recovers another key
+	rankInvalid              // low S, recovers another key (or no key)
+	rankMalleated            // high S, recovers addr: a malleated valid signature
+)
 
-// verifyDecoded tries each interpretation against addr.
-func verifyDecoded(hash *[32]byte, sigs []Signature, addr Address) ([]byte, error) {
-	var best error
+// verifyDecoded tries each interpretation against addr and ranks the failure.
+func verifyDecoded(hash *[32]byte, sigs []Signature, addr Address) ([]byte, int, error) {
+	var (
+		best error
+		rank int
+	)
 	for i := range sigs {
-		pub, err := recoverKey(hash, &sigs[i])
+		key, r, err := verifyOne(hash, &sigs[i], addr)
 		if err == nil {
-			key := pub.SerializeCompressed()
-			h := Hash160(key)
-			if addr.IsSingleSig() && h == addr.Hash160 {
-				return key, nil
-			}
-			err = mismatch(addr, h)
+			return key, 0, nil
 		}
-		if best == nil || errorRank(err) > errorRank(best) {
-			best = err
+		if r > rank {
+			best, rank = err, r
 		}
 	}
 	if best == nil { // unreachable: decodeSignature never returns zero interpretations
-		best = fmt.Errorf("stacks: no signature: %w", ErrMalformedSignature)
+		best, rank = fmt.Errorf("stacks: no signature: %w", ErrMalformedSignature), rankMalformed
 	}
-	return nil, best
+	return nil, rank, best
+}
+
+// verifyOne checks one interpretation. A high-S signature is still recovered,
+// to recognise a malleated signature of addr.
+func verifyOne(hash *[32]byte, sig *Signature, addr Address) ([]byte, int, error) {
+	highS, err := checkRanges(sig)
+	if err != nil {
+		return nil, rankMalformed, err
+	}
+	pub, err := recoverRaw(hash, sig)
+	if err != nil {
+		if highS {
+			return nil, rankHighS, errHighS()
+		}
+		return nil, rankInvalid, err
+	}
+	key := pub.SerializeCompressed()
+	h := Hash160(key)
+	matches := addr.IsSingleSig() && h == addr.Hash160
+	switch {
+	case matches && !highS:
+		return key, 0, nil
+	case matches:
+		return nil, rankMalleated, errHighS()
+	case highS:
+		return nil, rankHighS, errHighS()
+	}
+	return nil, rankInvalid, mismatch(addr, h)
 }
 
 // mismatch explains why a recovered key with hash160 h does not match addr.
@@ -195,21 +238,25 @@ func mismatch(addr Address, h [20]byte) error {
 }
 
 // VerifyMessage verifies a stx_signMessage signature of msg by addr: first with
-// the current prefix, then, only if that fails with ErrInvalidSignature, with
-// the legacy prefix (as stacks.js does). It returns the compressed public key.
+// the current prefix, then, if that does not verify, with the legacy prefix (as
+// stacks.js does). It returns the compressed public key; errors as VerifyHash.
 func VerifyMessage(msg []byte, sigHex string, addr Address) ([]byte, error) {
 	sigs, n, err := decodeSignature(sigHex)
 	if err != nil {
 		return nil, err
 	}
 	hash := HashMessage(msg)
-	pub, err := verifyDecoded(&hash, sigs[:n], addr)
-	if err == nil || !errors.Is(err, ErrInvalidSignature) {
-		return pub, err
+	pub, rank, err := verifyDecoded(&hash, sigs[:n], addr)
+	if err == nil || rank == rankMalleated || rank == rankMalformed {
+		return pub, err // the legacy prefix cannot change these outcomes
 	}
 	legacy := HashMessageWithPrefix(PrefixLegacy, msg)
-	if pub, lerr := verifyDecoded(&legacy, sigs[:n], addr); lerr == nil {
+	pub, lrank, lerr := verifyDecoded(&legacy, sigs[:n], addr)
+	switch {
+	case lerr == nil:
 		return pub, nil
+	case lrank == rankMalleated:
+		return nil, lerr
 	}
 	return nil, err // the current-prefix explanation is the useful one
 }

@@ -404,6 +404,34 @@ func TestVerifyErrorPrecedence(t *testing.T) {
 	t.Fatal("no suitable signature found for the mixed case")
 }
 
+// A malleated signature of the right key is reported as high-S even when its
+// VRS reading happens to be well-formed and recovers some other key.
+func TestVerifyMalleatedWithSecondReading(t *testing.T) {
+	k := mustKey(t, testKeyHex)
+	for i := 0; i < 400; i++ {
+		h := HashMessage([]byte{byte(i), byte(i >> 8), 'm'})
+		sig := SignHash(k, h)
+		if _, ok := normaliseV(sig.R[0]); !ok {
+			continue
+		}
+		high := sig
+		high.S = [32]byte(new(big.Int).Sub(secpN(), new(big.Int).SetBytes(sig.S[:])).FillBytes(make([]byte, 32)))
+		high.RecoveryID ^= 1
+		sigs, err := DecodeSignature(high.String())
+		if err != nil || len(sigs) != 2 {
+			continue
+		}
+		if _, err := VerifyHash(h, high.String(), k.Address(Mainnet)); !errors.Is(err, ErrHighS) {
+			t.Fatalf("malleated signature with a second reading: %v, want ErrHighS", err)
+		}
+		if _, err := VerifyHash(h, high.String(), k.Address(Testnet)); !errors.Is(err, ErrHighS) {
+			t.Fatalf("testnet: %v", err)
+		}
+		return
+	}
+	t.Fatal("no suitable signature found")
+}
+
 func TestVerifyRejectsNonSingleSig(t *testing.T) {
 	k := mustKey(t, testKeyHex)
 	msg := []byte("multisig")
