@@ -83,15 +83,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		// A key changed since it was read (or read before we learnt its
 		// generation and changed at all) is read again: the data read after
 		// the limiter answered is at least as new as that generation.
-		if d.Generation != entry.Gen && (hit || d.Generation != 0) {
+		// Cached entries are shared and never modified: a change is a new entry.
+		switch {
+		case d.Generation != entry.Gen && (hit || d.Generation != 0):
 			k, err := a.load(ctx, hash)
 			if err != nil {
 				return nil, err
 			}
-			entry = &Entry{Key: k}
+			entry = &Entry{Key: k, Gen: d.Generation}
+			a.cache.Put(hash, entry)
+		case !hit:
+			entry.Gen = d.Generation // not shared yet
+			a.cache.Put(hash, entry)
 		}
-		entry.Gen = d.Generation
-		a.cache.Put(hash, entry)
 		res.Key = entry.Key
 	}
 	if err := a.keys.Check(res.Key, ip); err != nil {

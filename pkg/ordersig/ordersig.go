@@ -114,7 +114,8 @@ func Sign(k *stacks.PrivateKey, o Order, d stacks.Domain) (string, error) {
 // Verify checks that sigHex is o.Owner's SIP-018 signature of o under d. The
 // owner must be a standard principal (an account address): contracts cannot
 // sign. Errors wrap the stacks sentinels (ErrMalformedSignature, ErrHighS,
-// ErrInvalidSignature, ErrMalformedAddress, ...).
+// ErrInvalidSignature, ErrMalformedAddress, ...). Whether the owner's network
+// is the gateway's is not checked here: use stacks.CheckAddressNetwork.
 func Verify(o Order, d stacks.Domain, sigHex string) error {
 	owner, err := stacks.ParseAddress(o.Owner)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -272,15 +273,7 @@ func Tuple(fields map[string]Value) (Value, error) {
 		}
 		t = append(t, tupleEntry{name: name, v: v})
 	}
-	slices.SortFunc(t, func(a, b tupleEntry) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(t, func(a, b tupleEntry) int { return strings.Compare(a.name, b.name) })
 	return t, nil
 }
 

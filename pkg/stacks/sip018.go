@@ -10,7 +10,7 @@ const sip018Prefix = "SIP018"
 
 // SIP018Prefix is the SIP-018 prefix bytes "SIP018". Hashing uses an internal
 // constant, so changing this slice cannot change any hash.
-var SIP018Prefix = []byte(sip018Prefix)
+var SIP018Prefix = []byte("SIP018")
 
 // Domain is a SIP-018 domain: it binds a signature to one application and chain.
 type Domain struct {
