@@ -233,3 +233,38 @@ func TestRedisMemoryPerKey(t *testing.T) {
 		t.Fatalf("limiter state %d bytes > 1 KB", n)
 	}
 }
+
+// TestRedisMemoryWorstCase fills every bucket of a default policy to the
+// per-window limit (100/1000/10000: the largest counts a bucket can hold) and
+// reports MEMORY USAGE: the bound per active key, whatever the traffic.
+func TestRedisMemoryWorstCase(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	l := ratelimit.NewRedis(rdb, prefix)
+	subject := fresh("worst")
+	// Establish the state layout through the script, then overwrite every counter.
+	if _, err := l.Allow(context.Background(), subject, std(100, 1000, 10000)); err != nil {
+		t.Fatal(err)
+	}
+	const fill = `
+local st = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+local sizes, limits = {61, 61, 49}, {100, 1000, 10000}
+local o = 0
+for w = 1, 3 do
+  for i = 1, sizes[w] do st[o + 1 + i] = limits[w] end
+  o = o + 1 + sizes[w]
+end
+redis.call('SET', KEYS[1], cmsgpack.pack(st), 'PX', 90000000)
+return #st`
+	n, err := rdb.Eval(context.Background(), fill, l.Keys(subject)[:1]).Int()
+	if err != nil || n != 174 {
+		t.Fatalf("fill: %d %v", n, err)
+	}
+	bytes, err := rdb.MemoryUsage(context.Background(), l.Keys(subject)[0]).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEMORY USAGE of one limiter key, every bucket at its window's limit: %d bytes", bytes)
+	if bytes > 1024 {
+		t.Fatalf("worst-case limiter state %d bytes > 1 KB", bytes)
+	}
+}
