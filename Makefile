@@ -26,6 +26,15 @@ test: ## run every test against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, 
 test-short: ## unit tests only, no race detector
 	$(GO) test -short -count=1 $(PKGS)
 
+.PHONY: web
+web: ## rebuild the wallet dashboard (web/ → internal/web/dist, embedded; commit the result)
+	cd web && npm ci && npm run build
+
+.PHONY: test-e2e
+test-e2e: ## the dashboard in headless Chromium (/usr/bin/chromium) against a real gateway on PostgreSQL + Redis
+	test -d web/node_modules || (cd web && npm ci)
+	cd web && npm run test:e2e
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@for pkg in $$($(GO) list ./...); do \
@@ -43,6 +52,25 @@ lint: ## gofmt and go vet
 migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_LOCAL)} $(GO) run ./cmd/stxgate migrate
 
+# Benchmarks (bench/README.md): micro-benchmarks, then cmd/stxgate-bench drives the real gateway on
+# loopback against ceilings measured in the same run. Needs PostgreSQL and Redis (DATABASE_URL /
+# REDIS_URL, else the local defaults); creates and drops its own databases and Redis prefix.
+BENCH_PKGS ?= ./pkg/stacks ./pkg/ordersig ./internal/apikey ./internal/keyauth ./internal/ratelimit
+BENCH_MICRO = $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS) > bin/bench-micro.txt 2>&1 \
+	|| { cat bin/bench-micro.txt; exit 1; }; cat bin/bench-micro.txt
+
+.PHONY: bench-bin
+bench-bin:
+	@mkdir -p bin bench
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/stxgate ./cmd/stxgate
+	$(GO) build -o bin/stxgate-bench ./cmd/stxgate-bench
+
 .PHONY: bench
-bench: ## micro-benchmarks (the full load benchmark is a later issue)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (under 10 minutes)
+	$(call BENCH_MICRO,1s)
+	bin/stxgate-bench -micro bin/bench-micro.txt -out bench/REPORT.md
+
+.PHONY: bench-quick
+bench-quick: bench-bin ## the one-minute version of make bench (prints the report, writes bin/bench-quick.md)
+	$(call BENCH_MICRO,100ms)
+	bin/stxgate-bench -quick -micro bin/bench-micro.txt -out bin/bench-quick.md

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
@@ -54,16 +53,21 @@ func run(ctx context.Context, args []string) error {
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, // slowloris: headers must arrive in time
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes, // larger header blocks get 431
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", slog.String("addr", ln.Addr().String()))
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, a.Metrics.Handler(), log, errc)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	select {
 	case err := <-errc:

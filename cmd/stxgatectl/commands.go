@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/stxgate/stxgate/pkg/client"
-	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -22,11 +23,54 @@ type globals struct {
 	keyFile string
 	json    bool
 	getenv  func(string) string
+	in      io.Reader
 	out     io.Writer
 	errOut  io.Writer
 }
 
+// globalFlags take a value; "json" is the one boolean global flag.
+var globalFlags = map[string]bool{"url": true, "network": true, "key-file": true, "json": false}
+
+// hoistGlobals moves global flags found anywhere before "--" to the front,
+// so "stxgatectl keys list --json" works like "stxgatectl --json keys list".
+func hoistGlobals(args []string) (globals, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if isForbiddenFlag(a) {
+			flagName, _, _ := strings.Cut(a, "=") // never echo a value: it may be the key
+			return nil, nil, usagef("%s: the private key is never read from a flag; set STXGATE_PRIVATE_KEY or pass --key-file", flagName)
+		}
+		if !strings.HasPrefix(a, "-") {
+			rest = append(rest, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takesValue, global := globalFlags[name]
+		if !global {
+			rest = append(rest, a)
+			continue
+		}
+		globals = append(globals, a)
+		if takesValue && !hasValue {
+			if i+1 >= len(args) {
+				return nil, nil, usagef("flag %s needs a value", a)
+			}
+			globals = append(globals, args[i+1])
+			i++
+		}
+	}
+	return globals, rest, nil
+}
+
 func parseGlobal(args []string, getenv func(string) string) (*globals, []string, error) {
+	global, rest, err := hoistGlobals(args)
+	if err != nil {
+		return nil, nil, err
+	}
 	fs := flag.NewFlagSet("stxgatectl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g := &globals{getenv: getenv}
@@ -34,15 +78,15 @@ func parseGlobal(args []string, getenv func(string) string) (*globals, []string,
 	network := fs.String("network", orDefault(getenv("STXGATE_NETWORK"), "mainnet"), "")
 	fs.StringVar(&g.keyFile, "key-file", "", "")
 	fs.BoolVar(&g.json, "json", false, "")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(global); err != nil {
 		return nil, nil, usagef("%v", err)
 	}
 	n, err := stacks.ParseNetwork(*network)
 	if err != nil {
 		return nil, nil, usagef("--network: %v", err)
 	}
-	g.url, g.network = *url, n
-	return g, fs.Args(), nil
+	g.url, g.network = strings.TrimRight(*url, "/"), n
+	return g, rest, nil
 }
 
 func orDefault(v, def string) string {
@@ -54,13 +98,13 @@ func orDefault(v, def string) string {
 
 // privateKey reads the wallet key from --key-file or STXGATE_PRIVATE_KEY.
 func (g *globals) privateKey() (*stacks.PrivateKey, error) {
-	raw := g.getenv("STXGATE_PRIVATE_KEY")
+	raw, from := g.getenv("STXGATE_PRIVATE_KEY"), "STXGATE_PRIVATE_KEY"
 	if g.keyFile != "" {
 		b, err := os.ReadFile(g.keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("read --key-file: %w", err)
+			return nil, usagef("--key-file: %v", err)
 		}
-		raw = string(b)
+		raw, from = string(b), "--key-file"
 	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -68,15 +112,20 @@ func (g *globals) privateKey() (*stacks.PrivateKey, error) {
 	}
 	k, err := stacks.ParsePrivateKey(raw)
 	if err != nil {
-		return nil, usagef("private key: %v", err)
+		return nil, usagef("private key from %s: %v", from, err) // the error never repeats the key
 	}
 	return k, nil
 }
 
-// client builds an SDK client; withWallet adds the signer, the API key comes from the environment.
+// client builds an SDK client; withWallet adds the signer, the API key comes
+// from the environment.
 func (g *globals) client(withWallet bool) (*client.Client, error) {
-	opts := []client.Option{client.WithNetwork(g.network)}
-	if key := g.getenv("STXGATE_API_KEY"); key != "" {
+	opts := []client.Option{
+		client.WithNetwork(g.network),
+		client.WithDomain(orDefault(g.getenv("STXGATE_SIP018_NAME"), "stxgate"), orDefault(g.getenv("STXGATE_SIP018_VERSION"), "1")),
+		client.WithUserAgent("stxgatectl"),
+	}
+	if key := strings.TrimSpace(g.getenv("STXGATE_API_KEY")); key != "" {
 		opts = append(opts, client.WithAPIKey(key))
 	}
 	if withWallet {
@@ -104,35 +153,81 @@ func (g *globals) table(header string, rows [][]string) {
 	tw.Flush()
 }
 
-func printAPIError(w io.Writer, e *client.APIError) {
-	fmt.Fprintf(w, "error: %d %s\n", e.Status, e.Message)
-	for k, v := range e.Details {
-		fmt.Fprintf(w, "  %s: %v\n", k, v)
+// newFlags is a subcommand's flag set; its errors become usage errors.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses flags up to the first positional argument.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
 	}
-	if e.Status == 429 && e.RateLimit != nil && !e.RateLimit.Reset.IsZero() {
-		fmt.Fprintf(w, "  retry after: %s\n", e.RateLimit.Reset.Format(time.RFC3339))
+	return nil
+}
+
+// parseArgs parses flags anywhere among the arguments ("keys update <id>
+// --name x" as well as "keys update --name x <id>"; "--" ends the flags) and
+// returns the positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
 }
 
-func walletCmd(g *globals, sub string) error {
+// positional wants exactly n positional arguments.
+func positional(fs *flag.FlagSet, pos []string, n int, what string) ([]string, error) {
+	if len(pos) != n {
+		return nil, usagef("%s: want %s", fs.Name(), what)
+	}
+	return pos, nil
+}
+
+func walletCmd(g *globals, sub string, args []string) error {
+	fs := newFlags("wallet " + sub)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if _, err := positional(fs, pos, 0, "no arguments"); err != nil {
+		return err
+	}
 	switch sub {
 	case "new":
 		k, err := stacks.GeneratePrivateKey()
 		if err != nil {
 			return err
 		}
+		addr := k.Address(g.network).String()
 		if g.json {
-			return g.printJSON(map[string]string{"privateKey": k.Hex(), "address": k.Address(g.network).String(), "network": g.network.String()})
+			return g.printJSON(map[string]string{"privateKey": k.Hex(), "address": addr, "network": g.network.String()})
 		}
-		fmt.Fprintf(g.out, "private key: %s\naddress:     %s (%s)\n", k.Hex(), k.Address(g.network), g.network)
-		fmt.Fprintln(g.errOut, "Keep the private key secret; export it as STXGATE_PRIVATE_KEY to use it.")
+		fmt.Fprintf(g.out, "private key: %s\naddress:     %s (%s)\n", k.Hex(), addr, g.network)
+		fmt.Fprintln(g.errOut, "Keep the private key secret; export it as STXGATE_PRIVATE_KEY (or put it in a --key-file) to use it.")
 		return nil
 	case "address":
 		k, err := g.privateKey()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(g.out, k.Address(g.network))
+		addr := k.Address(g.network).String()
+		if g.json {
+			return g.printJSON(map[string]string{"address": addr, "network": g.network.String(), "publicKey": fmt.Sprintf("%x", k.PublicKey())})
+		}
+		fmt.Fprintln(g.out, addr)
 		return nil
 	}
 	return usagef("wallet: want new or address")
@@ -141,16 +236,30 @@ func walletCmd(g *globals, sub string) error {
 func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	switch sub {
 	case "message":
-		if len(args) != 1 {
-			return usagef("sign message: want exactly one argument (quote the text)")
+		fs := newFlags("sign message")
+		pos, err := parseArgs(fs, args)
+		if err != nil {
+			return err
+		}
+		pos, err = positional(fs, pos, 1, "exactly one argument: the text (quote it), or - to read it from stdin")
+		if err != nil {
+			return err
+		}
+		text := pos[0]
+		if text == "-" {
+			b, err := io.ReadAll(g.in)
+			if err != nil {
+				return fmt.Errorf("read stdin: %w", err)
+			}
+			text = strings.TrimSuffix(string(b), "\n")
 		}
 		k, err := g.privateKey()
 		if err != nil {
 			return err
 		}
-		sig := stacks.SignMessage(k, []byte(args[0]))
+		sig := stacks.SignMessage(k, []byte(text))
 		if g.json {
-			return g.printJSON(map[string]string{"message": args[0], "signature": sig, "walletAddress": k.Address(g.network).String()})
+			return g.printJSON(client.Envelope{Message: text, Signature: sig, WalletAddress: k.Address(g.network).String()})
 		}
 		fmt.Fprintln(g.out, sig)
 		return nil
@@ -159,44 +268,21 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		k, err := g.privateKey()
+		c, err := g.client(true)
 		if err != nil {
 			return err
 		}
-		body, err := signOrder(k, g.network, n)
+		so, err := c.SignOrder(ctx, n)
 		if err != nil {
-			return err
+			return usagef("sign order: %v", err)
 		}
-		return g.printJSON(body)
+		return g.printJSON(so) // the body is JSON whatever --json says
 	}
 	return usagef("sign: want message or order")
 }
 
-// signOrder signs n under the default stxgate domain and returns the create body.
-func signOrder(k *stacks.PrivateKey, network stacks.Network, n client.NewOrder) (map[string]string, error) {
-	if n.Owner == "" {
-		n.Owner = k.Address(network).String()
-	}
-	so := ordersig.Order{
-		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
-		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
-		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: n.ValidFrom.Unix(), ValidTo: n.ValidTo.Unix(),
-	}
-	sig, err := ordersig.Sign(k, so, stacks.NewDomain("stxgate", "1", network))
-	if err != nil {
-		return nil, usagef("sign order: %v", err)
-	}
-	return map[string]string{
-		"owner": n.Owner, "inputToken": n.InputToken, "outputToken": n.OutputToken, "amountIn": n.AmountIn,
-		"targetPrice": n.TargetPrice, "direction": n.Direction, "conditionToken": n.ConditionToken,
-		"recipient": n.Recipient, "signature": sig, "uuid": n.UUID,
-		"validFrom": n.ValidFrom.UTC().Format(time.RFC3339), "validTo": n.ValidTo.UTC().Format(time.RFC3339),
-	}, nil
-}
-
 func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags(name)
 	var n client.NewOrder
 	fs.StringVar(&n.UUID, "uuid", "", "order uuid (default: random)")
 	fs.StringVar(&n.Owner, "owner", "", "owner (default: the wallet's address)")
@@ -204,43 +290,70 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	fs.StringVar(&n.OutputToken, "output-token", "", "token to receive")
 	fs.StringVar(&n.AmountIn, "amount-in", "", "amount in micro-units")
 	fs.StringVar(&n.TargetPrice, "target-price", "", "decimal price")
-	fs.StringVar(&n.Direction, "direction", "gt", "gt or lt")
+	fs.StringVar(&n.Direction, "direction", "", "gt or lt")
 	fs.StringVar(&n.ConditionToken, "condition-token", "", "token whose price is watched")
-	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds")
-	valid := fs.Duration("valid-for", time.Hour, "how long the order stays valid")
-	if err := fs.Parse(args); err != nil {
-		return n, usagef("%s: %v", name, err)
+	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds (default: the owner)")
+	valid := fs.Duration("valid-for", client.DefaultOrderLifetime, "how long the order stays valid")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return n, err
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	n.ValidFrom, n.ValidTo = now, now.Add(*valid)
-	if n.UUID == "" {
-		n.UUID = client.NewUUID()
+	if _, err := positional(fs, pos, 0, "only flags"); err != nil {
+		return n, err
 	}
+	var missing []string
+	for flagName, v := range map[string]string{"input-token": n.InputToken, "output-token": n.OutputToken,
+		"amount-in": n.AmountIn, "target-price": n.TargetPrice, "direction": n.Direction, "condition-token": n.ConditionToken} {
+		if v == "" {
+			missing = append(missing, "--"+flagName)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return n, usagef("%s: missing %s", name, strings.Join(missing, ", "))
+	}
+	if *valid <= 0 {
+		return n, usagef("%s: --valid-for must be positive", name)
+	}
+	n.ValidFrom = time.Now()
+	n.ValidTo = n.ValidFrom.Add(*valid)
 	return n, nil
 }
 
 func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys " + sub)
 	name := fs.String("name", "", "key name")
 	perms := fs.String("permissions", "", "comma-separated: create,execute,cancel")
 	ip := fs.String("ip", "", "comma-separated CIDRs allowed to use the key")
 	expires := fs.String("expires", "", "RFC 3339 expiry time")
-	if err := fs.Parse(args); err != nil {
-		return usagef("keys %s: %v", sub, err)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
-	pos := fs.Args()
-	id := ""
-	if len(pos) > 0 {
-		id = pos[0]
-	}
-	needID := func() error {
-		if id == "" {
-			return usagef("keys %s: want a key id", sub)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	allowed := map[string][]string{"create": {"name", "permissions", "ip", "expires"}, "update": {"name", "permissions", "ip"}}
+	for f := range set {
+		if !slices.Contains(allowed[sub], f) {
+			return usagef("keys %s: flag --%s does not apply", sub, f)
 		}
-		return nil
 	}
+	keyID := func() (string, error) {
+		pos, err := positional(fs, pos, 1, "a key id (see keys list)")
+		if err != nil {
+			return "", err
+		}
+		return pos[0], nil
+	}
+	noArgs := func() error { _, err := positional(fs, pos, 0, "no arguments"); return err }
+
 	if sub == "self" {
+		if err := noArgs(); err != nil {
+			return err
+		}
+		if g.getenv("STXGATE_API_KEY") == "" {
+			return usagef("keys self: set STXGATE_API_KEY")
+		}
 		c, err := g.client(false)
 		if err != nil {
 			return err
@@ -253,11 +366,19 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			return g.printJSON(self)
 		}
 		g.printKeys([]client.Key{self.Key})
+		fmt.Fprintln(g.out)
+		rows := [][]string{}
 		for _, w := range []string{"minute", "hour", "day"} {
 			s := self.RateLimitState[w]
-			fmt.Fprintf(g.out, "%-6s %d/%d remaining, resets %s\n", w, s.Remaining, s.Limit, time.Unix(s.Reset, 0).UTC().Format(time.RFC3339))
+			rows = append(rows, []string{w, fmt.Sprint(s.Limit), fmt.Sprint(s.Remaining), time.Unix(s.Reset, 0).UTC().Format(time.RFC3339)})
 		}
+		g.table("WINDOW\tLIMIT\tREMAINING\tRESETS", rows)
 		return nil
+	}
+	switch sub {
+	case "create", "list", "get", "update", "revoke":
+	default:
+		return usagef("keys: want create, list, get, update, revoke or self")
 	}
 	c, err := g.client(true)
 	if err != nil {
@@ -265,6 +386,9 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	}
 	switch sub {
 	case "create":
+		if err := noArgs(); err != nil {
+			return err
+		}
 		if *name == "" || *perms == "" {
 			return usagef("keys create: --name and --permissions are required")
 		}
@@ -272,7 +396,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if *expires != "" {
 			t, err := time.Parse(time.RFC3339, *expires)
 			if err != nil {
-				return usagef("keys create: --expires: %v", err)
+				return usagef("keys create: --expires: want an RFC 3339 time such as 2027-01-31T00:00:00Z")
 			}
 			r.ExpiresAt = &t
 		}
@@ -283,22 +407,29 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if g.json {
 			return g.printJSON(k)
 		}
-		fmt.Fprintf(g.out, "api key: %s\nkey id:  %s\nname:    %s\npermissions: %s\nrate limit: %d/minute\n",
-			k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimit)
+		fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
+			k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
 		fmt.Fprintln(g.errOut, "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).")
 		return nil
 	case "list":
+		if err := noArgs(); err != nil {
+			return err
+		}
 		keys, err := c.ListKeys(ctx)
 		if err != nil {
 			return err
 		}
 		if g.json {
+			if keys == nil {
+				keys = []client.Key{}
+			}
 			return g.printJSON(keys)
 		}
 		g.printKeys(keys)
 		return nil
 	case "get":
-		if err := needID(); err != nil {
+		id, err := keyID()
+		if err != nil {
 			return err
 		}
 		k, err := c.GetKey(ctx, id)
@@ -311,19 +442,23 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		g.printKeys([]client.Key{*k})
 		return nil
 	case "update":
-		if err := needID(); err != nil {
+		id, err := keyID()
+		if err != nil {
 			return err
 		}
 		var r client.UpdateKeyRequest
-		if *name != "" {
+		if set["name"] {
 			r.Name = name
 		}
-		if *perms != "" {
+		if set["permissions"] {
 			r.Permissions = splitComma(*perms)
 		}
-		if *ip != "" {
+		if set["ip"] {
 			list := splitComma(*ip)
 			r.IPAllowlist = &list
+		}
+		if len(set) == 0 {
+			return usagef("keys update: give --name, --permissions or --ip")
 		}
 		k, err := c.UpdateKey(ctx, id, r)
 		if err != nil {
@@ -334,8 +469,9 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		}
 		g.printKeys([]client.Key{*k})
 		return nil
-	case "revoke":
-		if err := needID(); err != nil {
+	default: // revoke
+		id, err := keyID()
+		if err != nil {
 			return err
 		}
 		msg, err := c.RevokeKey(ctx, id)
@@ -348,7 +484,6 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		fmt.Fprintln(g.out, msg)
 		return nil
 	}
-	return usagef("keys: want create, list, get, update, revoke or self")
 }
 
 func (g *globals) printKeys(keys []client.Key) {
@@ -377,15 +512,26 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		if err != nil {
 			return err
 		}
-		o, err := c.CreateOrder(ctx, n)
+		so, err := c.SignOrder(ctx, n)
+		if err != nil {
+			return usagef("orders create: %v", err)
+		}
+		o, err := c.SubmitOrder(ctx, *so)
 		if err != nil {
 			return err
 		}
 		return g.printOrders([]client.Order{*o})
 	case "execute", "cancel", "get":
-		if len(args) != 1 {
-			return usagef("orders %s: want an order uuid", sub)
+		fs := newFlags("orders " + sub)
+		pos, err := parseArgs(fs, args)
+		if err != nil {
+			return err
 		}
+		pos, err = positional(fs, pos, 1, "an order uuid")
+		if err != nil {
+			return err
+		}
+		uuid := pos[0]
 		// Without an API key, execute and cancel are signed by the wallet.
 		c, err := g.client(sub != "get" && g.getenv("STXGATE_API_KEY") == "")
 		if err != nil {
@@ -393,7 +539,7 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		}
 		switch sub {
 		case "execute":
-			txid, err := c.ExecuteOrder(ctx, args[0])
+			txid, err := c.ExecuteOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
@@ -403,28 +549,31 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 			fmt.Fprintln(g.out, txid)
 			return nil
 		case "cancel":
-			o, err := c.CancelOrder(ctx, args[0])
+			o, err := c.CancelOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
 			return g.printOrders([]client.Order{*o})
 		default:
-			o, err := c.GetOrder(ctx, args[0])
+			o, err := c.GetOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
 			return g.printOrders([]client.Order{*o})
 		}
 	case "list":
-		fs := flag.NewFlagSet("orders list", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := newFlags("orders list")
 		var r client.ListOrdersRequest
 		fs.StringVar(&r.Owner, "owner", "", "")
 		fs.StringVar(&r.Status, "status", "", "")
 		fs.IntVar(&r.Limit, "limit", 0, "")
 		fs.StringVar(&r.Cursor, "cursor", "", "")
-		if err := fs.Parse(args); err != nil {
-			return usagef("orders list: %v", err)
+		pos, err := parseArgs(fs, args)
+		if err != nil {
+			return err
+		}
+		if _, err := positional(fs, pos, 0, "only flags"); err != nil {
+			return err
 		}
 		c, err := g.client(false)
 		if err != nil {
@@ -435,6 +584,9 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 			return err
 		}
 		if g.json {
+			if page.Orders == nil {
+				page.Orders = []client.Order{}
+			}
 			return g.printJSON(page)
 		}
 		if err := g.printOrders(page.Orders); err != nil {
@@ -472,7 +624,7 @@ func (g *globals) printOrders(orders []client.Order) error {
 }
 
 func splitComma(s string) []string {
-	var out []string
+	out := []string{}
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)

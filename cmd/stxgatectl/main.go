@@ -13,21 +13,26 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/stxgate/stxgate/pkg/client"
 )
 
-// Exit codes.
+// Exit codes (documented in usageText and the README).
 const (
-	exitOK    = 0
-	exitAPI   = 1 // the gateway answered with an error
-	exitUsage = 2 // bad command line or local input
+	exitOK          = 0
+	exitAPI         = 1   // the gateway answered with an error
+	exitUsage       = 2   // bad command line or local input (flags, private key, order fields)
+	exitUnreachable = 3   // the gateway could not be reached or did not answer
+	exitInterrupted = 130 // interrupted (Ctrl-C)
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // usageError marks mistakes of the caller (exit 2).
@@ -40,36 +45,61 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usageText = `stxgatectl — command line for the stxgate order gateway
 
 Usage:
-  stxgatectl [global flags] <command> [flags]
+  stxgatectl [global flags] <command> [flags] [args]
 
-Commands:
+Wallet and signing (no gateway needed):
   wallet new                      make a private key; print it and its address
-  wallet address                  print the address of STXGATE_PRIVATE_KEY
-  sign message <text>             sign text as stx_signMessage does (RSV hex)
-  sign order [order flags]        sign an order (SIP-018) and print the create body
-  keys create --name N --permissions create,execute,cancel [--ip CIDR,...] [--expires RFC3339]
-  keys list | keys get <id> | keys update <id> [--name N] [--permissions P] [--ip CIDR,...] | keys revoke <id>
-  keys self                       show the key in STXGATE_API_KEY and its rate-limit state
-  orders create [order flags]     sign and submit an order (dual-auth when STXGATE_API_KEY is set)
-  orders execute <uuid> | orders cancel <uuid>   (API key if set, else a wallet signature)
-  orders get <uuid> | orders list [--owner A] [--status S] [--limit N] [--cursor C]
+  wallet address                  print the address of the private key
+  sign message <text|->           sign text (or stdin) as stx_signMessage does (RSV hex)
+  sign order [order flags]        sign an order (SIP-018) and print the POST /orders/new body
 
-Global flags:
+API keys (signed by the wallet; "keys self" uses STXGATE_API_KEY):
+  keys create --name N --permissions create,execute,cancel [--ip CIDR,...] [--expires RFC3339]
+  keys list
+  keys get <key id>
+  keys update <key id> [--name N] [--permissions P] [--ip CIDR,...]   (--ip "" allows every address)
+  keys revoke <key id>
+  keys self                       the key in STXGATE_API_KEY and its rate-limit windows
+
+Orders:
+  orders create [order flags]     sign and submit an order (dual-auth when STXGATE_API_KEY is set)
+  orders execute <uuid>           with STXGATE_API_KEY if set, else signed by the wallet
+  orders cancel <uuid>            with STXGATE_API_KEY if set, else signed by the wallet
+  orders get <uuid>
+  orders list [--owner A] [--status S] [--limit N] [--cursor C]
+
+Order flags:
+  --input-token T --output-token T --amount-in N --target-price P --direction gt|lt
+  --condition-token T [--recipient A (default: owner)] [--uuid U (default: random)]
+  [--owner A (default: the wallet)] [--valid-for DURATION (default 24h)]
+
+Global flags (anywhere on the line):
   --url URL        gateway (env STXGATE_URL, default http://127.0.0.1:8080)
   --network NET    mainnet or testnet (env STXGATE_NETWORK, default mainnet)
   --key-file PATH  file holding the private key (else env STXGATE_PRIVATE_KEY)
   --json           print JSON instead of a table
 
-Exit codes: 0 ok, 1 the gateway refused (the error is printed), 2 usage or local error.
+Environment:
+  STXGATE_PRIVATE_KEY   the wallet's private key (66 hex; never accepted as a flag)
+  STXGATE_API_KEY       API key for keyed calls (keys self, orders create/execute/cancel)
+  STXGATE_SIP018_NAME, STXGATE_SIP018_VERSION   SIP-018 domain of orders (default stxgate, 1)
+
+Exit codes:
+  0    success
+  1    the gateway refused the request (its status and error are printed)
+  2    usage or local error (bad flags, missing or malformed private key, bad order fields)
+  3    the gateway could not be reached or did not answer (the request may or may not have taken effect)
+  130  interrupted
 `
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g, rest, err := parseGlobal(args, getenv)
 	if err == nil && len(rest) == 0 {
-		err = usagef("no command given")
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
 	}
 	if err == nil {
-		g.out, g.errOut = stdout, stderr
+		g.in, g.out, g.errOut = stdin, stdout, stderr
 		err = dispatch(ctx, g, rest)
 	}
 	var apiErr *client.APIError
@@ -81,8 +111,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printAPIError(stderr, apiErr)
 		return exitAPI
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "stxgatectl: %s\n\n%s", ue.msg, usageText)
+		fmt.Fprintf(stderr, "stxgatectl: %s\nRun 'stxgatectl help' for usage.\n", ue.msg)
 		return exitUsage
+	case errors.Is(err, client.ErrUnreachable):
+		fmt.Fprintf(stderr, "stxgatectl: %v\n  Is the gateway running at %s? Set --url or STXGATE_URL.\n", err, g.url)
+		return exitUnreachable
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "stxgatectl: interrupted")
+		return exitInterrupted
 	default:
 		fmt.Fprintf(stderr, "stxgatectl: %v\n", err)
 		return exitUsage
@@ -94,18 +130,63 @@ func dispatch(ctx context.Context, g *globals, args []string) error {
 	if len(args) > 1 {
 		sub = args[1]
 	}
+	rest := args[min(2, len(args)):]
 	switch cmd {
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(g.out, usageText)
 		return nil
 	case "wallet":
-		return walletCmd(g, sub)
+		return walletCmd(g, sub, rest)
 	case "sign":
-		return signCmd(ctx, g, sub, args[min(2, len(args)):])
+		return signCmd(ctx, g, sub, rest)
 	case "keys":
-		return keysCmd(ctx, g, sub, args[min(2, len(args)):])
+		return keysCmd(ctx, g, sub, rest)
 	case "orders":
-		return ordersCmd(ctx, g, sub, args[min(2, len(args)):])
+		return ordersCmd(ctx, g, sub, rest)
+	case "admin":
+		return adminCmd(ctx, g, sub, rest)
 	}
 	return usagef("unknown command %q", cmd)
+}
+
+// printAPIError writes the gateway's refusal: status, error, details, and
+// what a script needs to react (when to retry, the request id to report).
+func printAPIError(w io.Writer, e *client.APIError) {
+	fmt.Fprintf(w, "stxgatectl: gateway refused: %d %s\n", e.Status, e.Message)
+	keys := make([]string, 0, len(e.Details))
+	for k := range e.Details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s: %v\n", k, e.Details[k])
+	}
+	if rl := e.RateLimit; e.Status == 429 && rl != nil {
+		switch {
+		case rl.RetryIn > 0:
+			fmt.Fprintf(w, "  retry after: %s\n", rl.RetryIn)
+		case !rl.Reset.IsZero():
+			fmt.Fprintf(w, "  retry after: %s\n", rl.Reset.UTC().Format(time.RFC3339))
+		}
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(w, "  request id: %s\n", e.RequestID)
+	}
+}
+
+// forbiddenFlags are ways people try to pass a private key on the command line.
+var forbiddenFlags = []string{"private-key", "privateKey", "private_key", "priv", "secret-key"}
+
+func isForbiddenFlag(arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	name, _, _ = strings.Cut(name, "=")
+	if !strings.HasPrefix(arg, "-") {
+		return false
+	}
+	for _, f := range forbiddenFlags {
+		if strings.EqualFold(name, f) {
+			return true
+		}
+	}
+	return false
 }

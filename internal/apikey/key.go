@@ -177,3 +177,13 @@ type Store interface {
 	// AddUsage adds counts to keys' usage and moves lastUsedAt forward.
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
 }
+
+// UnmapPrefix turns a prefix written IPv4-mapped (::ffff:10.0.0.0/104) into
+// the IPv4 prefix it means (10.0.0.0/8). Addresses are unmapped before they
+// are matched, so an unconverted mapped prefix would never match anything.
+func UnmapPrefix(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p
+}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	// OnChange runs after a key was updated, revoked or suspended, before
 	// the change is reported done: it makes every gateway instance see it.
 	OnChange func(context.Context, *Key) error
+	// Audit hears of every change once it is stored (nil: no audit trail).
+	Audit audit.Recorder
 }
 
 // Service is the key lifecycle: every change to a key goes through it.
@@ -125,6 +128,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, Secret, err
 		}
 		return nil, Secret{}, fmt.Errorf("insert key: %w", err)
 	}
+	details := map[string]any{"name": k.Name, "permissions": k.Permissions, "ipAllowlist": prefixStrings(k.IPAllowlist)}
+	if k.ExpiresAt != nil {
+		details["expiresAt"] = k.ExpiresAt.Format(time.RFC3339Nano)
+	}
+	s.record(ctx, audit.KeyCreated, k, "wallet:"+in.Wallet, details)
 	return k, secret, nil
 }
 
@@ -187,21 +195,25 @@ func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput)
 	if err := claim(ctx, in.Claim); err != nil {
 		return nil, err
 	}
+	details := map[string]any{}
 	return s.mutate(ctx, wallet, id, func(k *Key) error {
 		if k.Status == StatusRevoked {
 			return fault.Invalid("", "API key revoked")
 		}
 		if in.Name != nil {
 			k.Name = name
+			details["name"] = name
 		}
 		if in.Permissions != nil {
 			k.Permissions = perms
+			details["permissions"] = perms
 		}
 		if in.IPAllowlist != nil {
 			k.IPAllowlist = allow
+			details["ipAllowlist"] = prefixStrings(allow)
 		}
 		return nil
-	})
+	}, func(k *Key) { s.record(ctx, audit.KeyUpdated, k, "wallet:"+wallet, details) })
 }
 
 // Revoke ends a key for good. Revoking a revoked key succeeds again (idempotent).
@@ -210,6 +222,7 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 	if err := claim(ctx, claimFn); err != nil {
 		return nil, err
 	}
+	changed := false
 	return s.mutate(ctx, wallet, id, func(k *Key) error {
 		if k.Status == StatusRevoked {
 			return nil
@@ -217,28 +230,55 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 		at := s.now().UTC().Truncate(time.Microsecond)
 		k.Status = StatusRevoked
 		k.RevokedAt = &at
+		changed = true
 		return nil
+	}, func(k *Key) {
+		if changed { // revoking again changes nothing: no event
+			s.record(ctx, audit.KeyRevoked, k, "wallet:"+wallet, nil)
+		}
 	})
 }
 
 // SetSuspended is the operator's switch. A revoked key stays revoked.
 func (s *Service) SetSuspended(ctx context.Context, id string, suspended bool) (*Key, error) {
+	return s.OperatorSetSuspended(ctx, id, suspended, "")
+}
+
+// OperatorSetSuspended is SetSuspended with the operator's reason, kept in
+// the audit trail (where the key's owner can read it).
+func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
+	changed := false
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {
 			return fault.Invalid("", "API key revoked")
 		}
+		was := k.Status
 		if suspended {
 			k.Status = StatusSuspended
 		} else {
 			k.Status = StatusActive
 		}
+		changed = k.Status != was
 		return nil
+	}, func(k *Key) {
+		if !changed { // suspending a suspended key changes nothing: no event
+			return
+		}
+		event, details := audit.KeyUnsuspended, map[string]any{}
+		if suspended {
+			event = audit.KeySuspended
+		}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		s.record(ctx, event, k, audit.ActorOperator, details)
 	})
 }
 
 // mutate runs fn on the key under the store's row lock. wallet "" skips the
-// ownership check (operator actions).
-func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error) (*Key, error) {
+// ownership check (operator actions). stored runs once the change is stored,
+// before it is propagated: the change happened even if propagation fails.
+func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error, stored func(*Key)) (*Key, error) {
 	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
 		if wallet != "" && k.WalletAddress != wallet {
 			return errKeyNotFound
@@ -258,12 +298,29 @@ func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) e
 		}
 		return nil, fmt.Errorf("update key: %w", err)
 	}
+	stored(k)
 	if s.cfg.OnChange != nil {
 		if err := s.cfg.OnChange(ctx, k); err != nil {
 			return nil, err
 		}
 	}
 	return k, nil
+}
+
+// record appends a key event to the audit trail, if there is one.
+func (s *Service) record(ctx context.Context, event string, k *Key, actor string, details map[string]any) {
+	if s.cfg.Audit == nil {
+		return
+	}
+	s.cfg.Audit.Record(ctx, audit.Event{Wallet: k.WalletAddress, Event: event, KeyID: k.ID, Actor: actor, Details: details})
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // Check applies the rules every keyed request passes: active, not expired,
@@ -339,7 +396,7 @@ func parseCIDR(s string) (netip.Prefix, error) {
 		if err != nil {
 			return netip.Prefix{}, err
 		}
-		return p.Masked(), nil
+		return UnmapPrefix(p).Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {

@@ -4,8 +4,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,11 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/internal/audit/auditpg"
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/httpapi"
 	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/settlement"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/store/postgres"
@@ -34,11 +36,15 @@ type App struct {
 	Orders *order.Service
 	Auth   *keyauth.Authenticator
 	Usage  *usage.Recorder
+	Audit  audit.Store // the audit trail (append-only)
 	pool   *pgxpool.Pool
 	rdb    redis.UniversalClient
 	log    *slog.Logger
 	stop   context.CancelFunc
 	done   chan struct{}
+
+	Metrics  *metrics.Metrics // this instance's collectors (served at /metrics)
+	readPool *pgxpool.Pool    // DATABASE_READ_URL, nil without one
 }
 
 // Options are test hooks; production passes the zero value.
@@ -53,7 +59,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if now == nil {
 		now = time.Now
 	}
-	a := &App{log: log}
+	a := &App{log: log, Metrics: metrics.New()}
 	var (
 		keyStore   apikey.Store
 		orderStore order.Store
@@ -62,10 +68,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		ready      []httpapi.Check
 	)
 	if cfg.DatabaseURL != "" {
-		pool, err := postgres.Connect(ctx, cfg.DatabaseURL, postgres.PoolConfig{
-			MaxConns:         int32(cfg.DBMaxConns),
-			StatementTimeout: cfg.DBStatementTimeout,
-		})
+		pool, err := postgres.Connect(ctx, cfg.DatabaseURL, poolConfig(cfg, false))
 		if err != nil {
 			return nil, err
 		}
@@ -78,13 +81,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		pg := postgres.New(pool)
 		keyStore, orderStore = pg, pg
+		a.Audit = auditpg.New(pool)
 		ready = append(ready, httpapi.Check{Name: "postgres", Check: pool.Ping})
 	} else {
 		log.Warn("DATABASE_URL is not set: using the embedded in-memory store (data is lost on restart; one instance only)")
 		keyStore, orderStore = memory.New(), memory.NewOrders()
+		a.Audit = audit.NewMemory()
 	}
+	trail := audit.NewTrail(a.Audit, log, now)
 	if cfg.RedisURL != "" {
-		rdb, err := connectRedis(ctx, cfg.RedisURL)
+		rdb, err := redisconn.Connect(ctx, cfg.RedisURL) // one server or a cluster
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -105,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Network:            cfg.Network,
 		MaxActivePerWallet: cfg.MaxKeysPerWallet,
 		DefaultLimits:      apikey.Limits{Minute: cfg.RateLimitMinute, Hour: cfg.RateLimitHour, Day: cfg.RateLimitDay},
+		Audit:              trail,
 	}, now)
 	a.Auth = keyauth.New(a.Keys, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now))
 	changed := cfg.RedisPrefix + "keys:changed"
@@ -125,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	switch {
 	case settle != nil:
 	case cfg.RelayerURL != "":
-		settle = settlement.NewRelayer(cfg.RelayerURL, settlement.RelayerOptions{Logger: log})
+		settle = settlement.NewRelayer(cfg.RelayerURL, settlement.RelayerOptions{Logger: log, AttemptTimeout: cfg.RelayerTimeout})
 	default:
 		log.Warn("STXGATE_RELAYER_URL is not set: executions use the SIMULATED settlement (no chain transaction; txids are fake and marked simulated)")
 		settle = settlement.NewSimulated(log)
@@ -135,7 +142,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Domain:         stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
 		MaxLifetime:    cfg.OrderMaxLifetime,
 		ReconcileAfter: cfg.ReconcileAfter,
+		Metrics:        a.Metrics,
+		Audit:          trail,
 	}, now, log)
+	readOrders, err := a.replicaOrders(ctx, cfg, settle)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	failOpen := make(map[httpapi.RouteClass]bool)
 	for _, class := range cfg.FailOpen {
 		failOpen[httpapi.RouteClass(class)] = true
@@ -146,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Window:  cfg.SignatureWindow,
 		Skew:    cfg.SignatureSkew,
 		Domain:  cfg.Domain,
+		Metrics: a.Metrics,
 	}, replay, now)
 	a.Server = httpapi.New(httpapi.Deps{
 		Keys:    a.Keys,
@@ -166,7 +181,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Ready:          ready,
 		BodyLimit:      cfg.BodyLimitBytes,
 		TrustedProxies: cfg.TrustedProxies,
+		Audit:          a.Audit,
+		OperatorToken:  cfg.OperatorToken,
+		Metrics:        a.Metrics,
+		MetricsHandler: a.metricsOnMain(cfg),
+		OrderReads:     readOrders,
+		Info: httpapi.NewInfo(cfg.Network, stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
+			cfg.SignatureWindow, cfg.SignatureSkew, cfg.Domain),
 	})
+	a.instrument()
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop, a.done = stop, make(chan struct{})
@@ -214,21 +237,9 @@ func (a *App) Close() {
 	if a.pool != nil {
 		a.pool.Close()
 	}
-}
-
-func connectRedis(ctx context.Context, url string) (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+	if a.readPool != nil {
+		a.readPool.Close()
 	}
-	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("ping redis: %w", errors.Join(err))
-	}
-	return rdb, nil
 }
 
 // Redis is the Redis client, nil on the embedded default (tests use it to cut Redis off).

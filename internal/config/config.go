@@ -49,6 +49,7 @@ type Config struct {
 	MaintenanceInterval time.Duration
 
 	TrustedProxies []netip.Prefix
+	OperatorToken  string // bearer token of /api/v1/admin; "": the operator API is off
 	FailOpen       []string
 
 	KeyCacheTTL        time.Duration
@@ -56,10 +57,23 @@ type Config struct {
 
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
+	DBMinConns         int
+	DBMaxConnLifetime  time.Duration
+	DBMaxConnIdleTime  time.Duration
+	DatabaseReadURL    string // read-only replica for public order reads; empty: DatabaseURL
+	MetricsListen      string // separate /metrics listener; empty: /metrics on Listen
 
 	BodyLimitBytes  int64
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// HTTP server limits against slow and flooding clients (cmd/stxgate).
+	MaxHeaderBytes    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	RelayerTimeout    time.Duration // one relayer request; an execute makes up to 3
 }
 
 // Var documents one setting: its environment variable, flag and default.
@@ -78,6 +92,8 @@ var Vars = []Var{
 		func(c *Config, v string) error { c.RedisPrefix = v; return nil }},
 	{"STXGATE_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address",
 		func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"STXGATE_METRICS_LISTEN", "metrics-listen", "", "separate listen address for GET /metrics (keep it private); empty serves /metrics on STXGATE_LISTEN",
+		func(c *Config, v string) error { c.MetricsListen = v; return nil }},
 	{"STXGATE_NETWORK", "network", "mainnet", "mainnet or testnet: addresses, key prefixes and the SIP-018 chain id",
 		func(c *Config, v string) (err error) { c.Network, err = stacks.ParseNetwork(v); return }},
 	{"STXGATE_MIGRATE", "migrate", "true", "apply database migrations at start",
@@ -108,6 +124,8 @@ var Vars = []Var{
 		func(c *Config, v string) error { c.SIP018Version = v; return nil }},
 	{"STXGATE_RELAYER_URL", "relayer-url", "", "settlement relayer; empty uses the SIMULATED settlement (no chain)",
 		func(c *Config, v string) error { c.RelayerURL = v; return nil }},
+	{"STXGATE_RELAYER_TIMEOUT", "relayer-timeout", "8s", "timeout of one relayer request (an execute makes up to 3); 3 of them must fit in STXGATE_WRITE_TIMEOUT",
+		durVar(func(c *Config) *time.Duration { return &c.RelayerTimeout })},
 	{"STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
 		durVar(func(c *Config) *time.Duration { return &c.OrderMaxLifetime })},
 	{"STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key)",
@@ -116,6 +134,8 @@ var Vars = []Var{
 		durVar(func(c *Config) *time.Duration { return &c.MaintenanceInterval })},
 	{"STXGATE_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty: none",
 		func(c *Config, v string) (err error) { c.TrustedProxies, err = parsePrefixes(v); return }},
+	{"STXGATE_OPERATOR_TOKEN", "operator-token", "", "bearer token of the operator API (/api/v1/admin: suspend keys); empty: no operator API. Set it by env, not flag",
+		func(c *Config, v string) error { c.OperatorToken = v; return nil }},
 	{"STXGATE_FAIL_OPEN", "fail-open", "keyed-read,signed-read,public",
 		"route classes served without rate limits while Redis is unreachable (keyed-write, keyed-read, signed-read, public); the others answer 503",
 		func(c *Config, v string) error { c.FailOpen = splitList(v); return nil }},
@@ -127,8 +147,26 @@ var Vars = []Var{
 		intVar(func(c *Config) *int { return &c.DBMaxConns })},
 	{"STXGATE_DB_STATEMENT_TIMEOUT", "db-statement-timeout", "5s", "PostgreSQL statement_timeout of every connection",
 		durVar(func(c *Config) *time.Duration { return &c.DBStatementTimeout })},
+	{"STXGATE_DB_MIN_CONNS", "db-min-conns", "0", "PostgreSQL connections kept open even when idle",
+		intVar(func(c *Config) *int { return &c.DBMinConns })},
+	{"STXGATE_DB_MAX_CONN_LIFETIME", "db-max-conn-lifetime", "1h", "a PostgreSQL connection older than this is closed and replaced (rebalances after failover)",
+		durVar(func(c *Config) *time.Duration { return &c.DBMaxConnLifetime })},
+	{"STXGATE_DB_MAX_CONN_IDLE_TIME", "db-max-conn-idle-time", "30m", "an idle PostgreSQL connection is closed after this",
+		durVar(func(c *Config) *time.Duration { return &c.DBMaxConnIdleTime })},
+	{"DATABASE_READ_URL", "database-read-url", "", "read-only PostgreSQL replica for public order reads (may lag the primary); empty reads from DATABASE_URL",
+		func(c *Config, v string) error { c.DatabaseReadURL = v; return nil }},
 	{"STXGATE_BODY_LIMIT", "body-limit", "65536", "largest request body in bytes",
 		func(c *Config, v string) (err error) { c.BodyLimitBytes, err = strconv.ParseInt(v, 10, 64); return }},
+	{"STXGATE_MAX_HEADER_BYTES", "max-header-bytes", "32768", "largest request header block in bytes (431 above)",
+		intVar(func(c *Config) *int { return &c.MaxHeaderBytes })},
+	{"STXGATE_READ_HEADER_TIMEOUT", "read-header-timeout", "5s", "time a client has to send its request headers (slow clients are cut)",
+		durVar(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
+	{"STXGATE_READ_TIMEOUT", "read-timeout", "15s", "time a client has to send a whole request, body included",
+		durVar(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{"STXGATE_WRITE_TIMEOUT", "write-timeout", "30s", "longest time from the end of the request headers to the end of the answer",
+		durVar(func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{"STXGATE_IDLE_TIMEOUT", "idle-timeout", "120s", "how long an idle keep-alive connection is kept",
+		durVar(func(c *Config) *time.Duration { return &c.IdleTimeout })},
 	{"STXGATE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long SIGTERM waits for in-flight requests",
 		durVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"STXGATE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
@@ -168,6 +206,10 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// secretVars may carry passwords or tokens: their values are not shown as
+// flag defaults by -h, nor in error messages.
+var secretVars = map[string]bool{"DATABASE_URL": true, "REDIS_URL": true, "STXGATE_OPERATOR_TOKEN": true}
+
 // Load reads args (without the program name) and the environment getenv.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("stxgate", flag.ContinueOnError)
@@ -175,7 +217,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	vals := make([]*string, len(Vars))
 	for i, v := range Vars {
 		def := v.Default
-		if e := getenv(v.Env); e != "" {
+		if e := getenv(v.Env); e != "" && !secretVars[v.Env] { // -h prints defaults: never a secret
 			def = e
 		}
 		vals[i] = fs.String(v.Flag, def, fmt.Sprintf("%s (env %s)", v.Help, v.Env))
@@ -183,11 +225,20 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	flagged := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
 	var c Config
 	var errs []error
 	for i, v := range Vars {
+		if e := getenv(v.Env); secretVars[v.Env] && !flagged[v.Flag] && e != "" {
+			*vals[i] = e
+		}
 		if err := v.set(&c, strings.TrimSpace(*vals[i])); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Env, *vals[i], err))
+			shown := *vals[i]
+			if secretVars[v.Env] {
+				shown = "(secret)"
+			}
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Env, shown, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -234,6 +285,7 @@ func (c Config) Validate() error {
 	if c.SIP018Name == "" || c.SIP018Version == "" {
 		errs = append(errs, errors.New("STXGATE_SIP018_NAME and STXGATE_SIP018_VERSION must not be empty"))
 	}
+	errs = append(errs, c.validateScale()...)
 	for env, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "REDIS_URL": c.RedisURL, "STXGATE_RELAYER_URL": c.RelayerURL} {
 		if u == "" {
 			continue
@@ -254,8 +306,22 @@ func (c Config) Validate() error {
 	if c.KeyCacheTTL <= 0 || c.KeyCacheTTL > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("STXGATE_KEY_CACHE_TTL must be in (0, 10m], got %s", c.KeyCacheTTL))
 	}
+	if c.MaxHeaderBytes < 4096 {
+		errs = append(errs, fmt.Errorf("STXGATE_MAX_HEADER_BYTES must be at least 4096, got %d", c.MaxHeaderBytes))
+	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 || c.RelayerTimeout <= 0 {
+		errs = append(errs, errors.New("STXGATE_READ_HEADER_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT, _IDLE_TIMEOUT and STXGATE_RELAYER_TIMEOUT must be positive"))
+	} else if c.RelayerURL != "" && c.WriteTimeout < 3*c.RelayerTimeout+3*time.Second {
+		// An execute may wait for 3 relayer attempts plus backoff; an answer
+		// cut by the write timeout would reach the client as a dropped connection.
+		errs = append(errs, fmt.Errorf("STXGATE_WRITE_TIMEOUT (%s) must be at least 3 x STXGATE_RELAYER_TIMEOUT + 3s (%s)",
+			c.WriteTimeout, 3*c.RelayerTimeout+3*time.Second))
+	}
 	if c.UsageFlushInterval <= 0 {
 		errs = append(errs, errors.New("STXGATE_USAGE_FLUSH_INTERVAL must be positive"))
+	}
+	if c.OperatorToken != "" && (len(c.OperatorToken) < 32 || strings.ContainsAny(c.OperatorToken, " \t\r\n")) {
+		errs = append(errs, errors.New("STXGATE_OPERATOR_TOKEN must be at least 32 characters without spaces (e.g. openssl rand -hex 32)"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
 )
 
 // ErrorBody is every error answer: {"error", "details"?, "timestamp"}.
@@ -76,6 +77,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	fe := toFault(err)
 	status := statusOf(fe)
+	if fe.Kind == fault.KindUnavailable {
+		s.metrics.StoreError(unavailableStore(fe))
+	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
@@ -94,6 +98,16 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if err != nil {
 		s.log.Error("write error response", slog.Any("error", err))
 	}
+}
+
+// unavailableStore names the store behind a 503 for the metrics: the
+// PostgreSQL store marks its errors fault.ErrUnavailable; every other 503
+// (limiter, replay store, key-change propagation) is Redis.
+func unavailableStore(fe *fault.Error) string {
+	if fault.IsUnavailable(fe) {
+		return metrics.StorePostgres
+	}
+	return metrics.StoreRedis
 }
 
 // formatTime renders times as JavaScript's toISOString does: UTC, milliseconds.

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/usage"
 )
@@ -102,6 +103,7 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			d, err := s.limiter.Allow(c.Request().Context(), ipSubject(kind, clientIP(c)), policy)
+			s.metrics.RateLimit(metrics.ScopeIP, d.Allowed, err)
 			if err != nil {
 				if s.limits.FailOpen[class] {
 					return next(c)
@@ -123,6 +125,7 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 func (s *Server) limitWallet(c echo.Context, wallet string, class RouteClass) error {
 	policy := ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
 	d, err := s.limiter.Allow(c.Request().Context(), "w:"+wallet, policy)
+	s.metrics.RateLimit(metrics.ScopeWallet, d.Allowed, err)
 	if err != nil {
 		if s.limits.FailOpen[class] {
 			return nil

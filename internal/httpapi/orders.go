@@ -216,7 +216,7 @@ func (s *Server) cancelOrder(c echo.Context) error {
 
 // getOrder: GET /api/v1/orders/:uuid (public).
 func (s *Server) getOrder(c echo.Context) error {
-	o, err := s.orders.Get(c.Request().Context(), c.Param("uuid"))
+	o, err := s.orderReads.Get(c.Request().Context(), c.Param("uuid"))
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (s *Server) listOrders(c echo.Context) error {
 		}
 		q.AfterCreatedAt, q.AfterUUID = at, uuid
 	}
-	orders, err := s.orders.List(c.Request().Context(), q)
+	orders, err := s.orderReads.List(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,18 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/usage"
@@ -41,6 +45,13 @@ type Deps struct {
 	Ready          []Check
 	BodyLimit      int64
 	TrustedProxies []netip.Prefix
+	Audit          audit.Store // the audit trail, read by wallets and the operator
+	OperatorToken  string      // bearer token of the operator API; "": no operator API (404)
+
+	Metrics        *metrics.Metrics // request, limiter and store-error counts; nil: none
+	MetricsHandler http.Handler     // served at GET /metrics when set (nil: a separate listener serves it)
+	OrderReads     *order.Service   // public order reads (a read replica); nil: Orders
+	Info           Info             // GET /api/v1/info
 }
 
 // Server holds the handlers' dependencies.
@@ -57,6 +68,15 @@ type Server struct {
 	now     func() time.Time
 	ready   []Check
 	echo    *echo.Echo
+
+	audit           audit.Store
+	operatorEnabled bool
+	operatorToken   [sha256.Size]byte // hash of the token: compared in constant time
+
+	metrics        *metrics.Metrics
+	metricsHandler http.Handler
+	orderReads     *order.Service
+	info           Info
 }
 
 // New builds the Echo instance with every route.
@@ -73,7 +93,17 @@ func New(d Deps) *Server {
 		log:     d.Log,
 		now:     d.Now,
 		ready:   d.Ready,
+
+		metrics:        d.Metrics,
+		metricsHandler: d.MetricsHandler,
+		orderReads:     d.OrderReads,
+		info:           d.Info,
 	}
+	if s.orderReads == nil {
+		s.orderReads = d.Orders
+	}
+	s.audit = d.Audit
+	s.operatorEnabled, s.operatorToken = d.OperatorToken != "", operatorTokenHash(d.OperatorToken)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 )
 
@@ -38,6 +39,7 @@ type Authenticator struct {
 	keys    *apikey.Service
 	limiter ratelimit.Limiter
 	cache   *Cache
+	metrics *metrics.Metrics // nil: none (SetMetrics)
 }
 
 // New returns an Authenticator.
@@ -60,6 +62,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 	}
 	hash := secret.Hash()
 	entry, hit := a.cache.Get(hash)
+	a.metrics.KeyCacheLookup(hit)
 	if !hit {
 		k, err := a.load(ctx, hash)
 		if err != nil {
@@ -69,6 +72,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 	}
 	res := &Result{Key: entry.Key, Limited: true}
 	d, err := a.limiter.Allow(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
+	a.metrics.RateLimit(metrics.ScopeKey, d.Allowed, err)
 	switch {
 	case err != nil && !failOpen:
 		return nil, ErrLimiterDown.Wrap(err)
@@ -86,6 +90,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		// Cached entries are shared and never modified: a change is a new entry.
 		switch {
 		case d.Generation != entry.Gen && (hit || d.Generation != 0):
+			a.metrics.KeyCacheReload()
 			k, err := a.load(ctx, hash)
 			if err != nil {
 				return nil, err

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -27,7 +29,9 @@ type Config struct {
 	Network        stacks.Network
 	Domain         stacks.Domain // SIP-018 domain orders are signed under
 	MaxLifetime    time.Duration
-	ReconcileAfter time.Duration // an execution older than this is presumed interrupted
+	ReconcileAfter time.Duration    // an execution older than this is presumed interrupted
+	Metrics        *metrics.Metrics // signature and settlement counts; nil: none
+	Audit          audit.Recorder   // hears of every create, execution and cancel (nil: no trail)
 }
 
 // Service runs the order lifecycle.
@@ -63,7 +67,7 @@ func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, auth
 			return nil, err
 		}
 	}
-	if err := ordersig.Verify(v.sig, s.cfg.Domain, n.Signature); err != nil {
+	if err := s.verifySignature(v.sig, n.Signature); err != nil {
 		if errors.Is(err, stacks.ErrMalformedSignature) {
 			return nil, errSignatureInput.Wrap(err)
 		}
@@ -88,6 +92,7 @@ func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, auth
 		}
 		return nil, fmt.Errorf("insert order: %w", err)
 	}
+	s.record(ctx, audit.OrderCreated, o, createdBy, false)
 	return o, nil
 }
 
@@ -138,17 +143,26 @@ func (s *Service) Execute(ctx context.Context, uuid, actor string, authorize Aut
 	// From here the order is ours alone. Settlement and recording must not be
 	// cut short by the client going away.
 	ctx = context.WithoutCancel(ctx)
-	txid, err := s.settle.Settle(ctx, claimed)
+	txid, err := s.settleCounted(ctx, claimed, metrics.PathExecute)
 	if err != nil {
 		return nil, s.settlementFailed(ctx, claimed, err)
 	}
 	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now())
+	if errors.Is(err, ErrNotPending) {
+		// This settlement outlived ReconcileAfter and reconciliation, asking
+		// under the same idempotency key, recorded the same txid first: the
+		// order is filled, so answer that instead of a 500 (faulttest).
+		if o, gerr := s.store.OrderByUUID(ctx, uuid); gerr == nil && o.Status == StatusFilled && o.TxID == txid {
+			return o, nil
+		}
+	}
 	if err != nil {
 		// Settled but not recorded: Reconcile will record the same txid.
 		s.log.Error("settled order not recorded; reconciliation will finish it",
 			slog.String("uuid", uuid), slog.Any("error", err))
 		return nil, fmt.Errorf("record fill: %w", err)
 	}
+	s.record(ctx, audit.OrderExecuted, filled, actor, false)
 	return filled, nil
 }
 
@@ -169,6 +183,7 @@ func (s *Service) Cancel(ctx context.Context, uuid, actor string, authorize Auth
 	if err != nil {
 		return nil, fmt.Errorf("cancel order: %w", err)
 	}
+	s.record(ctx, audit.OrderCancelled, cancelled, actor, false)
 	return cancelled, nil
 }
 
@@ -215,10 +230,11 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (fille
 		return 0, 0, fmt.Errorf("list executing orders: %w", err)
 	}
 	for _, o := range stuck {
-		txid, serr := s.settle.Settle(ctx, o)
+		txid, serr := s.settleCounted(ctx, o, metrics.PathReconcile)
 		switch {
 		case serr == nil:
-			if _, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now()); err == nil {
+			if f, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now()); err == nil {
+				s.record(ctx, audit.OrderExecuted, f, f.ExecutedBy, true)
 				filled++
 			} else if !errors.Is(err, ErrNotPending) {
 				return filled, released, fmt.Errorf("record reconciled fill: %w", err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -29,6 +30,7 @@ const (
 	ActionDeleteKey    = "delete_api_key"
 	ActionExecuteOrder = "execute_order"
 	ActionCancelOrder  = "cancel_order"
+	ActionListAudit    = "list_audit"
 )
 
 // MaxMessageBytes bounds a signed message; real ones are ~150 bytes.
@@ -75,6 +77,8 @@ type Config struct {
 	Window  time.Duration // how old a timestamp may be
 	Skew    time.Duration // how far ahead a timestamp may be
 	Domain  string        // when set, a message's optional "domain" must equal it
+
+	Metrics *metrics.Metrics // signature counts and timings; nil: none
 }
 
 // ReplayStore remembers used messages for the TTL. Claim reports whether id
@@ -164,7 +168,7 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 			return nil, ErrDomain
 		}
 	}
-	pub, err := stacks.VerifyMessage([]byte(env.Message), env.Signature, wallet)
+	pub, err := v.verifyMessage(env.Message, env.Signature, wallet)
 	switch {
 	case errors.Is(err, stacks.ErrMalformedSignature):
 		return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").Wrap(err)

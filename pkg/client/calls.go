@@ -2,13 +2,13 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"net/url"
-	"strconv"
+	"sort"
+	"strings"
 	"time"
-
-	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
 // Usage is a key's usage statistics.
@@ -35,9 +35,9 @@ type Key struct {
 	WalletAddress string     `json:"walletAddress"`
 	Name          string     `json:"name"`
 	Prefix        string     `json:"prefix"`
-	Status        string     `json:"status"`
+	Status        string     `json:"status"` // active, revoked, suspended, expired
 	Permissions   []string   `json:"permissions"`
-	RateLimit     int        `json:"rateLimit"`
+	RateLimit     int        `json:"rateLimit"` // per minute
 	RateLimits    Limits     `json:"rateLimits"`
 	IPAllowlist   []string   `json:"ipAllowlist"`
 	ExpiresAt     *time.Time `json:"expiresAt"`
@@ -58,11 +58,12 @@ type CreatedKey struct {
 type WindowState struct {
 	Limit     int   `json:"limit"`
 	Remaining int   `json:"remaining"`
-	Reset     int64 `json:"reset"`
-	Window    int   `json:"window"`
+	Reset     int64 `json:"reset"`  // unix seconds
+	Window    int   `json:"window"` // seconds
 }
 
-// SelfKey is the calling key with the state of every window.
+// SelfKey is the calling key with the state of every window ("minute",
+// "hour", "day"), counting the call itself.
 type SelfKey struct {
 	Key
 	RateLimitState map[string]WindowState `json:"rateLimitState"`
@@ -76,270 +77,170 @@ type CreateKeyRequest struct {
 	ExpiresAt   *time.Time
 }
 
+// signedBody signs a wallet message for the JSON body of a call.
+func (c *Client) signedBody(ctx context.Context, action string, fields map[string]any) (Envelope, error) {
+	return SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
+}
+
+// signedHeaders signs a wallet message for the X-* headers of a call (GET has no body).
+func (c *Client) signedHeaders(ctx context.Context, action string, fields map[string]any) (map[string]string, error) {
+	env, err := SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
+	if err != nil {
+		return nil, err
+	}
+	return env.Headers(), nil
+}
+
 // CreateKey creates a key for the signer's wallet.
 func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey, error) {
-	msg := map[string]any{"action": "create_api_key", "keyName": r.Name, "permissions": r.Permissions}
+	fields := map[string]any{"keyName": r.Name, "permissions": r.Permissions}
 	if len(r.IPAllowlist) > 0 {
-		msg["ipAllowlist"] = r.IPAllowlist
+		fields["ipAllowlist"] = r.IPAllowlist
 	}
 	if r.ExpiresAt != nil {
-		msg["expiresAt"] = r.ExpiresAt.UTC().Format(time.RFC3339)
+		fields["expiresAt"] = r.ExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
-	body, err := c.signed(ctx, msg)
+	body, err := c.signedBody(ctx, "create_api_key", fields)
 	if err != nil {
 		return nil, err
 	}
 	var out CreatedKey
-	return &out, c.do(ctx, request{method: "POST", path: "/api/v1/api-keys", body: body}, &out)
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/api-keys", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // ListKeys lists the signer's keys, oldest first.
 func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
-	h, err := c.signedHeaders(ctx, map[string]any{"action": "list_api_keys"})
+	h, err := c.signedHeaders(ctx, "list_api_keys", nil)
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
 		APIKeys []Key `json:"apiKeys"`
 	}
-	return out.APIKeys, c.do(ctx, request{method: "GET", path: "/api/v1/api-keys", headers: h}, &out)
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys", headers: h}, &out); err != nil {
+		return nil, err
+	}
+	return out.APIKeys, nil
 }
 
 // GetKey returns one of the signer's keys with its usage statistics.
 func (c *Client) GetKey(ctx context.Context, id string) (*Key, error) {
-	h, err := c.signedHeaders(ctx, map[string]any{"action": "get_api_key", "keyId": id})
+	h, err := c.signedHeaders(ctx, "get_api_key", map[string]any{"keyId": id})
 	if err != nil {
 		return nil, err
 	}
 	var out Key
-	return &out, c.do(ctx, request{method: "GET", path: "/api/v1/api-keys/" + url.PathEscape(id), headers: h}, &out)
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys/" + url.PathEscape(id), headers: h}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
-// UpdateKeyRequest changes a key; nil fields stay.
+// UpdateKeyRequest changes a key; nil fields stay as they are.
 type UpdateKeyRequest struct {
 	Name        *string
 	Permissions []string
-	IPAllowlist *[]string
+	IPAllowlist *[]string // an empty list allows every address again
 }
 
 // UpdateKey renames a key or changes its permissions or allowlist.
 func (c *Client) UpdateKey(ctx context.Context, id string, r UpdateKeyRequest) (*Key, error) {
-	msg := map[string]any{"action": "update_api_key", "keyId": id}
+	fields := map[string]any{"keyId": id}
 	if r.Name != nil {
-		msg["keyName"] = *r.Name
+		fields["keyName"] = *r.Name
 	}
 	if r.Permissions != nil {
-		msg["permissions"] = r.Permissions
+		fields["permissions"] = r.Permissions
 	}
 	if r.IPAllowlist != nil {
-		msg["ipAllowlist"] = *r.IPAllowlist
+		list := *r.IPAllowlist
+		if list == nil {
+			list = []string{}
+		}
+		fields["ipAllowlist"] = list
 	}
-	body, err := c.signed(ctx, msg)
+	body, err := c.signedBody(ctx, "update_api_key", fields)
 	if err != nil {
 		return nil, err
 	}
 	var out Key
-	return &out, c.do(ctx, request{method: "PATCH", path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out)
+	if err := c.do(ctx, request{method: http.MethodPatch, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
-// RevokeKey revokes a key for good and returns the gateway's message.
+// RevokeKey revokes a key for good and returns the gateway's message
+// ("API key '<name>' has been revoked"). The key stops working on every
+// gateway instance before this returns.
 func (c *Client) RevokeKey(ctx context.Context, id string) (string, error) {
-	body, err := c.signed(ctx, map[string]any{"action": "delete_api_key", "keyId": id})
+	body, err := c.signedBody(ctx, "delete_api_key", map[string]any{"keyId": id})
 	if err != nil {
 		return "", err
 	}
 	var out struct {
 		Message string `json:"message"`
 	}
-	return out.Message, c.do(ctx, request{method: "DELETE", path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out)
-}
-
-// Self returns the calling key (keyed).
-func (c *Client) Self(ctx context.Context) (*SelfKey, error) {
-	var out SelfKey
-	return &out, c.do(ctx, request{method: "GET", path: "/api/v1/api-keys/self", keyed: true}, &out)
-}
-
-// Order is an order as the gateway shows it.
-type Order struct {
-	UUID           string     `json:"uuid"`
-	Owner          string     `json:"owner"`
-	InputToken     string     `json:"inputToken"`
-	OutputToken    string     `json:"outputToken"`
-	AmountIn       string     `json:"amountIn"`
-	TargetPrice    string     `json:"targetPrice"`
-	Direction      string     `json:"direction"`
-	ConditionToken string     `json:"conditionToken"`
-	Recipient      string     `json:"recipient"`
-	ValidFrom      time.Time  `json:"validFrom"`
-	ValidTo        time.Time  `json:"validTo"`
-	Status         string     `json:"status"`
-	TxID           *string    `json:"txid"`
-	Settlement     *string    `json:"settlement"`
-	LastError      *string    `json:"lastError"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
-	FilledAt       *time.Time `json:"filledAt"`
-	CancelledAt    *time.Time `json:"cancelledAt"`
-	ExpiredAt      *time.Time `json:"expiredAt"`
-}
-
-// NewOrder is an order to sign and submit. Owner defaults to the signer's
-// address, UUID to a random UUIDv4.
-type NewOrder struct {
-	UUID           string
-	Owner          string
-	InputToken     string
-	OutputToken    string
-	AmountIn       string
-	TargetPrice    string
-	Direction      string // "gt" or "lt"
-	ConditionToken string
-	Recipient      string
-	ValidFrom      time.Time
-	ValidTo        time.Time
-}
-
-// CreateOrder signs n (SIP-018, by the signer) and submits it; with an API key
-// set, the call is dual-authenticated (the key must hold create).
-func (c *Client) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
-	if c.signer == nil {
-		return nil, ErrNoSigner
-	}
-	if n.Owner == "" {
-		n.Owner = c.signer.Address(c.network)
-	}
-	if n.UUID == "" {
-		n.UUID = NewUUID()
-	}
-	so := ordersig.Order{
-		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
-		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
-		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: n.ValidFrom.Unix(), ValidTo: n.ValidTo.Unix(),
-	}
-	tuple, err := so.Tuple()
-	if err != nil {
-		return nil, fmt.Errorf("stxgate: order tuple: %w", err)
-	}
-	domain, err := c.domain.Value()
-	if err != nil {
-		return nil, fmt.Errorf("stxgate: domain: %w", err)
-	}
-	sig, err := c.signer.SignStructured(ctx, domain, tuple)
-	if err != nil {
-		return nil, fmt.Errorf("stxgate: sign order: %w", err)
-	}
-	body := map[string]string{
-		"owner": n.Owner, "inputToken": n.InputToken, "outputToken": n.OutputToken, "amountIn": n.AmountIn,
-		"targetPrice": n.TargetPrice, "direction": n.Direction, "conditionToken": n.ConditionToken,
-		"recipient": n.Recipient, "signature": sig, "uuid": n.UUID,
-		"validFrom": n.ValidFrom.UTC().Format(time.RFC3339), "validTo": n.ValidTo.UTC().Format(time.RFC3339),
-	}
-	var out struct {
-		Data Order `json:"data"`
-	}
-	return &out.Data, c.do(ctx, request{method: "POST", path: "/api/v1/orders/new", body: body, keyed: c.apiKey != ""}, &out)
-}
-
-// ExecuteOrder executes an order with the API key, or with a wallet
-// signature when the client has no key, and returns the txid.
-func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (string, error) {
-	r, err := c.orderAction(ctx, "POST", uuid, "execute", "execute_order")
-	if err != nil {
+	if err := c.do(ctx, request{method: http.MethodDelete, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out); err != nil {
 		return "", err
 	}
-	var out struct {
-		TxID string `json:"txid"`
-	}
-	return out.TxID, c.do(ctx, r, &out)
+	return out.Message, nil
 }
 
-// CancelOrder cancels an open order (key or wallet signature, as ExecuteOrder).
-func (c *Client) CancelOrder(ctx context.Context, uuid string) (*Order, error) {
-	r, err := c.orderAction(ctx, "PATCH", uuid, "cancel", "cancel_order")
+// Self returns the calling key and its rate-limit windows (keyed; the call
+// counts against the key's limits like any other).
+func (c *Client) Self(ctx context.Context) (*SelfKey, error) {
+	var out SelfKey
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys/self", keyed: true}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Health checks that the gateway process is up (GET /healthz).
+func (c *Client) Health(ctx context.Context) error {
+	return c.do(ctx, request{method: http.MethodGet, path: "/healthz"}, nil)
+}
+
+// Readiness is the answer of GET /readyz.
+type Readiness struct {
+	Status string            `json:"status"` // "ready" or "unavailable"
+	Checks map[string]string `json:"checks"` // backing store → "ok" or "unreachable"
+}
+
+// Ready asks whether every backing store answers (GET /readyz). When one does
+// not, it returns the readiness (naming it) and an *APIError with status 503.
+func (c *Client) Ready(ctx context.Context) (*Readiness, error) {
+	var out Readiness
+	err := c.do(ctx, request{method: http.MethodGet, path: "/readyz"}, &out)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
+		if json.Unmarshal(apiErr.body, &out) == nil && out.Status != "" {
+			var down []string
+			for name, state := range out.Checks {
+				if state != "ok" {
+					down = append(down, name+" "+state)
+				}
+			}
+			sort.Strings(down)
+			apiErr.Message = "not ready: " + strings.Join(down, ", ")
+			return &out, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Data Order `json:"data"`
-	}
-	return &out.Data, c.do(ctx, r, &out)
+	return &out, nil
 }
 
-func (c *Client) orderAction(ctx context.Context, method, uuid, verb, action string) (request, error) {
-	r := request{method: method, path: "/api/v1/orders/" + url.PathEscape(uuid) + "/" + verb}
-	if c.apiKey != "" {
-		r.keyed = true
-		return r, nil
-	}
-	h, err := c.signedHeaders(ctx, map[string]any{"action": action, "uuid": uuid})
-	if err != nil {
-		return r, err
-	}
-	r.headers = h
-	return r, nil
-}
-
-// GetOrder reads one order (public).
-func (c *Client) GetOrder(ctx context.Context, uuid string) (*Order, error) {
-	var out struct {
-		Data Order `json:"data"`
-	}
-	return &out.Data, c.do(ctx, request{method: "GET", path: "/api/v1/orders/" + url.PathEscape(uuid)}, &out)
-}
-
-// ListOrdersRequest filters the public order list.
-type ListOrdersRequest struct {
-	Owner  string
-	Status string
-	Limit  int
-	Cursor string
-}
-
-// OrderPage is one page of orders; NextCursor is empty on the last page.
-type OrderPage struct {
-	Orders     []Order
-	NextCursor string
-}
-
-// ListOrders reads a page of orders, newest first (public).
-func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPage, error) {
-	q := url.Values{}
-	if r.Owner != "" {
-		q.Set("owner", r.Owner)
-	}
-	if r.Status != "" {
-		q.Set("status", r.Status)
-	}
-	if r.Limit > 0 {
-		q.Set("limit", strconv.Itoa(r.Limit))
-	}
-	if r.Cursor != "" {
-		q.Set("cursor", r.Cursor)
-	}
-	path := "/api/v1/orders"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	var out struct {
-		Data       []Order `json:"data"`
-		NextCursor *string `json:"nextCursor"`
-	}
-	if err := c.do(ctx, request{method: "GET", path: path}, &out); err != nil {
+// OpenAPI returns the gateway's OpenAPI document (GET /openapi.yaml).
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	var raw []byte
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/openapi.yaml"}, &raw); err != nil {
 		return nil, err
 	}
-	page := &OrderPage{Orders: out.Data}
-	if out.NextCursor != nil {
-		page.NextCursor = *out.NextCursor
-	}
-	return page, nil
-}
-
-// NewUUID returns a random UUIDv4, the default order uuid.
-func NewUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return raw, nil
 }

@@ -2,10 +2,15 @@
 // wallet-signed calls through a Signer, keyed calls with an API key, typed
 // errors carrying the rate-limit state, and opt-in retries on 429.
 //
+// A bot that executes its wallet's orders needs only an API key:
+//
 //	c := client.New("http://127.0.0.1:8080", client.WithAPIKey(os.Getenv("STXGATE_API_KEY")))
 //	txid, err := c.ExecuteOrder(ctx, uuid)
 //	var apiErr *client.APIError
 //	if errors.As(err, &apiErr) && apiErr.Status == 429 { ... apiErr.RateLimit.Reset ... }
+//
+// Key management and order creation need the wallet: WithSigner takes a
+// PrivateKeySigner, a HashSigner around an HSM or KMS, or any Signer.
 package client
 
 import (
@@ -16,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,44 +30,18 @@ import (
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
-// Signer signs wallet messages. PrivateKeySigner keeps a key in memory; a
-// hardware wallet or KMS can implement it too.
-type Signer interface {
-	// Address is the wallet's address on network n.
-	Address(n stacks.Network) string
-	// SignMessage signs msg as stx_signMessage does (RSV hex).
-	SignMessage(ctx context.Context, msg []byte) (string, error)
-	// SignStructured signs SIP-018 structured data (RSV hex).
-	SignStructured(ctx context.Context, domain, message stacks.Value) (string, error)
-}
-
-// PrivateKeySigner signs with an in-memory private key.
-type PrivateKeySigner struct{ Key *stacks.PrivateKey }
-
-// Address implements Signer.
-func (s PrivateKeySigner) Address(n stacks.Network) string { return s.Key.Address(n).String() }
-
-// SignMessage implements Signer.
-func (s PrivateKeySigner) SignMessage(_ context.Context, msg []byte) (string, error) {
-	return stacks.SignMessage(s.Key, msg), nil
-}
-
-// SignStructured implements Signer.
-func (s PrivateKeySigner) SignStructured(_ context.Context, domain, message stacks.Value) (string, error) {
-	return stacks.SignStructuredData(s.Key, domain, message), nil
-}
-
 // Client calls one gateway. It is safe for concurrent use.
 type Client struct {
 	base        string
 	http        *http.Client
 	apiKey      string
-	signer      Signer
+	signer      MessageSigner
 	network     stacks.Network
 	domain      stacks.Domain
 	now         func() time.Time
 	retry429    int
 	maxRetryDur time.Duration
+	userAgent   string
 
 	mu   sync.Mutex
 	last RateLimit
@@ -70,11 +50,15 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithAPIKey sets the key for keyed calls.
+// WithAPIKey sets the key for keyed calls (sent as X-API-Key).
 func WithAPIKey(key string) Option { return func(c *Client) { c.apiKey = key } }
 
 // WithSigner sets the wallet for wallet-signed calls and order signing.
 func WithSigner(s Signer) Option { return func(c *Client) { c.signer = s } }
+
+// WithMessageSigner sets a wallet that signs messages only: enough for key
+// management and signed execute/cancel, not for CreateOrder (ErrNoOrderSigner).
+func WithMessageSigner(s MessageSigner) Option { return func(c *Client) { c.signer = s } }
 
 // WithNetwork selects testnet addresses and the testnet SIP-018 domain (default mainnet).
 func WithNetwork(n stacks.Network) Option {
@@ -82,7 +66,7 @@ func WithNetwork(n stacks.Network) Option {
 }
 
 // WithDomain sets the SIP-018 domain name and version orders are signed under
-// (default "stxgate", "1": the gateway's defaults).
+// (default "stxgate", "1": the gateway's defaults, STXGATE_SIP018_NAME / _VERSION).
 func WithDomain(name, version string) Option {
 	return func(c *Client) { c.domain = stacks.NewDomain(name, version, c.network) }
 }
@@ -90,11 +74,15 @@ func WithDomain(name, version string) Option {
 // WithHTTPClient replaces the HTTP client (timeouts, transports).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
-// WithClock sets the clock used for message timestamps.
+// WithClock sets the clock used for message timestamps and order validity defaults.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
 
-// WithRetryOn429 retries a refused call up to n times, waiting as the
-// gateway says (Retry-After, else X-RateLimit-Reset), never longer than max per wait.
+// WithUserAgent sets the User-Agent header (default "stxgate-go-client").
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithRetryOn429 retries a call refused with 429 up to n times, waiting as the
+// gateway says (Retry-After, else X-RateLimit-Reset), never longer than max
+// per wait. A refused call did nothing, so retrying it is safe. Off by default.
 func WithRetryOn429(n int, max time.Duration) Option {
 	return func(c *Client) { c.retry429, c.maxRetryDur = n, max }
 }
@@ -102,11 +90,12 @@ func WithRetryOn429(n int, max time.Duration) Option {
 // New returns a client of the gateway at baseURL (e.g. "http://127.0.0.1:8080").
 func New(baseURL string, opts ...Option) *Client {
 	c := &Client{
-		base:    strings.TrimRight(baseURL, "/"),
-		http:    &http.Client{Timeout: 30 * time.Second},
-		network: stacks.Mainnet,
-		domain:  stacks.NewDomain("stxgate", "1", stacks.Mainnet),
-		now:     time.Now,
+		base:      strings.TrimRight(baseURL, "/"),
+		http:      &http.Client{Timeout: 30 * time.Second},
+		network:   stacks.Mainnet,
+		domain:    stacks.NewDomain("stxgate", "1", stacks.Mainnet),
+		now:       time.Now,
+		userAgent: "stxgate-go-client",
 	}
 	for _, o := range opts {
 		o(c)
@@ -114,38 +103,69 @@ func New(baseURL string, opts ...Option) *Client {
 	return c
 }
 
-// RateLimit is the X-RateLimit-* state of the last answer.
+// Network is the network the client signs for.
+func (c *Client) Network() stacks.Network { return c.network }
+
+// Domain is the SIP-018 domain the client signs orders under.
+func (c *Client) Domain() stacks.Domain { return c.domain }
+
+// RateLimit is the rate-limit state of an answer: the X-RateLimit-* headers,
+// which describe the tightest of the windows that counted the request.
 type RateLimit struct {
-	Limit     int
-	Remaining int
-	Reset     time.Time
-	Window    time.Duration
-	RetryIn   time.Duration // Retry-After of a 429
+	Limit     int           // X-RateLimit-Limit
+	Remaining int           // X-RateLimit-Remaining, counting this request
+	Reset     time.Time     // X-RateLimit-Reset: when the oldest counted request leaves the window
+	Window    time.Duration // X-RateLimit-Window
+	RetryIn   time.Duration // Retry-After of a 429 (0 otherwise)
 }
 
-// LastRateLimit returns the rate-limit state of the most recent answer that had one.
+// LastRateLimit returns the rate-limit state of the most recent answer that
+// had one (answers served while the gateway's limiter is down carry none).
+// With concurrent calls on one Client it is the state of one of them.
 func (c *Client) LastRateLimit() RateLimit {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last
 }
 
-// APIError is a non-2xx answer.
+// APIError is a non-2xx answer of the gateway.
 type APIError struct {
-	Status    int
-	Message   string
-	Details   map[string]any
-	Timestamp string
+	Status    int            // HTTP status
+	Message   string         // the body's "error" (the status text if the body had none)
+	Details   map[string]any // the body's "details", if any
+	Timestamp string         // the body's "timestamp"
+	RequestID string         // X-Request-Id: quote it when reporting a problem
+	// RateLimit is the answer's rate-limit state; never nil (zero when the
+	// answer had no X-RateLimit-* headers).
 	RateLimit *RateLimit
+
+	body []byte
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("stxgate: %d %s", e.Status, e.Message) }
 
-// ErrNoSigner is returned by wallet-signed calls on a client without a Signer.
-var ErrNoSigner = errors.New("stxgate: this call needs a wallet signer (WithSigner)")
+// Temporary reports whether the same call may succeed later unchanged:
+// rate limited (429), settlement failure upstream (502) or a backing store
+// down (503).
+func (e *APIError) Temporary() bool {
+	switch e.Status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
+}
 
-// ErrNoAPIKey is returned by keyed calls on a client without an API key.
-var ErrNoAPIKey = errors.New("stxgate: this call needs an API key (WithAPIKey)")
+var (
+	// ErrNoSigner is returned by wallet-signed calls on a client without a signer.
+	ErrNoSigner = errors.New("stxgate: this call needs a wallet signer (WithSigner)")
+	// ErrNoOrderSigner is returned by order signing when the signer signs messages only.
+	ErrNoOrderSigner = errors.New("stxgate: signing orders needs a Signer with SignStructured (WithSigner)")
+	// ErrNoAPIKey is returned by keyed calls on a client without an API key.
+	ErrNoAPIKey = errors.New("stxgate: this call needs an API key (WithAPIKey)")
+	// ErrUnreachable wraps transport failures: the gateway could not be
+	// reached or gave no answer. The call may or may not have taken effect.
+	ErrUnreachable = errors.New("gateway unreachable")
+)
 
 type request struct {
 	method, path string
@@ -164,8 +184,15 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		payload = b
 	}
+	if r.keyed && c.apiKey == "" {
+		return ErrNoAPIKey
+	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, r.method, c.base+r.path, bytes.NewReader(payload))
+		var body io.Reader
+		if payload != nil {
+			body = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, r.method, c.base+r.path, body)
 		if err != nil {
 			return fmt.Errorf("stxgate: build request: %w", err)
 		}
@@ -173,43 +200,67 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			req.Header.Set("Content-Type", "application/json")
 		}
 		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", c.userAgent)
 		for k, v := range r.headers {
 			req.Header.Set(k, v)
 		}
 		if r.keyed {
-			if c.apiKey == "" {
-				return ErrNoAPIKey
-			}
 			req.Header.Set("X-API-Key", c.apiKey)
 		}
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return fmt.Errorf("stxgate: %s %s: %w", r.method, r.path, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("stxgate: %s %s: %w", r.method, r.path, ctx.Err())
+			}
+			return fmt.Errorf("stxgate: %s %s%s: %w: %w", r.method, c.base, r.path, ErrUnreachable, unwrapURLError(err))
 		}
 		err = c.read(resp, out)
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests && attempt < c.retry429 {
-			wait := apiErr.RateLimit.RetryIn
-			if wait <= 0 {
-				wait = time.Until(apiErr.RateLimit.Reset)
+			if err := sleep(ctx, c.retryWait(apiErr.RateLimit)); err != nil {
+				return err
 			}
-			wait = min(max(wait, 100*time.Millisecond), c.maxRetryDur)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-				continue
-			}
+			continue
 		}
 		return err
 	}
+}
+
+// retryWait is how long to wait before retrying a 429: what the gateway said,
+// at least 100ms, at most the configured maximum.
+func (c *Client) retryWait(rl *RateLimit) time.Duration {
+	wait := rl.RetryIn
+	if wait <= 0 && !rl.Reset.IsZero() {
+		wait = rl.Reset.Sub(c.now())
+	}
+	return min(max(wait, 100*time.Millisecond), c.maxRetryDur)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// unwrapURLError drops net/http's `Get "url":` prefix: the caller's message names the call.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func (c *Client) read(resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("stxgate: read answer: %w", err)
+		return fmt.Errorf("stxgate: read answer: %w: %w", ErrUnreachable, err)
 	}
 	rl := parseRateLimit(resp.Header)
 	if rl != nil {
@@ -218,7 +269,7 @@ func (c *Client) read(resp *http.Response, out any) error {
 		c.mu.Unlock()
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl}
+		apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl, RequestID: resp.Header.Get("X-Request-Id"), body: body}
 		var eb struct {
 			Error     string         `json:"error"`
 			Details   map[string]any `json:"details"`
@@ -237,6 +288,10 @@ func (c *Client) read(resp *http.Response, out any) error {
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = body
+		return nil
+	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("stxgate: decode answer: %w", err)
 	}
@@ -247,41 +302,17 @@ func parseRateLimit(h http.Header) *RateLimit {
 	if h.Get("X-RateLimit-Limit") == "" {
 		return nil
 	}
-	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
+	atoi := func(k string) int64 { n, _ := strconv.ParseInt(h.Get(k), 10, 64); return n }
 	rl := &RateLimit{
-		Limit:     atoi("X-RateLimit-Limit"),
-		Remaining: atoi("X-RateLimit-Remaining"),
-		Reset:     time.Unix(int64(atoi("X-RateLimit-Reset")), 0),
+		Limit:     int(atoi("X-RateLimit-Limit")),
+		Remaining: int(atoi("X-RateLimit-Remaining")),
 		Window:    time.Duration(atoi("X-RateLimit-Window")) * time.Second,
+	}
+	if reset := atoi("X-RateLimit-Reset"); reset > 0 {
+		rl.Reset = time.Unix(reset, 0)
 	}
 	if ra := atoi("Retry-After"); ra > 0 {
 		rl.RetryIn = time.Duration(ra) * time.Second
 	}
 	return rl
-}
-
-// signed builds the body of a wallet-signed call from a message object.
-func (c *Client) signed(ctx context.Context, msg map[string]any) (map[string]string, error) {
-	if c.signer == nil {
-		return nil, ErrNoSigner
-	}
-	msg["timestamp"] = c.now().UnixMilli()
-	raw, err := json.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("stxgate: encode message: %w", err)
-	}
-	sig, err := c.signer.SignMessage(ctx, raw)
-	if err != nil {
-		return nil, fmt.Errorf("stxgate: sign message: %w", err)
-	}
-	return map[string]string{"message": string(raw), "signature": sig, "walletAddress": c.signer.Address(c.network)}, nil
-}
-
-// signedHeaders is signed as X-Message / X-Signature / X-Wallet-Address headers (for GET).
-func (c *Client) signedHeaders(ctx context.Context, msg map[string]any) (map[string]string, error) {
-	b, err := c.signed(ctx, msg)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"X-Message": b["message"], "X-Signature": b["signature"], "X-Wallet-Address": b["walletAddress"]}, nil
 }

@@ -40,6 +40,9 @@ type PoolConfig struct {
 	MaxConns         int32
 	MinConns         int32
 	StatementTimeout time.Duration
+	MaxConnLifetime  time.Duration
+	MaxConnIdleTime  time.Duration
+	ReadOnly         bool // replica pools: every transaction read-only, so a misrouted write fails loudly
 }
 
 // Connect opens a pool on dsn and checks it answers.
@@ -56,6 +59,15 @@ func Connect(ctx context.Context, dsn string, pc PoolConfig) (*pgxpool.Pool, err
 	}
 	if pc.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(pc.StatementTimeout.Milliseconds())
+	}
+	if pc.MaxConnLifetime > 0 {
+		cfg.MaxConnLifetime = pc.MaxConnLifetime
+	}
+	if pc.MaxConnIdleTime > 0 {
+		cfg.MaxConnIdleTime = pc.MaxConnIdleTime
+	}
+	if pc.ReadOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

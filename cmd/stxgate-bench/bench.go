@@ -1,0 +1,568 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+const (
+	benchDB = "stxgate_bench"       // the 1,000-key database: every scenario but the scale one
+	scaleDB = "stxgate_bench_scale" // the 1,000,000-key database
+)
+
+// bench is one run's infrastructure: what setup made and teardown removes.
+type bench struct {
+	s      settings
+	dir    string
+	rdb    *redis.Client
+	admin  *pgx.Conn
+	prefix string
+	dbs    []string
+	dbA    *pgxpool.Pool
+
+	gwA, gwB, ceil *proc
+	pprofA, pprofB string
+
+	wallets   []*wallet
+	keysA     []benchKey // flat: wallet i's keys at i*keysPer..
+	keysB     []benchKey
+	apiOrders []orderRow
+	fill      limiterFill
+
+	loadStart string
+	setupTook time.Duration
+	fillTook  time.Duration
+}
+
+// setup creates the databases and the Redis prefix, starts the servers and
+// provisions wallets, keys (through the API) and filler keys (SQL).
+func setup(ctx context.Context, s settings) (*bench, error) {
+	t0 := time.Now()
+	b := &bench{s: s, prefix: "stxgate-bench:" + randomHex(4) + ":", loadStart: loadAvg()}
+	var err error
+	if b.dir, err = os.MkdirTemp("", "stxgate-bench-"); err != nil {
+		return nil, err
+	}
+	opt, err := redis.ParseURL(s.redisURL)
+	if err != nil {
+		return b, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	b.rdb = redis.NewClient(opt)
+	if err := b.rdb.Ping(ctx).Err(); err != nil {
+		return b, fmt.Errorf("redis %s: %w", s.redisURL, err)
+	}
+	if b.admin, err = pgx.Connect(ctx, s.dbURL); err != nil {
+		return b, fmt.Errorf("postgresql: %w", err)
+	}
+	if err := lockBench(ctx, b.admin); err != nil {
+		return b, err
+	}
+	for _, name := range []string{benchDB, scaleDB} {
+		if err := recreateDatabase(ctx, b.admin, name); err != nil {
+			return b, err
+		}
+		b.dbs = append(b.dbs, name)
+	}
+	dsnA, err := withDatabase(s.dbURL, benchDB)
+	if err != nil {
+		return b, err
+	}
+	dsnB, _ := withDatabase(s.dbURL, scaleDB)
+
+	logf("starting gateways and the ceiling server (logs in %s)", b.dir)
+	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.prefix+"a:"); err != nil {
+		return b, err
+	}
+	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.prefix+"b:"); err != nil {
+		return b, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return b, err
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return b, err
+	}
+	b.ceil, err = startProc(ctx, b.dir, "ceiling", self, []string{"ceiling", "-listen", addr, "-database-url", dsnA,
+		"-redis-url", s.redisURL, "-prefix", b.prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)},
+		[]string{"GOMAXPROCS=" + itoa(runtime.NumCPU())}, addr)
+	if err != nil {
+		return b, err
+	}
+	if b.dbA, err = pgxpool.New(ctx, dsnA); err != nil {
+		return b, err
+	}
+
+	logf("provisioning %d wallets × %d keys through the API of both gateways", s.wallets, s.keysPer)
+	if b.wallets, err = newWallets(s.wallets); err != nil {
+		return b, err
+	}
+	for _, gw := range []struct {
+		p    *proc
+		keys *[]benchKey
+	}{{b.gwA, &b.keysA}, {b.gwB, &b.keysB}} {
+		perWallet, err := createKeys(ctx, gw.p.addr, b.wallets, s.keysPer)
+		if err != nil {
+			return b, err
+		}
+		for _, ks := range perWallet {
+			*gw.keys = append(*gw.keys, ks...)
+		}
+		if gw.p == b.gwA {
+			if b.apiOrders, err = createOrdersViaAPI(ctx, gw.p.addr, b.wallets, perWallet); err != nil {
+				return b, err
+			}
+		}
+	}
+	bench := s.wallets * s.keysPer
+	poolB, err := pgxpool.New(ctx, dsnB)
+	if err != nil {
+		return b, err
+	}
+	defer poolB.Close()
+	if err := insertFillerKeys(ctx, b.dbA, 1, s.baseKeys-bench, nil); err != nil {
+		return b, err
+	}
+	tf := time.Now()
+	logf("inserting %d filler keys into %s (SQL)", s.scaleKeys-bench, scaleDB)
+	if err := insertFillerKeys(ctx, poolB, 1, s.scaleKeys-bench, func(done int) {
+		if done%500_000 == 0 {
+			logf("  %d keys", done)
+		}
+	}); err != nil {
+		return b, err
+	}
+	b.fillTook = time.Since(tf)
+	b.fill = limiterFill{rdb: b.rdb, limiter: ratelimit.NewRedis(b.rdb, b.prefix+"b:"), n: s.limiterKeys}
+	b.setupTook = time.Since(t0)
+	logf("setup done in %s", b.setupTook.Round(time.Second))
+	return b, nil
+}
+
+// startGateway runs the real binary (or, for -profile, the pprof twin) with
+// high limits so the limiter admits, on a free loopback port.
+func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*proc, string, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	env := []string{
+		"DATABASE_URL=" + dsn, "REDIS_URL=" + b.s.redisURL, "STXGATE_REDIS_PREFIX=" + prefix, "STXGATE_LISTEN=" + addr,
+		"STXGATE_RATE_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_RATE_LIMIT_HOUR=" + itoa(b.s.hour), "STXGATE_RATE_LIMIT_DAY=" + itoa(b.s.day),
+		"STXGATE_IP_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_WALLET_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_PUBLIC_LIMIT_MINUTE=" + itoa(b.s.minute),
+		"STXGATE_LOG_LEVEL=warn",
+	}
+	path, args, pprofAddr := b.s.gateway, []string(nil), ""
+	if b.s.profileDir != "" {
+		if path, err = os.Executable(); err != nil {
+			return nil, "", err
+		}
+		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+			return nil, "", err
+		}
+		args = []string{"gateway", "-pprof", pprofAddr}
+	}
+	p, err := startProc(ctx, b.dir, name, path, args, env, addr)
+	return p, pprofAddr, err
+}
+
+// teardown stops the servers and removes every database and Redis key the
+// run made. It runs even after a failure or an interrupt.
+func (b *bench) teardown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, p := range []*proc{b.gwA, b.gwB, b.ceil} {
+		p.stop()
+	}
+	if b.dbA != nil {
+		b.dbA.Close()
+	}
+	if b.admin != nil {
+		for _, name := range b.dbs {
+			if err := dropDatabase(ctx, b.admin, name); err != nil {
+				logf("drop database %s: %v", name, err)
+			}
+		}
+		_ = b.admin.Close(ctx)
+	}
+	if b.rdb != nil {
+		if err := deletePrefix(ctx, b.rdb, b.prefix); err != nil {
+			logf("delete Redis prefix %s: %v", b.prefix, err)
+		}
+		_ = b.rdb.Close()
+	}
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
+// --- requests -----------------------------------------------------------
+
+// perConn gives each connection its own fixed request.
+func perConn(reqs [][]byte) func(int) []byte { return func(c int) []byte { return reqs[c%len(reqs)] } }
+
+// keyedRequests: GET /api/v1/api-keys/self, connection c using key c mod 64.
+func keyedRequests(addr string, keys []benchKey) [][]byte {
+	reqs := make([][]byte, len(keys))
+	for i, k := range keys {
+		reqs[i] = buildRequest("GET", addr, "/api/v1/api-keys/self", [][2]string{{"X-API-Key", k.secret}}, nil)
+	}
+	return reqs
+}
+
+// ceilingSubject is the limiter subject ceiling requests count against: as
+// many as there are bench keys, ids shaped like key ids.
+func ceilingSubject(i int) string { return fillerID(90_000_000 + i) }
+
+func ceilingARequests(addr string, n int) [][]byte {
+	reqs := make([][]byte, n)
+	for i := range reqs {
+		reqs[i] = buildRequest("GET", addr, "/a/"+ceilingSubject(i), nil, nil)
+	}
+	return reqs
+}
+
+func executePool(addr string, rows []orderRow, keys []benchKey) *pool {
+	p := &pool{reqs: make([][]byte, len(rows))}
+	for i, r := range rows {
+		p.reqs[i] = buildRequest("POST", addr, "/api/v1/orders/"+r.o.UUID+"/execute", [][2]string{{"X-API-Key", keys[r.keyIdx].secret}}, nil)
+	}
+	return p
+}
+
+func ceilingBPool(addr string, rows []orderRow) *pool {
+	p := &pool{reqs: make([][]byte, len(rows))}
+	for i, r := range rows {
+		p.reqs[i] = buildRequest("POST", addr, "/b/"+ceilingSubject(r.keyIdx)+"/"+r.o.UUID, nil, nil)
+	}
+	return p
+}
+
+// signedPool pre-signs n distinct list_api_keys messages over the wallets
+// (timestamps a millisecond apart, all inside the 5-minute window) on every
+// core, so the client's signing is not timed.
+func signedPool(addr string, ws []*wallet, n int) *pool {
+	p := &pool{reqs: make([][]byte, n)}
+	now := time.Now().UnixMilli()
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				wl := ws[i%len(ws)]
+				msg := `{"action":"list_api_keys","timestamp":` + strconv.FormatInt(now-int64(i/len(ws)), 10) + `}`
+				sig := stacks.SignMessage(wl.key, []byte(msg))
+				p.reqs[i] = buildRequest("GET", addr, "/api/v1/api-keys", [][2]string{
+					{"X-Message", msg}, {"X-Signature", sig}, {"X-Wallet-Address", wl.addr},
+				}, nil)
+			}
+		})
+	}
+	wg.Wait()
+	return p
+}
+
+// --- phases -------------------------------------------------------------
+
+// phaseRec is one measured phase.
+type phaseRec struct {
+	Key  string
+	Res  *Result
+	CPU  cpuUse
+	Rate float64 // paced phases: the offered rate
+}
+
+// Round is every phase of one round, by key.
+type Round struct {
+	N          int
+	Phases     map[string]*phaseRec
+	Order      []string
+	MemInfo    float64 // bytes per active limiter key, INFO used_memory delta
+	MemSample  float64 // bytes per active limiter key, MEMORY USAGE sample mean
+	PopulateIn time.Duration
+}
+
+func (r *Round) add(p *phaseRec) {
+	r.Phases[p.Key] = p
+	r.Order = append(r.Order, p.Key)
+}
+
+func (b *bench) closed(key, addr string, next func(int) []byte, maxCount int) Phase {
+	if maxCount <= 0 || maxCount > b.s.maxCount {
+		maxCount = b.s.maxCount
+	}
+	return Phase{Name: key, Addr: addr, Conns: b.s.conns, Warmup: b.s.warmup, Duration: b.s.duration,
+		MaxCount: maxCount, Next: next, OK: is2xx}
+}
+
+func (b *bench) pacedPhase(key, addr string, next func(int) []byte, rate float64) Phase {
+	return Phase{Name: key, Addr: addr, Conns: b.s.conns, Warmup: b.s.warmup, Duration: b.s.paced,
+		MaxCount: b.s.maxCount, Rate: rate, Next: next, OK: is2xx}
+}
+
+// measure runs one phase and samples CPU around it.
+func (b *bench) measure(ctx context.Context, key string, server *proc, run func() (*Result, error)) (*phaseRec, error) {
+	pid := 0
+	if server != nil {
+		pid = server.pid()
+	}
+	before := sampleCPU(pid)
+	res, err := run()
+	after := sampleCPU(pid)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	rec := &phaseRec{Key: key, Res: res, CPU: cpuBetween(before, after)}
+	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d%s", key, res.Throughput(),
+		fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors, errNote(res))
+	time.Sleep(300 * time.Millisecond) // let usage flushes and the like settle between phases
+	return rec, ctx.Err()
+}
+
+func errNote(r *Result) string {
+	s := ""
+	if r.Dry {
+		s += " (source ran dry)"
+	}
+	if r.FirstError != "" {
+		s += " first error: " + r.FirstError
+	}
+	return s
+}
+
+// estimate sizes a pool: last round's rate over a phase, with headroom.
+func (b *bench) estimate(rate float64, first int) int {
+	if rate <= 0 {
+		return first
+	}
+	n := int(rate*(b.s.warmup+b.s.duration).Seconds()*1.4) + 4*b.s.conns
+	return min(max(n, 2000), 400_000)
+}
+
+// rounds alternates every scenario with its ceiling, rounds times.
+func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
+	s := b.s
+	keyedA, keyedB := keyedRequests(b.gwA.addr, b.keysA), keyedRequests(b.gwB.addr, b.keysB)
+	ceilA := ceilingARequests(b.ceil.addr, len(b.keysA))
+	phaseSecs := (s.warmup + s.duration).Seconds()
+	// First guesses for round 1; later rounds size the pools from what the
+	// previous round consumed. A pool that runs dry ends its phase early
+	// (reported), which leaves its throughput right.
+	nExec, nCeilB, nSigned := int(2000*phaseSecs), int(4000*phaseSecs), int(2000*phaseSecs)
+	var out []*Round
+	for r := 1; r <= s.rounds; r++ {
+		round := &Round{N: r, Phases: map[string]*phaseRec{}}
+		logf("round %d/%d: preparing %d orders to execute, %d for ceiling (b), %d signed messages", r, s.rounds, nExec, nCeilB, nSigned)
+		execRows, err := signOrders(b.wallets, s.keysPer, nExec, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := copyOrders(ctx, b.dbA, execRows, b.keysA); err != nil {
+			return nil, err
+		}
+		if r == 1 {
+			execRows = append(b.apiOrders, execRows...) // the API-created ones first
+		}
+		ceilRows, err := signOrders(b.wallets, s.keysPer, nCeilB, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := copyOrders(ctx, b.dbA, ceilRows, b.keysA); err != nil {
+			return nil, err
+		}
+		exec, ceilB := executePool(b.gwA.addr, execRows, b.keysA), ceilingBPool(b.ceil.addr, ceilRows)
+		signed := signedPool(b.gwA.addr, b.wallets, nSigned)
+
+		type step struct {
+			key    string
+			server *proc
+			run    func() (*Result, error)
+		}
+		closedStep := func(key string, server *proc, next func(int) []byte, count int) step {
+			return step{key, server, func() (*Result, error) { return b.closed(key, server.addr, next, count).Run(ctx) }}
+		}
+		pairs := [][2]step{
+			{closedStep("a", b.ceil, perConn(ceilA), 0), closedStep("keyed", b.gwA, perConn(keyedA), 0)},
+		}
+		later := [][2]step{
+			{closedStep("b", b.ceil, ceilB.Next, len(ceilB.reqs)), closedStep("execute", b.gwA, exec.Next, len(exec.reqs))},
+			{{"c", nil, func() (*Result, error) { return recoverCeiling(ctx, s.warmup, s.duration) }},
+				closedStep("signed", b.gwA, signed.Next, len(signed.reqs))},
+		}
+		run := func(steps ...step) error {
+			for _, st := range steps {
+				rec, err := b.measure(ctx, st.key, st.server, st.run)
+				if err != nil {
+					return err
+				}
+				round.add(rec)
+			}
+			return nil
+		}
+		// Odd rounds run the ceiling first, even rounds the scenario first,
+		// so a drift in the machine's load does not favour either.
+		ordered := func(p [2]step) []step {
+			if r%2 == 0 {
+				return []step{p[1], p[0]}
+			}
+			return []step{p[0], p[1]}
+		}
+		for _, p := range pairs {
+			if err := run(ordered(p)...); err != nil {
+				return nil, err
+			}
+		}
+		// Latency at a fixed offered load: half of this round's ceiling (a).
+		rate := s.pacedShare * round.Phases["a"].Res.Throughput()
+		pacedStep := func(key string, server *proc, next func(int) []byte) step {
+			return step{key, server, func() (*Result, error) { return b.pacedPhase(key, server.addr, next, rate).Run(ctx) }}
+		}
+		if err := run(ordered([2]step{pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))})...); err != nil {
+			return nil, err
+		}
+		// Scale: the same keyed load on the gateway whose database holds
+		// the million keys, while Redis holds the extra active limiter keys.
+		if err := b.populate(ctx, round); err != nil {
+			return nil, err
+		}
+		if err := run(closedStep("keyed-scale", b.gwB, perConn(keyedB), 0), pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB))); err != nil {
+			return nil, err
+		}
+		if err := b.fill.remove(ctx); err != nil {
+			return nil, err
+		}
+		for _, p := range later {
+			if err := run(ordered(p)...); err != nil {
+				return nil, err
+			}
+		}
+		for _, k := range []string{"a-paced", "keyed-paced", "keyed-scale-paced"} {
+			round.Phases[k].Rate = rate
+		}
+		out = append(out, round)
+		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)
+		nCeilB = b.estimate(round.Phases["b"].Res.Throughput(), nCeilB)
+		nSigned = b.estimate(round.Phases["signed"].Res.Throughput(), nSigned)
+	}
+	return out, nil
+}
+
+// populate makes the scale test's limiter keys active and measures what
+// they cost Redis.
+func (b *bench) populate(ctx context.Context, round *Round) error {
+	t0 := time.Now()
+	before, err := usedMemory(ctx, b.rdb)
+	if err != nil {
+		return err
+	}
+	if err := b.fill.populate(ctx); err != nil {
+		return err
+	}
+	after, err := usedMemory(ctx, b.rdb)
+	if err != nil {
+		return err
+	}
+	sample, err := b.fill.sampleMemory(ctx, 200)
+	if err != nil {
+		return err
+	}
+	round.MemInfo = float64(after-before) / float64(b.fill.n)
+	round.MemSample = sample
+	round.PopulateIn = time.Since(t0)
+	logf("  %d active limiter keys in Redis: %.0f B/key (INFO used_memory delta), %.0f B/key (MEMORY USAGE, sample of 200), in %s",
+		b.fill.n, round.MemInfo, round.MemSample, round.PopulateIn.Round(time.Millisecond))
+	return nil
+}
+
+// profile runs each gateway scenario once against the pprof twin and saves a
+// CPU profile of the gateway during it (and its allocations).
+func (b *bench) profile(ctx context.Context) error {
+	s := b.s
+	if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
+		return err
+	}
+	n := int(2000 * (s.warmup + s.duration).Seconds())
+	rows, err := signOrders(b.wallets, s.keysPer, n, true)
+	if err != nil {
+		return err
+	}
+	if err := copyOrders(ctx, b.dbA, rows, b.keysA); err != nil {
+		return err
+	}
+	steps := []struct {
+		key   string
+		pprof string
+		phase Phase
+	}{
+		{"keyed", b.pprofA, b.closed("keyed", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
+		{"execute", b.pprofA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
+		{"signed", b.pprofA, b.closed("signed", b.gwA.addr, signedPool(b.gwA.addr, b.wallets, n).Next, n)},
+	}
+	for _, st := range steps {
+		secs := int((s.duration - time.Second).Seconds())
+		var (
+			wg      sync.WaitGroup
+			profErr error
+		)
+		wg.Go(func() {
+			time.Sleep(s.warmup + 500*time.Millisecond)
+			profErr = fetch(ctx, "http://"+st.pprof+"/debug/pprof/profile?seconds="+itoa(secs), filepath.Join(s.profileDir, st.key+".cpu.pprof"))
+		})
+		before := filepath.Join(s.profileDir, st.key+".allocs-before.pprof")
+		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", before); err != nil {
+			return err
+		}
+		rec, err := b.measure(ctx, st.key, b.gwA, func() (*Result, error) { return st.phase.Run(ctx) })
+		wg.Wait()
+		if err != nil {
+			return err
+		}
+		if profErr != nil {
+			return profErr
+		}
+		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
+			return err
+		}
+		logf("  %s: %.0f µs gateway CPU per request; go tool pprof -top %s", st.key,
+			rec.CPU.Server/rec.Res.Throughput()*1e6, filepath.Join(s.profileDir, st.key+".cpu.pprof"))
+	}
+	return nil
+}
+
+func fetch(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}

@@ -1,0 +1,186 @@
+// Command stxgate-bench measures stxgate against the ceilings of the machine
+// it runs on, in the same run, and writes a Markdown report.
+//
+// It creates its own PostgreSQL databases (stxgate_bench, stxgate_bench_scale)
+// and Redis prefix, starts the real gateway binary twice (1,000 keys and the
+// scale database) and a ceiling server on loopback ports, provisions wallets,
+// keys and orders, then alternates each scenario with its ceiling for a few
+// rounds, so the noise of a shared machine hits both. Everything it creates
+// is removed at the end. See bench/README.md for the method.
+//
+//	stxgate-bench [flags]           the benchmark (make bench / make bench-quick)
+//	stxgate-bench ceiling [flags]   the ceiling server it starts itself
+//	stxgate-bench gateway [flags]   the gateway with pprof, for -profile runs
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "ceiling":
+		err = runCeilingServer(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "gateway":
+		err = runProfiledGateway(os.Args[2:])
+	default:
+		err = runBench(os.Args[1:])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stxgate-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// settings of one run. -quick changes the defaults, not the method.
+type settings struct {
+	gateway    string
+	dbURL      string
+	redisURL   string
+	out        string
+	micro      string
+	profileDir string
+
+	quick       bool
+	rounds      int
+	warmup      time.Duration
+	duration    time.Duration
+	paced       time.Duration
+	pacedShare  float64
+	conns       int
+	wallets     int
+	keysPer     int
+	baseKeys    int
+	scaleKeys   int
+	limiterKeys int
+	maxCount    int
+	deadline    time.Duration
+
+	// Limits of the bench keys: high, so the limiter admits every request
+	// (it still runs the whole script, recording in all three windows).
+	minute, hour, day int
+}
+
+func parseSettings(args []string) (settings, error) {
+	s := settings{minute: 10_000_000, hour: 600_000_000, day: 2_000_000_000}
+	fs := flag.NewFlagSet("stxgate-bench", flag.ContinueOnError)
+	fs.StringVar(&s.gateway, "gateway", "bin/stxgate", "gateway binary to measure")
+	fs.StringVar(&s.dbURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+		"PostgreSQL DSN with the right to create databases (stxgate_bench and stxgate_bench_scale are created and dropped)")
+	fs.StringVar(&s.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (a fresh stxgate-bench:<random>: prefix is used and deleted)")
+	fs.StringVar(&s.out, "out", "bench/REPORT.md", "report file ('' prints only)")
+	fs.StringVar(&s.micro, "micro", "", "go test -bench output to include in the report")
+	fs.StringVar(&s.profileDir, "profile", "", "instead of the report: profile the gateway (pprof twin) under each scenario into this directory")
+	fs.BoolVar(&s.quick, "quick", false, "the one-minute version: 1 round, short phases, a smaller scale test")
+	rounds := fs.Int("rounds", 0, "rounds of every phase (default 3, quick 1)")
+	dur := fs.Duration("duration", 0, "measured time of a closed-loop phase (default 6s, quick 2s)")
+	fs.IntVar(&s.conns, "conns", 64, "connections per phase")
+	scale := fs.Int("scale-keys", 0, "keys in the scale database (default 1,000,000, quick 50,000)")
+	lim := fs.Int("limiter-keys", 0, "active limiter keys of the scale test (default 100,000, quick 10,000)")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 4*time.Second
+	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 9*time.Minute
+	if s.quick {
+		s.rounds, s.warmup, s.duration, s.paced = 1, 500*time.Millisecond, 2*time.Second, 2*time.Second
+		s.scaleKeys, s.limiterKeys, s.deadline = 50_000, 10_000, 3*time.Minute
+	}
+	if s.profileDir != "" {
+		s.rounds, s.duration = 1, max(s.duration, 10*time.Second)
+	}
+	if *rounds > 0 {
+		s.rounds = *rounds
+	}
+	if *dur > 0 {
+		s.duration = *dur
+	}
+	if *scale > 0 {
+		s.scaleKeys = *scale
+	}
+	if *lim > 0 {
+		s.limiterKeys = *lim
+	}
+	s.pacedShare = 0.5
+	s.wallets, s.keysPer, s.baseKeys, s.maxCount = 16, 4, 1000, 2_000_000
+	if s.wallets*s.keysPer > s.baseKeys || s.limiterKeys > s.scaleKeys-s.wallets*s.keysPer {
+		return s, errors.New("-scale-keys must exceed -limiter-keys plus the 64 bench keys")
+	}
+	return s, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func runBench(args []string) error {
+	s, err := parseSettings(args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, s.deadline)
+	defer cancel()
+
+	if s.profileDir == "" {
+		if _, err := os.Stat(s.gateway); err != nil {
+			return fmt.Errorf("gateway binary %s: %w (make bench builds it)", s.gateway, err)
+		}
+	}
+	started := time.Now()
+	b, err := setup(ctx, s)
+	if b != nil {
+		defer b.teardown()
+	}
+	if err != nil {
+		return err
+	}
+	if s.profileDir != "" {
+		return b.profile(ctx)
+	}
+	rounds, err := b.rounds(ctx)
+	if err != nil {
+		return err
+	}
+	report := b.report(rounds, time.Since(started))
+	fmt.Print(report)
+	if s.out != "" {
+		if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(s.out, []byte(report), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "report written to", s.out)
+	}
+	return nil
+}
+
+// logf reports progress on stderr (the report goes to stdout).
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// proc is a server the tool started (a gateway or the ceiling server), always
+// on a loopback port, killed with the tool if the tool dies.
+type proc struct {
+	name string
+	addr string
+	log  string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// freeLoopbackAddr picks a free port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startProc runs path with args and exactly env (nothing inherited, so a
+// developer's STXGATE_* settings cannot leak into a measurement), logging to
+// dir/name.log, and waits for GET /healthz to answer 200.
+func startProc(ctx context.Context, dir, name, path string, args, env []string, addr string) (*proc, error) {
+	logPath := filepath.Join(dir, name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, addr: addr, log: logPath, cmd: cmd, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return nil, fmt.Errorf("%s exited at start (%v); log:\n%s", name, err, p.tail())
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("%s not healthy after 60s; log:\n%s", name, p.tail())
+		}
+	}
+}
+
+// stop asks for a clean shutdown, then kills.
+func (p *proc) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// tail is the end of the process log, for error messages.
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// pid of the process.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// cpuSample is CPU time consumed so far by the machine and by the processes
+// the report attributes load to.
+type cpuSample struct {
+	at       time.Time
+	busy     float64 // machine, seconds of CPU (all cores)
+	total    float64 // machine, seconds of CPU incl. idle
+	self     float64 // this tool (the load generator and, in ceiling (c), the recovery loop)
+	server   float64 // the server under load
+	redis    float64
+	postgres float64 // every postgres process (other engineers' tests share them)
+}
+
+const clockTicks = 100 // USER_HZ on Linux
+
+// sampleCPU reads /proc. Errors leave fields zero: the figures are context,
+// not measurements the ratios depend on.
+func sampleCPU(server int) cpuSample {
+	s := cpuSample{at: time.Now()}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseFloat(v, 64)
+			n /= clockTicks
+			if i >= 8 { // guest time is already counted in user
+				break
+			}
+			s.total += n
+			if i != 3 && i != 4 { // idle, iowait
+				s.busy += n
+			}
+		}
+	}
+	s.self = procCPU(os.Getpid())
+	if server > 0 {
+		s.server = procCPU(server)
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err != nil {
+			continue
+		}
+		switch c := string(bytes.TrimSpace(comm)); {
+		case strings.HasPrefix(c, "redis-server"):
+			s.redis += procCPU(pid)
+		case c == "postgres" || strings.HasPrefix(c, "postgres:"):
+			s.postgres += procCPU(pid)
+		}
+	}
+	return s
+}
+
+// procCPU is utime+stime of pid in seconds.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / clockTicks
+}
+
+// cpuUse is what a phase cost, in cores (1.0 = one core busy all along).
+type cpuUse struct {
+	Machine, Self, Server, Redis, Postgres, Other float64
+	Cores                                         float64
+}
+
+func cpuBetween(a, b cpuSample) cpuUse {
+	wall := b.at.Sub(a.at).Seconds()
+	if wall <= 0 {
+		return cpuUse{}
+	}
+	u := cpuUse{
+		Machine:  (b.busy - a.busy) / wall,
+		Cores:    (b.total - a.total) / wall,
+		Self:     (b.self - a.self) / wall,
+		Server:   (b.server - a.server) / wall,
+		Redis:    (b.redis - a.redis) / wall,
+		Postgres: (b.postgres - a.postgres) / wall,
+	}
+	u.Other = max(0, u.Machine-u.Self-u.Server-u.Redis-u.Postgres)
+	return u
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

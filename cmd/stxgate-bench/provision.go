@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/pkg/client"
+	"github.com/stxgate/stxgate/pkg/ordersig"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// withDatabase is dsn pointing at database name.
+func withDatabase(dsn, name string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// lockBench makes a second concurrent bench run on the same PostgreSQL stop
+// with a clear message instead of dropping the first one's databases. The
+// lock lives as long as the admin connection.
+func lockBench(ctx context.Context, admin *pgx.Conn) error {
+	var ok bool
+	if err := admin.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('stxgate-bench', 0))`).Scan(&ok); err != nil {
+		return fmt.Errorf("advisory lock: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("another stxgate-bench run holds this PostgreSQL; wait for it to finish")
+	}
+	return nil
+}
+
+// recreateDatabase drops name (a leftover of a killed run) and creates it empty.
+func recreateDatabase(ctx context.Context, admin *pgx.Conn, name string) error {
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop %s: %w", name, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	return nil
+}
+
+func dropDatabase(ctx context.Context, admin *pgx.Conn, name string) error {
+	_, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+// wallet is a bench wallet with the keys it created through the API.
+type wallet struct {
+	key  *stacks.PrivateKey
+	addr string
+	keys []benchKey
+}
+
+type benchKey struct {
+	id, secret string
+}
+
+func newWallets(n int) ([]*wallet, error) {
+	ws := make([]*wallet, n)
+	for i := range ws {
+		k, err := stacks.GeneratePrivateKey()
+		if err != nil {
+			return nil, err
+		}
+		ws[i] = &wallet{key: k, addr: k.Address(stacks.Mainnet).String()}
+	}
+	return ws, nil
+}
+
+// createKeys creates perWallet keys for every wallet through the gateway's
+// API (wallet-signed create_api_key), as a user would.
+func createKeys(ctx context.Context, addr string, ws []*wallet, perWallet int) ([][]benchKey, error) {
+	out := make([][]benchKey, len(ws))
+	for i, w := range ws {
+		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}))
+		for j := range perWallet {
+			k, err := c.CreateKey(ctx, client.CreateKeyRequest{
+				Name: fmt.Sprintf("bench %d.%d", i, j), Permissions: []string{"create", "execute", "cancel"},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("create key through the API: %w", err)
+			}
+			out[i] = append(out[i], benchKey{id: k.ID, secret: k.APIKey})
+		}
+	}
+	return out, nil
+}
+
+// fillerID is the id of the i-th filler key: md5("fill<i>") as a UUID, the
+// same value PostgreSQL's md5('fill' || i)::uuid::text gives.
+func fillerID(i int) string {
+	h := md5.Sum([]byte("fill" + strconv.Itoa(i)))
+	s := hex.EncodeToString(h[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+// insertFillerKeys adds keys [from, to] straight into api_keys (random
+// 32-byte hashes, four keys per made-up wallet): the scale test needs a
+// million rows, and creating them through the API would take an hour.
+func insertFillerKeys(ctx context.Context, db *pgxpool.Pool, from, to int, progress func(done int)) error {
+	const q = `INSERT INTO api_keys (id, wallet_address, name, key_hash, key_prefix, permissions, status,
+			rate_limit_minute, rate_limit_hour, rate_limit_day, created_at, updated_at)
+		SELECT md5('fill' || i)::uuid::text,
+			'SPFILL' || upper(substr(md5('w' || (i / 4)), 1, 32)),
+			'filler ' || i,
+			sha256(('stxgate-bench-fill-' || i)::bytea),
+			'ck_live_' || substr(md5('p' || i), 1, 8),
+			'{create,execute,cancel}', 'active', 100, 1000, 10000, now(), now()
+		FROM generate_series($1::int, $2::int) AS i`
+	const batch = 100_000
+	for lo := from; lo <= to; lo += batch {
+		hi := min(to, lo+batch-1)
+		if _, err := db.Exec(ctx, q, lo, hi); err != nil {
+			return fmt.Errorf("insert filler keys %d..%d: %w", lo, hi, err)
+		}
+		if progress != nil {
+			progress(hi - from + 1)
+		}
+	}
+	if _, err := db.Exec(ctx, `ANALYZE api_keys`); err != nil {
+		return fmt.Errorf("analyze api_keys: %w", err)
+	}
+	return nil
+}
+
+// benchOrder is the order tuple every bench order shares but for owner and uuid.
+func benchOrder(owner, uuid string, from, to time.Time) ordersig.Order {
+	return ordersig.Order{
+		Owner: owner, Recipient: owner,
+		InputToken:     "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
+		ConditionToken: "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
+		OutputToken:    "SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx",
+		AmountIn:       "1000000", TargetPrice: "0.000123", Direction: "gt",
+		UUID: uuid, ValidFrom: from.Unix(), ValidTo: to.Unix(),
+	}
+}
+
+// orderRow is one order ready for COPY, with who may execute it.
+type orderRow struct {
+	o      ordersig.Order
+	sig    string
+	keyIdx int // index into the flat key list of the gateway: a key of the owner
+}
+
+// signOrders makes n open orders spread over the wallets, signed by their
+// owners (SIP-018, domain stxgate/1/mainnet) on every core, before timing.
+func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error) {
+	domain := stacks.NewDomain("stxgate", "1", stacks.Mainnet)
+	now := time.Now()
+	from, to := now.Add(-time.Minute), now.Add(time.Hour)
+	rows := make([]orderRow, n)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		workers  = runtime.GOMAXPROCS(0)
+		anySig   string
+	)
+	if !sign { // ceiling rows: the same shape, one real signature reused
+		s, err := ordersig.Sign(ws[0].key, benchOrder(ws[0].addr, "x", from, to), domain)
+		if err != nil {
+			return nil, err
+		}
+		anySig = s
+	}
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				wi := i % len(ws)
+				o := benchOrder(ws[wi].addr, client.NewUUID(), from, to)
+				sig := anySig
+				if sign {
+					s, err := ordersig.Sign(ws[wi].key, o, domain)
+					if err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
+					sig = s
+				}
+				rows[i] = orderRow{o: o, sig: sig, keyIdx: wi*keysPer + (i/len(ws))%keysPer}
+			}
+		})
+	}
+	wg.Wait()
+	return rows, firstErr
+}
+
+// copyOrders inserts open orders exactly as the order service stores an
+// API-created one (same columns, canonical lower-case RSV signature).
+func copyOrders(ctx context.Context, db *pgxpool.Pool, rows []orderRow, keys []benchKey) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	cols := []string{"uuid", "owner", "input_token", "output_token", "amount_in", "target_price", "direction",
+		"condition_token", "recipient", "signature", "valid_from", "valid_to", "status", "created_by",
+		"attempts", "created_at", "updated_at"}
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		r := rows[i]
+		amount, _ := strconv.ParseInt(r.o.AmountIn, 10, 64)
+		return []any{r.o.UUID, r.o.Owner, r.o.InputToken, r.o.OutputToken, amount, r.o.TargetPrice, r.o.Direction,
+			r.o.ConditionToken, r.o.Recipient, strings.ToLower(r.sig), time.Unix(r.o.ValidFrom, 0).UTC(),
+			time.Unix(r.o.ValidTo, 0).UTC(), "open", "key:" + keys[r.keyIdx].id, 0, now, now}, nil
+	})
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{"orders"}, cols, src); err != nil {
+		return fmt.Errorf("copy orders: %w", err)
+	}
+	return nil
+}
+
+// createOrdersViaAPI submits one order per wallet through POST /orders/new
+// with the owner's key: proof that the orders the tool signs are the ones
+// the gateway verifies (the rest are copied in for speed).
+func createOrdersViaAPI(ctx context.Context, addr string, ws []*wallet, keys [][]benchKey) ([]orderRow, error) {
+	now := time.Now()
+	var out []orderRow
+	for i, w := range ws {
+		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}), client.WithAPIKey(keys[i][0].secret))
+		o := benchOrder(w.addr, client.NewUUID(), now.Add(-time.Minute), now.Add(time.Hour))
+		_, err := c.CreateOrder(ctx, client.NewOrder{
+			UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
+			TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+			ValidFrom: time.Unix(o.ValidFrom, 0), ValidTo: time.Unix(o.ValidTo, 0),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create order through the API: %w", err)
+		}
+		out = append(out, orderRow{o: o, keyIdx: i * len(keys[i])})
+	}
+	return out, nil
+}
+
+// limiterFill makes n limiter subjects active in Redis under the gateway's
+// prefix — the filler keys 1..n, each having made one request under the
+// default policy — with pipelined EVALSHA of the real script.
+type limiterFill struct {
+	rdb     *redis.Client
+	limiter *ratelimit.Redis
+	n       int
+}
+
+func (f limiterFill) keys(i int) []string { return f.limiter.Keys(keyauth.Subject(fillerID(i))) }
+
+func (f limiterFill) populate(ctx context.Context) error {
+	if err := ratelimit.Script.Load(ctx, f.rdb).Err(); err != nil {
+		return fmt.Errorf("load limiter script: %w", err)
+	}
+	args := ratelimit.Args(keyauth.PolicyFor(apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}), true)
+	for lo := 1; lo <= f.n; lo += 1000 {
+		pipe := f.rdb.Pipeline()
+		for i := lo; i < lo+1000 && i <= f.n; i++ {
+			pipe.EvalSha(ctx, ratelimit.Script.Hash(), f.keys(i), args...)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("populate limiter keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// remove deletes exactly the keys populate made.
+func (f limiterFill) remove(ctx context.Context) error {
+	for lo := 1; lo <= f.n; lo += 1000 {
+		var batch []string
+		for i := lo; i < lo+1000 && i <= f.n; i++ {
+			batch = append(batch, f.keys(i)[0])
+		}
+		if err := f.rdb.Unlink(ctx, batch...).Err(); err != nil {
+			return fmt.Errorf("delete limiter keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// sampleMemory is the mean MEMORY USAGE of up to n populated state keys.
+func (f limiterFill) sampleMemory(ctx context.Context, n int) (float64, error) {
+	step := max(1, f.n/n)
+	var sum, cnt int64
+	for i := 1; i <= f.n; i += step {
+		b, err := f.rdb.MemoryUsage(ctx, f.keys(i)[0]).Result()
+		if err != nil {
+			return 0, err
+		}
+		sum += b
+		cnt++
+	}
+	if cnt == 0 {
+		return 0, nil
+	}
+	return float64(sum) / float64(cnt), nil
+}
+
+// usedMemory is INFO memory's used_memory.
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	s, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(s, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no used_memory in INFO memory")
+}
+
+// deletePrefix removes every key under prefix (the run's own prefix only).
+func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Unlink(ctx, batch...).Err()
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package auditpg_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/internal/audit/auditpg"
+	"github.com/stxgate/stxgate/internal/audit/audittest"
+	"github.com/stxgate/stxgate/internal/store/postgres"
+	"github.com/stxgate/stxgate/internal/testenv"
+)
+
+func newPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+func TestConformance(t *testing.T) {
+	audittest.Run(t, func(t *testing.T) audit.Store { return auditpg.New(newPool(t)) })
+}
+
+// The table is append-only in the database itself: whoever runs the statement.
+func TestUpdateDeleteTruncateRefused(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	s := auditpg.New(pool)
+	e := &audit.Event{At: time.Now(), Wallet: "SPW", Event: audit.KeyCreated, KeyID: "k1", Actor: "wallet:SPW"}
+	if err := s.Append(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`UPDATE audit_events SET actor = 'someone else'`,
+		`UPDATE audit_events SET details = '{}' WHERE id = 1`,
+		`DELETE FROM audit_events`,
+		`DELETE FROM audit_events WHERE id = 1`,
+		`TRUNCATE audit_events`,
+	} {
+		_, err := pool.Exec(ctx, stmt)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("%s: got %v, want SQLSTATE 42501 (append-only)", stmt, err)
+		}
+	}
+	got, err := s.List(ctx, audit.Query{Wallet: "SPW"})
+	if err != nil || len(got) != 1 || got[0].Actor != "wallet:SPW" {
+		t.Fatalf("after refused statements: %v %+v", err, got)
+	}
+}
+
+// Unknown event names and events about nothing are refused by the table.
+func TestConstraints(t *testing.T) {
+	ctx := context.Background()
+	s := auditpg.New(newPool(t))
+	for name, e := range map[string]*audit.Event{
+		"UnknownEvent": {At: time.Now(), Wallet: "SPW", Event: "key.deleted", KeyID: "k1", Actor: "operator"},
+		"NoSubject":    {At: time.Now(), Wallet: "SPW", Event: audit.KeyCreated, Actor: "operator"},
+		"NoWallet":     {At: time.Now(), Event: audit.KeyCreated, KeyID: "k1", Actor: "operator"},
+		"BadIP":        {At: time.Now(), Wallet: "SPW", Event: audit.KeyCreated, KeyID: "k1", Actor: "operator", ClientIP: "not-an-ip"},
+	} {
+		if err := s.Append(ctx, e); err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+	}
+}

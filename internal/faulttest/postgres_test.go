@@ -1,0 +1,351 @@
+package faulttest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// tcpProxy forwards loopback connections to target until cut: then it
+// closes every open connection and closes new ones at once (a PostgreSQL
+// that went away), until restored.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]struct{}
+}
+
+func startProxy(t testing.TB, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	t.Cleanup(func() { _ = ln.Close(); p.cut() })
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			_ = c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		if !p.track(c, up) {
+			continue
+		}
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+// track registers a connection pair unless the proxy was cut meanwhile.
+func (p *tcpProxy) track(a, b net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		_ = a.Close()
+		_ = b.Close()
+		return false
+	}
+	p.conns[a], p.conns[b] = struct{}{}, struct{}{}
+	return true
+}
+
+func (p *tcpProxy) pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+	p.mu.Lock()
+	delete(p.conns, dst)
+	delete(p.conns, src)
+	p.mu.Unlock()
+}
+
+// cut drops every connection and refuses service until restore.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// TestPostgresUnreachableUnderLoad: the TCP path to PostgreSQL is cut while
+// clients create, execute (the relayer is slow, so some executions lose
+// their database between claim and fill) and read orders. Meanwhile every
+// request that needs PostgreSQL answers 503 "Service unavailable: a backing
+// store is unreachable" (never 500); when the path returns the gateway
+// recovers without a restart; reconciliation finishes the executions the
+// cut interrupted. Afterwards every order row is whole and consistent: open
+// or filled with the relayer's one txid, nothing settled twice, every 201
+// stored, every 200's txid recorded.
+func TestPostgresUnreachableUnderLoad(t *testing.T) {
+	skipShort(t)
+	rel := newRelayer(t, func(uuid string, call int) reply {
+		if call == 0 {
+			return reply{Delay: 150 * time.Millisecond}
+		}
+		return reply{}
+	})
+	env := gatewayEnv(t)
+	direct := env["DATABASE_URL"]
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	u.Host = proxy.addr()
+	env["DATABASE_URL"] = u.String()
+	env["STXGATE_RELAYER_URL"] = rel.url
+	env["STXGATE_RECONCILE_AFTER"] = "1s"
+	g := startGateway(t, "stxgate", env)
+	w := mustWallet(t, privA)
+	key := createKey(t, g, w)
+
+	var phase atomic.Value
+	phase.Store("1 up")
+	tl := newTally()
+	var (
+		mu       sync.Mutex
+		problems []string
+		created  = map[string]int{}    // uuid → create status (0: no answer)
+		filledBy = map[string]string{} // uuid → txid answered with 200
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	check := func(route string, startPhase string, r result) {
+		p := startPhase
+		if end := phase.Load().(string); end != startPhase {
+			p = startPhase + " → " + end
+		}
+		tl.add(fmt.Sprintf("%-8s %s", route, p), r)
+		switch {
+		case r.Err != nil || r.Status >= 500 && r.Status != http.StatusServiceUnavailable:
+			fail("%s (%s): %s", route, p, r)
+		case r.Status == http.StatusServiceUnavailable && r.errorText() != errStoreDown:
+			fail("%s (%s): %s, want the text %q", route, p, r, errStoreDown)
+		case route == "retry": // a 503'd execute again: done now, or already done (by it or by reconciliation)
+			if r.Status != http.StatusOK && r.Status != http.StatusServiceUnavailable && r.errorText() != "Order not open" {
+				fail("execute retry (%s): %s", p, r)
+			}
+		case p == "1 up" || p == "4 recovered":
+			if r.Status/100 != 2 {
+				fail("%s (%s): %s", route, p, r)
+			}
+		case p == "2 down" && route != "self":
+			if r.Status != http.StatusServiceUnavailable {
+				fail("%s while PostgreSQL is unreachable: %s, want 503", route, r)
+			}
+		case p == "2 down": // a cached key answers without the database
+			if r.Status != http.StatusOK {
+				fail("self while PostgreSQL is unreachable: %s, want 200 from the key cache", r)
+			}
+		}
+	}
+
+	pools := make([][]string, 4)
+	for i := range pools {
+		pools[i] = createOrders(t, g, w, key, fmt.Sprintf("pre%d", i), 20)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := httpClient(false)
+			h := map[string]string{"X-API-Key": key}
+			pool, known := pools[i], pools[i][0]
+			retry := false // pool[0]'s last execute got a 503
+			deadline := time.Now().Add(30 * time.Second) // bound
+			for n := 0; time.Now().Before(deadline); n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				uuid := fmt.Sprintf("load%d-%d", i, n)
+				p := phase.Load().(string)
+				r := do(c, "POST", g.url+"/api/v1/orders/new", w.orderBody(t, uuid), h)
+				check("create", p, r)
+				mu.Lock()
+				created[uuid] = r.Status
+				mu.Unlock()
+				if r.Status == http.StatusCreated {
+					pool = append(pool, uuid)
+				}
+				if len(pool) > 0 {
+					p = phase.Load().(string)
+					r = do(c, "POST", g.url+"/api/v1/orders/"+pool[0]+"/execute", "", h)
+					check(map[bool]string{false: "execute", true: "retry"}[retry], p, r)
+					if r.Status == http.StatusOK {
+						var b struct{ TxID string }
+						_ = json.Unmarshal([]byte(r.Body), &b)
+						mu.Lock()
+						filledBy[pool[0]] = b.TxID
+						mu.Unlock()
+					}
+					// A 503'd execute is tried again (400 if it or reconciliation got there first).
+					if retry = r.Status == http.StatusServiceUnavailable; !retry {
+						pool = pool[1:]
+					}
+				}
+				p = phase.Load().(string)
+				check("self", p, do(c, "GET", g.url+"/api/v1/api-keys/self", "", h))
+				p = phase.Load().(string)
+				check("get", p, do(c, "GET", g.url+"/api/v1/orders/"+known, "", nil))
+			}
+		}()
+	}
+
+	time.Sleep(800 * time.Millisecond)
+	phase.Store("1→2 cutting")
+	proxy.cut()
+	phase.Store("2 down")
+	time.Sleep(1500 * time.Millisecond)
+	readyDown := do(httpClient(false), "GET", g.url+"/readyz", "", nil)
+	phase.Store("3 recovering")
+	proxy.restore()
+	restoredAt := time.Now()
+	for {
+		r := do(httpClient(false), "GET", g.url+"/readyz", "", nil)
+		if r.Status == http.StatusOK {
+			break
+		}
+		if time.Since(restoredAt) > 15*time.Second {
+			t.Fatalf("not ready 15s after PostgreSQL returned: %s", r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	recoveredIn := time.Since(restoredAt)
+	phase.Store("4 recovered")
+	time.Sleep(800 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	// Reconciliation finishes what the cut interrupted; then the rows, read
+	// straight from PostgreSQL, must be consistent.
+	rows := waitNoExecuting(t, direct, 20*time.Second)
+	checkSettledOnce(t, rows, rel, "open", "filled")
+	lost, storedDespite503 := 0, 0
+	for uuid, status := range created {
+		_, stored := rows[uuid]
+		switch {
+		case status == http.StatusCreated && !stored:
+			lost++
+			t.Errorf("order %s answered 201 but is not stored", uuid)
+		case status != http.StatusCreated && stored:
+			storedDespite503++ // committed, answer lost with the connection: a retry gets 409
+		}
+	}
+	for uuid, tx := range filledBy {
+		if rows[uuid].Status != "filled" || rows[uuid].TxID != tx {
+			t.Errorf("execute of %s answered txid %s; the row is %+v", uuid, tx, rows[uuid])
+		}
+	}
+	reconciled := 0
+	for _, o := range rows {
+		if o.Status == "filled" && filledBy[o.UUID] == "" {
+			reconciled++
+		}
+	}
+	whole := countWholeOrders(t, direct, w.addr)
+	if whole != len(rows) {
+		t.Errorf("%d of %d order rows are not whole (fields as signed)", len(rows)-whole, len(rows))
+	}
+
+	tl.log(t, "PostgreSQL cut under load (4 clients; phases by request start → end):")
+	t.Logf("readyz while cut: %s; ready again %s after the path returned, same process", readyDown, recoveredIn.Round(time.Millisecond))
+	t.Logf("orders %v: %d rows, all whole; 201 but missing: %d; stored although the create got no 201: %d; "+
+		"filled without a 200 (finished by reconciliation): %d; settlements per order ≤ 1",
+		stateCounts(rows), len(rows), lost, storedDespite503, reconciled)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if total := tl.total(); total.S500 != 0 || total.Other5xx != 0 || total.Transport != 0 {
+		t.Errorf("500s or dropped requests: %s", total)
+	}
+	for _, route := range []string{"create", "execute", "self", "get"} {
+		for _, p := range []string{"1 up", "2 down", "4 recovered"} {
+			c := tl.get(fmt.Sprintf("%-8s %s", route, p))
+			if route == "execute" {
+				c.Sent += tl.get(fmt.Sprintf("%-8s %s", "retry", p)).Sent
+			}
+			if c.Sent == 0 {
+				t.Errorf("no %s request in phase %s: the load did not cover it", route, p)
+			}
+		}
+	}
+	if readyDown.Status != http.StatusServiceUnavailable {
+		t.Errorf("readyz while cut: %s", readyDown)
+	}
+	select {
+	case <-g.done:
+		t.Errorf("the gateway exited")
+	default:
+	}
+}
+
+// countWholeOrders counts the orders whose stored fields are what the test
+// signed: no row half-written.
+func countWholeOrders(t testing.TB, dsn, owner string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM orders WHERE owner = $1 AND recipient = $1 AND input_token = $2
+		AND output_token = $3 AND condition_token = $2 AND amount_in = 1000000 AND target_price = '0.30' AND direction = 'gt'
+		AND signature ~ '^[0-9a-f]{130}$' AND valid_to > valid_from AND created_by LIKE 'key:%'`, owner, sbtc, wstx).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

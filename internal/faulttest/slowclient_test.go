@@ -1,0 +1,186 @@
+package faulttest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSlowAndFloodingClients: the server's own limits keep slow or greedy
+// clients from holding the gateway (timeouts shortened through their
+// settings so the test takes seconds):
+//   - 50 slowloris connections trickling header lines are cut after
+//     STXGATE_READ_HEADER_TIMEOUT, while a normal client is served;
+//   - a body trickled slower than STXGATE_READ_TIMEOUT is cut;
+//   - an idle keep-alive connection is closed after STXGATE_IDLE_TIMEOUT;
+//   - a header block over STXGATE_MAX_HEADER_BYTES gets 431, a body over
+//     STXGATE_BODY_LIMIT gets 413 with the JSON error body;
+//   - one IP flooding public reads gets 429 past STXGATE_PUBLIC_LIMIT_MINUTE.
+func TestSlowAndFloodingClients(t *testing.T) {
+	skipShort(t)
+	env := gatewayEnv(t)
+	env["STXGATE_READ_HEADER_TIMEOUT"] = "500ms"
+	env["STXGATE_READ_TIMEOUT"] = "1500ms"
+	env["STXGATE_IDLE_TIMEOUT"] = "1s"
+	env["STXGATE_MAX_HEADER_BYTES"] = "8192"
+	env["STXGATE_PUBLIC_LIMIT_MINUTE"] = "40"
+	g := startGateway(t, "stxgate", env)
+	addr := strings.TrimPrefix(g.url, "http://")
+
+	t.Run("SlowlorisCutAfterReadHeaderTimeout", func(t *testing.T) {
+		const n = 50
+		var wg sync.WaitGroup
+		cut := make([]time.Duration, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cut[i] = slowloris(t, addr, 5*time.Second)
+			}()
+		}
+		time.Sleep(200 * time.Millisecond) // all 50 are trickling now
+		r := do(httpClient(true), "GET", g.url+"/healthz", "", nil)
+		wg.Wait()
+		if r.Status != http.StatusOK {
+			t.Errorf("a normal client during the slowloris: %s", r)
+		}
+		worst := time.Duration(0)
+		for i, d := range cut {
+			if d < 0 {
+				t.Errorf("slowloris connection %d still open after 5s", i)
+			}
+			worst = max(worst, d)
+		}
+		t.Logf("%d slowloris connections, each cut by the server after at most %s (READ_HEADER_TIMEOUT 500ms); a normal request meanwhile: %d",
+			n, worst.Round(10*time.Millisecond), r.Status)
+	})
+
+	t.Run("SlowBodyCutAfterReadTimeout", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		fmt.Fprintf(c, "POST /api/v1/orders/new HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{")
+		done := make(chan string, 1)
+		go func() { b, _ := io.ReadAll(c); done <- string(b) }()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case answer := <-done:
+				status := strings.SplitN(answer, "\r\n", 2)[0]
+				t.Logf("body trickled at 10 B/s: connection closed after %s (READ_TIMEOUT 1.5s), answer %q",
+					time.Since(start).Round(10*time.Millisecond), status)
+				if answer != "" && !strings.HasPrefix(status, "HTTP/1.1 4") {
+					t.Errorf("answer to a cut body: %q", status)
+				}
+				return
+			case <-tick.C:
+				if time.Since(start) > 5*time.Second {
+					t.Fatal("slow body still being read after 5s")
+				}
+				_, _ = c.Write([]byte(" "))
+			}
+		}
+	})
+
+	t.Run("IdleKeepAliveClosed", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		start := time.Now()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := br.ReadByte(); err == nil {
+			t.Fatal("the server sent bytes on an idle connection")
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("idle keep-alive connection still open after 5s")
+		}
+		t.Logf("idle keep-alive connection closed by the server after %s (IDLE_TIMEOUT 1s)", time.Since(start).Round(10*time.Millisecond))
+	})
+
+	t.Run("OversizedHeader431", func(t *testing.T) {
+		// Go's server allows MaxHeaderBytes plus 4 KiB of slack.
+		r := do(httpClient(true), "GET", g.url+"/api/v1/orders", "", map[string]string{"X-Padding": strings.Repeat("a", 16<<10)})
+		if r.Status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("16 KiB header with an 8 KiB limit: %s, want 431", r)
+		}
+		ok := do(httpClient(true), "GET", g.url+"/api/v1/orders", "", map[string]string{"X-Padding": strings.Repeat("a", 4<<10)})
+		if ok.Status != http.StatusOK {
+			t.Fatalf("4 KiB header: %s", ok)
+		}
+		t.Logf("16 KiB header: %d; 4 KiB header: %d", r.Status, ok.Status)
+	})
+
+	t.Run("OversizedBody413", func(t *testing.T) {
+		r := do(httpClient(true), "POST", g.url+"/api/v1/orders/new", `{"owner":"`+strings.Repeat("a", 100<<10)+`"}`, nil)
+		if r.Status != http.StatusRequestEntityTooLarge || r.errorText() != "Request body too large" {
+			t.Fatalf("100 KiB body: %s, want 413", r)
+		}
+		t.Logf("100 KiB body: %d %q", r.Status, r.errorText())
+	})
+
+	t.Run("PublicFlood429PerIP", func(t *testing.T) {
+		c := httpClient(false)
+		tl := newTally()
+		var last result
+		for range 50 {
+			last = do(c, "GET", g.url+"/api/v1/orders?limit=1", "", nil)
+			tl.add("public reads from one IP", last)
+		}
+		got := tl.get("public reads from one IP")
+		if got.S2xx != 40 || got.S4xx != 10 || last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s; last %s", got, last)
+		}
+		tl.log(t, "public read flood, limit 40/minute per IP:")
+	})
+}
+
+// slowloris opens a connection, sends a request line and then one header
+// line every 100 ms, and returns how long the server took to close it (-1:
+// not within limit).
+func slowloris(t *testing.T, addr string, limit time.Duration) time.Duration {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Errorf("dial: %v", err)
+		return -1
+	}
+	defer c.Close()
+	start := time.Now()
+	closed := make(chan time.Duration, 1)
+	go func() {
+		_, _ = io.Copy(io.Discard, c) // returns when the server closes
+		closed <- time.Since(start)
+	}()
+	_, _ = io.WriteString(c, "GET /api/v1/orders HTTP/1.1\r\nHost: x\r\n")
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case d := <-closed:
+			return d
+		case <-tick.C:
+			if time.Since(start) > limit {
+				return -1
+			}
+			_, _ = fmt.Fprintf(c, "X-Slow-%d: a\r\n", i)
+		}
+	}
+}

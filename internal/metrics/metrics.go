@@ -1,0 +1,275 @@
+// Package metrics holds the gateway's Prometheus collectors on a registry of
+// its own (one per App, so several in-process gateways never collide) and the
+// small hooks the other packages call where decisions happen.
+//
+// Every hook is a method that does nothing on a nil *Metrics: constructors and
+// tests that do not care about metrics pass nil and pay nothing.
+package metrics
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Label values used by the hooks (bounded sets: label cardinality stays small).
+const (
+	ScopeKey    = "key"    // per-key windows (keyed requests)
+	ScopeIP     = "ip"     // per-client-IP limits before authentication
+	ScopeWallet = "wallet" // per-wallet limit after a verified signature
+
+	SigMessage = "message" // wallet-signed JSON message (SIWS-style)
+	SigOrder   = "order"   // SIP-018 order signature
+
+	PathExecute   = "execute"   // settlement called by POST /orders/:uuid/execute
+	PathReconcile = "reconcile" // settlement asked again by reconciliation
+
+	OutcomeSettled  = "settled"  // a txid came back
+	OutcomeRejected = "rejected" // definitive refusal: the order returned to open
+	OutcomeUnknown  = "unknown"  // no answer: the order stays executing until reconciled
+
+	StorePostgres = "postgres"
+	StoreRedis    = "redis"
+
+	unmatchedRoute = "unmatched" // requests no route matched (404)
+)
+
+// Metrics is every collector of one gateway instance.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	httpInFlight prometheus.Gauge
+
+	limiterDecisions *prometheus.CounterVec
+
+	signatures        *prometheus.CounterVec
+	signatureDuration *prometheus.HistogramVec
+
+	settlements        *prometheus.CounterVec
+	settlementDuration *prometheus.HistogramVec
+
+	keyCacheLookups *prometheus.CounterVec
+	keyCacheReloads prometheus.Counter
+
+	storeErrors *prometheus.CounterVec
+}
+
+// New builds the collectors on a fresh registry, with the Go runtime and
+// process collectors beside them.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_http_requests_total",
+		Help: "HTTP requests answered, by method, route pattern and status code.",
+	}, []string{"method", "route", "status"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "stxgate_http_request_duration_seconds",
+		Help: "Time from the first middleware to the last byte written, by method and route pattern.",
+		// 250µs .. 10s: a cached keyed read is sub-millisecond, a settlement call can take seconds.
+		Buckets: []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "route"})
+	m.httpInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "stxgate_http_requests_in_flight",
+		Help: "HTTP requests being served now.",
+	})
+	m.limiterDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_ratelimit_decisions_total",
+		Help: "Rate-limiter answers by scope (key, ip, wallet) and decision (allowed, refused, unavailable).",
+	}, []string{"scope", "decision"})
+	m.signatures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_signature_verifications_total",
+		Help: "Signature verifications by kind (message, order) and result (valid, invalid, malformed).",
+	}, []string{"kind", "result"})
+	m.signatureDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "stxgate_signature_verify_duration_seconds",
+		Help: "CPU time of one signature verification (hashing and public-key recovery), by kind.",
+		// 25µs .. ~100ms: a secp256k1 recovery takes tens of microseconds.
+		Buckets: prometheus.ExponentialBuckets(0.000025, 2, 13),
+	}, []string{"kind"})
+	m.settlements = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_settlement_outcomes_total",
+		Help: "Settlement calls by settlement (relayer, simulated), path (execute, reconcile) and outcome (settled, rejected, unknown).",
+	}, []string{"settlement", "path", "outcome"})
+	m.settlementDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stxgate_settlement_duration_seconds",
+		Help:    "Time of one settlement call, by settlement.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"settlement"})
+	m.keyCacheLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_key_cache_lookups_total",
+		Help: "API-key cache lookups on the keyed hot path, by result (hit, miss). Hit rate: hit / (hit + miss).",
+	}, []string{"result"})
+	m.keyCacheReloads = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stxgate_key_cache_reloads_total",
+		Help: "Keys read again from the database because their generation moved (revoked, updated or suspended on some instance).",
+	})
+	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stxgate_store_errors_total",
+		Help: "Requests answered 503 because a backing store was unreachable, by store (postgres, redis).",
+	}, []string{"store"})
+	m.reg.MustRegister(
+		m.httpRequests, m.httpDuration, m.httpInFlight,
+		m.limiterDecisions,
+		m.signatures, m.signatureDuration,
+		m.settlements, m.settlementDuration,
+		m.keyCacheLookups, m.keyCacheReloads,
+		m.storeErrors,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Series that should read 0 rather than be absent before the first event,
+	// so rate() and ratios work from the first scrape.
+	for _, r := range []string{"hit", "miss"} {
+		m.keyCacheLookups.WithLabelValues(r)
+	}
+	for _, s := range []string{StorePostgres, StoreRedis} {
+		m.storeErrors.WithLabelValues(s)
+	}
+	return m
+}
+
+// Registry is the registry the collectors live on (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format. A nil *Metrics
+// answers 404, so a handler is always safe to mount.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Register adds an extra collector (e.g. database pool statistics).
+func (m *Metrics) Register(c prometheus.Collector) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(c)
+}
+
+// GaugeFunc registers a gauge read at scrape time.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// HTTP is the Echo middleware counting requests and timing them by route
+// pattern (c.Path(), never the raw path: bounded labels, no ids or secrets).
+// It must run outside the access log, which writes error answers, so the
+// status it reads is final.
+func (m *Metrics) HTTP(next echo.HandlerFunc) echo.HandlerFunc {
+	if m == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		start := time.Now()
+		m.httpInFlight.Inc()
+		defer m.httpInFlight.Dec()
+		err := next(c)
+		if err != nil && !c.Response().Committed {
+			c.Error(err)
+			err = nil
+		}
+		route := c.Path()
+		if route == "" { // no route matched: one series, not one per probed path
+			route = unmatchedRoute
+		}
+		status := c.Response().Status
+		method := methodLabel(c.Request().Method)
+		m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		m.httpDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+// methodLabel keeps the method label bounded: clients can send any token.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// RateLimit counts one limiter answer of scope.
+func (m *Metrics) RateLimit(scope string, allowed bool, err error) {
+	if m == nil {
+		return
+	}
+	decision := "refused"
+	switch {
+	case err != nil:
+		decision = "unavailable"
+	case allowed:
+		decision = "allowed"
+	}
+	m.limiterDecisions.WithLabelValues(scope, decision).Inc()
+}
+
+// Signature counts and times one signature verification of kind that began
+// at start; err is the verifier's answer.
+func (m *Metrics) Signature(kind string, start time.Time, err error) {
+	if m == nil {
+		return
+	}
+	m.signatureDuration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	result := "valid"
+	switch {
+	case errors.Is(err, stacks.ErrMalformedSignature):
+		result = "malformed"
+	case err != nil:
+		result = "invalid"
+	}
+	m.signatures.WithLabelValues(kind, result).Inc()
+}
+
+// Settlement counts and times one settlement call.
+func (m *Metrics) Settlement(settlement, path, outcome string, start time.Time) {
+	if m == nil {
+		return
+	}
+	m.settlementDuration.WithLabelValues(settlement).Observe(time.Since(start).Seconds())
+	m.settlements.WithLabelValues(settlement, path, outcome).Inc()
+}
+
+// KeyCacheLookup counts one key-cache lookup.
+func (m *Metrics) KeyCacheLookup(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.keyCacheLookups.WithLabelValues("hit").Inc()
+	} else {
+		m.keyCacheLookups.WithLabelValues("miss").Inc()
+	}
+}
+
+// KeyCacheReload counts a cached key read again after its generation moved.
+func (m *Metrics) KeyCacheReload() {
+	if m == nil {
+		return
+	}
+	m.keyCacheReloads.Inc()
+}
+
+// StoreError counts a request answered 503 because store was unreachable.
+func (m *Metrics) StoreError(store string) {
+	if m == nil {
+		return
+	}
+	m.storeErrors.WithLabelValues(store).Inc()
+}

@@ -1,0 +1,289 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/stxgate/stxgate/pkg/ordersig"
+)
+
+// Order is an order as the gateway shows it.
+type Order struct {
+	UUID           string     `json:"uuid"`
+	Owner          string     `json:"owner"`
+	InputToken     string     `json:"inputToken"`
+	OutputToken    string     `json:"outputToken"`
+	AmountIn       string     `json:"amountIn"`
+	TargetPrice    string     `json:"targetPrice"`
+	Direction      string     `json:"direction"`
+	ConditionToken string     `json:"conditionToken"`
+	Recipient      string     `json:"recipient"`
+	ValidFrom      time.Time  `json:"validFrom"`
+	ValidTo        time.Time  `json:"validTo"`
+	Status         string     `json:"status"` // open, executing, filled, cancelled, expired
+	TxID           *string    `json:"txid"`
+	Settlement     *string    `json:"settlement"` // "relayer", or "simulated" (no chain transaction)
+	LastError      *string    `json:"lastError"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+	FilledAt       *time.Time `json:"filledAt"`
+	CancelledAt    *time.Time `json:"cancelledAt"`
+	ExpiredAt      *time.Time `json:"expiredAt"`
+}
+
+// DefaultOrderLifetime is how long an order stays valid when NewOrder.ValidTo is zero.
+const DefaultOrderLifetime = 24 * time.Hour
+
+// NewOrder is an order to sign and submit. Zero fields get defaults: Owner
+// the signer's address, Recipient the owner, UUID a random UUIDv4, ValidFrom
+// now and ValidTo ValidFrom + DefaultOrderLifetime. Times are signed as whole
+// unix seconds (truncated), as the gateway checks them.
+type NewOrder struct {
+	UUID           string
+	Owner          string
+	InputToken     string
+	OutputToken    string
+	AmountIn       string // integer, micro-units of InputToken
+	TargetPrice    string // decimal, e.g. "0.30"
+	Direction      string // "gt" or "lt"
+	ConditionToken string
+	Recipient      string
+	ValidFrom      time.Time
+	ValidTo        time.Time
+}
+
+// SignedOrder is the body of POST /api/v1/orders/new: an order and its
+// owner's SIP-018 signature.
+type SignedOrder struct {
+	Owner          string `json:"owner"`
+	InputToken     string `json:"inputToken"`
+	OutputToken    string `json:"outputToken"`
+	AmountIn       string `json:"amountIn"`
+	TargetPrice    string `json:"targetPrice"`
+	Direction      string `json:"direction"`
+	ConditionToken string `json:"conditionToken"`
+	Recipient      string `json:"recipient"`
+	Signature      string `json:"signature"`
+	UUID           string `json:"uuid"`
+	ValidFrom      string `json:"validFrom"` // RFC 3339, whole seconds
+	ValidTo        string `json:"validTo"`
+}
+
+// SignOrder fills n's defaults and signs it with the client's signer under
+// the client's SIP-018 domain. No call is made: submit the result with
+// SubmitOrder, or hand it to whoever submits it.
+func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error) {
+	s, ok := c.signer.(Signer)
+	if !ok {
+		if c.signer == nil {
+			return nil, ErrNoSigner
+		}
+		return nil, ErrNoOrderSigner
+	}
+	if n.Owner == "" {
+		n.Owner = s.Address(c.network)
+	}
+	if n.Recipient == "" {
+		n.Recipient = n.Owner
+	}
+	if n.UUID == "" {
+		n.UUID = NewUUID()
+	}
+	if n.ValidFrom.IsZero() {
+		n.ValidFrom = c.now()
+	}
+	if n.ValidTo.IsZero() {
+		n.ValidTo = n.ValidFrom.Add(DefaultOrderLifetime)
+	}
+	from, to := n.ValidFrom.UTC().Truncate(time.Second), n.ValidTo.UTC().Truncate(time.Second)
+	tuple, err := ordersig.Order{
+		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
+		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
+		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: from.Unix(), ValidTo: to.Unix(),
+	}.Tuple()
+	if err != nil {
+		return nil, fmt.Errorf("stxgate: order: %w", err)
+	}
+	domain, err := c.domain.Value()
+	if err != nil {
+		return nil, fmt.Errorf("stxgate: domain: %w", err)
+	}
+	sig, err := s.SignStructured(ctx, domain, tuple)
+	if err != nil {
+		return nil, fmt.Errorf("stxgate: sign order: %w", err)
+	}
+	return &SignedOrder{
+		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
+		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
+		Recipient: n.Recipient, Signature: sig, UUID: n.UUID,
+		ValidFrom: from.Format(time.RFC3339), ValidTo: to.Format(time.RFC3339),
+	}, nil
+}
+
+// SubmitOrder submits a signed order. With an API key set the call is
+// dual-authenticated (the key must hold create and belong to the owner);
+// without one the order signature alone authorizes it.
+func (c *Client) SubmitOrder(ctx context.Context, o SignedOrder) (*Order, error) {
+	var out struct {
+		Data Order `json:"data"`
+	}
+	r := request{method: http.MethodPost, path: "/api/v1/orders/new", body: o, keyed: c.apiKey != ""}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data, nil
+}
+
+// CreateOrder signs n (SignOrder) and submits it (SubmitOrder).
+func (c *Client) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
+	so, err := c.SignOrder(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return c.SubmitOrder(ctx, *so)
+}
+
+// ExecuteOrder executes an order with the API key, or with a wallet
+// signature (execute_order) when the client has no key, and returns the txid.
+// An order executes at most once: a second call gets 400 "Order not open".
+func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (string, error) {
+	r, err := c.orderAction(ctx, http.MethodPost, uuid, "execute", "execute_order")
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		TxID string `json:"txid"`
+	}
+	if err := c.do(ctx, r, &out); err != nil {
+		return "", err
+	}
+	return out.TxID, nil
+}
+
+// CancelOrder cancels an open order (key or wallet signature, as ExecuteOrder).
+func (c *Client) CancelOrder(ctx context.Context, uuid string) (*Order, error) {
+	r, err := c.orderAction(ctx, http.MethodPatch, uuid, "cancel", "cancel_order")
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data Order `json:"data"`
+	}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data, nil
+}
+
+func (c *Client) orderAction(ctx context.Context, method, uuid, verb, action string) (request, error) {
+	r := request{method: method, path: "/api/v1/orders/" + url.PathEscape(uuid) + "/" + verb}
+	if c.apiKey != "" {
+		r.keyed = true
+		return r, nil
+	}
+	if c.signer == nil {
+		return r, fmt.Errorf("stxgate: %s needs an API key (WithAPIKey) or a wallet signer (WithSigner)", verb)
+	}
+	h, err := c.signedHeaders(ctx, action, map[string]any{"uuid": uuid})
+	if err != nil {
+		return r, err
+	}
+	r.headers = h
+	return r, nil
+}
+
+// GetOrder reads one order (public).
+func (c *Client) GetOrder(ctx context.Context, uuid string) (*Order, error) {
+	var out struct {
+		Data Order `json:"data"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/orders/" + url.PathEscape(uuid)}, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data, nil
+}
+
+// ListOrdersRequest filters the public order list.
+type ListOrdersRequest struct {
+	Owner  string
+	Status string // open, executing, filled, cancelled, expired; empty: all
+	Limit  int    // 1..100; 0: the gateway's default (50)
+	Cursor string // NextCursor of the previous page
+}
+
+// OrderPage is one page of orders; NextCursor is empty on the last page.
+type OrderPage struct {
+	Orders     []Order `json:"orders"`
+	NextCursor string  `json:"nextCursor,omitempty"`
+}
+
+// ListOrders reads a page of orders, newest first (public).
+func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPage, error) {
+	q := url.Values{}
+	if r.Owner != "" {
+		q.Set("owner", r.Owner)
+	}
+	if r.Status != "" {
+		q.Set("status", r.Status)
+	}
+	if r.Limit > 0 {
+		q.Set("limit", strconv.Itoa(r.Limit))
+	}
+	if r.Cursor != "" {
+		q.Set("cursor", r.Cursor)
+	}
+	path := "/api/v1/orders"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Data       []Order `json:"data"`
+		NextCursor *string `json:"nextCursor"`
+	}
+	if err := c.do(ctx, request{method: http.MethodGet, path: path}, &out); err != nil {
+		return nil, err
+	}
+	page := &OrderPage{Orders: out.Data}
+	if out.NextCursor != nil {
+		page.NextCursor = *out.NextCursor
+	}
+	return page, nil
+}
+
+// AllOrders iterates over every order matching r, page by page, newest
+// first. It stops at the first error, which it yields.
+func (c *Client) AllOrders(ctx context.Context, r ListOrdersRequest) iter.Seq2[Order, error] {
+	return func(yield func(Order, error) bool) {
+		for {
+			page, err := c.ListOrders(ctx, r)
+			if err != nil {
+				yield(Order{}, err)
+				return
+			}
+			for _, o := range page.Orders {
+				if !yield(o, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			r.Cursor = page.NextCursor
+		}
+	}
+}
+
+// NewUUID returns a random UUIDv4, the default order uuid.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,409 @@
+// End-to-end: the wallet dashboard in headless Chromium against a real
+// gateway on PostgreSQL + Redis, with a test wallet that signs like Leather.
+// It does what a wallet owner does and asserts what the page shows; the
+// screenshots land in web/e2e/screenshots/.
+//
+// Needs /usr/bin/chromium (Debian's chromium package), go, psql, redis-cli,
+// and PostgreSQL + Redis (DATABASE_URL / REDIS_URL, else the local defaults).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { startGateway } from './gateway.mjs';
+import { TestWallet, installWallet } from './wallet.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const shots = path.join(here, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+// The stacks.js documentation key (also in shared/vectors): a test key, never funded.
+const PRIVATE_KEY = '73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801';
+const TOKEN_IN = 'SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS.charisma-token';
+const TOKEN_OUT = 'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx';
+const WALLET_LIMIT = 40;
+const STENCIL_HYDRATE_STYLE = 'sha256-XAqmvmHbxpsWdiV8r21mbxg6TvObv4rFgc1ISZIovWc='; // per minute: low enough for the test to reach it on purpose
+
+let gw;
+let browser;
+let context;
+let page;
+const wallet = new TestWallet(PRIVATE_KEY);
+const pageErrors = [];
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  await rm(shots, { recursive: true, force: true });
+  await mkdir(shots, { recursive: true });
+  gw = await startGateway({
+    env: {
+      STXGATE_WALLET_LIMIT_MINUTE: String(WALLET_LIMIT),
+      STXGATE_USAGE_FLUSH_INTERVAL: '200ms',
+      STXGATE_LOG_LEVEL: 'info',
+    },
+    logFile: path.join(shots, 'gateway.log'),
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.base });
+  await installWallet(context, wallet);
+  page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    // The browser logs every 4xx answer; the test provokes some on purpose.
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+    // The one inline style the CSP blocks, on purpose: Stencil's
+    // "connect-modal{visibility:hidden}.hydrated{visibility:inherit}" (the
+    // page's stylesheet carries the same rule).
+    if (text.includes(`'${STENCIL_HYDRATE_STYLE}'`)) return;
+    pageErrors.push(text);
+  });
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+});
+
+after(async () => {
+  await context?.close();
+  await browser?.close();
+  await gw?.stop();
+});
+
+// ---------- helpers ----------
+
+/** Signatures asked of the wallet so far. */
+const signatures = () => wallet.signed().length;
+
+/** The action names of the signatures made by fn, which must be exactly want. */
+async function expectSignatures(want, fn) {
+  const before = signatures();
+  await fn();
+  const got = wallet.signed().slice(before).map((m) => m.action);
+  assert.deepEqual(got, want, `wallet signatures: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(shots, name), fullPage: true });
+}
+
+async function idle() {
+  await page.waitForFunction(() => !document.body.classList.contains('busy'));
+}
+
+function keyCard(name) {
+  return page.locator('article.key').filter({ has: page.getByRole('heading', { name, exact: true }) });
+}
+
+async function api(method, urlPath, { key, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (key) h['X-API-Key'] = key;
+  if (body) h['Content-Type'] = 'application/json';
+  const res = await fetch(gw.base + urlPath, { method, headers: h, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+function newOrder(uuid) {
+  const now = Date.now();
+  const order = {
+    owner: wallet.mainnet,
+    inputToken: TOKEN_IN,
+    outputToken: TOKEN_OUT,
+    amountIn: '1000000',
+    targetPrice: '0.30',
+    direction: 'gt',
+    conditionToken: TOKEN_IN,
+    recipient: wallet.mainnet,
+    uuid,
+    validFrom: new Date(now - 60_000).toISOString(),
+    validTo: new Date(now + 3_600_000).toISOString(),
+  };
+  return { ...order, signature: wallet.signOrder(order) };
+}
+
+// ---------- the walk-through ----------
+
+let secret;
+
+test('wallet dashboard', async (t) => {
+  await t.test('the page loads with its security headers', async () => {
+    const res = await page.goto(gw.base + '/');
+    assert.equal(res.status(), 200);
+    const h = res.headers();
+    assert.match(h['content-security-policy'], /^default-src 'self'; script-src 'self'; style-src 'self';/);
+    assert.equal(h['x-frame-options'], 'DENY');
+    assert.equal(h['x-content-type-options'], 'nosniff');
+    assert.equal(h['referrer-policy'], 'no-referrer');
+    await page.getByText('Gateway network: mainnet').waitFor();
+    await page.getByRole('button', { name: 'Connect wallet' }).waitFor();
+  });
+
+  await t.test('a wallet on the other network is refused', async () => {
+    wallet.network = 'testnet';
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    const modal = page.locator('connect-modal');
+    await modal.getByText('Leather', { exact: true }).waitFor();
+    await modal.getByRole('listitem').filter({ hasText: 'Leather' }).getByRole('button', { name: 'Connect' }).click();
+    const notice = page.locator('#wallet-notice');
+    await notice.waitFor();
+    assert.equal(
+      await notice.innerText(),
+      `This gateway runs on mainnet, but the wallet gave a testnet address (${wallet.testnet}). ` +
+        'Switch your wallet to mainnet and connect again.',
+    );
+    assert.equal(await page.locator('#create-section').isVisible(), false);
+  });
+
+  await t.test('connect: the address and network are shown', async () => {
+    wallet.network = 'mainnet';
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    const modal = page.locator('connect-modal');
+    await modal.getByRole('listitem').filter({ hasText: 'Leather' }).getByRole('button', { name: 'Connect' }).click();
+    await page.locator('#wallet-address').waitFor();
+    assert.equal(await page.locator('#wallet-address').innerText(), wallet.mainnet);
+    assert.equal(await page.locator('#wallet-network').innerText(), 'mainnet');
+    assert.equal(await page.locator('#wallet-notice').isVisible(), false);
+    assert.deepEqual(
+      wallet.calls.map((c) => c.method),
+      ['getAddresses', 'getAddresses'],
+      'connecting asks for addresses only, no signature',
+    );
+    await page.getByText('No orders for this wallet.').waitFor();
+    await shot('01-connected.png');
+  });
+
+  await t.test('an API error is shown as the API words it', async () => {
+    await page.getByLabel('Name').first().fill('Bad allowlist');
+    await page.getByText('Optional: IP allowlist and expiry').click();
+    await page.getByLabel('IP allowlist').fill('not-an-ip');
+    await expectSignatures(['create_api_key'], async () => {
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await idle();
+    });
+    assert.equal(
+      await page.locator('#create-notice').innerText(),
+      'ipAllowlist entry "not-an-ip" is not an IP address or CIDR',
+    );
+    await page.getByLabel('IP allowlist').fill('');
+  });
+
+  await t.test('create a key: it is shown once, with a copy button and a warning', async () => {
+    await page.getByLabel('Name').first().fill('E2E bot');
+    await expectSignatures(['create_api_key'], async () => {
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await page.locator('#secret-value').waitFor();
+    });
+    const signed = wallet.signed().at(-1);
+    assert.deepEqual(Object.keys(signed), ['action', 'keyName', 'permissions', 'timestamp']);
+    assert.deepEqual(signed.permissions, ['create', 'execute', 'cancel']);
+
+    secret = await page.locator('#secret-value').inputValue();
+    assert.match(secret, /^ck_live_[0-9A-Za-z]{40,}$/);
+    assert.equal(await page.getByRole('heading', { name: 'Your new API key “E2E bot”' }).isVisible(), true);
+    assert.match(await page.locator('#secret-warning').innerText(), /^Copy it now: this is the only time it is shown\./);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    await shot('02-key-shown-once.png');
+
+    await page.getByRole('button', { name: 'I have saved it — hide the key' }).click();
+    assert.equal(await page.locator('#secret-section').isVisible(), false);
+    assert.equal((await page.content()).includes(secret), false, 'the key is gone from the page once hidden');
+  });
+
+  await t.test('list keys: one list signature, the key as the API describes it', async () => {
+    await expectSignatures(['list_api_keys'], async () => {
+      await page.getByRole('button', { name: 'Show my keys' }).click();
+      await idle();
+    });
+    const card = keyCard('E2E bot');
+    await card.waitFor();
+    assert.equal(await card.locator('.badge').innerText(), 'active');
+    const prefix = (await card.locator('dd code').innerText()).replace('…', '');
+    assert.ok(secret.startsWith(prefix) && prefix.length >= 12, `display prefix ${prefix} is the key's start`);
+    assert.equal(await card.locator('.key-perms').innerText(), 'create, execute, cancel');
+    assert.match(await card.innerText(), /100\/min · 1,000\/hour · 10,000\/day/);
+    assert.equal(await card.locator('.key-last-used').innerText(), 'never');
+    assert.equal(await card.locator('.key-usage').innerText(), '0 requests (0 ok, 0 failed)');
+    assert.equal((await page.content()).includes(secret), false, 'the list never shows the key');
+  });
+
+  await t.test('rename the key, by keyboard, with one signed update', async () => {
+    const card = keyCard('E2E bot');
+    await card.getByRole('button', { name: 'Edit key E2E bot' }).focus();
+    await page.keyboard.press('Enter');
+    const name = page.getByRole('textbox', { name: 'Name' }).nth(1);
+    await name.waitFor();
+    assert.equal(await name.evaluate((el) => el === document.activeElement), true, 'the name field has focus');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('E2E bot renamed');
+    await expectSignatures(['update_api_key'], async () => {
+      await page.keyboard.press('Enter');
+      await keyCard('E2E bot renamed').waitFor();
+      await idle();
+    });
+    const signed = wallet.signed().at(-1);
+    assert.deepEqual(Object.keys(signed), ['action', 'keyId', 'keyName', 'timestamp'], 'only the changed field is sent');
+    assert.equal(signed.keyName, 'E2E bot renamed');
+    assert.equal(await page.locator('#keys-notice').innerText(), 'Key “E2E bot renamed” updated.');
+    assert.equal(await keyCard('E2E bot').count(), 0);
+  });
+
+  let filled;
+  let open;
+  await t.test('use the key from a bot: usage appears after a refresh, with no new signature', async () => {
+    const self = await api('GET', '/api/v1/api-keys/self', { key: secret });
+    assert.equal(self.status, 200);
+    assert.equal(self.body.name, 'E2E bot renamed');
+    filled = newOrder(`e2e-filled-${randomUUID()}`);
+    open = newOrder(`e2e-open-${randomUUID()}`);
+    for (const o of [filled, open]) {
+      const r = await api('POST', '/api/v1/orders/new', { key: secret, body: o });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    const ex = await api('POST', `/api/v1/orders/${filled.uuid}/execute`, { key: secret });
+    assert.equal(ex.status, 200, JSON.stringify(ex.body));
+    assert.match(ex.body.txid, /^0x[0-9a-f]{64}$/);
+    filled.txid = ex.body.txid;
+    const missing = await api('POST', '/api/v1/orders/no-such-order/execute', { key: secret });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error, 'Order not found');
+
+    const card = keyCard('E2E bot renamed');
+    await expectSignatures([], async () => {
+      for (let i = 0; i < 20; i++) {
+        await page.getByRole('button', { name: 'Refresh keys' }).click();
+        await idle();
+        if ((await card.locator('.key-usage').innerText()) !== '0 requests (0 ok, 0 failed)') break;
+        await page.waitForTimeout(250);
+      }
+    });
+    assert.equal(await card.locator('.key-usage').innerText(), '5 requests (4 ok, 1 failed)');
+    assert.notEqual(await card.locator('.key-last-used').innerText(), 'never');
+    const chart = card.getByRole('img');
+    assert.equal(
+      await chart.getAttribute('aria-label'),
+      'Usage of E2E bot renamed: 5 requests, 4 successful, 1 failed; 1 executions, 2 creations, 0 cancellations.',
+    );
+    await card.scrollIntoViewIfNeeded();
+    await shot('03-key-list-usage.png');
+    await card.screenshot({ path: path.join(shots, '03b-key-card.png') });
+  });
+
+  await t.test('the wallet’s orders: status and txid, cancel only for open ones', async () => {
+    await page.locator('#refresh-orders').click();
+    await idle();
+    const filledRow = page.locator(`tr[data-uuid="${filled.uuid}"]`);
+    const openRow = page.locator(`tr[data-uuid="${open.uuid}"]`);
+    await filledRow.waitFor();
+    assert.equal(await filledRow.locator('.badge').innerText(), 'filled');
+    assert.equal(await filledRow.locator('.txid').getAttribute('title'), filled.txid);
+    assert.equal(await filledRow.getByRole('button').count(), 0);
+    assert.equal(await openRow.locator('.badge').innerText(), 'open');
+    assert.equal(await openRow.getByRole('button', { name: `Cancel order ${open.uuid}` }).count(), 1);
+    assert.match(await openRow.innerText(), /charisma-token → token-wstx/);
+  });
+
+  await t.test('revoke the key: confirm, one signed delete, the list updates', async () => {
+    const card = keyCard('E2E bot renamed');
+    await card.getByRole('button', { name: 'Revoke key E2E bot renamed' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    assert.equal(await dialog.getByRole('heading').innerText(), 'Revoke “E2E bot renamed”?');
+    // Keyboard: the safe choice has focus; Tab then Enter revokes.
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel');
+    await expectSignatures(['delete_api_key'], async () => {
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.locator('#keys-notice').getByText("API key 'E2E bot renamed' has been revoked").waitFor();
+      await idle();
+    });
+    assert.equal(await card.locator('.badge').innerText(), 'revoked');
+    assert.equal(await card.getByRole('button').count(), 0, 'a revoked key has no actions');
+    const r = await api('GET', '/api/v1/api-keys/self', { key: secret });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'API key inactive');
+  });
+
+  await t.test('cancel an open order with a wallet signature', async () => {
+    const row = page.locator(`tr[data-uuid="${open.uuid}"]`);
+    await expectSignatures(['cancel_order'], async () => {
+      await row.getByRole('button', { name: `Cancel order ${open.uuid}` }).click();
+      await page.locator('#orders-notice').getByText(`Order ${open.uuid} cancelled.`).waitFor();
+      await idle();
+    });
+    const signed = wallet.signed().at(-1);
+    assert.equal(signed.uuid, open.uuid);
+    assert.equal(await row.locator('.badge').innerText(), 'cancelled');
+    assert.equal(await row.getByRole('button').count(), 0);
+    const r = await api('GET', `/api/v1/orders/${open.uuid}`);
+    assert.equal(r.body.data.status, 'cancelled');
+    await page.locator('#orders-section').scrollIntoViewIfNeeded();
+    await shot('04-orders.png');
+  });
+
+  await t.test('every control has a label', async () => {
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, textarea, select, button')]
+        .filter((el) => el.offsetParent !== null)
+        .filter((el) => {
+          const name = el.getAttribute('aria-label') || (el.labels && [...el.labels].map((l) => l.textContent).join(''));
+          return !(name && name.trim()) && !(el.tagName === 'BUTTON' && el.textContent.trim());
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(unlabelled, []);
+  });
+
+  await t.test('phone width: no sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone screen`);
+    await shot('05-phone.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await t.test('a reused list signature hits the wallet rate limit: the page says when to retry', async () => {
+    let text = '';
+    await expectSignatures([], async () => {
+      for (let i = 0; i < WALLET_LIMIT + 5; i++) {
+        await page.getByRole('button', { name: 'Refresh keys' }).click();
+        await idle();
+        const notice = page.locator('#keys-notice');
+        if (await notice.isVisible()) {
+          text = await notice.innerText();
+          break;
+        }
+      }
+    });
+    await page.locator('#keys-section').scrollIntoViewIfNeeded();
+    await shot('06-rate-limited.png');
+    assert.match(text, /^Rate limit exceeded\. Try again in \d+ s \(at \d{1,2}:\d{2}:\d{2}\s?[AP]M\)\.$/);
+  });
+
+  await t.test('no script or CSP errors on the page', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
