@@ -222,20 +222,16 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 	if err := claim(ctx, claimFn); err != nil {
 		return nil, err
 	}
-	changed := false
 	return s.mutate(ctx, wallet, id, func(k *Key) error {
 		if k.Status == StatusRevoked {
-			return nil
+			return errUnchanged
 		}
 		at := s.now().UTC().Truncate(time.Microsecond)
 		k.Status = StatusRevoked
 		k.RevokedAt = &at
-		changed = true
 		return nil
 	}, func(k *Key) {
-		if changed { // revoking again changes nothing: no event
-			s.record(ctx, audit.KeyRevoked, k, "wallet:"+wallet, nil)
-		}
+		s.record(ctx, audit.KeyRevoked, k, "wallet:"+wallet, nil)
 	})
 }
 
@@ -247,23 +243,20 @@ func (s *Service) SetSuspended(ctx context.Context, id string, suspended bool) (
 // OperatorSetSuspended is SetSuspended with the operator's reason, kept in
 // the audit trail (where the key's owner can read it).
 func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
-	changed := false
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {
 			return fault.Invalid("", "API key revoked")
 		}
-		was := k.Status
+		want := StatusActive
 		if suspended {
-			k.Status = StatusSuspended
-		} else {
-			k.Status = StatusActive
+			want = StatusSuspended
 		}
-		changed = k.Status != was
+		if k.Status == want {
+			return errUnchanged
+		}
+		k.Status = want
 		return nil
 	}, func(k *Key) {
-		if !changed { // suspending a suspended key changes nothing: no event
-			return
-		}
 		event, details := audit.KeyUnsuspended, map[string]any{}
 		if suspended {
 			event = audit.KeySuspended
@@ -275,20 +268,32 @@ func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended
 	})
 }
 
+// errUnchanged from a mutation means the key already is as asked (revoking a
+// revoked key, suspending a suspended one): nothing is written, recorded or
+// propagated, and the call still succeeds.
+var errUnchanged = errors.New("key unchanged")
+
 // mutate runs fn on the key under the store's row lock. wallet "" skips the
 // ownership check (operator actions). stored runs once the change is stored,
 // before it is propagated: the change happened even if propagation fails.
 func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error, stored func(*Key)) (*Key, error) {
+	var current *Key
 	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
 		if wallet != "" && k.WalletAddress != wallet {
 			return errKeyNotFound
 		}
 		if err := fn(k); err != nil {
+			if errors.Is(err, errUnchanged) {
+				current = k.Clone()
+			}
 			return err
 		}
 		k.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return current, nil
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, errKeyNotFound
 	}

@@ -388,7 +388,13 @@ func TestRevokeKey(t *testing.T) {
 		}
 	})
 	t.Run("RevokeAgainIsIdempotent200", func(t *testing.T) {
+		g.clock.Set(testNow.Add(time.Minute))
+		defer g.clock.Set(testNow)
 		expect(t, g.revoke(t, a, id), 200, `{"message":"API key 'My Trading Bot' has been revoked"}`)
+		// Nothing was written: the key still shows the first revocation.
+		if k := g.listKeys(t, a)[0]; k["updatedAt"] != nowStamp || k["revokedAt"] != nowStamp {
+			t.Fatalf("second revoke rewrote the key: %v", k)
+		}
 	})
 }
 
