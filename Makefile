@@ -43,6 +43,18 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	  done; \
 	done
 
+.PHONY: fuzz-ci
+fuzz-ci: ## every fuzz target for FUZZTIME each (default 5s; CI runs this after make test)
+	@for dir in $$(grep -rl --include='*_test.go' --exclude-dir=web --exclude-dir=node_modules '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+	    echo "== $$dir $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-5s} -parallel 2 $$dir || exit 1; \
+	  done; \
+	done
+
+.PHONY: image
+image: ## build the container image stxgate:dev (deploy/Dockerfile; docs/scaling.md)
+	docker build -f deploy/Dockerfile -t stxgate:dev .
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -68,6 +68,9 @@ Orders:
   orders get <uuid>
   orders list [--owner A] [--status S] [--limit N] [--cursor C]
 
+Operator (needs STXGATE_OPERATOR_TOKEN):
+  admin suspend|unsuspend <key id> [--reason R] | admin get <key id> | admin audit <key id> [--limit N] [--cursor C]
+
 Order flags:
   --input-token T --output-token T --amount-in N --target-price P --direction gt|lt
   --condition-token T [--recipient A (default: owner)] [--uuid U (default: random)]
@@ -83,6 +86,7 @@ Environment:
   STXGATE_PRIVATE_KEY   the wallet's private key (66 hex; never accepted as a flag)
   STXGATE_API_KEY       API key for keyed calls (keys self, orders create/execute/cancel)
   STXGATE_SIP018_NAME, STXGATE_SIP018_VERSION   SIP-018 domain of orders (default stxgate, 1)
+  STXGATE_OPERATOR_TOKEN  the gateway's operator token, for the admin commands
 
 Exit codes:
   0    success

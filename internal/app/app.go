@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Audit:              trail,
 	}, now)
 	a.Auth = keyauth.New(a.Keys, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now))
+	a.Auth.SetMissLimit(cfg.KeyMissLimitMinute)
 	changed := cfg.RedisPrefix + "keys:changed"
 	a.Keys.SetOnChange(func(ctx context.Context, k *apikey.Key) error {
 		if err := a.Auth.Invalidate(ctx, k); err != nil {

@@ -34,6 +34,8 @@ type Config struct {
 	WalletLimitMinute int
 	PublicLimitMinute int
 
+	KeyMissLimitMinute int // unknown (checksum-valid) API keys per client IP; 0: no limit
+
 	SignatureWindow time.Duration
 	SignatureSkew   time.Duration
 	Domain          string
@@ -86,7 +88,7 @@ type Var struct {
 var Vars = []Var{
 	{"DATABASE_URL", "database-url", "", "PostgreSQL DSN; empty runs on the embedded in-memory store",
 		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-	{"REDIS_URL", "redis-url", "", "Redis URL (redis://, rediss://); empty uses in-process limits and replay store (one instance only)",
+	{"REDIS_URL", "redis-url", "", "Redis URL: redis:// or rediss:// for one server, redis+cluster://h1:port,h2:port (rediss+cluster://) for a Redis Cluster; empty uses in-process limits and replay store (one instance only)",
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{"STXGATE_REDIS_PREFIX", "redis-prefix", "stxgate:", "prefix of every Redis key",
 		func(c *Config, v string) error { c.RedisPrefix = v; return nil }},
@@ -110,6 +112,8 @@ var Vars = []Var{
 		intVar(func(c *Config) *int { return &c.WalletLimitMinute })},
 	{"STXGATE_PUBLIC_LIMIT_MINUTE", "public-limit-minute", "600", "public reads per minute per client IP",
 		intVar(func(c *Config) *int { return &c.PublicLimitMinute })},
+	{"STXGATE_KEY_MISS_LIMIT_MINUTE", "key-miss-limit-minute", "60", "unknown API keys (valid checksum, no such key: a database lookup each) per minute per client IP; 0: no limit",
+		intVar(func(c *Config) *int { return &c.KeyMissLimitMinute })},
 	{"STXGATE_SIGNATURE_WINDOW", "signature-window", "5m", "how old a signed message's timestamp may be",
 		durVar(func(c *Config) *time.Duration { return &c.SignatureWindow })},
 	{"STXGATE_SIGNATURE_SKEW", "signature-skew", "30s", "how far in the future a signed message's timestamp may be",
@@ -305,6 +309,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyCacheTTL <= 0 || c.KeyCacheTTL > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("STXGATE_KEY_CACHE_TTL must be in (0, 10m], got %s", c.KeyCacheTTL))
+	}
+	if c.KeyMissLimitMinute < 0 {
+		errs = append(errs, fmt.Errorf("STXGATE_KEY_MISS_LIMIT_MINUTE must not be negative, got %d", c.KeyMissLimitMinute))
 	}
 	if c.MaxHeaderBytes < 4096 {
 		errs = append(errs, fmt.Errorf("STXGATE_MAX_HEADER_BYTES must be at least 4096, got %d", c.MaxHeaderBytes))

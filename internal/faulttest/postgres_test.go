@@ -199,7 +199,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 			c := httpClient(false)
 			h := map[string]string{"X-API-Key": key}
 			pool, known := pools[i], pools[i][0]
-			retry := false // pool[0]'s last execute got a 503
+			retry := false                               // pool[0]'s last execute got a 503
 			deadline := time.Now().Add(30 * time.Second) // bound
 			for n := 0; time.Now().Before(deadline); n++ {
 				select {

@@ -119,7 +119,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 			defer wg.Done()
 			c := httpClient(false)
 			h := map[string]string{"X-API-Key": key}
-			known := cl.pool[len(cl.pool)-1] // an order that exists, for the public read
+			known := cl.pool[len(cl.pool)-1]             // an order that exists, for the public read
 			deadline := time.Now().Add(30 * time.Second) // bound
 			for n := 0; time.Now().Before(deadline); n++ {
 				select {

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // TestSlowAndFloodingClients: the server's own limits keep slow or greedy
@@ -21,7 +24,10 @@ import (
 //   - an idle keep-alive connection is closed after STXGATE_IDLE_TIMEOUT;
 //   - a header block over STXGATE_MAX_HEADER_BYTES gets 431, a body over
 //     STXGATE_BODY_LIMIT gets 413 with the JSON error body;
-//   - one IP flooding public reads gets 429 past STXGATE_PUBLIC_LIMIT_MINUTE.
+//   - one IP flooding public reads gets 429 past STXGATE_PUBLIC_LIMIT_MINUTE;
+//   - one IP cycling random well-formed keys (a database lookup each) gets
+//     429 past STXGATE_KEY_MISS_LIMIT_MINUTE, before any lookup, while its
+//     real, cached key keeps working.
 func TestSlowAndFloodingClients(t *testing.T) {
 	skipShort(t)
 	env := gatewayEnv(t)
@@ -30,6 +36,7 @@ func TestSlowAndFloodingClients(t *testing.T) {
 	env["STXGATE_IDLE_TIMEOUT"] = "1s"
 	env["STXGATE_MAX_HEADER_BYTES"] = "8192"
 	env["STXGATE_PUBLIC_LIMIT_MINUTE"] = "40"
+	env["STXGATE_KEY_MISS_LIMIT_MINUTE"] = "20"
 	g := startGateway(t, "stxgate", env)
 	addr := strings.TrimPrefix(g.url, "http://")
 
@@ -137,16 +144,58 @@ func TestSlowAndFloodingClients(t *testing.T) {
 		t.Logf("100 KiB body: %d %q", r.Status, r.errorText())
 	})
 
+	t.Run("RandomKeys429PerIP", func(t *testing.T) {
+		key := createKey(t, g, mustWallet(t, privA))
+		c := httpClient(false)
+		self := func(k string) result {
+			return do(c, "GET", g.url+"/api/v1/api-keys/self", "", map[string]string{"X-API-Key": k})
+		}
+		if r := self(key); r.Status != http.StatusOK { // cached from here on
+			t.Fatalf("real key: %s", r)
+		}
+		tl := newTally()
+		var first429 result
+		for i := range 30 {
+			sec, err := apikey.NewSecret(stacks.Mainnet) // checksum-valid, unknown
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := self(sec.String())
+			tl.add("random well-formed keys", r)
+			switch {
+			case i < 20 && (r.Status != http.StatusUnauthorized || r.errorText() != "Invalid API key"):
+				t.Fatalf("random key %d: %s, want 401 Invalid API key", i, r)
+			case i >= 20 && (r.Status != http.StatusTooManyRequests || r.errorText() != "Rate limit exceeded" || r.Header.Get("Retry-After") == ""):
+				t.Fatalf("random key %d: %s, want 429 with Retry-After", i, r)
+			case i == 20:
+				first429 = r
+			}
+		}
+		real := self(key)
+		tl.add("the IP's real (cached) key", real)
+		if real.Status != http.StatusOK {
+			t.Fatalf("the real, cached key after the flood: %s", real)
+		}
+		tl.log(t, "unknown-key flood from one IP, STXGATE_KEY_MISS_LIMIT_MINUTE=20:")
+		t.Logf("first refusal: %s (Retry-After %s)", first429, first429.Header.Get("Retry-After"))
+	})
+
 	t.Run("PublicFlood429PerIP", func(t *testing.T) {
 		c := httpClient(false)
 		tl := newTally()
 		var last result
-		for range 50 {
+		limited := false
+		for i := range 50 {
 			last = do(c, "GET", g.url+"/api/v1/orders?limit=1", "", nil)
 			tl.add("public reads from one IP", last)
+			if limited && last.Status != http.StatusTooManyRequests {
+				t.Fatalf("read %d after the first 429: %s", i, last)
+			}
+			limited = last.Status == http.StatusTooManyRequests
 		}
+		// The 4 KiB read above counted too: 40 in the window, then 429s.
 		got := tl.get("public reads from one IP")
-		if got.S2xx != 40 || got.S4xx != 10 || last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		if got.S2xx != 39 || got.S4xx != 11 || last.Header.Get("Retry-After") == "" {
 			t.Fatalf("%s; last %s", got, last)
 		}
 		tl.log(t, "public read flood, limit 40/minute per IP:")

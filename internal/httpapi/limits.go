@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/usage"
@@ -163,6 +165,10 @@ func (s *Server) keyed(class RouteClass, action usage.Action) echo.MiddlewareFun
 			}
 			res, err := s.auth.Authenticate(c.Request().Context(), raw, clientIP(c), s.limits.FailOpen[class])
 			if res == nil {
+				var miss *keyauth.MissLimited // too many unknown keys from this IP: 429 with its headers
+				if errors.As(err, &miss) {
+					setRateHeaders(c.Response().Header(), miss.Decision)
+				}
 				return err // no key to attribute the request to
 			}
 			withKey(c, res)

@@ -40,6 +40,8 @@ type Authenticator struct {
 	limiter ratelimit.Limiter
 	cache   *Cache
 	metrics *metrics.Metrics // nil: none (SetMetrics)
+
+	missPolicy ratelimit.Policy // unknown-key lookups per client IP (misses.go); nil: none
 }
 
 // New returns an Authenticator.
@@ -64,8 +66,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 	entry, hit := a.cache.Get(hash)
 	a.metrics.KeyCacheLookup(hit)
 	if !hit {
+		if err := a.checkMisses(ctx, ip); err != nil {
+			return nil, err
+		}
 		k, err := a.load(ctx, hash)
 		if err != nil {
+			a.countMiss(ctx, ip, err)
 			return nil, err
 		}
 		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // Usage is a key's usage statistics.
@@ -79,12 +82,18 @@ type CreateKeyRequest struct {
 
 // signedBody signs a wallet message for the JSON body of a call.
 func (c *Client) signedBody(ctx context.Context, action string, fields map[string]any) (Envelope, error) {
+	if c.messageDomain != "" {
+		if fields == nil {
+			fields = map[string]any{}
+		}
+		fields["domain"] = c.messageDomain
+	}
 	return SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
 }
 
 // signedHeaders signs a wallet message for the X-* headers of a call (GET has no body).
 func (c *Client) signedHeaders(ctx context.Context, action string, fields map[string]any) (map[string]string, error) {
-	env, err := SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
+	env, err := c.signedBody(ctx, action, fields)
 	if err != nil {
 		return nil, err
 	}
@@ -243,4 +252,42 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return raw, nil
+}
+
+// Info describes a deployment (GET /api/v1/info): what a client needs before
+// it asks a wallet to sign.
+type Info struct {
+	Network      string `json:"network"` // "mainnet" or "testnet"
+	SIP018Domain struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		ChainID uint64 `json:"chainId"`
+	} `json:"sip018Domain"`
+	SignatureWindowSeconds int      `json:"signatureWindowSeconds"`
+	SignatureSkewSeconds   int      `json:"signatureSkewSeconds"`
+	MessageDomain          *string  `json:"messageDomain"` // when set, signed messages carry "domain": this
+	Permissions            []string `json:"permissions"`
+}
+
+// Info reads the deployment's facts (public).
+func (c *Client) Info(ctx context.Context) (*Info, error) {
+	var out Info
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/info"}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Options configure a client to sign as this deployment expects: its
+// network, its SIP-018 domain and its message domain.
+func (i *Info) Options() ([]Option, error) {
+	n, err := stacks.ParseNetwork(i.Network)
+	if err != nil {
+		return nil, fmt.Errorf("stxgate: info: %w", err)
+	}
+	opts := []Option{WithNetwork(n), WithDomain(i.SIP018Domain.Name, i.SIP018Domain.Version)}
+	if i.MessageDomain != nil {
+		opts = append(opts, WithMessageDomain(*i.MessageDomain))
+	}
+	return opts, nil
 }

@@ -42,6 +42,8 @@ type Client struct {
 	retry429    int
 	maxRetryDur time.Duration
 	userAgent   string
+	// messageDomain, when set, is the "domain" of every signed message.
+	messageDomain string
 
 	mu   sync.Mutex
 	last RateLimit
@@ -70,6 +72,10 @@ func WithNetwork(n stacks.Network) Option {
 func WithDomain(name, version string) Option {
 	return func(c *Client) { c.domain = stacks.NewDomain(name, version, c.network) }
 }
+
+// WithMessageDomain adds "domain": d to every signed message, binding it to
+// the one deployment whose STXGATE_DOMAIN is d (see Info.MessageDomain).
+func WithMessageDomain(d string) Option { return func(c *Client) { c.messageDomain = d } }
 
 // WithHTTPClient replaces the HTTP client (timeouts, transports).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }

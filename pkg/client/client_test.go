@@ -576,3 +576,36 @@ func orderOf(so *client.SignedOrder) ordersig.Order {
 		TargetPrice: so.TargetPrice, Direction: so.Direction, ConditionToken: so.ConditionToken, Recipient: so.Recipient,
 		UUID: so.UUID, ValidFrom: from.Unix(), ValidTo: to.Unix()}
 }
+
+// TestInfoConfiguresTheClient: a client configured from /api/v1/info signs
+// as the deployment wants, message domain included.
+func TestInfoConfiguresTheClient(t *testing.T) {
+	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain, c.SIP018Name = stacks.Testnet, "bots.example", "stxgate-test" })
+	ctx := context.Background()
+	info, err := client.New(g.URL).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Network != "testnet" || info.SIP018Domain.Name != "stxgate-test" || info.SIP018Domain.ChainID != 2147483648 ||
+		info.MessageDomain == nil || *info.MessageDomain != "bots.example" || info.SignatureWindowSeconds != 300 {
+		t.Fatalf("info %+v", info)
+	}
+	opts, err := info.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := mustKey(t, testgateway.PrivA)
+	c := walletClient(g, k, opts...)
+	key, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "configured", Permissions: []string{"create"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := order1("info-1")
+	n.InputToken, n.OutputToken, n.ConditionToken = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-b", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a"
+	if _, err := walletClient(g, k, append(opts, client.WithAPIKey(key.APIKey))...).CreateOrder(ctx, n); err != nil {
+		t.Fatalf("order signed under the deployment's SIP-018 domain: %v", err)
+	}
+	wrong := walletClient(g, k, client.WithNetwork(stacks.Testnet), client.WithMessageDomain("elsewhere.example"))
+	_, err = wrong.ListKeys(ctx)
+	apiError(t, err, 401, "Message domain does not match this gateway")
+}
