@@ -37,6 +37,7 @@ type bench struct {
 
 	gwA, gwB, ceil *proc
 	pprofA, pprofB string
+	pprofCeil      string
 
 	wallets   []*wallet
 	keysA     []benchKey // flat: wallet i's keys at i*keysPer..
@@ -99,10 +100,15 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err != nil {
 		return b, err
 	}
-	b.ceil, err = startProc(ctx, b.dir, "ceiling", self, []string{"ceiling", "-listen", addr, "-database-url", dsnA,
-		"-redis-url", s.redisURL, "-prefix", b.prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)},
-		[]string{"GOMAXPROCS=" + itoa(runtime.NumCPU())}, addr)
-	if err != nil {
+	ceilArgs := []string{"ceiling", "-listen", addr, "-database-url", dsnA,
+		"-redis-url", s.redisURL, "-prefix", b.prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)}
+	if s.profileDir != "" {
+		if b.pprofCeil, err = freeLoopbackAddr(); err != nil {
+			return b, err
+		}
+		ceilArgs = append(ceilArgs, "-pprof", b.pprofCeil)
+	}
+	if b.ceil, err = startProc(ctx, b.dir, "ceiling", self, ceilArgs, nil, addr); err != nil {
 		return b, err
 	}
 	if b.dbA, err = pgxpool.New(ctx, dsnA); err != nil {
@@ -490,8 +496,9 @@ func (b *bench) populate(ctx context.Context, round *Round) error {
 	return nil
 }
 
-// profile runs each gateway scenario once against the pprof twin and saves a
-// CPU profile of the gateway during it (and its allocations).
+// profile runs each gateway scenario and ceilings (a) and (b) once, the
+// gateway being the pprof twin, and saves a CPU profile of the server during
+// each (and its allocations).
 func (b *bench) profile(ctx context.Context) error {
 	s := b.s
 	if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
@@ -505,14 +512,24 @@ func (b *bench) profile(ctx context.Context) error {
 	if err := copyOrders(ctx, b.dbA, rows, b.keysA); err != nil {
 		return err
 	}
+	ceilRows, err := signOrders(b.wallets, s.keysPer, 2*n, false)
+	if err != nil {
+		return err
+	}
+	if err := copyOrders(ctx, b.dbA, ceilRows, b.keysA); err != nil {
+		return err
+	}
 	steps := []struct {
-		key   string
-		pprof string
-		phase Phase
+		key    string
+		pprof  string
+		server *proc
+		phase  Phase
 	}{
-		{"keyed", b.pprofA, b.closed("keyed", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
-		{"execute", b.pprofA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
-		{"signed", b.pprofA, b.closed("signed", b.gwA.addr, signedPool(b.gwA.addr, b.wallets, n).Next, n)},
+		{"a", b.pprofCeil, b.ceil, b.closed("a", b.ceil.addr, perConn(ceilingARequests(b.ceil.addr, len(b.keysA))), 0)},
+		{"keyed", b.pprofA, b.gwA, b.closed("keyed", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
+		{"b", b.pprofCeil, b.ceil, b.closed("b", b.ceil.addr, ceilingBPool(b.ceil.addr, ceilRows).Next, len(ceilRows))},
+		{"execute", b.pprofA, b.gwA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
+		{"signed", b.pprofA, b.gwA, b.closed("signed", b.gwA.addr, signedPool(b.gwA.addr, b.wallets, n).Next, n)},
 	}
 	for _, st := range steps {
 		secs := int((s.duration - time.Second).Seconds())
@@ -528,7 +545,7 @@ func (b *bench) profile(ctx context.Context) error {
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", before); err != nil {
 			return err
 		}
-		rec, err := b.measure(ctx, st.key, b.gwA, func() (*Result, error) { return st.phase.Run(ctx) })
+		rec, err := b.measure(ctx, st.key, st.server, func() (*Result, error) { return st.phase.Run(ctx) })
 		wg.Wait()
 		if err != nil {
 			return err
@@ -539,7 +556,7 @@ func (b *bench) profile(ctx context.Context) error {
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
 			return err
 		}
-		logf("  %s: %.0f µs gateway CPU per request; go tool pprof -top %s", st.key,
+		logf("  %s: %.0f µs server CPU per request; go tool pprof -top %s", st.key,
 			rec.CPU.Server/rec.Res.Throughput()*1e6, filepath.Join(s.profileDir, st.key+".cpu.pprof"))
 	}
 	return nil

@@ -83,7 +83,11 @@ func runCeilingServer(args []string) error {
 	minute := fs.Int("minute", 0, "per-minute limit (as the gateway's keys)")
 	hour := fs.Int("hour", 0, "per-hour limit")
 	day := fs.Int("day", 0, "per-day limit")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof here (profiling runs)")
 	_ = fs.Parse(args)
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, http.DefaultServeMux) }()
+	}
 
 	ctx := context.Background()
 	opt, err := redis.ParseURL(*redisURL)

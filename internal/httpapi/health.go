@@ -3,9 +3,12 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/fault"
 )
 
 // healthz: the process is up (liveness). Never touches a store.
@@ -13,23 +16,25 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz: every backing store answers (readiness). 503 names the failing one.
+// readyz: every backing store answers (readiness). When one does not, the
+// answer is a 503 error body (DESIGN.md: every error has the same body) whose
+// details.checks names it.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := make(map[string]string, len(s.ready))
-	status := http.StatusOK
+	var down []string
 	for _, ch := range s.ready {
 		if err := ch.Check(ctx); err != nil {
 			checks[ch.Name] = "unreachable"
-			status = http.StatusServiceUnavailable
+			down = append(down, ch.Name)
 			continue
 		}
 		checks[ch.Name] = "ok"
 	}
-	state := "ready"
-	if status != http.StatusOK {
-		state = "unavailable"
+	if len(down) > 0 {
+		return fault.Unavailable("Service unavailable: "+strings.Join(down, ", ")+" unreachable", nil).
+			WithDetails(map[string]any{"checks": checks})
 	}
-	return c.JSON(status, map[string]any{"status": state, "checks": checks})
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }

@@ -216,5 +216,5 @@ func TestRedisDownFailsAsConfigured(t *testing.T) {
 	// keyed-write fails closed.
 	r = g.do("POST", "/api/v1/orders/some-order/execute", "", hdr)
 	expect(t, r, 503, errorBody("Service unavailable: rate limiter unreachable", nil))
-	expect(t, g.do("GET", "/readyz", "", nil), 503, `{"status":"unavailable","checks":{"postgres":"ok","redis":"unreachable"}}`)
+	expect(t, g.do("GET", "/readyz", "", nil), 503, errorBody("Service unavailable: redis unreachable", map[string]any{"checks": map[string]any{"postgres": "ok", "redis": "unreachable"}}))
 }

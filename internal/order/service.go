@@ -252,14 +252,26 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (fille
 	return filled, released, nil
 }
 
-// Sweep expires open orders past validTo.
+// Sweep expires open orders past validTo. A store may expire them in
+// batches, so it loops until a batch comes back short (bounded, in case
+// another instance keeps producing work).
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	n, err := s.store.Expire(ctx, "", s.now())
-	if err != nil {
-		return 0, fmt.Errorf("expire orders: %w", err)
+	total := 0
+	for range 100 {
+		n, err := s.store.Expire(ctx, "", s.now())
+		if err != nil {
+			return total, fmt.Errorf("expire orders: %w", err)
+		}
+		total += n
+		if n < ExpireBatch {
+			break
+		}
 	}
-	return n, nil
+	return total, nil
 }
+
+// ExpireBatch is the most orders one Store.Expire("") call needs to expire.
+const ExpireBatch = 1000
 
 // RunMaintenance reconciles and sweeps every interval until ctx ends.
 func (s *Service) RunMaintenance(ctx context.Context, interval time.Duration) {

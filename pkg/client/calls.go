@@ -2,13 +2,10 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -216,27 +213,24 @@ func (c *Client) Health(ctx context.Context) error {
 
 // Readiness is the answer of GET /readyz.
 type Readiness struct {
-	Status string            `json:"status"` // "ready" or "unavailable"
+	Status string            `json:"status"` // "ready"; "unavailable" when a store does not answer
 	Checks map[string]string `json:"checks"` // backing store → "ok" or "unreachable"
 }
 
 // Ready asks whether every backing store answers (GET /readyz). When one does
-// not, it returns the readiness (naming it) and an *APIError with status 503.
+// not, it returns the readiness (naming it) and the 503 *APIError, whose
+// message names the store too.
 func (c *Client) Ready(ctx context.Context) (*Readiness, error) {
 	var out Readiness
 	err := c.do(ctx, request{method: http.MethodGet, path: "/readyz"}, &out)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
-		if json.Unmarshal(apiErr.body, &out) == nil && out.Status != "" {
-			var down []string
-			for name, state := range out.Checks {
-				if state != "ok" {
-					down = append(down, name+" "+state)
-				}
+		if checks, ok := apiErr.Details["checks"].(map[string]any); ok {
+			r := &Readiness{Status: "unavailable", Checks: make(map[string]string, len(checks))}
+			for name, state := range checks {
+				r.Checks[name], _ = state.(string)
 			}
-			sort.Strings(down)
-			apiErr.Message = "not ready: " + strings.Join(down, ", ")
-			return &out, err
+			return r, err
 		}
 	}
 	if err != nil {

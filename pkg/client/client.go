@@ -144,8 +144,6 @@ type APIError struct {
 	// RateLimit is the answer's rate-limit state; never nil (zero when the
 	// answer had no X-RateLimit-* headers).
 	RateLimit *RateLimit
-
-	body []byte
 }
 
 func (e *APIError) Error() string { return fmt.Sprintf("stxgate: %d %s", e.Status, e.Message) }
@@ -275,7 +273,7 @@ func (c *Client) read(resp *http.Response, out any) error {
 		c.mu.Unlock()
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl, RequestID: resp.Header.Get("X-Request-Id"), body: body}
+		apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl, RequestID: resp.Header.Get("X-Request-Id")}
 		var eb struct {
 			Error     string         `json:"error"`
 			Details   map[string]any `json:"details"`

@@ -554,7 +554,7 @@ func TestHealthReadyAndOpenAPI(t *testing.T) {
 	}
 	r, err = c.Ready(ctx)
 	e := apiError503(t, err)
-	if r == nil || r.Status != "unavailable" || r.Checks["redis"] != "unreachable" || e.Message != "not ready: redis unreachable" {
+	if r == nil || r.Status != "unavailable" || r.Checks["redis"] != "unreachable" || e.Message != "Service unavailable: redis unreachable" {
 		t.Fatalf("Ready with Redis down: %+v %v", r, err)
 	}
 }
@@ -580,7 +580,9 @@ func orderOf(so *client.SignedOrder) ordersig.Order {
 // TestInfoConfiguresTheClient: a client configured from /api/v1/info signs
 // as the deployment wants, message domain included.
 func TestInfoConfiguresTheClient(t *testing.T) {
-	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain, c.SIP018Name = stacks.Testnet, "bots.example", "stxgate-test" })
+	g := testgateway.Start(t, func(c *config.Config) {
+		c.Network, c.Domain, c.SIP018Name = stacks.Testnet, "bots.example", "stxgate-test"
+	})
 	ctx := context.Background()
 	info, err := client.New(g.URL).Info(ctx)
 	if err != nil {

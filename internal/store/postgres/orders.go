@@ -213,13 +213,15 @@ func (s *Store) transition(ctx context.Context, op string, notMatched error, q s
 
 // Expire implements order.Store.
 func (s *Store) Expire(ctx context.Context, uuid string, now time.Time) (int, error) {
-	// A sweep skips rows another statement holds (a claim in flight, a
+	// A sweep expires at most 1000 orders per statement (the caller loops),
+	// so one statement's work and locks stay bounded. It skips rows another statement holds (a claim in flight, a
 	// sweep on another gateway): concurrent sweeps never wait on each other
 	// nor deadlock, and each expired order is counted by exactly one of them.
 	const (
 		all = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
 			WHERE status = 'open' AND uuid IN (
 				SELECT uuid FROM orders WHERE status = 'open' AND valid_to <= $1
+				ORDER BY valid_to LIMIT 1000 -- order.ExpireBatch
 				FOR UPDATE SKIP LOCKED)`
 		one = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
 			WHERE uuid = $2 AND status = 'open' AND valid_to <= $1`
