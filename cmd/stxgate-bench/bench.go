@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -519,6 +521,13 @@ func (b *bench) profile(ctx context.Context) error {
 	if err := copyOrders(ctx, b.dbA, ceilRows, b.keysA); err != nil {
 		return err
 	}
+	if err := b.cannedSelf(ctx); err != nil {
+		return err
+	}
+	canned := make([][]byte, len(b.keysA))
+	for i := range canned {
+		canned[i] = buildRequest("GET", b.ceil.addr, "/a-canned/"+ceilingSubject(i), nil, nil)
+	}
 	steps := []struct {
 		key    string
 		pprof  string
@@ -526,6 +535,7 @@ func (b *bench) profile(ctx context.Context) error {
 		phase  Phase
 	}{
 		{"a", b.pprofCeil, b.ceil, b.closed("a", b.ceil.addr, perConn(ceilingARequests(b.ceil.addr, len(b.keysA))), 0)},
+		{"a-canned", b.pprofCeil, b.ceil, b.closed("a-canned", b.ceil.addr, perConn(canned), 0)},
 		{"keyed", b.pprofA, b.gwA, b.closed("keyed", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
 		{"b", b.pprofCeil, b.ceil, b.closed("b", b.ceil.addr, ceilingBPool(b.ceil.addr, ceilRows).Next, len(ceilRows))},
 		{"execute", b.pprofA, b.gwA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
@@ -582,4 +592,42 @@ func fetch(ctx context.Context, url, path string) error {
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
+}
+
+// cannedSelf gives the ceiling server a real /self response to answer with
+// (profiling diagnostics: response size versus gateway logic).
+func (b *bench) cannedSelf(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+b.gwA.addr+"/api/v1/api-keys/self", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-API-Key", b.keysA[0].secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	h := resp.Header.Clone()
+	for _, k := range []string{"Date", "Content-Length", "Content-Type"} {
+		h.Del(k)
+	}
+	in, _ := json.Marshal(map[string]any{"header": h, "body": body})
+	put, err := http.NewRequestWithContext(ctx, "PUT", "http://"+b.ceil.addr+"/canned", bytes.NewReader(in))
+	if err != nil {
+		return err
+	}
+	put.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(put)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("PUT /canned: %s", resp.Status)
+	}
+	return nil
 }

@@ -136,6 +136,39 @@ func runCeilingServer(args []string) error {
 		}
 		return c.JSON(http.StatusOK, map[string]any{"status": "success", "uuid": o.UUID})
 	})
+	// Diagnostics for -profile only: (a) answering with a canned copy of a
+	// real /self response (its headers and body), which tells the cost of
+	// the response's size apart from the cost of the gateway's logic.
+	var canned struct {
+		mu     sync.Mutex
+		header http.Header
+		body   []byte
+	}
+	e.PUT("/canned", func(c echo.Context) error {
+		var in struct {
+			Header http.Header `json:"header"`
+			Body   []byte      `json:"body"`
+		}
+		if err := c.Bind(&in); err != nil {
+			return err
+		}
+		canned.mu.Lock()
+		canned.header, canned.body = in.Header, in.Body
+		canned.mu.Unlock()
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.GET("/a-canned/:id", func(c echo.Context) error {
+		if _, err := evalsha(c); err != nil {
+			return err
+		}
+		canned.mu.Lock()
+		h, body := canned.header, canned.body
+		canned.mu.Unlock()
+		for k, v := range h {
+			c.Response().Header()[k] = v
+		}
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+	})
 	return serveUntilSignal(newHTTPServer(e), *listen)
 }
 

@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Now:            now,
 		Ready:          ready,
 		BodyLimit:      cfg.BodyLimitBytes,
+		RequestTimeout: cfg.RequestTimeout,
 		TrustedProxies: cfg.TrustedProxies,
 		Audit:          a.Audit,
 		OperatorToken:  cfg.OperatorToken,

@@ -76,6 +76,7 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	RelayerTimeout    time.Duration // one relayer request; an execute makes up to 3
+	RequestTimeout    time.Duration // a request's store and Redis work
 }
 
 // Var documents one setting: its environment variable, flag and default.
@@ -171,6 +172,8 @@ var Vars = []Var{
 		durVar(func(c *Config) *time.Duration { return &c.WriteTimeout })},
 	{"STXGATE_IDLE_TIMEOUT", "idle-timeout", "120s", "how long an idle keep-alive connection is kept",
 		durVar(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"STXGATE_REQUEST_TIMEOUT", "request-timeout", "10s", "deadline of a request's PostgreSQL and Redis work (a partitioned store answers 503, not never); settlement after a claim is not cut",
+		durVar(func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{"STXGATE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long SIGTERM waits for in-flight requests",
 		durVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"STXGATE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
@@ -318,6 +321,8 @@ func (c Config) Validate() error {
 	}
 	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 || c.RelayerTimeout <= 0 {
 		errs = append(errs, errors.New("STXGATE_READ_HEADER_TIMEOUT, _READ_TIMEOUT, _WRITE_TIMEOUT, _IDLE_TIMEOUT and STXGATE_RELAYER_TIMEOUT must be positive"))
+	} else if c.RequestTimeout <= 0 || c.RequestTimeout >= c.WriteTimeout {
+		errs = append(errs, fmt.Errorf("STXGATE_REQUEST_TIMEOUT must be positive and below STXGATE_WRITE_TIMEOUT (%s), got %s", c.WriteTimeout, c.RequestTimeout))
 	} else if c.RelayerURL != "" && c.WriteTimeout < 3*c.RelayerTimeout+3*time.Second {
 		// An execute may wait for 3 relayer attempts plus backoff; an answer
 		// cut by the write timeout would reach the client as a dropped connection.

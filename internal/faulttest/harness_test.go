@@ -174,10 +174,33 @@ type gateway struct {
 // startGateway runs the binary with env on a free port and waits for /readyz.
 func startGateway(t testing.TB, name string, env map[string]string) *gateway {
 	t.Helper()
-	env = clone(env)
-	if env["STXGATE_LISTEN"] == "" {
-		env["STXGATE_LISTEN"] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	if env["STXGATE_LISTEN"] != "" {
+		g := startGatewayOn(t, name, env)
+		if g == nil {
+			t.Fatalf("%s: %s is in use", name, env["STXGATE_LISTEN"])
+		}
+		return g
 	}
+	// A free port can be taken by another process before the gateway binds
+	// it: then try another one.
+	for attempt := 1; ; attempt++ {
+		e := clone(env)
+		e["STXGATE_LISTEN"] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		g := startGatewayOn(t, name, e)
+		if g != nil || attempt == 3 {
+			if g == nil {
+				t.Fatalf("%s: no free port after 3 attempts", name)
+			}
+			return g
+		}
+	}
+}
+
+// startGatewayOn starts the gateway on env's STXGATE_LISTEN; nil if that
+// address was in use.
+func startGatewayOn(t testing.TB, name string, env map[string]string) *gateway {
+	t.Helper()
+	env = clone(env)
 	// The child sees only what the test gives it (plus PATH/HOME/GORACE),
 	// never this process's DATABASE_URL or STXGATE_* settings.
 	var list []string
@@ -190,17 +213,23 @@ func startGateway(t testing.TB, name string, env map[string]string) *gateway {
 		list = append(list, k+"="+v)
 	}
 	g := &gateway{proc: startProc(t, name, gatewayBinary(t), nil, list), url: "http://" + env["STXGATE_LISTEN"], env: env}
-	g.waitReady(t, 60*time.Second)
+	if !g.waitReady(t, 60*time.Second) {
+		return nil
+	}
 	return g
 }
 
-func (g *gateway) waitReady(t testing.TB, d time.Duration) {
+// waitReady waits for /readyz 200; false if the listen address was in use.
+func (g *gateway) waitReady(t testing.TB, d time.Duration) bool {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	c := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.done:
+			if strings.Contains(g.out.String(), "address already in use") {
+				return false
+			}
 			t.Fatalf("%s exited before it was ready:\n%s", g.name, tail(g.out.String(), 4000))
 		default:
 		}
@@ -208,12 +237,13 @@ func (g *gateway) waitReady(t testing.TB, d time.Duration) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready after %s:\n%s", g.name, d, tail(g.out.String(), 4000))
+	return false
 }
 
 func clone(m map[string]string) map[string]string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,14 +19,16 @@ import (
 
 // tcpProxy forwards loopback connections to target until cut: then it
 // closes every open connection and closes new ones at once (a PostgreSQL
-// that went away), until restored.
+// that went away), until restored. Stalled instead, it drops every byte and
+// holds every connection open (a network partition), until restored.
 type tcpProxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
+	mu      sync.Mutex
+	down    bool
+	stalled bool
+	conns   map[net.Conn]struct{}
 }
 
 func startProxy(t testing.TB, target string) *tcpProxy {
@@ -49,10 +52,17 @@ func (p *tcpProxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		down := p.down
+		down, stalled := p.down, p.stalled
+		if stalled {
+			p.conns[c] = struct{}{}
+		}
 		p.mu.Unlock()
 		if down {
 			_ = c.Close()
+			continue
+		}
+		if stalled { // accepted, never answered
+			go func() { _, _ = io.Copy(io.Discard, c) }()
 			continue
 		}
 		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
@@ -82,7 +92,22 @@ func (p *tcpProxy) track(a, b net.Conn) bool {
 }
 
 func (p *tcpProxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			break
+		}
+		p.mu.Lock()
+		stalled := p.stalled
+		p.mu.Unlock()
+		if stalled {
+			continue // dropped on the floor
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			break
+		}
+	}
 	_ = dst.Close()
 	_ = src.Close()
 	p.mu.Lock()
@@ -102,10 +127,23 @@ func (p *tcpProxy) cut() {
 	}
 }
 
+// stall drops every byte from now on, holding the connections open.
+func (p *tcpProxy) stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled = true
+}
+
 func (p *tcpProxy) restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.down = false
+	if p.stalled { // what was dropped broke those sessions: end them
+		for c := range p.conns {
+			_ = c.Close()
+			delete(p.conns, c)
+		}
+	}
+	p.down, p.stalled = false, false
 }
 
 // TestPostgresUnreachableUnderLoad: the TCP path to PostgreSQL is cut while
@@ -348,4 +386,105 @@ func countWholeOrders(t testing.TB, dsn, owner string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestPostgresPartitioned: PostgreSQL does not refuse but goes silent (the
+// path drops every packet and holds the connections open). Without a bound
+// a request would wait for minutes, until TCP gives up; with
+// STXGATE_REQUEST_TIMEOUT (1 s here) every request that needs PostgreSQL
+// answers 503 within the bound, readyz names only PostgreSQL, a cached key is
+// still served, nothing is half-written, and the gateway recovers when the
+// path returns.
+func TestPostgresPartitioned(t *testing.T) {
+	skipShort(t)
+	env := gatewayEnv(t)
+	direct := env["DATABASE_URL"]
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	u.Host = proxy.addr()
+	env["DATABASE_URL"] = u.String()
+	env["STXGATE_REQUEST_TIMEOUT"] = "1s"
+	g := startGateway(t, "stxgate", env)
+	w := mustWallet(t, privA)
+	key := createKey(t, g, w)
+	createOrders(t, g, w, key, "part", 1)
+	h := map[string]string{"X-API-Key": key}
+	c := httpClient(false)
+	if r := do(c, "GET", g.url+"/api/v1/api-keys/self", "", h); r.Status != http.StatusOK { // cache the key
+		t.Fatalf("self: %s", r)
+	}
+
+	proxy.stall()
+	type call struct{ name, method, path, body string }
+	calls := []call{
+		{"get order", "GET", "/api/v1/orders/part-0", ""},
+		{"list orders", "GET", "/api/v1/orders?limit=5", ""},
+		{"create order", "POST", "/api/v1/orders/new", w.orderBody(t, "part-new")},
+		{"execute order", "POST", "/api/v1/orders/part-0/execute", ""},
+		{"self (cached key)", "GET", "/api/v1/api-keys/self", ""},
+		{"readyz", "GET", "/readyz", ""},
+	}
+	res := make([]result, len(calls))
+	var wg sync.WaitGroup
+	for i, cl := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i] = do(httpClient(false), cl.method, g.url+cl.path, cl.body, h)
+		}()
+	}
+	wg.Wait()
+	tl := newTally()
+	for i, cl := range calls {
+		r := res[i]
+		tl.add(cl.name, r)
+		took := r.End.Sub(r.Start)
+		switch {
+		case r.Err != nil:
+			t.Errorf("%s while partitioned: %s", cl.name, r)
+		case took > 6*time.Second: // 1 s deadline; generous for a loaded machine, far below "minutes"
+			t.Errorf("%s while partitioned took %s", cl.name, took)
+		case cl.name == "self (cached key)":
+			if r.Status != http.StatusOK {
+				t.Errorf("%s: %s, want 200 from the key cache", cl.name, r)
+			}
+		case cl.name == "readyz":
+			if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"postgres":"unreachable"`) || !strings.Contains(r.Body, `"redis":"ok"`) {
+				t.Errorf("readyz: %s, want 503 naming postgres only", r)
+			}
+		case r.Status != http.StatusServiceUnavailable || r.errorText() != errStoreDown:
+			t.Errorf("%s while partitioned: %s, want 503 %q", cl.name, r, errStoreDown)
+		}
+	}
+	tl.log(t, "PostgreSQL partitioned (packets dropped), STXGATE_REQUEST_TIMEOUT=1s:")
+	for i, cl := range calls {
+		t.Logf("  %-18s %d after %s", cl.name, res[i].Status, res[i].End.Sub(res[i].Start).Round(time.Millisecond))
+	}
+
+	proxy.restore()
+	restoredAt := time.Now()
+	for {
+		r := do(c, "GET", g.url+"/api/v1/orders/part-0", "", nil)
+		if r.Status == http.StatusOK {
+			break
+		}
+		if time.Since(restoredAt) > 15*time.Second {
+			t.Fatalf("no recovery 15s after the path returned: %s", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("serving again %s after the path returned", time.Since(restoredAt).Round(time.Millisecond))
+	rows := ordersInDB(t, direct)
+	if rows["part-0"].Status != "open" {
+		t.Errorf("part-0 is %s after an execute refused before its claim; want open", rows["part-0"].Status)
+	}
+	if _, stored := rows["part-new"]; stored {
+		t.Errorf("the create that never reached PostgreSQL is stored")
+	}
+	if total := tl.total(); total.S500 != 0 || total.Transport != 0 {
+		t.Errorf("500s or dropped requests: %s", total)
+	}
 }

@@ -125,7 +125,7 @@ func TestSlowAndFloodingClients(t *testing.T) {
 
 	t.Run("OversizedHeader431", func(t *testing.T) {
 		// Go's server allows MaxHeaderBytes plus 4 KiB of slack.
-		r := do(httpClient(true), "GET", g.url+"/api/v1/orders", "", map[string]string{"X-Padding": strings.Repeat("a", 16<<10)})
+		r := rawRequest(t, addr, "GET /api/v1/orders HTTP/1.1\r\nHost: x\r\nX-Padding: "+strings.Repeat("a", 16<<10)+"\r\n\r\n", "")
 		if r.Status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Fatalf("16 KiB header with an 8 KiB limit: %s, want 431", r)
 		}
@@ -137,7 +137,8 @@ func TestSlowAndFloodingClients(t *testing.T) {
 	})
 
 	t.Run("OversizedBody413", func(t *testing.T) {
-		r := do(httpClient(true), "POST", g.url+"/api/v1/orders/new", `{"owner":"`+strings.Repeat("a", 100<<10)+`"}`, nil)
+		body := `{"owner":"` + strings.Repeat("a", 100<<10) + `"}`
+		r := rawRequest(t, addr, fmt.Sprintf("POST /api/v1/orders/new HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)), body)
 		if r.Status != http.StatusRequestEntityTooLarge || r.errorText() != "Request body too large" {
 			t.Fatalf("100 KiB body: %s, want 413", r)
 		}
@@ -232,4 +233,25 @@ func slowloris(t *testing.T, addr string, limit time.Duration) time.Duration {
 			_, _ = fmt.Fprintf(c, "X-Slow-%d: a\r\n", i)
 		}
 	}
+}
+
+// rawRequest writes head, then body in the background, on its own
+// connection and reads the answer. The gateway answers 431 and 413 as soon as
+// it knows, and closes while the client may still be writing: an HTTP client
+// can then report the broken pipe instead of the answer, a raw one cannot.
+func rawRequest(t *testing.T, addr, head, body string) result {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() { _, _ = io.WriteString(c, head+body) }() // may fail once the gateway closed: expected
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return result{Status: resp.StatusCode, Body: string(b)}
 }

@@ -20,12 +20,16 @@ func (s *Server) healthz(c echo.Context) error {
 // answer is a 503 error body (DESIGN.md: every error has the same body) whose
 // details.checks names it.
 func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
 	checks := make(map[string]string, len(s.ready))
 	var down []string
 	for _, ch := range s.ready {
-		if err := ch.Check(ctx); err != nil {
+		// Each check has its own 2 s, apart from the request's deadline: a
+		// store that hangs (partition) must not use up the next one's time
+		// and get it reported down too.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 2*time.Second)
+		err := ch.Check(ctx)
+		cancel()
+		if err != nil {
 			checks[ch.Name] = "unreachable"
 			down = append(down, ch.Name)
 			continue

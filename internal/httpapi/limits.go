@@ -2,12 +2,10 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,26 +41,54 @@ type Limits struct {
 
 var errRateLimited = fault.New(fault.KindRateLimited, "Rate limit exceeded")
 
+// Rate-limit header names in canonical form. setRateHeaders runs on every
+// keyed request: assigning canonical keys skips Header.Set's per-call
+// canonicalisation ("X-RateLimit-Limit" is not canonical, so Set allocated a
+// new key each time). The bytes on the wire are the same.
+var (
+	hdrLimit      = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	hdrRemaining  = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	hdrReset      = http.CanonicalHeaderKey("X-RateLimit-Reset")
+	hdrWindow     = http.CanonicalHeaderKey("X-RateLimit-Window")
+	hdrPolicy     = http.CanonicalHeaderKey("RateLimit-Policy")
+	hdrRateLimit  = http.CanonicalHeaderKey("RateLimit")
+	hdrRetryAfter = http.CanonicalHeaderKey("Retry-After")
+)
+
 // setRateHeaders writes X-RateLimit-* (tightest window) and the IETF draft's
-// RateLimit-Policy / RateLimit fields. 429s add Retry-After.
+// RateLimit-Policy / RateLimit fields. 429s add Retry-After. The draft fields
+// are appended into one buffer rather than fmt.Sprintf'd (hot path; the
+// bench's profile showed this function at a tenth of the keyed handler).
 func setRateHeaders(h http.Header, d ratelimit.Decision) {
 	if len(d.Windows) == 0 {
 		return
 	}
 	tw := d.Tightest()
 	resetIn := tw.Reset.Sub(d.Now)
-	h.Set("X-RateLimit-Limit", strconv.Itoa(tw.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(tw.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(tw.Reset), 10))
-	h.Set("X-RateLimit-Window", strconv.Itoa(int(tw.Size/time.Second)))
-	policies := make([]string, len(d.Windows))
-	for i, w := range d.Windows {
-		policies[i] = fmt.Sprintf("%q;q=%d;w=%d", w.Name, w.Limit, int(w.Size/time.Second))
+	h[hdrLimit] = []string{strconv.Itoa(tw.Limit)}
+	h[hdrRemaining] = []string{strconv.Itoa(tw.Remaining)}
+	h[hdrReset] = []string{strconv.FormatInt(ceilUnix(tw.Reset), 10)}
+	h[hdrWindow] = []string{strconv.Itoa(int(tw.Size / time.Second))}
+	b := make([]byte, 0, 128)
+	for i, w := range d.Windows { // "minute";q=100;w=60, "hour";q=1000;w=3600, ...
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendQuote(b, w.Name)
+		b = append(b, ";q="...)
+		b = strconv.AppendInt(b, int64(w.Limit), 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, int64(w.Size/time.Second), 10)
 	}
-	h.Set("RateLimit-Policy", strings.Join(policies, ", "))
-	h.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", tw.Name, tw.Remaining, ceilSeconds(resetIn)))
+	h[hdrPolicy] = []string{string(b)}
+	b = strconv.AppendQuote(b[:0], tw.Name) // "minute";r=99;t=60
+	b = append(b, ";r="...)
+	b = strconv.AppendInt(b, int64(tw.Remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, int64(ceilSeconds(resetIn)), 10)
+	h[hdrRateLimit] = []string{string(b)}
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter()))))
+		h[hdrRetryAfter] = []string{strconv.Itoa(max(1, ceilSeconds(d.RetryAfter())))}
 	}
 }
 

@@ -51,6 +51,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err) // writes the response now, so the status below is final
 		}
+		if !s.log.Enabled(c.Request().Context(), slog.LevelInfo) {
+			return nil // level above info: skip building the line (allocations on every request)
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			slog.String("method", c.Request().Method),

@@ -10,7 +10,7 @@ import (
 // routes registers every endpoint. Middleware stacks are named once.
 func (s *Server) routes(bodyLimit int64) {
 	e := s.echo
-	base := []echo.MiddlewareFunc{s.requestID, s.auditOrigin, s.metrics.HTTP, s.accessLog, s.recoverPanic, bodyLimitMiddleware(bodyLimit)}
+	base := []echo.MiddlewareFunc{s.requestID, s.auditOrigin, s.metrics.HTTP, s.accessLog, s.recoverPanic, bodyLimitMiddleware(bodyLimit), requestDeadline(s.requestTimeout)}
 	e.Use(base...)
 
 	e.GET("/healthz", s.healthz)

@@ -44,6 +44,7 @@ type Deps struct {
 	Now            func() time.Time
 	Ready          []Check
 	BodyLimit      int64
+	RequestTimeout time.Duration // bounds a request's store work (0: none)
 	TrustedProxies []netip.Prefix
 	Audit          audit.Store // the audit trail, read by wallets and the operator
 	OperatorToken  string      // bearer token of the operator API; "": no operator API (404)
@@ -77,6 +78,8 @@ type Server struct {
 	metricsHandler http.Handler
 	orderReads     *order.Service
 	info           Info
+
+	requestTimeout time.Duration // requestDeadline (deadline.go)
 }
 
 // New builds the Echo instance with every route.
@@ -103,6 +106,7 @@ func New(d Deps) *Server {
 		s.orderReads = d.Orders
 	}
 	s.audit = d.Audit
+	s.requestTimeout = d.RequestTimeout
 	s.operatorEnabled, s.operatorToken = d.OperatorToken != "", operatorTokenHash(d.OperatorToken)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

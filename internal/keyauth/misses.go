@@ -53,7 +53,7 @@ func (a *Authenticator) checkMisses(ctx context.Context, ip netip.Addr) error {
 	}
 	tw := d.Tightest()
 	return (&fault.Error{Kind: fault.KindRateLimited, Public: "Rate limit exceeded", Err: &MissLimited{Decision: d}}).
-		WithDetails(map[string]any{"window": tw.Name, "limit": tw.Limit})
+		WithDetails(map[string]any{"window": tw.Name, "limit": tw.Limit, "reset": (tw.Reset.UnixMilli() + 999) / 1000})
 }
 
 // countMiss records a lookup that found no key.

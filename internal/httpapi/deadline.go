@@ -1,0 +1,29 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// requestDeadline bounds the store and Redis work of a request. A partitioned
+// PostgreSQL (packets dropped, connections held open) otherwise holds a
+// request, its goroutine and a pool connection for minutes, until TCP gives
+// up; with the deadline the request ends in a 503 (faulttest:
+// TestPostgresPartitioned). Work that must outlive the client — settlement
+// and its recording once an order is claimed — detaches from the request
+// context on purpose and is not cut by it.
+func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if d <= 0 {
+			return next
+		}
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
