@@ -290,10 +290,29 @@ func signedPool(addr string, ws []*wallet, n int) *pool {
 
 // phaseRec is one measured phase.
 type phaseRec struct {
-	Key  string
-	Res  *Result
-	CPU  cpuUse
-	Rate float64 // paced phases: the offered rate
+	Key   string
+	Res   *Result
+	CPU   cpuUse
+	Rate  float64 // paced phases: the offered rate
+	Xacts float64 // PostgreSQL transactions in the bench database during the phase
+}
+
+// perRequest is a CPU figure (cores) as seconds per completed request.
+func (p *phaseRec) perRequest(cores float64) float64 {
+	if p.Res.Sent == 0 {
+		return 0
+	}
+	return cores * p.CPU.Wall / float64(p.Res.Sent)
+}
+
+// xacts is the bench database's committed plus rolled-back transactions:
+// the phase's delta, divided by its requests, says how many transactions a
+// request of the scenario costs (other work on the database is small: a
+// usage flush a second, a maintenance sweep every ten).
+func (b *bench) xacts(ctx context.Context) float64 {
+	var n int64
+	_ = b.admin.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1`, benchDB).Scan(&n)
+	return float64(n)
 }
 
 // Round is every phase of one round, by key.
@@ -330,16 +349,17 @@ func (b *bench) measure(ctx context.Context, key string, server *proc, run func(
 	if server != nil {
 		pid = server.pid()
 	}
+	x0 := b.xacts(ctx)
 	before := sampleCPU(pid)
 	res, err := run()
 	after := sampleCPU(pid)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	rec := &phaseRec{Key: key, Res: res, CPU: cpuBetween(before, after)}
+	time.Sleep(300 * time.Millisecond) // let usage flushes and statistics settle between phases
+	rec := &phaseRec{Key: key, Res: res, CPU: cpuBetween(before, after), Xacts: b.xacts(ctx) - x0}
 	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d%s", key, res.Throughput(),
 		fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors, errNote(res))
-	time.Sleep(300 * time.Millisecond) // let usage flushes and the like settle between phases
 	return rec, ctx.Err()
 }
 
@@ -566,8 +586,9 @@ func (b *bench) profile(ctx context.Context) error {
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
 			return err
 		}
-		logf("  %s: %.0f µs server CPU per request; go tool pprof -top %s", st.key,
-			rec.CPU.Server/rec.Res.Throughput()*1e6, filepath.Join(s.profileDir, st.key+".cpu.pprof"))
+		logf("  %s: %d requests (%d in the profile's window), %.0f µs server CPU per request; go tool pprof -top %s", st.key,
+			rec.Res.Sent, int(float64(rec.Res.Count)*float64(secs)/s.duration.Seconds()), rec.perRequest(rec.CPU.Server)*1e6,
+			filepath.Join(s.profileDir, st.key+".cpu.pprof"))
 	}
 	return nil
 }

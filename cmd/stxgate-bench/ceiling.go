@@ -221,7 +221,8 @@ func recoverCeiling(ctx context.Context, warmup, duration time.Duration) (*Resul
 		copy(in[i].sig[33:], s.S[:])
 	}
 	var (
-		count   atomic.Int64
+		count   atomic.Int64 // measured
+		all     atomic.Int64 // warm-up included
 		measure atomic.Bool
 		stop    atomic.Bool
 		wg      sync.WaitGroup
@@ -235,6 +236,7 @@ func recoverCeiling(ctx context.Context, warmup, duration time.Duration) (*Resul
 					failed.Store(err)
 					return
 				}
+				all.Add(1)
 				if measure.Load() {
 					count.Add(1)
 				}
@@ -261,5 +263,5 @@ func recoverCeiling(ctx context.Context, warmup, duration time.Duration) (*Resul
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Result{Name: "ceiling (c)", Count: int(count.Load()), Elapsed: elapsed}, nil
+	return &Result{Name: "ceiling (c)", Count: int(count.Load()), Sent: int(all.Load()), Elapsed: elapsed}, nil
 }

@@ -203,6 +203,7 @@ type Result struct {
 	Elapsed    time.Duration
 	Lat        []time.Duration // sorted
 	Dry        bool            // the source ran dry before the time was up
+	Sent       int             // every completed request, warm-up included (CPU per request)
 }
 
 // Throughput in requests per second.
@@ -249,6 +250,7 @@ func (p Phase) Run(ctx context.Context) (*Result, error) {
 	deadline := measureFrom.Add(p.Duration)
 	var (
 		counted  atomic.Int64 // measured requests, for the count bound
+		complete atomic.Int64 // all completed requests
 		dry      atomic.Bool
 		mu       sync.Mutex
 		res      = &Result{Name: p.Name}
@@ -290,6 +292,7 @@ func (p Phase) Run(ctx context.Context) (*Result, error) {
 				}
 				status, err := c.roundTrip(req)
 				done := time.Now()
+				complete.Add(1)
 				if from.Before(measureFrom) {
 					if err != nil {
 						if c, err = redial(p.Addr, c); err != nil {
@@ -331,6 +334,7 @@ func (p Phase) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.Count = len(res.Lat)
+	res.Sent = int(complete.Load())
 	res.Dry = dry.Load()
 	if lastDone.After(measureFrom) {
 		res.Elapsed = lastDone.Sub(measureFrom)

@@ -186,6 +186,7 @@ func procCPU(pid int) float64 {
 type cpuUse struct {
 	Machine, Self, Server, Redis, Postgres, Other float64
 	Cores                                         float64
+	Wall                                          float64 // seconds the sample spans
 }
 
 func cpuBetween(a, b cpuSample) cpuUse {
@@ -200,6 +201,7 @@ func cpuBetween(a, b cpuSample) cpuUse {
 		Server:   (b.server - a.server) / wall,
 		Redis:    (b.redis - a.redis) / wall,
 		Postgres: (b.postgres - a.postgres) / wall,
+		Wall:     wall,
 	}
 	u.Other = max(0, u.Machine-u.Self-u.Server-u.Redis-u.Postgres)
 	return u

@@ -195,23 +195,27 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 
 	p("## CPU per request")
 	p("")
-	p("CPU time each process spent per answered request (medians over rounds). Less noisy than throughput on a shared machine: it does not depend on who else had the cores.")
+	p("CPU time each process spent per request, warm-up included (medians over rounds), and the transactions each request cost the bench database (`pg_stat_database`). Steadier than throughput on a shared machine, though contention inflates CPU time too.")
 	p("")
-	p("| phase | server | load generator | Redis | PostgreSQL | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
-	p("|---|--:|--:|--:|--:|--:|--:|")
+	p("| phase | server | load generator | Redis | PostgreSQL | PostgreSQL transactions | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
+	p("|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, k := range rounds[0].Order {
 		per := func(f func(cpuUse) float64) string {
 			return fmt.Sprintf("%.0f µs", median(across(rounds, func(r *Round) float64 {
 				rec := r.Phases[k]
-				if rec.Res.Throughput() == 0 {
-					return 0
-				}
-				return f(rec.CPU) / rec.Res.Throughput() * 1e6
+				return rec.perRequest(f(rec.CPU)) * 1e6
 			})))
 		}
-		p("| %s | %s | %s | %s | %s | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
+		xacts := "–"
+		if !strings.HasPrefix(k, "keyed-scale") && k != "c" {
+			xacts = fmt.Sprintf("%.2f", median(across(rounds, func(r *Round) float64 {
+				rec := r.Phases[k]
+				return rec.Xacts / float64(max(1, rec.Res.Sent))
+			})))
+		}
+		p("| %s | %s | %s | %s | %s | %s | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
 			per(func(c cpuUse) float64 { return c.Self }), per(func(c cpuUse) float64 { return c.Redis }),
-			per(func(c cpuUse) float64 { return c.Postgres }),
+			per(func(c cpuUse) float64 { return c.Postgres }), xacts,
 			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Machine })),
 			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Other })))
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/settlement"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/vectors"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -232,23 +232,7 @@ func mustField(t testing.TB, body, name string) string {
 // The SIP-018 vectors made by stacks.js go through the HTTP endpoint, with
 // the gateway's clock inside each order's validity window.
 func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
-	raw, err := os.ReadFile(testenv.VectorsPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Keys []struct {
-			Private string `json:"private_key_hex"`
-			Public  string `json:"public_key_hex"`
-		} `json:"keys"`
-		SIP018 struct {
-			Positive []vecOrder `json:"positive"`
-			Negative []vecOrder `json:"negative"`
-		} `json:"sip018"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	v := vectors.Load(t)
 	lifetime := func(c *config.Config) { c.OrderMaxLifetime = 200 * 365 * 24 * time.Hour }
 	gws := map[string]*gateway{}
 	for _, n := range []string{"mainnet", "testnet"} {
@@ -260,7 +244,7 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 	for _, vec := range v.SIP018.Positive {
 		t.Run("positive/"+vec.ID, func(t *testing.T) {
 			g := gws[vec.Network]
-			body, from, to := vec.body()
+			body, from, to := vectorOrderBody(vec.Fields, vec.RSV)
 			g.clock.Set(time.Unix((from+to)/2, 0))
 			defer g.clock.Set(testNow)
 			r := g.createOrder(t, body, nil)
@@ -274,24 +258,24 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 	}
 	privByPub := map[string]*stacks.PrivateKey{}
 	for _, k := range v.Keys {
-		if pk, err := stacks.ParsePrivateKey(k.Private); err == nil {
-			privByPub[k.Public] = pk
+		if pk, err := stacks.ParsePrivateKey(k.PrivateKeyHex); err == nil {
+			privByPub[k.PublicKeyHex] = pk
 		}
 	}
 	refused := 0
 	for _, vec := range v.SIP018.Negative {
 		t.Run("negative/"+vec.ID, func(t *testing.T) {
 			g := gws["mainnet"]
-			body, from, to := vec.body()
+			body, from, to := vectorOrderBody(vec.Fields, vec.RSV)
 			// A vector whose final hash is not the gateway's canonical hash of
 			// these values (Clarity type or domain confusion) describes a wallet
 			// that signed that other hash: sign it and present it as the order.
-			if canonical := canonicalHash(t, body, stacks.NewDomain("stxgate", "1", stacks.Mainnet)); canonical != "" && canonical != vec.FinalHash {
-				k := privByPub[vec.PublicKey]
+			if canonical := canonicalHash(t, body, stacks.NewDomain("stxgate", "1", stacks.Mainnet)); canonical != "" && canonical != vec.FinalHashHex {
+				k := privByPub[vec.PublicKeyHex]
 				if k == nil {
-					t.Fatalf("no private key for %s", vec.PublicKey)
+					t.Fatalf("no private key for %s", vec.PublicKeyHex)
 				}
-				body = with(t, body, "signature", stacks.SignHash(k, hash32(t, vec.FinalHash)).String())
+				body = with(t, body, "signature", stacks.SignHash(k, hash32(t, vec.FinalHashHex)).String())
 			}
 			g.clock.Set(time.Unix((from+to)/2, 0))
 			defer g.clock.Set(testNow)
@@ -306,7 +290,7 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 	t.Run("domain-version-2-gateway", func(t *testing.T) {
 		g, _ := newOrderGateway(t, lifetime, func(c *config.Config) { c.SIP018Version = "2" })
 		vec := v.SIP018.Positive[0]
-		body, from, to := vec.body()
+		body, from, to := vectorOrderBody(vec.Fields, vec.RSV)
 		g.clock.Set(time.Unix((from+to)/2, 0))
 		expect(t, g.createOrder(t, body, nil), 401, fmt.Sprintf(`{"error":"Invalid order signature","timestamp":%q}`, formatStamp(g.clock.Now())))
 	})
@@ -316,15 +300,25 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 	}
 }
 
-type vecOrder struct {
-	ID            string `json:"id"`
-	Network       string `json:"network"`
-	MessageFields []struct {
-		Name, Value string
-	} `json:"message_fields"`
-	Signature string `json:"signature_rsv_hex"`
-	FinalHash string `json:"final_hash_hex"`
-	PublicKey string `json:"public_key_hex"`
+// vectorOrderBody renders a vector's order tuple as a create body, with its
+// validity window in unix seconds.
+func vectorOrderBody(fields []vectors.Field, signature string) (string, int64, int64) {
+	f := map[string]string{}
+	var from, to int64
+	for _, m := range fields {
+		switch m.Name {
+		case "valid-from":
+			fmt.Sscan(m.Value, &from)
+			f["validFrom"] = time.Unix(from, 0).UTC().Format(time.RFC3339)
+		case "valid-to":
+			fmt.Sscan(m.Value, &to)
+			f["validTo"] = time.Unix(to, 0).UTC().Format(time.RFC3339)
+		default:
+			f[camel(m.Name)] = m.Value
+		}
+	}
+	f["signature"] = signature
+	return mustJSON(f), from, to
 }
 
 // canonicalHash is the gateway's SIP-018 hash of a create body's values ("" if they do not form a tuple).
@@ -359,26 +353,6 @@ func hash32(t testing.TB, s string) [32]byte {
 }
 
 func formatStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
-// body renders a vector's order as a create body (and its validity window).
-func (v vecOrder) body() (string, int64, int64) {
-	f := map[string]string{}
-	var from, to int64
-	for _, m := range v.MessageFields {
-		switch m.Name {
-		case "valid-from":
-			fmt.Sscan(m.Value, &from)
-			f["validFrom"] = time.Unix(from, 0).UTC().Format(time.RFC3339)
-		case "valid-to":
-			fmt.Sscan(m.Value, &to)
-			f["validTo"] = time.Unix(to, 0).UTC().Format(time.RFC3339)
-		default:
-			f[camel(m.Name)] = m.Value
-		}
-	}
-	f["signature"] = v.Signature
-	return mustJSON(f), from, to
-}
 
 // deleteOrder removes an order behind the gateway's back (test set-up only).
 func (g *gateway) deleteOrder(t testing.TB, uuid string) {
