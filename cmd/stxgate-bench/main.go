@@ -113,7 +113,7 @@ func parseSettings(args []string) (settings, error) {
 	if *lim > 0 {
 		s.limiterKeys = *lim
 	}
-	s.pacedShare = 0.5
+	s.pacedShare = 0.25
 	s.wallets, s.keysPer, s.baseKeys, s.maxCount = 16, 4, 1000, 2_000_000
 	if s.wallets*s.keysPer > s.baseKeys || s.limiterKeys > s.scaleKeys-s.wallets*s.keysPer {
 		return s, errors.New("-scale-keys must exceed -limiter-keys plus the 64 bench keys")

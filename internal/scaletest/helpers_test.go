@@ -1,17 +1,12 @@
 package scaletest
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +15,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
 
@@ -55,47 +51,10 @@ func defaultConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// inProcess is an in-process gateway served on loopback HTTP.
-type inProcess struct {
-	URL  string
-	App  *app.App
-	logs *lockedBuffer
-}
-
-func startInProcess(t testing.TB, cfg config.Config, opt app.Options) *inProcess {
+// startInProcess serves an in-process gateway with exactly cfg on loopback HTTP.
+func startInProcess(t testing.TB, cfg config.Config, opt app.Options) *testgateway.Gateway {
 	t.Helper()
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := app.New(context.Background(), cfg, log, opt)
-	if err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", logs.String())
-		}
-	})
-	return &inProcess{URL: srv.URL, App: a, logs: logs}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return testgateway.StartWith(t, cfg, opt)
 }
 
 // apiStatus is the HTTP status of a client call's error (200 when nil).

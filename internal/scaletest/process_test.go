@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
 // buildOnce compiles cmd/stxgate once per test binary (with the ambient
@@ -55,7 +57,7 @@ type process struct {
 	URL        string // main listener
 	MetricsURL string // /metrics URL (own listener when STXGATE_METRICS_LISTEN is set)
 	cmd        *exec.Cmd
-	logs       *lockedBuffer
+	logs       *testgateway.LogBuffer
 	exited     chan struct{}
 	exitErr    error
 }
@@ -85,7 +87,7 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &process{cmd: cmd, logs: &testgateway.LogBuffer{}, exited: make(chan struct{})}
 	addrs := make(chan [2]string, 2)
 	go func() {
 		sc := bufio.NewScanner(out)

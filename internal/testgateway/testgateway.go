@@ -61,6 +61,7 @@ type Gateway struct {
 	Clock      *Clock
 	Settlement *settlement.Simulated
 	Server     *httptest.Server
+	Logs       *LogBuffer // the gateway's JSON log
 }
 
 // Option adjusts the gateway's configuration before it starts.
@@ -86,11 +87,25 @@ func Start(t testing.TB, opts ...Option) *Gateway {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	return StartWith(t, cfg, app.Options{})
+}
+
+// StartWith runs a gateway with exactly cfg (a Redis Cluster, a replica…).
+// opt.Settlement defaults to a simulated settlement, opt.Now to a movable Clock.
+func StartWith(t testing.TB, cfg config.Config, opt app.Options) *Gateway {
+	t.Helper()
 	clock := &Clock{}
-	sim := settlement.NewSimulated(nil)
-	logs := &lockedBuffer{}
+	if opt.Now == nil {
+		opt.Now = clock.Now
+	}
+	sim, _ := opt.Settlement.(*settlement.Simulated)
+	if opt.Settlement == nil {
+		sim = settlement.NewSimulated(nil)
+		opt.Settlement = sim
+	}
+	logs := &LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := app.New(context.Background(), cfg, log, app.Options{Now: clock.Now, Settlement: sim})
+	a, err := app.New(context.Background(), cfg, log, opt)
 	if err != nil {
 		t.Fatalf("testgateway: start gateway: %v", err)
 	}
@@ -102,21 +117,22 @@ func Start(t testing.TB, opts ...Option) *Gateway {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	return &Gateway{URL: srv.URL, App: a, Config: cfg, Clock: clock, Settlement: sim, Server: srv}
+	return &Gateway{URL: srv.URL, App: a, Config: cfg, Clock: clock, Settlement: sim, Server: srv, Logs: logs}
 }
 
-type lockedBuffer struct {
+// LogBuffer collects a gateway's log lines; safe for concurrent writers.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
