@@ -67,7 +67,7 @@ migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)
 # Benchmarks (bench/README.md): micro-benchmarks, then cmd/stxgate-bench drives the real gateway on
 # loopback against ceilings measured in the same run. Needs PostgreSQL and Redis (DATABASE_URL /
 # REDIS_URL, else the local defaults); creates and drops its own databases and Redis prefix.
-BENCH_PKGS ?= ./pkg/stacks ./pkg/ordersig ./internal/apikey ./internal/keyauth ./internal/ratelimit
+BENCH_PKGS ?= ./pkg/stacks ./pkg/ordersig ./internal/apikey ./internal/keyauth ./internal/ratelimit ./internal/httpapi
 BENCH_MICRO = $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS) > bin/bench-micro.txt 2>&1 \
 	|| { cat bin/bench-micro.txt; exit 1; }; cat bin/bench-micro.txt
 

@@ -195,9 +195,9 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 
 	p("## CPU per request")
 	p("")
-	p("CPU time each process spent per request, warm-up included (medians over rounds), and the transactions each request cost the bench database (`pg_stat_database`). Steadier than throughput on a shared machine, though contention inflates CPU time too.")
+	p("CPU time each process spent per request, warm-up included (medians over rounds), and the transactions each request cost the bench database (`pg_stat_database`; backends publish their counts at most once a second, so this reads up to ~20 %% low). Steadier than throughput on a shared machine, though contention inflates CPU time too.")
 	p("")
-	p("| phase | server | load generator | Redis | PostgreSQL | PostgreSQL transactions | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
+	p("| phase | server | load generator | Redis | PostgreSQL | PostgreSQL transactions (≈) | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
 	p("|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, k := range rounds[0].Order {
 		per := func(f func(cpuUse) float64) string {

@@ -58,7 +58,7 @@ type Authorize func(o *Order) error
 // the order. createdBy records who created it.
 func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, authorize, verified Authorize) (*Order, error) {
 	now := s.now()
-	v, err := n.validate(s.cfg.Network, now, s.cfg.MaxLifetime)
+	v, err := validate(n, s.cfg.Network, now, s.cfg.MaxLifetime)
 	if err != nil {
 		return nil, err
 	}

@@ -11,21 +11,8 @@ import (
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
-// NewOrder is a create request as the client sent it (JSON field names).
-type NewOrder struct {
-	Owner          string `json:"owner"`
-	InputToken     string `json:"inputToken"`
-	OutputToken    string `json:"outputToken"`
-	AmountIn       string `json:"amountIn"`
-	TargetPrice    string `json:"targetPrice"`
-	Direction      string `json:"direction"`
-	ConditionToken string `json:"conditionToken"`
-	Recipient      string `json:"recipient"`
-	Signature      string `json:"signature"`
-	UUID           string `json:"uuid"`
-	ValidFrom      string `json:"validFrom"`
-	ValidTo        string `json:"validTo"`
-}
+// NewOrder is a create request as the client sent it: the API's wire type.
+type NewOrder = ordersig.SignedOrder
 
 var (
 	uuidPattern  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -42,8 +29,8 @@ type validated struct {
 	sig   ordersig.Order
 }
 
-// validate checks every field; the first failure names its field.
-func (n NewOrder) validate(network stacks.Network, now time.Time, maxLifetime time.Duration) (*validated, error) {
+// validate checks every field of n; the first failure names its field.
+func validate(n NewOrder, network stacks.Network, now time.Time, maxLifetime time.Duration) (*validated, error) {
 	owner, err := principal("owner", n.Owner, network)
 	if err != nil {
 		return nil, err

@@ -59,21 +59,8 @@ type NewOrder struct {
 }
 
 // SignedOrder is the body of POST /api/v1/orders/new: an order and its
-// owner's SIP-018 signature.
-type SignedOrder struct {
-	Owner          string `json:"owner"`
-	InputToken     string `json:"inputToken"`
-	OutputToken    string `json:"outputToken"`
-	AmountIn       string `json:"amountIn"`
-	TargetPrice    string `json:"targetPrice"`
-	Direction      string `json:"direction"`
-	ConditionToken string `json:"conditionToken"`
-	Recipient      string `json:"recipient"`
-	Signature      string `json:"signature"`
-	UUID           string `json:"uuid"`
-	ValidFrom      string `json:"validFrom"` // RFC 3339, whole seconds
-	ValidTo        string `json:"validTo"`
-}
+// owner's SIP-018 signature (the type the gateway itself decodes).
+type SignedOrder = ordersig.SignedOrder
 
 // SignOrder fills n's defaults and signs it with the client's signer under
 // the client's SIP-018 domain. No call is made: submit the result with
@@ -101,12 +88,12 @@ func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error
 	if n.ValidTo.IsZero() {
 		n.ValidTo = n.ValidFrom.Add(DefaultOrderLifetime)
 	}
-	from, to := n.ValidFrom.UTC().Truncate(time.Second), n.ValidTo.UTC().Truncate(time.Second)
-	tuple, err := ordersig.Order{
+	o := ordersig.Order{
 		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
 		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
-		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: from.Unix(), ValidTo: to.Unix(),
-	}.Tuple()
+		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: n.ValidFrom.Unix(), ValidTo: n.ValidTo.Unix(),
+	}
+	tuple, err := o.Tuple()
 	if err != nil {
 		return nil, fmt.Errorf("stxgate: order: %w", err)
 	}
@@ -118,12 +105,8 @@ func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error
 	if err != nil {
 		return nil, fmt.Errorf("stxgate: sign order: %w", err)
 	}
-	return &SignedOrder{
-		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
-		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
-		Recipient: n.Recipient, Signature: sig, UUID: n.UUID,
-		ValidFrom: from.Format(time.RFC3339), ValidTo: to.Format(time.RFC3339),
-	}, nil
+	so := ordersig.NewSignedOrder(o, sig)
+	return &so, nil
 }
 
 // SubmitOrder submits a signed order. With an API key set the call is

@@ -1,0 +1,32 @@
+package ordersig
+
+import "time"
+
+// SignedOrder is an order with its owner's signature as the HTTP API carries
+// it (the body of POST /api/v1/orders/new). Times are RFC 3339; the signed
+// tuple carries them as whole unix seconds.
+type SignedOrder struct {
+	Owner          string `json:"owner"`
+	InputToken     string `json:"inputToken"`
+	OutputToken    string `json:"outputToken"`
+	AmountIn       string `json:"amountIn"`
+	TargetPrice    string `json:"targetPrice"`
+	Direction      string `json:"direction"`
+	ConditionToken string `json:"conditionToken"`
+	Recipient      string `json:"recipient"`
+	Signature      string `json:"signature"`
+	UUID           string `json:"uuid"`
+	ValidFrom      string `json:"validFrom"`
+	ValidTo        string `json:"validTo"`
+}
+
+// NewSignedOrder is o's wire form carrying signature sig.
+func NewSignedOrder(o Order, sig string) SignedOrder {
+	return SignedOrder{
+		Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
+		TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken,
+		Recipient: o.Recipient, Signature: sig, UUID: o.UUID,
+		ValidFrom: time.Unix(o.ValidFrom, 0).UTC().Format(time.RFC3339),
+		ValidTo:   time.Unix(o.ValidTo, 0).UTC().Format(time.RFC3339),
+	}
+}
