@@ -392,7 +392,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	// First guesses for round 1; later rounds size the pools from what the
 	// previous round consumed. A pool that runs dry ends its phase early
 	// (reported), which leaves its throughput right.
-	nExec, nCeilB, nSigned := int(2000*phaseSecs), int(4000*phaseSecs), int(2000*phaseSecs)
+	nExec, nCeilB, nSigned := int(2000*phaseSecs), int(4000*phaseSecs), int(3000*phaseSecs)
 	var out []*Round
 	for r := 1; r <= s.rounds; r++ {
 		round := &Round{N: r, Phases: map[string]*phaseRec{}}

@@ -264,21 +264,31 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		fmt.Fprintln(g.out, sig)
 		return nil
 	case "order":
-		n, err := parseOrderFlags("sign order", args)
+		_, so, err := signOrderFromFlags(ctx, g, "sign order", args)
 		if err != nil {
 			return err
-		}
-		c, err := g.client(true)
-		if err != nil {
-			return err
-		}
-		so, err := c.SignOrder(ctx, n)
-		if err != nil {
-			return usagef("sign order: %v", err)
 		}
 		return g.printJSON(so) // the body is JSON whatever --json says
 	}
 	return usagef("sign: want message or order")
+}
+
+// signOrderFromFlags reads an order from the command's flags and signs it
+// with the wallet (STXGATE_PRIVATE_KEY or --key-file).
+func signOrderFromFlags(ctx context.Context, g *globals, name string, args []string) (*client.Client, *client.SignedOrder, error) {
+	n, err := parseOrderFlags(name, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := g.client(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	so, err := c.SignOrder(ctx, n)
+	if err != nil {
+		return nil, nil, usagef("%s: %v", name, err)
+	}
+	return c, so, nil
 }
 
 func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
@@ -504,17 +514,9 @@ func (g *globals) printKeys(keys []client.Key) {
 func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	switch sub {
 	case "create":
-		n, err := parseOrderFlags("orders create", args)
+		c, so, err := signOrderFromFlags(ctx, g, "orders create", args)
 		if err != nil {
 			return err
-		}
-		c, err := g.client(true)
-		if err != nil {
-			return err
-		}
-		so, err := c.SignOrder(ctx, n)
-		if err != nil {
-			return usagef("orders create: %v", err)
 		}
 		o, err := c.SubmitOrder(ctx, *so)
 		if err != nil {
