@@ -35,7 +35,8 @@ type bench struct {
 	admin  *pgx.Conn
 	prefix string
 	dbs    []string
-	dbA    *pgxpool.Pool
+	dbA    *pgxpool.Pool // the 1,000-key database
+	dbB    *pgxpool.Pool // the scale database
 
 	gwA, gwB, ceil *proc
 	pprofA, pprofB string
@@ -139,17 +140,15 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		}
 	}
 	bench := s.wallets * s.keysPer
-	poolB, err := pgxpool.New(ctx, dsnB)
-	if err != nil {
+	if b.dbB, err = pgxpool.New(ctx, dsnB); err != nil {
 		return b, err
 	}
-	defer poolB.Close()
 	if err := insertFillerKeys(ctx, b.dbA, 1, s.baseKeys-bench, nil); err != nil {
 		return b, err
 	}
 	tf := time.Now()
 	logf("inserting %d filler keys into %s (SQL)", s.scaleKeys-bench, scaleDB)
-	if err := insertFillerKeys(ctx, poolB, 1, s.scaleKeys-bench, func(done int) {
+	if err := insertFillerKeys(ctx, b.dbB, 1, s.scaleKeys-bench, func(done int) {
 		if done%500_000 == 0 {
 			logf("  %d keys", done)
 		}
@@ -157,6 +156,9 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 	b.fillTook = time.Since(tf)
+	if err := b.maintain(ctx, true); err != nil {
+		return b, err
+	}
 	b.fill = limiterFill{rdb: b.rdb, limiter: ratelimit.NewRedis(b.rdb, b.prefix+"b:"), n: s.limiterKeys}
 	b.setupTook = time.Since(t0)
 	logf("setup done in %s", b.setupTook.Round(time.Second))
@@ -198,8 +200,10 @@ func (b *bench) teardown() {
 	for _, p := range []*proc{b.gwA, b.gwB, b.ceil} {
 		p.stop()
 	}
-	if b.dbA != nil {
-		b.dbA.Close()
+	for _, db := range []*pgxpool.Pool{b.dbA, b.dbB} {
+		if db != nil {
+			db.Close()
+		}
 	}
 	if b.admin != nil {
 		for _, name := range b.dbs {
@@ -358,8 +362,10 @@ func (b *bench) measure(ctx context.Context, key string, server *proc, run func(
 	}
 	time.Sleep(300 * time.Millisecond) // let usage flushes and statistics settle between phases
 	rec := &phaseRec{Key: key, Res: res, CPU: cpuBetween(before, after), Xacts: b.xacts(ctx) - x0}
-	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d%s", key, res.Throughput(),
-		fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors, errNote(res))
+	c := rec.CPU
+	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f, other %.2f%s",
+		key, res.Throughput(), fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors,
+		c.Server, c.Self, c.Redis, c.Postgres, c.Other, errNote(res))
 	return rec, ctx.Err()
 }
 
@@ -414,6 +420,9 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := copyOrders(ctx, b.dbA, ceilRows, b.keysA); err != nil {
 			return nil, err
 		}
+		if err := b.maintain(ctx, false); err != nil {
+			return nil, err
+		}
 		exec, ceilB := executePool(b.gwA.addr, execRows, b.keysA), ceilingBPool(b.ceil.addr, ceilRows)
 		signed := signedPool(b.gwA.addr, b.wallets, nSigned)
 
@@ -421,16 +430,19 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			key    string
 			server *proc
 			run    func() (*Result, error)
+			after  func() error // untimed clean-up once the phase is measured
 		}
 		closedStep := func(key string, server *proc, next func(int) []byte, count int) step {
-			return step{key, server, func() (*Result, error) { return b.closed(key, server.addr, next, count).Run(ctx) }}
+			return step{key: key, server: server, run: func() (*Result, error) { return b.closed(key, server.addr, next, count).Run(ctx) }}
 		}
+		ceilBStep := closedStep("b", b.ceil, ceilB.Next, len(ceilB.reqs))
+		ceilBStep.after = func() error { return b.dropCeilingOrders(ctx, ceilRows) }
 		pairs := [][2]step{
 			{closedStep("a", b.ceil, perConn(ceilA), 0), closedStep("keyed", b.gwA, perConn(keyedA), 0)},
 		}
 		later := [][2]step{
-			{closedStep("b", b.ceil, ceilB.Next, len(ceilB.reqs)), closedStep("execute", b.gwA, exec.Next, len(exec.reqs))},
-			{{"c", nil, func() (*Result, error) { return recoverCeiling(ctx, s.warmup, s.duration) }},
+			{ceilBStep, closedStep("execute", b.gwA, exec.Next, len(exec.reqs))},
+			{{key: "c", run: func() (*Result, error) { return recoverCeiling(ctx, s.warmup, s.duration) }},
 				closedStep("signed", b.gwA, signed.Next, len(signed.reqs))},
 		}
 		run := func(steps ...step) error {
@@ -438,6 +450,11 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 				rec, err := b.measure(ctx, st.key, st.server, st.run)
 				if err != nil {
 					return err
+				}
+				if st.after != nil {
+					if err := st.after(); err != nil {
+						return err
+					}
 				}
 				round.add(rec)
 			}
@@ -462,7 +479,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// ceiling already saturates two cores.
 		rate := s.pacedShare * round.Phases["a"].Res.Throughput()
 		pacedStep := func(key string, server *proc, next func(int) []byte) step {
-			return step{key, server, func() (*Result, error) { return b.pacedPhase(key, server.addr, next, rate).Run(ctx) }}
+			return step{key: key, server: server, run: func() (*Result, error) { return b.pacedPhase(key, server.addr, next, rate).Run(ctx) }}
 		}
 		if err := run(ordered([2]step{pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))})...); err != nil {
 			return nil, err
@@ -563,6 +580,9 @@ func (b *bench) profile(ctx context.Context) error {
 		{"b", b.pprofCeil, b.ceil, b.closed("b", b.ceil.addr, ceilingBPool(b.ceil.addr, ceilRows).Next, len(ceilRows))},
 		{"execute", b.pprofA, b.gwA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
 		{"signed", b.pprofA, b.gwA, b.closed("signed", b.gwA.addr, signedPool(b.gwA.addr, b.wallets, n).Next, n)},
+		// keyed once more: whatever executes and signed calls leave behind
+		// in the process shows as a difference to the first keyed profile.
+		{"keyed-again", b.pprofA, b.gwA, b.closed("keyed-again", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
 	}
 	for _, st := range steps {
 		secs := int((s.duration - time.Second).Seconds())
@@ -588,6 +608,11 @@ func (b *bench) profile(ctx context.Context) error {
 		}
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
 			return err
+		}
+		if st.key == "b" {
+			if err := b.dropCeilingOrders(ctx, ceilRows); err != nil {
+				return err
+			}
 		}
 		logf("  %s: %d requests (%d in the profile's window), %.0f µs server CPU per request; go tool pprof -top %s", st.key,
 			rec.Res.Sent, int(float64(rec.Res.Count)*float64(secs)/s.duration.Seconds()), rec.perRequest(rec.CPU.Server)*1e6,
@@ -652,6 +677,57 @@ func (b *bench) cannedSelf(ctx context.Context) error {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("PUT /canned: %s", resp.Status)
+	}
+	return nil
+}
+
+// maintain vacuums and analyses the bench databases now, between phases, and
+// keeps autovacuum off their tables: otherwise the vacuum a round's updates
+// call for starts a minute later (autovacuum_naptime) — in the middle of the
+// next round's phases, where it took half a core in the first runs. first
+// also turns autovacuum off and checkpoints after the million-row insert
+// (a checkpoint is cluster-wide, so only that once; failure is tolerated).
+func (b *bench) maintain(ctx context.Context, first bool) error {
+	for _, db := range []*pgxpool.Pool{b.dbA, b.dbB} {
+		rows, err := db.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)
+		if err != nil {
+			return fmt.Errorf("list tables: %w", err)
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("list tables: %w", err)
+		}
+		for _, t := range tables {
+			if first {
+				if _, err := db.Exec(ctx, "ALTER TABLE "+t+" SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)"); err != nil {
+					return fmt.Errorf("autovacuum off on %s: %w", t, err)
+				}
+			}
+			if _, err := db.Exec(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+				return fmt.Errorf("vacuum %s: %w", t, err)
+			}
+		}
+	}
+	if first {
+		if _, err := b.dbB.Exec(ctx, "CHECKPOINT"); err != nil {
+			logf("CHECKPOINT after the scale insert: %v (continuing)", err)
+		}
+	}
+	return nil
+}
+
+// dropCeilingOrders deletes ceiling (b)'s orders right after its phase. The
+// ceiling claims them and never fills them, so half a minute later the
+// gateway's reconciliation (it shares the table) would settle and fill every
+// one of them in the background — in the middle of later phases, where it
+// took half a core of PostgreSQL and slowed the gateway in the first runs.
+func (b *bench) dropCeilingOrders(ctx context.Context, rows []orderRow) error {
+	uuids := make([]string, len(rows))
+	for i, r := range rows {
+		uuids[i] = r.o.UUID
+	}
+	if _, err := b.dbA.Exec(ctx, `DELETE FROM orders WHERE uuid = ANY($1)`, uuids); err != nil {
+		return fmt.Errorf("delete ceiling (b) orders: %w", err)
 	}
 	return nil
 }

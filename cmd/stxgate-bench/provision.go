@@ -137,9 +137,6 @@ func insertFillerKeys(ctx context.Context, db *pgxpool.Pool, from, to int, progr
 			progress(hi - from + 1)
 		}
 	}
-	if _, err := db.Exec(ctx, `ANALYZE api_keys`); err != nil {
-		return fmt.Errorf("analyze api_keys: %w", err)
-	}
 	return nil
 }
 
