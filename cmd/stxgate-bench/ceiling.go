@@ -130,7 +130,7 @@ func runCeilingServer(args []string) error {
 		if _, err := evalsha(c); err != nil {
 			return err
 		}
-		o, err := store.Claim(c.Request().Context(), c.Param("uuid"), "ceiling", time.Now())
+		o, err := store.Claim(c.Request().Context(), c.Param("uuid"), "ceiling", "", time.Now())
 		if err != nil {
 			return err
 		}

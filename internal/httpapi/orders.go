@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -151,50 +152,64 @@ func (s *Server) createOrder(c echo.Context) error {
 	return c.JSON(http.StatusCreated, success{Status: "success", Data: orderView(o)})
 }
 
-// orderActor authorises execute or cancel: by the request's key (permission
-// and ownership), or by a single-use wallet-signed message naming the order.
-func (s *Server) orderActor(c echo.Context, perm apikey.Permission, action string) (string, order.Authorize, error) {
+// orderCaller authorises execute or cancel: by the request's key (permission
+// now, ownership in the store's conditional update), or by a single-use
+// wallet-signed message naming the order.
+func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action string) (order.Caller, error) {
 	uuid := c.Param("uuid")
 	if k := keyFrom(c); k != nil {
-		return "key:" + k.ID, func(o *order.Order) error { return keyMayAct(k, perm, o) }, nil
+		if !k.Has(perm) {
+			return order.Caller{}, errMissingPermission(perm)
+		}
+		return order.Caller{
+			Actor:  "key:" + k.ID,
+			Wallet: k.WalletAddress,
+			Refuse: func(o *order.Order) error {
+				return errWrongWallet.WithDetails(map[string]any{
+					"apiKeyWallet": k.WalletAddress, "orderOwner": o.Owner, "orderUuid": o.UUID,
+				})
+			},
+		}, nil
 	}
 	env, err := readEnvelope(c)
 	if err != nil {
-		return "", nil, err
+		return order.Caller{}, err
 	}
 	if env.Message == "" && env.Signature == "" && env.WalletAddress == "" {
-		return "", nil, errAuthRequired
+		return order.Caller{}, errAuthRequired
 	}
 	m, err := s.wallets.Verify(c.Request().Context(), env, action)
 	if err != nil {
-		return "", nil, err
+		return order.Caller{}, err
 	}
 	var signed string
 	if err := m.Field("uuid", &signed); err != nil {
-		return "", nil, err
+		return order.Caller{}, err
 	}
 	if signed != uuid {
-		return "", nil, fault.Invalid("message.uuid", "message.uuid does not match the order in the URL")
-	}
-	if err := s.limitWallet(c, m.Wallet.String(), ClassSignedWrite); err != nil {
-		return "", nil, err
+		return order.Caller{}, fault.Invalid("message.uuid", "message.uuid does not match the order in the URL")
 	}
 	wallet := m.Wallet.String()
-	return "wallet:" + wallet, func(o *order.Order) error {
-		if o.Owner != wallet {
+	if err := s.limitWallet(c, wallet, ClassSignedWrite); err != nil {
+		return order.Caller{}, err
+	}
+	return order.Caller{
+		Actor:  "wallet:" + wallet,
+		Wallet: wallet,
+		Before: func(ctx context.Context) error { return s.wallets.Claim(ctx, m) }, // single use
+		Refuse: func(o *order.Order) error {
 			return errNotOwner.WithDetails(map[string]any{"walletAddress": wallet, "orderOwner": o.Owner, "orderUuid": o.UUID})
-		}
-		return s.wallets.Claim(c.Request().Context(), m) // single use, consumed only when it may act
+		},
 	}, nil
 }
 
 // executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid}.
 func (s *Server) executeOrder(c echo.Context) error {
-	actor, authorize, err := s.orderActor(c, apikey.PermExecute, walletauth.ActionExecuteOrder)
+	caller, err := s.orderCaller(c, apikey.PermExecute, walletauth.ActionExecuteOrder)
 	if err != nil {
 		return err
 	}
-	o, err := s.orders.Execute(c.Request().Context(), c.Param("uuid"), actor, authorize)
+	o, err := s.orders.Execute(c.Request().Context(), c.Param("uuid"), caller)
 	if err != nil {
 		return err
 	}
@@ -203,11 +218,11 @@ func (s *Server) executeOrder(c echo.Context) error {
 
 // cancelOrder: PATCH /api/v1/orders/:uuid/cancel → {status, data}.
 func (s *Server) cancelOrder(c echo.Context) error {
-	actor, authorize, err := s.orderActor(c, apikey.PermCancel, walletauth.ActionCancelOrder)
+	caller, err := s.orderCaller(c, apikey.PermCancel, walletauth.ActionCancelOrder)
 	if err != nil {
 		return err
 	}
-	o, err := s.orders.Cancel(c.Request().Context(), c.Param("uuid"), actor, authorize)
+	o, err := s.orders.Cancel(c.Request().Context(), c.Param("uuid"), caller)
 	if err != nil {
 		return err
 	}

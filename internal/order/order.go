@@ -98,15 +98,18 @@ type Store interface {
 	InsertOrder(ctx context.Context, o *Order) error
 	OrderByUUID(ctx context.Context, uuid string) (*Order, error)
 	ListOrders(ctx context.Context, q ListQuery) ([]*Order, error)
-	// Claim moves an open order inside its validity window to executing
-	// (ErrNotOpen otherwise) and returns it.
-	Claim(ctx context.Context, uuid, actor string, now time.Time) (*Order, error)
+	// Claim moves an open order of owner inside its validity window to
+	// executing (ErrNotOpen otherwise; owner "" matches any) and returns it.
+	// The owner check lives in the same statement, so the common case needs
+	// no read before the write.
+	Claim(ctx context.Context, uuid, actor, owner string, now time.Time) (*Order, error)
 	// Fill records the settlement of an executing order (ErrNotPending otherwise).
 	Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*Order, error)
 	// Release returns an executing order to open with the failure recorded.
 	Release(ctx context.Context, uuid, reason string, now time.Time) (*Order, error)
-	// Cancel moves an open, unexpired order to cancelled (ErrNotOpen otherwise).
-	Cancel(ctx context.Context, uuid, actor string, now time.Time) (*Order, error)
+	// Cancel moves an open, unexpired order of owner to cancelled (ErrNotOpen
+	// otherwise; owner "" matches any).
+	Cancel(ctx context.Context, uuid, actor, owner string, now time.Time) (*Order, error)
 	// Expire moves open orders past validTo to expired; uuid "" expires all due.
 	Expire(ctx context.Context, uuid string, now time.Time) (int, error)
 	// Executing lists orders claimed before since (for reconciliation).

@@ -48,9 +48,19 @@ func NewService(store Store, settle Settlement, cfg Config, now func() time.Time
 	return &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
 }
 
-// Authorize is the caller's check on an existing order (key permission and
-// ownership, or the signing wallet); it runs before any state changes.
+// Authorize is a check of a new order before it is stored (the creating
+// key's permission and ownership, the wallet's rate limit).
 type Authorize func(o *Order) error
+
+// Caller is who asks to execute or cancel an order.
+type Caller struct {
+	Actor  string // "key:<id>" or "wallet:<address>", recorded on the order
+	Wallet string // the wallet it acts for: only that wallet's orders change
+	// Before runs before the order changes (a single-use message is consumed).
+	Before func(context.Context) error
+	// Refuse is the answer for an order of another owner (403 with details).
+	Refuse func(o *Order) error
+}
 
 // Create validates n, lets authorize check the caller against the new order
 // (cheap checks first), verifies the owner's SIP-018 signature over the
@@ -120,22 +130,23 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]*Order, error) {
 	return orders, nil
 }
 
-// Execute settles an order at most once: one conditional claim (open and
-// inside its validity window → executing), settlement under the order uuid as
-// idempotency key, then the txid is recorded. A rejected settlement returns
-// the order to open; an unknown outcome leaves it executing for Reconcile.
-func (s *Service) Execute(ctx context.Context, uuid, actor string, authorize Authorize) (*Order, error) {
-	o, err := s.Get(ctx, uuid)
-	if err != nil {
-		return nil, err
+// Execute settles an order at most once: one conditional claim (open, the
+// caller's own and inside its validity window → executing), settlement under
+// the order uuid as idempotency key, then the txid is recorded. A rejected
+// settlement returns the order to open; an unknown outcome leaves it
+// executing for Reconcile. The happy path reads nothing before the claim: the
+// owner check is in the claim, and a refused claim is explained afterwards.
+func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, error) {
+	if !ValidUUID(uuid) {
+		return nil, ErrOrderNotFound
 	}
-	if err := authorize(o); err != nil {
+	if err := c.before(ctx); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	claimed, err := s.store.Claim(ctx, uuid, actor, now)
-	if errors.Is(err, ErrNotOpen) {
-		return nil, s.notOpen(ctx, uuid, now)
+	claimed, err := s.store.Claim(ctx, uuid, c.Actor, c.Wallet, now)
+	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
+		return nil, s.refused(ctx, uuid, c, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim order: %w", err)
@@ -162,29 +173,48 @@ func (s *Service) Execute(ctx context.Context, uuid, actor string, authorize Aut
 			slog.String("uuid", uuid), slog.Any("error", err))
 		return nil, fmt.Errorf("record fill: %w", err)
 	}
-	s.record(ctx, audit.OrderExecuted, filled, actor, false)
+	s.record(ctx, audit.OrderExecuted, filled, c.Actor, false)
 	return filled, nil
 }
 
-// Cancel cancels an open order.
-func (s *Service) Cancel(ctx context.Context, uuid, actor string, authorize Authorize) (*Order, error) {
-	o, err := s.Get(ctx, uuid)
-	if err != nil {
-		return nil, err
+// Cancel cancels an open order of the caller's wallet.
+func (s *Service) Cancel(ctx context.Context, uuid string, c Caller) (*Order, error) {
+	if !ValidUUID(uuid) {
+		return nil, ErrOrderNotFound
 	}
-	if err := authorize(o); err != nil {
+	if err := c.before(ctx); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	cancelled, err := s.store.Cancel(ctx, uuid, actor, now)
-	if errors.Is(err, ErrNotOpen) {
-		return nil, s.notOpen(ctx, uuid, now)
+	cancelled, err := s.store.Cancel(ctx, uuid, c.Actor, c.Wallet, now)
+	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
+		return nil, s.refused(ctx, uuid, c, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cancel order: %w", err)
 	}
-	s.record(ctx, audit.OrderCancelled, cancelled, actor, false)
+	s.record(ctx, audit.OrderCancelled, cancelled, c.Actor, false)
 	return cancelled, nil
+}
+
+func (c Caller) before(ctx context.Context) error {
+	if c.Before == nil {
+		return nil
+	}
+	return c.Before(ctx)
+}
+
+// refused explains a claim or cancel that changed nothing: no such order
+// (404), another owner's (the caller's 403), or not open (400).
+func (s *Service) refused(ctx context.Context, uuid string, c Caller, now time.Time) error {
+	o, err := s.Get(ctx, uuid)
+	if err != nil {
+		return err
+	}
+	if o.Owner != c.Wallet && c.Refuse != nil {
+		return c.Refuse(o)
+	}
+	return s.notOpen(ctx, uuid, now)
 }
 
 // notOpen explains why a transition from open failed, expiring the order

@@ -130,11 +130,12 @@ func (s *Orders) transition(uuid string, notMatched error, allowed func(*order.O
 }
 
 // Claim implements order.Store.
-func (s *Orders) Claim(_ context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+func (s *Orders) Claim(_ context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
 	now = ts(now)
 	return s.transition(uuid, order.ErrNotOpen,
 		func(o *order.Order) bool {
-			return o.Status == order.StatusOpen && !o.ValidFrom.After(now) && o.ValidTo.After(now)
+			return o.Status == order.StatusOpen && !o.ValidFrom.After(now) && o.ValidTo.After(now) &&
+				(owner == "" || o.Owner == owner)
 		},
 		func(o *order.Order) {
 			o.Status = order.StatusExecuting
@@ -178,10 +179,12 @@ func (s *Orders) Release(_ context.Context, uuid, reason string, now time.Time) 
 }
 
 // Cancel implements order.Store.
-func (s *Orders) Cancel(_ context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+func (s *Orders) Cancel(_ context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
 	now = ts(now)
 	return s.transition(uuid, order.ErrNotOpen,
-		func(o *order.Order) bool { return o.Status == order.StatusOpen && o.ValidTo.After(now) },
+		func(o *order.Order) bool {
+			return o.Status == order.StatusOpen && o.ValidTo.After(now) && (owner == "" || o.Owner == owner)
+		},
 		func(o *order.Order) {
 			o.Status = order.StatusCancelled
 			o.CancelledBy = actor

@@ -154,12 +154,13 @@ func (s *Store) queryOrders(ctx context.Context, db DBTX, sql string, args ...an
 
 // Claim implements order.Store: one conditional UPDATE, so of any number of
 // concurrent claimers (on any number of gateways) exactly one wins.
-func (s *Store) Claim(ctx context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+func (s *Store) Claim(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
 	const q = `UPDATE orders SET status = 'executing', attempts = attempts + 1,
 			executing_since = $3, executed_by = $2, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_from <= $3 AND valid_to > $3
+			AND ($4 = '' OR owner = $4)
 		RETURNING ` + orderColumns
-	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now)
+	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
 }
 
 // Fill implements order.Store.
@@ -182,11 +183,12 @@ func (s *Store) Release(ctx context.Context, uuid, reason string, now time.Time)
 }
 
 // Cancel implements order.Store.
-func (s *Store) Cancel(ctx context.Context, uuid, actor string, now time.Time) (*order.Order, error) {
+func (s *Store) Cancel(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
 	const q = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_to > $3
+			AND ($4 = '' OR owner = $4)
 		RETURNING ` + orderColumns
-	return s.transition(ctx, "cancel", order.ErrNotOpen, q, uuid, nullText(actor), now)
+	return s.transition(ctx, "cancel", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
 }
 
 // transition runs one conditional UPDATE … RETURNING whose $1 is the uuid.

@@ -78,13 +78,13 @@ func prepare(t *testing.T, s order.Store, o *order.Order, state orderState) *ord
 	var err error
 	switch state {
 	case stExecuting:
-		_, err = s.Claim(ctx, o.UUID, "key:exec", base.Add(-time.Minute))
+		_, err = s.Claim(ctx, o.UUID, "key:exec", "", base.Add(-time.Minute))
 	case stFilled:
-		if _, err = s.Claim(ctx, o.UUID, "key:exec", base.Add(-time.Minute)); err == nil {
+		if _, err = s.Claim(ctx, o.UUID, "key:exec", "", base.Add(-time.Minute)); err == nil {
 			_, err = s.Fill(ctx, o.UUID, txidOf(0), "simulated", base.Add(-30*time.Second))
 		}
 	case stCancelled:
-		_, err = s.Cancel(ctx, o.UUID, "key:cancel", base.Add(-time.Minute))
+		_, err = s.Cancel(ctx, o.UUID, "key:cancel", "", base.Add(-time.Minute))
 	case stExpired:
 		var n int
 		if n, err = s.Expire(ctx, o.UUID, o.ValidTo); err == nil && n != 1 {
@@ -144,7 +144,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		assertOrderEqual(t, mustGetOrder(t, s, "times-1"), want)
 
 		claimAt := base.Add(time.Second + 456*time.Nanosecond).In(zone)
-		got, err := s.Claim(ctx, "times-1", "key:exec", claimAt)
+		got, err := s.Claim(ctx, "times-1", "key:exec", "", claimAt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,10 +162,10 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		prepare(t, s, newTestOrder("exists", "SPOWNER1", base), stOpen)
 		for name, call := range map[string]func() error{
 			"OrderByUUID": func() error { _, err := s.OrderByUUID(ctx, "nope"); return err },
-			"Claim":       func() error { _, err := s.Claim(ctx, "nope", "key:a", base); return err },
+			"Claim":       func() error { _, err := s.Claim(ctx, "nope", "key:a", "", base); return err },
 			"Fill":        func() error { _, err := s.Fill(ctx, "nope", txidOf(1), "simulated", base); return err },
 			"Release":     func() error { _, err := s.Release(ctx, "nope", "why", base); return err },
-			"Cancel":      func() error { _, err := s.Cancel(ctx, "nope", "key:a", base); return err },
+			"Cancel":      func() error { _, err := s.Cancel(ctx, "nope", "key:a", "", base); return err },
 		} {
 			if err := call(); !errors.Is(err, order.ErrNotFound) {
 				t.Errorf("%s: got %v, want ErrNotFound", name, err)
@@ -175,6 +175,22 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			t.Errorf("Expire: got %d, %v; want 0, nil", n, err)
 		}
 		assertOrderEqual(t, mustGetOrder(t, s, "exists"), newTestOrder("exists", "SPOWNER1", base))
+	})
+
+	t.Run("ClaimAndCancelOnlyForTheOwner", func(t *testing.T) {
+		s := newStore(t)
+		want := prepare(t, s, newTestOrder("owned", "SPOWNER1", base), stOpen)
+		if _, err := s.Claim(ctx, "owned", "key:other", "SPOTHER", base); !errors.Is(err, order.ErrNotOpen) {
+			t.Fatalf("claim by another owner: got %v, want ErrNotOpen", err)
+		}
+		if _, err := s.Cancel(ctx, "owned", "key:other", "SPOTHER", base); !errors.Is(err, order.ErrNotOpen) {
+			t.Fatalf("cancel by another owner: got %v, want ErrNotOpen", err)
+		}
+		assertOrderEqual(t, mustGetOrder(t, s, "owned"), want)
+		got, err := s.Claim(ctx, "owned", "key:mine", "SPOWNER1", base)
+		if err != nil || got.Status != order.StatusExecuting || got.ExecutedBy != "key:mine" {
+			t.Fatalf("claim by the owner: %+v, %v", got, err)
+		}
 	})
 
 	t.Run("DuplicateRejected", func(t *testing.T) {
@@ -203,20 +219,20 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			want  func(o *order.Order)
 		}{
 			{"ClaimOpen", stOpen,
-				func(uuid string) (*order.Order, error) { return s.Claim(ctx, uuid, "key:bot", at) },
+				func(uuid string) (*order.Order, error) { return s.Claim(ctx, uuid, "key:bot", "", at) },
 				func(o *order.Order) {
 					o.Status, o.Attempts, o.ExecutedBy = order.StatusExecuting, 1, "key:bot"
 					o.ExecutingSince, o.UpdatedAt = ptr(at), at
 				}},
 			{"ClaimAtValidFrom", stOpen,
-				func(uuid string) (*order.Order, error) { return s.Claim(ctx, uuid, "wallet:SPOWNER1", orderFrom) },
+				func(uuid string) (*order.Order, error) { return s.Claim(ctx, uuid, "wallet:SPOWNER1", "", orderFrom) },
 				func(o *order.Order) {
 					o.Status, o.Attempts, o.ExecutedBy = order.StatusExecuting, 1, "wallet:SPOWNER1"
 					o.ExecutingSince, o.UpdatedAt = ptr(orderFrom), orderFrom
 				}},
 			{"ClaimJustBeforeValidTo", stOpen,
 				func(uuid string) (*order.Order, error) {
-					return s.Claim(ctx, uuid, "key:bot", orderTo.Add(-time.Microsecond))
+					return s.Claim(ctx, uuid, "key:bot", "", orderTo.Add(-time.Microsecond))
 				},
 				func(o *order.Order) {
 					last := orderTo.Add(-time.Microsecond)
@@ -238,13 +254,13 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 					o.ExecutingSince, o.UpdatedAt = nil, at
 				}},
 			{"CancelOpen", stOpen,
-				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "key:canceller", at) },
+				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "key:canceller", "", at) },
 				func(o *order.Order) {
 					o.Status, o.CancelledBy = order.StatusCancelled, "key:canceller"
 					o.CancelledAt, o.UpdatedAt = ptr(at), at
 				}},
 			{"CancelNotYetValid", stNotYet, // cancelling needs no validFrom
-				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "wallet:SPOWNER1", at) },
+				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "wallet:SPOWNER1", "", at) },
 				func(o *order.Order) {
 					o.Status, o.CancelledBy = order.StatusCancelled, "wallet:SPOWNER1"
 					o.CancelledAt, o.UpdatedAt = ptr(at), at
@@ -267,14 +283,14 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("TransitionRefusals", func(t *testing.T) {
 		s := newStore(t)
 		ops := map[string]func(uuid string) error{
-			"Claim":           func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", base); return err },
-			"ClaimAtValidTo":  func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", orderTo); return err },
-			"Cancel":          func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", base); return err },
-			"CancelAtValidTo": func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", orderTo); return err },
+			"Claim":           func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", "", base); return err },
+			"ClaimAtValidTo":  func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", "", orderTo); return err },
+			"Cancel":          func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", base); return err },
+			"CancelAtValidTo": func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", orderTo); return err },
 			"Fill":            func(uuid string) error { _, err := s.Fill(ctx, uuid, txidOf(7), "relayer", base); return err },
 			"Release":         func(uuid string) error { _, err := s.Release(ctx, uuid, "late", base); return err },
 			"ClaimBeforeValid": func(uuid string) error {
-				_, err := s.Claim(ctx, uuid, "key:early", orderFrom.Add(-time.Microsecond))
+				_, err := s.Claim(ctx, uuid, "key:early", "", orderFrom.Add(-time.Microsecond))
 				return err
 			},
 		}
@@ -347,13 +363,13 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		s := newStore(t)
 		o := prepare(t, s, newTestOrder("again-1", "SPOWNER1", base), stOpen)
 		t1, t2, t3, t4 := base.Add(time.Second), base.Add(2*time.Second), base.Add(3*time.Second), base.Add(4*time.Second)
-		if _, err := s.Claim(ctx, o.UUID, "key:first", t1); err != nil {
+		if _, err := s.Claim(ctx, o.UUID, "key:first", "", t1); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Release(ctx, o.UUID, "settlement rejected: nonce too low", t2); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Claim(ctx, o.UUID, "key:second", t3)
+		got, err := s.Claim(ctx, o.UUID, "key:second", "", t3)
 		if err != nil {
 			t.Fatalf("re-claim after release: %v", err)
 		}
@@ -437,7 +453,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			at   time.Time
 		}{{"exe-b", t2}, {"exe-c", t3}, {"exe-a2", t1}, {"exe-a1", t1}, {"exe-filled", t1}, {"exe-released", t1}} {
 			prepare(t, s, newTestOrder(c.uuid, "SPOWNER1", base.Add(-time.Hour)), stOpen)
-			if _, err := s.Claim(ctx, c.uuid, "key:exec", c.at); err != nil {
+			if _, err := s.Claim(ctx, c.uuid, "key:exec", "", c.at); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -484,7 +500,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			wg.Go(func() {
 				<-start
 				actor := fmt.Sprintf("key:bot%d", i)
-				o, err := s.Claim(ctx, "race-claim", actor, base)
+				o, err := s.Claim(ctx, "race-claim", actor, "", base)
 				switch {
 				case err == nil:
 					won.Add(1)
@@ -524,11 +540,11 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			uuid := fmt.Sprintf("rc-%02d", i)
 			wg.Go(func() {
 				<-start
-				_, results[i].claim = s.Claim(ctx, uuid, "key:exec", base)
+				_, results[i].claim = s.Claim(ctx, uuid, "key:exec", "", base)
 			})
 			wg.Go(func() {
 				<-start
-				_, results[i].cancel = s.Cancel(ctx, uuid, "key:cancel", base)
+				_, results[i].cancel = s.Cancel(ctx, uuid, "key:cancel", "", base)
 			})
 		}
 		close(start)
