@@ -1,9 +1,11 @@
-// Package vectors loads shared/vectors/stacks-vectors.json — signatures,
-// addresses and Clarity values made by the real Stacks JavaScript libraries —
-// for the tests of every package that must agree with them.
+// Package vectors loads the stacks.js test vectors (shared/vectors/stacks-vectors.json,
+// committed here as a copy) — signatures, addresses and Clarity values made by
+// the real Stacks JavaScript libraries — for the tests of every package that
+// must agree with them. VECTORS-README.md describes them.
 package vectors
 
 import (
+	_ "embed"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -257,50 +259,43 @@ type File struct {
 	} `json:"sip018"`
 }
 
-// Rel is the vectors file's path below the workspace root.
+// Rel is where the workspace keeps the vectors, beside this repository.
 const Rel = "shared/vectors/stacks-vectors.json"
+
+// embedded is this repository's copy of the vectors, so that a clone alone
+// (CI) checks every one of them; TestCopyMatchesShared keeps it identical to
+// the workspace's shared/vectors.
+//
+//go:embed stacks-vectors.json
+var embedded []byte
+
+// Embedded returns the committed copy's bytes.
+func Embedded() []byte { return embedded }
 
 var once struct {
 	sync.Once
 	file *File
-	path string
 	err  error
 }
 
-// Load finds the vectors by walking up from the working directory and parses
-// them once per test binary. Missing vectors fail under CI=true and skip
-// loudly otherwise.
+// Load parses the vectors once per test binary.
 func Load(t testing.TB) *File {
 	t.Helper()
 	once.Do(func() {
-		once.path = find()
-		if once.path == "" {
-			return
-		}
-		raw, err := os.ReadFile(once.path)
-		if err != nil {
-			once.err = err
-			return
-		}
 		var f File
-		if err := json.Unmarshal(raw, &f); err != nil {
-			once.err = err
-			return
+		if once.err = json.Unmarshal(embedded, &f); once.err == nil {
+			once.file = &f
 		}
-		once.file = &f
 	})
-	switch {
-	case once.err != nil:
-		t.Fatalf("loading %s: %v", once.path, once.err)
-	case once.file == nil && (os.Getenv("CI") == "true" || os.Getenv("CI") == "1"):
-		t.Fatalf("%s not found above the working directory (CI=true)", Rel)
-	case once.file == nil:
-		t.Skipf("SKIPPING: %s not found above the working directory; the stacks.js vectors are NOT being checked (set CI=true to make this fatal)", Rel)
+	if once.err != nil {
+		t.Fatalf("parse the stacks.js vectors: %v", once.err)
 	}
 	return once.file
 }
 
-func find() string {
+// SharedPath finds shared/vectors/stacks-vectors.json by walking up from the
+// working directory ("" when this checkout has no workspace around it).
+func SharedPath() string {
 	dir, err := os.Getwd()
 	if err != nil {
 		return ""
