@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -111,15 +110,6 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-// ipSubject limits IPv6 clients per /64: one host usually owns the whole prefix.
-func ipSubject(kind string, ip netip.Addr) string {
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return kind + ":" + p.String()
-	}
-	return kind + ":" + ip.String()
-}
-
 // limitIP is the pre-authentication per-IP limit of a route class, checked
 // before any signature is verified or any store is read.
 func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
@@ -130,7 +120,7 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 	policy := ratelimit.Policy{ratelimit.MinuteWindow(limit)}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			d, err := s.limiter.Allow(c.Request().Context(), ipSubject(kind, clientIP(c)), policy)
+			d, err := s.limiter.Allow(c.Request().Context(), ratelimit.IPSubject(kind, clientIP(c)), policy)
 			s.metrics.RateLimit(metrics.ScopeIP, d.Allowed, err)
 			if err != nil {
 				if s.limits.FailOpen[class] {

@@ -34,13 +34,7 @@ func (a *Authenticator) SetMissLimit(perMinute int) {
 	}
 }
 
-func missSubject(ip netip.Addr) string {
-	if ip.Is6() && !ip.Is4In6() {
-		p, _ := ip.Prefix(64)
-		return "ip:kf:" + p.String()
-	}
-	return "ip:kf:" + ip.Unmap().String()
-}
+func missSubject(ip netip.Addr) string { return ratelimit.IPSubject("ip:kf", ip) }
 
 // checkMisses refuses an uncached key from an IP over its unknown-key budget.
 func (a *Authenticator) checkMisses(ctx context.Context, ip netip.Addr) error {

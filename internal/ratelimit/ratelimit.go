@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -131,4 +132,16 @@ func NewGeneration() int64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return int64(binary.BigEndian.Uint64(b[:])&(1<<53-1)) | 1
+}
+
+// IPSubject is the limiter subject of a client address for limit kind. IPv6
+// clients are grouped per /64, the block one host usually owns; IPv4-mapped
+// addresses count as the IPv4 address.
+func IPSubject(kind string, ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return kind + ":" + p.String()
+	}
+	return kind + ":" + ip.String()
 }

@@ -12,23 +12,10 @@ import (
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/audit/auditpg"
 	"github.com/stxgate/stxgate/internal/audit/audittest"
-	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
-func newPool(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	return pool
-}
+func newPool(t *testing.T) *pgxpool.Pool { return testenv.MigratedPool(t) }
 
 func TestConformance(t *testing.T) {
 	audittest.Run(t, func(t *testing.T) audit.Store { return auditpg.New(newPool(t)) })

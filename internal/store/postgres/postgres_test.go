@@ -14,19 +14,7 @@ import (
 )
 
 // newStore gives each test its own migrated database.
-func newStore(t *testing.T) *postgres.Store {
-	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	return postgres.New(pool)
-}
+func newStore(t *testing.T) *postgres.Store { return postgres.New(testenv.MigratedPool(t)) }
 
 func TestKeyStoreConformance(t *testing.T) {
 	storetest.RunKeyStore(t, func(t *testing.T) apikey.Store { return newStore(t) })
