@@ -111,16 +111,7 @@ func (s *Server) listAudit(c echo.Context) error {
 // or list_api_keys: the events of one of the wallet's keys (its lifecycle
 // and the orders it acted on). Another wallet's key is "not found".
 func (s *Server) keyAudit(c echo.Context) error {
-	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionGetKey, walletauth.ActionListKeys)
-	if err != nil {
-		return err
-	}
-	if m.Action == walletauth.ActionGetKey {
-		if err := matchKeyID(c, m); err != nil {
-			return err
-		}
-	}
-	k, err := s.keys.Get(c.Request().Context(), m.Wallet.String(), c.Param("keyId"))
+	k, err := s.signedReadKey(c)
 	if err != nil {
 		return err
 	}

@@ -126,20 +126,27 @@ func (s *Server) listKeys(c echo.Context) error {
 
 // getKey: GET /api/v1/api-keys/:keyId, signed get_api_key {keyId} or a list_api_keys message.
 func (s *Server) getKey(c echo.Context) error {
-	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionGetKey, walletauth.ActionListKeys)
-	if err != nil {
-		return err
-	}
-	if m.Action == walletauth.ActionGetKey {
-		if err := matchKeyID(c, m); err != nil {
-			return err
-		}
-	}
-	k, err := s.keys.Get(c.Request().Context(), m.Wallet.String(), c.Param("keyId"))
+	k, err := s.signedReadKey(c)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.keyView(k))
+}
+
+// signedReadKey is the URL's key, read by its wallet: a get_api_key message
+// naming it, or a list_api_keys message (reusable in its window). Another
+// wallet's key is "not found".
+func (s *Server) signedReadKey(c echo.Context) (*apikey.Key, error) {
+	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionGetKey, walletauth.ActionListKeys)
+	if err != nil {
+		return nil, err
+	}
+	if m.Action == walletauth.ActionGetKey {
+		if err := matchKeyID(c, m); err != nil {
+			return nil, err
+		}
+	}
+	return s.keys.Get(c.Request().Context(), m.Wallet.String(), c.Param("keyId"))
 }
 
 // updateKey: PATCH /api/v1/api-keys/:keyId, signed update_api_key
