@@ -188,8 +188,12 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// positional wants exactly n positional arguments.
-func positional(fs *flag.FlagSet, pos []string, n int, what string) ([]string, error) {
+// parseN is parseArgs wanting exactly n positional arguments (what names them).
+func parseN(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
 	if len(pos) != n {
 		return nil, usagef("%s: want %s", fs.Name(), what)
 	}
@@ -198,11 +202,7 @@ func positional(fs *flag.FlagSet, pos []string, n int, what string) ([]string, e
 
 func walletCmd(g *globals, sub string, args []string) error {
 	fs := newFlags("wallet " + sub)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if _, err := positional(fs, pos, 0, "no arguments"); err != nil {
+	if _, err := parseN(fs, args, 0, "no arguments"); err != nil {
 		return err
 	}
 	switch sub {
@@ -237,11 +237,7 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	switch sub {
 	case "message":
 		fs := newFlags("sign message")
-		pos, err := parseArgs(fs, args)
-		if err != nil {
-			return err
-		}
-		pos, err = positional(fs, pos, 1, "exactly one argument: the text (quote it), or - to read it from stdin")
+		pos, err := parseN(fs, args, 1, "exactly one argument: the text (quote it), or - to read it from stdin")
 		if err != nil {
 			return err
 		}
@@ -304,11 +300,7 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	fs.StringVar(&n.ConditionToken, "condition-token", "", "token whose price is watched")
 	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds (default: the owner)")
 	valid := fs.Duration("valid-for", client.DefaultOrderLifetime, "how long the order stays valid")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return n, err
-	}
-	if _, err := positional(fs, pos, 0, "only flags"); err != nil {
+	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 		return n, err
 	}
 	var missing []string
@@ -349,13 +341,17 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		}
 	}
 	keyID := func() (string, error) {
-		pos, err := positional(fs, pos, 1, "a key id (see keys list)")
-		if err != nil {
-			return "", err
+		if len(pos) != 1 {
+			return "", usagef("%s: want a key id (see keys list)", fs.Name())
 		}
 		return pos[0], nil
 	}
-	noArgs := func() error { _, err := positional(fs, pos, 0, "no arguments"); return err }
+	noArgs := func() error {
+		if len(pos) != 0 {
+			return usagef("%s: want no arguments", fs.Name())
+		}
+		return nil
+	}
 
 	if sub == "self" {
 		if err := noArgs(); err != nil {
@@ -525,11 +521,7 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		return g.printOrders([]client.Order{*o})
 	case "execute", "cancel", "get":
 		fs := newFlags("orders " + sub)
-		pos, err := parseArgs(fs, args)
-		if err != nil {
-			return err
-		}
-		pos, err = positional(fs, pos, 1, "an order uuid")
+		pos, err := parseN(fs, args, 1, "an order uuid")
 		if err != nil {
 			return err
 		}
@@ -570,11 +562,7 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		fs.StringVar(&r.Status, "status", "", "")
 		fs.IntVar(&r.Limit, "limit", 0, "")
 		fs.StringVar(&r.Cursor, "cursor", "", "")
-		pos, err := parseArgs(fs, args)
-		if err != nil {
-			return err
-		}
-		if _, err := positional(fs, pos, 0, "only flags"); err != nil {
+		if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 			return err
 		}
 		c, err := g.client(false)
