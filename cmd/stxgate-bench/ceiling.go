@@ -73,7 +73,7 @@ func serveUntilSignal(srv *http.Server, addr string) error {
 //
 //	GET  /a/:id       (a) one EVALSHA of the limiter script, the keyed policy
 //	POST /b/:id/:uuid (b) that EVALSHA, then the order claim: the gateway's
-//	                  conditional UPDATE … RETURNING (postgres.Store.Claim)
+//	                  conditional UPDATE … RETURNING, one per request (postgres.Store.ClaimOne)
 func runCeilingServer(args []string) error {
 	fs := flag.NewFlagSet("ceiling", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "listen address (loopback)")
@@ -130,7 +130,7 @@ func runCeilingServer(args []string) error {
 		if _, err := evalsha(c); err != nil {
 			return err
 		}
-		o, err := store.Claim(c.Request().Context(), c.Param("uuid"), "ceiling", "", time.Now())
+		o, err := store.ClaimOne(c.Request().Context(), c.Param("uuid"), "ceiling", "", time.Now())
 		if err != nil {
 			return err
 		}

@@ -9,37 +9,92 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/groupcommit"
 )
 
 // Store is an audit.Store on a pgx pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// Concurrent appends are group-committed: one INSERT and one commit for
+	// every event that arrived while the previous batch was being written.
+	appends *groupcommit.Batcher[row, int64]
+}
+
+// row is an event as the table stores it.
+type row struct {
+	e       *audit.Event
+	details string
 }
 
 // New returns a Store on pool (migrated by postgres.Migrate).
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store {
+	s := &Store{pool: pool}
+	s.appends = groupcommit.New(s.insert, groupcommit.Options[row]{Split: refusedData})
+	return s
+}
 
-// Append implements audit.Store.
+// Append implements audit.Store. It returns once the event is committed.
 func (s *Store) Append(ctx context.Context, e *audit.Event) error {
 	details, err := audit.EncodeDetails(e.Details)
 	if err != nil {
 		return err
 	}
-	const q = `INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
-		VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, '')::inet, NULLIF($8, ''), $9::jsonb)
-		RETURNING id`
-	err = s.pool.QueryRow(ctx, q, e.At, e.Wallet, e.Event, e.KeyID, e.OrderUUID, e.Actor,
-		e.ClientIP, e.RequestID, string(details)).Scan(&e.ID)
+	id, err := s.appends.Do(ctx, row{e: e, details: string(details)})
 	if err != nil {
 		return unavailable(fmt.Errorf("insert audit event: %w", err))
 	}
+	e.ID = id
 	return nil
+}
+
+// insert writes a batch of events in one statement. PostgreSQL inserts the
+// rows of INSERT … SELECT … ORDER BY in that order and returns them as it
+// inserts them, so the ids come back in the batch's order (and increase).
+func (s *Store) insert(ctx context.Context, batch []row) ([]int64, error) {
+	const q = `INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
+		SELECT at, wallet, event, NULLIF(key_id, ''), NULLIF(order_uuid, ''), actor,
+			NULLIF(client_ip, '')::inet, NULLIF(request_id, ''), details::jsonb
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			WITH ORDINALITY AS e(at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details, n)
+		ORDER BY n
+		RETURNING id`
+	n := len(batch)
+	at := make([]time.Time, n)
+	cols := make([][]string, 8)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for i, r := range batch {
+		e := r.e
+		at[i] = e.At
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i] = e.Wallet, e.Event, e.KeyID, e.OrderUUID
+		cols[4][i], cols[5][i], cols[6][i], cols[7][i] = e.Actor, e.ClientIP, e.RequestID, r.details
+	}
+	rows, err := s.pool.Query(ctx, q, at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7])
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// refusedData reports whether PostgreSQL refused a batch for its data (a
+// constraint, a malformed address) rather than failing: such a batch is
+// retried one event at a time, so only the bad event is lost (and logged).
+func refusedData(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && !errors.Is(unavailable(err), fault.ErrUnavailable)
 }
 
 // List implements audit.Store. Each filter combination is its own statement

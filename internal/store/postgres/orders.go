@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/stxgate/stxgate/internal/groupcommit"
 	"github.com/stxgate/stxgate/internal/order"
 )
 
@@ -154,7 +155,23 @@ func (s *Store) queryOrders(ctx context.Context, db DBTX, sql string, args ...an
 
 // Claim implements order.Store: one conditional UPDATE, so of any number of
 // concurrent claimers (on any number of gateways) exactly one wins.
+// Concurrent claims on this gateway are group-committed (claimBatch): one
+// statement and one commit for all of them.
 func (s *Store) Claim(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
+	o, err := s.claims.Do(ctx, claimReq{uuid: uuid, actor: actor, owner: owner, now: now})
+	if err != nil {
+		return nil, classify(fmt.Errorf("claim order: %w", err))
+	}
+	if o == nil {
+		return nil, s.unmatched(ctx, "claim", uuid, order.ErrNotOpen)
+	}
+	return o, nil
+}
+
+// ClaimOne is Claim as a statement of its own, never batched: what a
+// gateway without group commit would run per request (ceiling (b) of the
+// benchmark runs exactly this).
+func (s *Store) ClaimOne(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
 	const q = `UPDATE orders SET status = 'executing', attempts = attempts + 1,
 			executing_since = $3, executed_by = $2, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_from <= $3 AND valid_to > $3
@@ -163,15 +180,110 @@ func (s *Store) Claim(ctx context.Context, uuid, actor, owner string, now time.T
 	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
 }
 
-// Fill implements order.Store.
+// GroupCommitStats tells how claims and fills were batched (tests, metrics).
+func (s *Store) GroupCommitStats() (claims, fills groupcommit.Stats) {
+	return s.claims.Stats(), s.fills.Stats()
+}
+
+type claimReq struct {
+	uuid, actor, owner string
+	now                time.Time
+}
+
+// lockBatch is the head of every group-committed UPDATE: it locks the rows of
+// the batch in uuid order before changing any of them, so two batches (of this
+// gateway or another) that share orders can never deadlock. The UPDATE then
+// re-checks each row's conditions on its newest version, as a single-row
+// UPDATE does, so exactly one of any number of concurrent claims wins.
+const lockBatch = `locked AS (
+		SELECT uuid AS l_uuid FROM orders WHERE uuid IN (SELECT r_uuid FROM req) ORDER BY uuid FOR UPDATE)`
+
+// claimBatch claims a batch of distinct orders in one statement; an order
+// that was not open (or not the caller's, or outside its window) has no row
+// in RETURNING and gets nil.
+func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Order, error) {
+	const q = `WITH req AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r(r_uuid, r_actor, r_owner, r_now)),
+		` + lockBatch + `
+		UPDATE orders SET status = 'executing', attempts = attempts + 1,
+			executing_since = r_now, executed_by = NULLIF(r_actor, ''), updated_at = r_now
+		FROM req
+		WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked)
+			AND status = 'open' AND valid_from <= r_now AND valid_to > r_now
+			AND (r_owner = '' OR owner = r_owner)
+		RETURNING ` + orderColumns
+	uuids := make([]string, len(batch))
+	actors := make([]string, len(batch))
+	owners := make([]string, len(batch))
+	nows := make([]time.Time, len(batch))
+	for i, r := range batch {
+		uuids[i], actors[i], owners[i], nows[i] = r.uuid, r.actor, r.owner, r.now
+	}
+	return s.updateBatch(ctx, uuids, q, uuids, actors, owners, nows)
+}
+
+// Fill implements order.Store. Concurrent fills are group-committed like claims.
 func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
 	if err := checkFill(txid, settlement); err != nil {
 		return nil, err
 	}
-	const q = `UPDATE orders SET status = 'filled', txid = $2, settlement = $3, filled_at = $4, updated_at = $4
-		WHERE uuid = $1 AND status = 'executing'
+	o, err := s.fills.Do(ctx, fillReq{uuid: uuid, txid: txid, settlement: settlement, now: now})
+	if err != nil {
+		return nil, classify(fmt.Errorf("fill order: %w", err))
+	}
+	if o == nil {
+		return nil, s.unmatched(ctx, "fill", uuid, order.ErrNotPending)
+	}
+	return o, nil
+}
+
+type fillReq struct {
+	uuid, txid, settlement string
+	now                    time.Time
+}
+
+func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order, error) {
+	const q = `WITH req AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r(r_uuid, r_txid, r_settlement, r_now)),
+		` + lockBatch + `
+		UPDATE orders SET status = 'filled', txid = r_txid, settlement = r_settlement, filled_at = r_now, updated_at = r_now
+		FROM req
+		WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked) AND status = 'executing'
 		RETURNING ` + orderColumns
-	return s.transition(ctx, "fill", order.ErrNotPending, q, uuid, txid, settlement, now)
+	uuids := make([]string, len(batch))
+	txids := make([]string, len(batch))
+	settlements := make([]string, len(batch))
+	nows := make([]time.Time, len(batch))
+	for i, r := range batch {
+		uuids[i], txids[i], settlements[i], nows[i] = r.uuid, r.txid, r.settlement, r.now
+	}
+	return s.updateBatch(ctx, uuids, q, uuids, txids, settlements, nows)
+}
+
+// updateBatch runs a group-committed UPDATE … RETURNING and gives each uuid
+// of the batch its changed order, or nil when its row did not match.
+func (s *Store) updateBatch(ctx context.Context, uuids []string, q string, args ...any) ([]*order.Order, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	changed := make(map[string]*order.Order, len(uuids))
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		changed[o.UUID] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*order.Order, len(uuids))
+	for i, u := range uuids {
+		out[i] = changed[u]
+	}
+	return out, nil
 }
 
 // Release implements order.Store.
@@ -202,15 +314,21 @@ func (s *Store) transition(ctx context.Context, op string, notMatched error, q s
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, classify(fmt.Errorf("%s order: %w", op, err))
 	}
+	return nil, s.unmatched(ctx, op, args[0].(string), notMatched)
+}
+
+// unmatched tells a missing order (ErrNotFound) from one in another state
+// (notMatched) after a transition changed nothing.
+func (s *Store) unmatched(ctx context.Context, op, uuid string, notMatched error) error {
 	const exists = `SELECT EXISTS (SELECT 1 FROM orders WHERE uuid = $1)`
 	var found bool
-	if err := s.pool.QueryRow(ctx, exists, args[0]).Scan(&found); err != nil {
-		return nil, classify(fmt.Errorf("%s order: check existence: %w", op, err))
+	if err := s.pool.QueryRow(ctx, exists, uuid).Scan(&found); err != nil {
+		return classify(fmt.Errorf("%s order: check existence: %w", op, err))
 	}
 	if !found {
-		return nil, order.ErrNotFound
+		return order.ErrNotFound
 	}
-	return nil, notMatched
+	return notMatched
 }
 
 // Expire implements order.Store.

@@ -20,6 +20,8 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/groupcommit"
+	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/migrations"
 )
 
@@ -33,6 +35,10 @@ type DBTX interface {
 // Store implements the domain stores on a pgx pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// Claims and fills are group-committed: concurrent executions share one
+	// statement and one commit (orders.go).
+	claims *groupcommit.Batcher[claimReq, *order.Order]
+	fills  *groupcommit.Batcher[fillReq, *order.Order]
 }
 
 // PoolConfig tunes the pool; zero values keep pgx defaults.
@@ -81,7 +87,14 @@ func Connect(ctx context.Context, dsn string, pc PoolConfig) (*pgxpool.Pool, err
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store {
+	s := &Store{pool: pool}
+	s.claims = groupcommit.New(s.claimBatch, groupcommit.Options[claimReq]{
+		Key: func(r claimReq) string { return r.uuid }, Split: dataError})
+	s.fills = groupcommit.New(s.fillBatch, groupcommit.Options[fillReq]{
+		Key: func(r fillReq) string { return r.uuid }, Split: dataError})
+	return s
+}
 
 // Pool exposes the pool for health checks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -144,6 +157,14 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", fault.ErrUnavailable, err)
 	}
 	return err
+}
+
+// dataError reports whether err is PostgreSQL refusing the statement's data
+// (not an unreachable or failing server): a group-committed batch that fails
+// so is retried one input at a time, so one bad input fails alone.
+func dataError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && !errors.Is(classify(err), fault.ErrUnavailable)
 }
 
 func isUniqueViolation(err error) bool {

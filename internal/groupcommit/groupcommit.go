@@ -1,0 +1,220 @@
+// Package groupcommit runs many callers' small writes as one statement and
+// one commit. While a batch is in flight, new calls queue; when it returns,
+// everything queued goes out as the next batch. There is no timer: a call on
+// an idle batcher goes at once, so nothing waits at low load, and under load
+// one round trip and one WAL flush serve a whole batch instead of one caller.
+//
+// Each call still gets its own answer: the flush function returns one result
+// per input, and a batch that fails for one input's sake (a constraint, a
+// refused value) is retried one input at a time, so one bad input never fails
+// the others.
+package groupcommit
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Flush writes a batch and returns one output per input, in input order.
+// An error fails the whole batch (see Options.Split).
+type Flush[In, Out any] func(ctx context.Context, batch []In) ([]Out, error)
+
+// Options tune a Batcher; zero values take the defaults.
+type Options[In any] struct {
+	// MaxBatch bounds one batch (default 256), which bounds one statement.
+	MaxBatch int
+	// InFlight is how many batches may run at once (default 2): the next
+	// batch is built while the previous one's commit is being flushed.
+	InFlight int
+	// Timeout bounds one flush (default 10 s). Callers also stop waiting when
+	// their own context ends; the flush goes on for the other callers.
+	Timeout time.Duration
+	// Key, when set, keeps two inputs with the same key out of one batch: the
+	// later one waits for the next batch, so it sees the earlier one's effect
+	// (two claims of one order in one statement could not tell who won).
+	Key func(In) string
+	// Split reports whether a failed batch should be retried one input at a
+	// time (an error about the data rather than the server). nil: never.
+	Split func(error) bool
+}
+
+// Batcher groups concurrent calls of Do into batches. It is safe for
+// concurrent use; the zero value is not usable (use New).
+type Batcher[In, Out any] struct {
+	flush Flush[In, Out]
+	opt   Options[In]
+
+	mu      sync.Mutex
+	queue   []*call[In, Out]
+	running int
+	stats   Stats
+}
+
+// Stats counts what a Batcher did.
+type Stats struct {
+	Batches uint64 // flushes, a split batch's one-input retries included
+	Inputs  uint64 // inputs written (each once, however it was retried)
+	Splits  uint64 // batches that failed and were retried one input at a time
+}
+
+// Stats returns the counts so far.
+func (b *Batcher[In, Out]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}
+
+type call[In, Out any] struct {
+	ctx  context.Context
+	in   In
+	out  Out
+	err  error
+	done chan struct{}
+}
+
+// New returns a Batcher over flush.
+func New[In, Out any](flush Flush[In, Out], opt Options[In]) *Batcher[In, Out] {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	if opt.InFlight <= 0 {
+		opt.InFlight = 2
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	return &Batcher[In, Out]{flush: flush, opt: opt}
+}
+
+// Do queues in and waits for its batch. It returns ctx's error if ctx ends
+// first; the input may still be written by a batch already in flight (as a
+// statement may still commit after its client gave up), but an input whose
+// context ended before its batch was built is never sent.
+func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
+	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	start := b.running < b.opt.InFlight
+	if start {
+		b.running++
+	}
+	b.mu.Unlock()
+	if start {
+		go b.run()
+	}
+	select {
+	case <-c.done:
+		return c.out, c.err
+	case <-ctx.Done():
+		var zero Out
+		return zero, ctx.Err()
+	}
+}
+
+// run flushes batches until the queue is empty.
+func (b *Batcher[In, Out]) run() {
+	for {
+		batch := b.take()
+		if batch == nil {
+			return
+		}
+		b.write(batch)
+	}
+}
+
+// take removes the next batch from the queue, or retires this runner when
+// there is nothing left (under the lock, so no call is ever stranded).
+func (b *Batcher[In, Out]) take() []*call[In, Out] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var (
+		batch []*call[In, Out]
+		keep  = b.queue[:0]
+		seen  map[string]bool
+	)
+	for _, c := range b.queue {
+		if len(batch) == b.opt.MaxBatch {
+			keep = append(keep, c)
+			continue
+		}
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			close(c.done)
+			continue
+		}
+		if b.opt.Key != nil {
+			k := b.opt.Key(c.in)
+			if seen[k] {
+				keep = append(keep, c)
+				continue
+			}
+			if seen == nil {
+				seen = make(map[string]bool)
+			}
+			seen[k] = true
+		}
+		batch = append(batch, c)
+	}
+	clear(b.queue[len(keep):])
+	b.queue = keep
+	if len(batch) == 0 {
+		if len(b.queue) == 0 {
+			b.running--
+			return nil
+		}
+		return batch // only expired calls were dropped; look again
+	}
+	return batch
+}
+
+// write flushes one batch and answers its calls.
+func (b *Batcher[In, Out]) write(batch []*call[In, Out]) {
+	if len(batch) == 0 {
+		return
+	}
+	outs, err := b.flushOnce(batch)
+	split := err != nil && len(batch) > 1 && b.opt.Split != nil && b.opt.Split(err)
+	b.mu.Lock()
+	b.stats.Batches++
+	if split {
+		b.stats.Splits++
+	} else {
+		b.stats.Inputs += uint64(len(batch))
+	}
+	b.mu.Unlock()
+	if split {
+		for _, c := range batch {
+			b.write([]*call[In, Out]{c})
+		}
+		return
+	}
+	for i, c := range batch {
+		if err != nil {
+			c.err = err
+		} else {
+			c.out = outs[i]
+		}
+		close(c.done)
+	}
+}
+
+func (b *Batcher[In, Out]) flushOnce(batch []*call[In, Out]) ([]Out, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.opt.Timeout)
+	defer cancel()
+	ins := make([]In, len(batch))
+	for i, c := range batch {
+		ins[i] = c.in
+	}
+	outs, err := b.flush(ctx, ins)
+	if err == nil && len(outs) != len(ins) {
+		err = errCount
+	}
+	return outs, err
+}
+
+type countError struct{}
+
+func (countError) Error() string { return "groupcommit: flush returned a different number of results" }
+
+var errCount error = countError{}

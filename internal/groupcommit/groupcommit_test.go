@@ -1,0 +1,242 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gate is a flush that records its batches and, while held, blocks until
+// released, so a test can queue calls behind a batch in flight.
+type gate struct {
+	mu      sync.Mutex
+	batches [][]string
+	entered chan struct{} // one send per flush
+	release chan struct{} // one receive per flush while held
+	held    bool
+}
+
+func newGate(held bool) *gate {
+	return &gate{entered: make(chan struct{}, 100), release: make(chan struct{}), held: held}
+}
+
+func (g *gate) flush(_ context.Context, batch []string) ([]string, error) {
+	g.mu.Lock()
+	g.batches = append(g.batches, slices.Clone(batch))
+	held := g.held
+	g.mu.Unlock()
+	g.entered <- struct{}{}
+	if held {
+		<-g.release
+	}
+	out := make([]string, len(batch))
+	for i, in := range batch {
+		if strings.HasPrefix(in, "bad") {
+			return nil, fmt.Errorf("refused %s", in)
+		}
+		out[i] = "done:" + in
+	}
+	return out, nil
+}
+
+func (g *gate) sizes() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var n []int
+	for _, b := range g.batches {
+		n = append(n, len(b))
+	}
+	return n
+}
+
+// queued waits until b holds n queued calls.
+func queued[In, Out any](t *testing.T, b *Batcher[In, Out], n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		got := len(b.queue)
+		b.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type answer struct {
+	in, out string
+	err     error
+}
+
+// run starts Do for each input and returns a function that collects the answers.
+func run(b *Batcher[string, string], ctx context.Context, ins ...string) func() []answer {
+	answers := make([]answer, len(ins))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() {
+			out, err := b.Do(ctx, in)
+			answers[i] = answer{in: in, out: out, err: err}
+		})
+	}
+	return func() []answer { wg.Wait(); return answers }
+}
+
+func TestAloneGoesAtOnce(t *testing.T) {
+	g := newGate(false)
+	b := New(g.flush, Options[string]{})
+	for i := range 3 {
+		out, err := b.Do(context.Background(), fmt.Sprint(i))
+		if err != nil || out != fmt.Sprintf("done:%d", i) {
+			t.Fatalf("Do(%d) = %q, %v", i, out, err)
+		}
+	}
+	if got := g.sizes(); !slices.Equal(got, []int{1, 1, 1}) {
+		t.Fatalf("batch sizes %v, want [1 1 1]: a lone call is never held back", got)
+	}
+	if s := b.Stats(); s != (Stats{Batches: 3, Inputs: 3}) {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestQueuedCallsShareTheNextBatch(t *testing.T) {
+	tests := []struct {
+		name     string
+		opt      Options[string]
+		ins      []string
+		want     []int // batch sizes after the first (held) one
+		wantOuts map[string]string
+		wantErrs map[string]string
+	}{
+		{
+			name: "AllQueuedGoTogether",
+			ins:  []string{"a", "b", "c", "d", "e"},
+			want: []int{5},
+		},
+		{
+			name: "MaxBatchBoundsABatch",
+			opt:  Options[string]{MaxBatch: 2},
+			ins:  []string{"a", "b", "c", "d", "e"},
+			want: []int{2, 2, 1},
+		},
+		{
+			name: "SameKeyWaitsForTheNextBatch",
+			opt:  Options[string]{Key: func(s string) string { return s[:1] }},
+			ins:  []string{"x1", "x2", "y1", "x3", "y2"},
+			want: []int{2, 2, 1},
+		},
+		{
+			name:     "FailedBatchFailsEveryCallWithoutSplit",
+			ins:      []string{"a", "bad1", "b"},
+			want:     []int{3},
+			wantErrs: map[string]string{"a": "refused bad1", "bad1": "refused bad1", "b": "refused bad1"},
+		},
+		{
+			name:     "SplitRetriesAloneSoOnlyTheBadOneFails",
+			opt:      Options[string]{Split: func(error) bool { return true }},
+			ins:      []string{"a", "bad1", "b"},
+			want:     []int{3, 1, 1, 1},
+			wantErrs: map[string]string{"bad1": "refused bad1"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGate(true)
+			tc.opt.InFlight = 1
+			b := New(g.flush, tc.opt)
+			first := run(b, context.Background(), "first")
+			<-g.entered // "first" is in flight; everything else queues behind it
+			rest := run(b, context.Background(), tc.ins...)
+			queued(t, b, len(tc.ins))
+			close(g.release)
+			answers := append(first(), rest()...)
+			if got := g.sizes()[1:]; !slices.Equal(got, tc.want) {
+				t.Errorf("batch sizes after the first %v, want %v (batches %q)", got, tc.want, g.batches)
+			}
+			for _, a := range answers {
+				want := tc.wantErrs[a.in]
+				switch {
+				case want == "" && (a.err != nil || a.out != "done:"+a.in):
+					t.Errorf("%s: got %q, %v; want done:%s", a.in, a.out, a.err, a.in)
+				case want != "" && (a.err == nil || a.err.Error() != want):
+					t.Errorf("%s: got %q, %v; want error %q", a.in, a.out, a.err, want)
+				}
+			}
+		})
+	}
+}
+
+// A call whose context ended while it waited for a batch is never written.
+func TestCallCancelledBeforeItsBatchIsNotSent(t *testing.T) {
+	g := newGate(true)
+	b := New(g.flush, Options[string]{InFlight: 1})
+	first := run(b, context.Background(), "first")
+	<-g.entered
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := run(b, ctx, "gone")
+	kept := run(b, context.Background(), "kept")
+	queued(t, b, 2)
+	cancel()
+	if a := gone(); !errors.Is(a[0].err, context.Canceled) {
+		t.Fatalf("cancelled call: %q, %v; want context.Canceled", a[0].out, a[0].err)
+	}
+	close(g.release)
+	first()
+	if a := kept(); a[0].err != nil {
+		t.Fatal(a[0].err)
+	}
+	for _, batch := range g.batches {
+		if slices.Contains(batch, "gone") {
+			t.Fatalf("batches %q: the cancelled call was written", g.batches)
+		}
+	}
+}
+
+func TestWrongResultCountFailsTheBatch(t *testing.T) {
+	b := New(func(_ context.Context, in []int) ([]int, error) { return nil, nil }, Options[int]{})
+	if _, err := b.Do(context.Background(), 1); err == nil || !strings.Contains(err.Error(), "different number of results") {
+		t.Fatalf("got %v, want the result-count error", err)
+	}
+}
+
+// Many goroutines at once: every call gets its own answer, and they were grouped.
+func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
+	var mu sync.Mutex
+	flushes := 0
+	flush := func(_ context.Context, batch []int) ([]int, error) {
+		mu.Lock()
+		flushes++
+		mu.Unlock()
+		time.Sleep(time.Millisecond) // a round trip
+		out := make([]int, len(batch))
+		for i, v := range batch {
+			out[i] = v * 2
+		}
+		return out, nil
+	}
+	b := New(flush, Options[int]{})
+	const n = 2000
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			got, err := b.Do(context.Background(), i)
+			if err != nil || got != 2*i {
+				t.Errorf("Do(%d) = %d, %v", i, got, err)
+			}
+		})
+	}
+	wg.Wait()
+	s := b.Stats()
+	if s.Inputs != n || s.Batches >= n/4 {
+		t.Fatalf("stats %+v: want %d inputs in far fewer batches", s, n)
+	}
+	t.Logf("%d calls in %d batches", n, s.Batches)
+}
