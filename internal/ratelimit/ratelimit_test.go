@@ -268,3 +268,63 @@ return #st`
 		t.Fatalf("worst-case limiter state %d bytes > 1 KB", bytes)
 	}
 }
+
+// Concurrent checks share pipelines, and each is still counted exactly: 40
+// subjects with limit 25, 60 checks each from two limiters at once, while the
+// script is flushed from Redis again and again (a restarted Redis), so
+// pipelined calls meet NOSCRIPT and must load it.
+func TestPipelinedChecksStayExact(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	stop := make(chan struct{})
+	flushed := make(chan int)
+	go func() {
+		n := 0
+		defer func() { flushed <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				if rdb.ScriptFlush(context.Background()).Err() == nil {
+					n++
+				}
+			}
+		}
+	}()
+	lims := []*ratelimit.Redis{ratelimit.NewRedis(rdb, prefix), ratelimit.NewRedis(rdb, prefix)}
+	const subjects, checks, limit = 40, 60, 25
+	admitted := make([]atomic.Int64, subjects)
+	var wg sync.WaitGroup
+	for s := range subjects {
+		subject := fresh(fmt.Sprintf("pipe%d", s))
+		for i := range checks {
+			wg.Go(func() {
+				d, err := lims[i%2].Allow(context.Background(), subject, std(limit, 1000, 10000))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					admitted[s].Add(1)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(stop)
+	t.Logf("script flushed %d times during the run", <-flushed)
+	for s := range subjects {
+		if n := admitted[s].Load(); n != limit {
+			t.Fatalf("subject %d: %d admitted, want exactly %d", s, n, limit)
+		}
+	}
+	var batches, inputs uint64
+	for _, l := range lims {
+		st := l.PipelineStats()
+		batches, inputs = batches+st.Batches, inputs+st.Inputs
+	}
+	if inputs != subjects*checks || batches >= inputs/2 {
+		t.Fatalf("%d checks in %d round trips: want %d checks, pipelined", inputs, batches, subjects*checks)
+	}
+	t.Logf("%d checks in %d round trips", inputs, batches)
+}
