@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -329,6 +331,35 @@ type Round struct {
 	PopulateIn time.Duration
 }
 
+// mergeRecs pools the slices of one phase: counts and times add up, the
+// latencies are pooled, CPU is averaged over the slices' wall time.
+func mergeRecs(a, b *phaseRec) *phaseRec {
+	if a == nil {
+		c := *b
+		r := *b.Res
+		r.Lat = slices.Clone(b.Res.Lat)
+		c.Res = &r
+		return &c
+	}
+	ra, rb := a.Res, b.Res
+	m := &Result{Name: ra.Name, Count: ra.Count + rb.Count, Errors: ra.Errors + rb.Errors, FirstError: cmp.Or(ra.FirstError, rb.FirstError),
+		Elapsed: ra.Elapsed + rb.Elapsed, Dry: ra.Dry || rb.Dry, Sent: ra.Sent + rb.Sent}
+	m.Lat = append(slices.Clone(ra.Lat), rb.Lat...)
+	slices.Sort(m.Lat)
+	wa, wb := a.CPU.Wall, b.CPU.Wall
+	avg := func(x, y float64) float64 {
+		if wa+wb == 0 {
+			return 0
+		}
+		return (x*wa + y*wb) / (wa + wb)
+	}
+	ca, cb := a.CPU, b.CPU
+	cpu := cpuUse{Machine: avg(ca.Machine, cb.Machine), Self: avg(ca.Self, cb.Self), Server: avg(ca.Server, cb.Server),
+		Redis: avg(ca.Redis, cb.Redis), Postgres: avg(ca.Postgres, cb.Postgres), Other: avg(ca.Other, cb.Other),
+		Cores: avg(ca.Cores, cb.Cores), Wall: wa + wb}
+	return &phaseRec{Key: a.Key, Res: m, CPU: cpu, Rate: a.Rate, Xacts: a.Xacts + b.Xacts}
+}
+
 func (r *Round) add(p *phaseRec) {
 	r.Phases[p.Key] = p
 	r.Order = append(r.Order, p.Key)
@@ -429,47 +460,79 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		type step struct {
 			key    string
 			server *proc
-			run    func() (*Result, error)
-			after  func() error // untimed clean-up once the phase is measured
+			run    func(warmup, duration time.Duration) (*Result, error)
+			// afterSlice runs, untimed, after each slice of the phase; after
+			// once the whole phase is measured.
+			afterSlice, after func() error
 		}
 		closedStep := func(key string, server *proc, next func(int) []byte, count int) step {
-			return step{key: key, server: server, run: func() (*Result, error) { return b.closed(key, server.addr, next, count).Run(ctx) }}
+			return step{key: key, server: server, run: func(w, d time.Duration) (*Result, error) {
+				ph := b.closed(key, server.addr, next, count)
+				ph.Warmup, ph.Duration = w, d
+				return ph.Run(ctx)
+			}}
 		}
 		ceilBStep := closedStep("b", b.ceil, ceilB.Next, len(ceilB.reqs))
-		ceilBStep.after = func() error { return b.dropCeilingOrders(ctx, ceilRows) }
+		// (b) claims orders and never fills them: its claimed orders go after
+		// every slice (the gateway's reconciliation would settle them in the
+		// background half a minute later), the rest after the phase.
+		ceilBStep.afterSlice = func() error { return b.dropCeilingOrders(ctx, ceilRows, true) }
+		ceilBStep.after = func() error { return b.dropCeilingOrders(ctx, ceilRows, false) }
 		pairs := [][2]step{
 			{closedStep("a", b.ceil, perConn(ceilA), 0), closedStep("keyed", b.gwA, perConn(keyedA), 0)},
 		}
 		later := [][2]step{
 			{ceilBStep, closedStep("execute", b.gwA, exec.Next, len(exec.reqs))},
-			{{key: "c", run: func() (*Result, error) { return recoverCeiling(ctx, s.warmup, s.duration) }},
+			{{key: "c", run: func(w, d time.Duration) (*Result, error) { return recoverCeiling(ctx, w, d) }},
 				closedStep("signed", b.gwA, signed.Next, len(signed.reqs))},
 		}
-		run := func(steps ...step) error {
-			for _, st := range steps {
-				rec, err := b.measure(ctx, st.key, st.server, st.run)
-				if err != nil {
-					return err
+		// measureSliced measures each step in s.slices slices of
+		// s.duration/s.slices, interleaved with the other steps (A B, then
+		// B A, …: ABBA), and records each step's slices merged into one
+		// phase. A ceiling and its scenario thus share the machine's good
+		// and bad seconds: its speed drifts by tens of percent within a
+		// minute on this shared VM, which whole phases run one after the
+		// other turned into ratio noise. The first slice has the full
+		// warm-up, later ones a short one (new connections, warm servers).
+		measureSliced := func(first int, d time.Duration, steps ...step) error {
+			merged := make([]*phaseRec, len(steps))
+			for i := range s.slices {
+				warm := s.sliceWarmup
+				if i == 0 {
+					warm = s.warmup
 				}
+				for k := range steps {
+					j := k
+					if (i+first)%2 == 1 {
+						j = len(steps) - 1 - k
+					}
+					st := steps[j]
+					rec, err := b.measure(ctx, st.key, st.server, func() (*Result, error) { return st.run(warm, d/time.Duration(s.slices)) })
+					if err != nil {
+						return err
+					}
+					merged[j] = mergeRecs(merged[j], rec)
+					if st.afterSlice != nil {
+						if err := st.afterSlice(); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			for j, st := range steps {
 				if st.after != nil {
 					if err := st.after(); err != nil {
 						return err
 					}
 				}
-				round.add(rec)
+				round.add(merged[j])
 			}
 			return nil
 		}
-		// Odd rounds run the ceiling first, even rounds the scenario first,
-		// so a drift in the machine's load does not favour either.
-		ordered := func(p [2]step) []step {
-			if r%2 == 0 {
-				return []step{p[1], p[0]}
-			}
-			return []step{p[0], p[1]}
-		}
+		// Odd rounds start with the ceiling, even rounds with the scenario.
+		start := (r + 1) % 2
 		for _, p := range pairs {
-			if err := run(ordered(p)...); err != nil {
+			if err := measureSliced(start, s.duration, p[0], p[1]); err != nil {
 				return nil, err
 			}
 		}
@@ -479,28 +542,49 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// ceiling already saturates two cores.
 		rate := s.pacedShare * round.Phases["a"].Res.Throughput()
 		pacedStep := func(key string, server *proc, next func(int) []byte) step {
-			return step{key: key, server: server, run: func() (*Result, error) { return b.pacedPhase(key, server.addr, next, rate).Run(ctx) }}
+			return step{key: key, server: server, run: func(w, d time.Duration) (*Result, error) {
+				ph := b.pacedPhase(key, server.addr, next, rate)
+				ph.Warmup, ph.Duration = w, d
+				return ph.Run(ctx)
+			}}
 		}
-		if err := run(ordered([2]step{pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))})...); err != nil {
+		if err := measureSliced(start, s.paced, pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))); err != nil {
 			return nil, err
 		}
 		// Scale: the same keyed load on the gateway whose database holds
-		// the million keys, while Redis holds the extra active limiter keys.
+		// the million keys, while Redis holds the extra active limiter keys
+		// (populating them takes seconds, so these phases cannot be sliced
+		// against the 1,000-key ones). The 1,000-key gateway is measured
+		// again right after the extra keys are gone — keyed-base — and the
+		// comparison pools it with keyed, measured before: A B B A.
 		if err := b.populate(ctx, round); err != nil {
 			return nil, err
 		}
-		if err := run(closedStep("keyed-scale", b.gwB, perConn(keyedB), 0), pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB))); err != nil {
+		if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, perConn(keyedB), 0)); err != nil {
+			return nil, err
+		}
+		if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB))); err != nil {
 			return nil, err
 		}
 		if err := b.fill.remove(ctx); err != nil {
 			return nil, err
 		}
+		if err := measureSliced(0, s.paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA))); err != nil {
+			return nil, err
+		}
+		if err := measureSliced(0, s.duration, closedStep("keyed-base", b.gwA, perConn(keyedA), 0)); err != nil {
+			return nil, err
+		}
 		for _, p := range later {
-			if err := run(ordered(p)...); err != nil {
+			if err := measureSliced(start, s.duration, p[0], p[1]); err != nil {
 				return nil, err
 			}
 		}
-		for _, k := range []string{"a-paced", "keyed-paced", "keyed-scale-paced"} {
+		// The pooled 1,000-key baselines of the scale comparison (not phases
+		// of their own: they are not listed twice).
+		round.Phases["keyed-1k"] = mergeRecs(mergeRecs(nil, round.Phases["keyed"]), round.Phases["keyed-base"])
+		round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
+		for _, k := range []string{"a-paced", "keyed-paced", "keyed-scale-paced", "keyed-base-paced", "keyed-1k-paced"} {
 			round.Phases[k].Rate = rate
 		}
 		out = append(out, round)
@@ -610,7 +694,7 @@ func (b *bench) profile(ctx context.Context) error {
 			return err
 		}
 		if st.key == "b" {
-			if err := b.dropCeilingOrders(ctx, ceilRows); err != nil {
+			if err := b.dropCeilingOrders(ctx, ceilRows, false); err != nil {
 				return err
 			}
 		}
@@ -721,12 +805,16 @@ func (b *bench) maintain(ctx context.Context, first bool) error {
 // gateway's reconciliation (it shares the table) would settle and fill every
 // one of them in the background — in the middle of later phases, where it
 // took half a core of PostgreSQL and slowed the gateway in the first runs.
-func (b *bench) dropCeilingOrders(ctx context.Context, rows []orderRow) error {
+func (b *bench) dropCeilingOrders(ctx context.Context, rows []orderRow, claimedOnly bool) error {
 	uuids := make([]string, len(rows))
 	for i, r := range rows {
 		uuids[i] = r.o.UUID
 	}
-	if _, err := b.dbA.Exec(ctx, `DELETE FROM orders WHERE uuid = ANY($1)`, uuids); err != nil {
+	q := `DELETE FROM orders WHERE uuid = ANY($1)`
+	if claimedOnly {
+		q += ` AND status = 'executing'`
+	}
+	if _, err := b.dbA.Exec(ctx, q, uuids); err != nil {
 		return fmt.Errorf("delete ceiling (b) orders: %w", err)
 	}
 	return nil

@@ -58,6 +58,8 @@ type settings struct {
 	warmup      time.Duration
 	duration    time.Duration
 	paced       time.Duration
+	slices      int           // a phase is measured in this many slices, interleaved with its ceiling's
+	sliceWarmup time.Duration // warm-up of every slice after a phase's first
 	pacedShare  float64
 	conns       int
 	wallets     int
@@ -92,10 +94,12 @@ func parseSettings(args []string) (settings, error) {
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
-	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 4*time.Second
+	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 6*time.Second
+	s.slices, s.sliceWarmup = 4, 300*time.Millisecond
 	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 9*time.Minute
 	if s.quick {
 		s.rounds, s.warmup, s.duration, s.paced = 1, 500*time.Millisecond, 2*time.Second, 2*time.Second
+		s.slices = 2
 		s.scaleKeys, s.limiterKeys, s.deadline = 50_000, 10_000, 3*time.Minute
 	}
 	if s.profileDir != "" {
