@@ -91,17 +91,21 @@ func New[In, Out any](flush Flush[In, Out], opt Options[In]) *Batcher[In, Out] {
 // first; the input may still be written by a batch already in flight (as a
 // statement may still commit after its client gave up), but an input whose
 // context ended before its batch was built is never sent.
+//
+// A call that finds a free slot flushes in its own goroutine (at low load
+// that is every call: no hand-off, no added wake-up); under load the queue is
+// drained by runner goroutines, one per slot.
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	start := b.running < b.opt.InFlight
-	if start {
+	lead := b.running < b.opt.InFlight
+	if lead {
 		b.running++
 	}
 	b.mu.Unlock()
-	if start {
-		go b.run()
+	if lead {
+		b.lead(ctx)
 	}
 	select {
 	case <-c.done:
@@ -112,6 +116,33 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	}
 }
 
+// lead flushes one batch in the caller's goroutine, then leaves what queued
+// meanwhile to a runner. The flush keeps the caller's deadline (a request
+// deadline bounds its own wait, as a plain statement would) but not its
+// cancellation: the batch is other callers' too.
+func (b *Batcher[In, Out]) lead(ctx context.Context) {
+	batch := b.take()
+	if batch == nil {
+		return
+	}
+	fctx := context.WithoutCancel(ctx)
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(fctx, d)
+		defer cancel()
+	}
+	b.write(fctx, batch)
+	b.mu.Lock()
+	more := len(b.queue) > 0
+	if !more {
+		b.running--
+	}
+	b.mu.Unlock()
+	if more {
+		go b.run()
+	}
+}
+
 // run flushes batches until the queue is empty.
 func (b *Batcher[In, Out]) run() {
 	for {
@@ -119,7 +150,7 @@ func (b *Batcher[In, Out]) run() {
 		if batch == nil {
 			return
 		}
-		b.write(batch)
+		b.write(context.Background(), batch)
 	}
 }
 
@@ -169,11 +200,11 @@ func (b *Batcher[In, Out]) take() []*call[In, Out] {
 }
 
 // write flushes one batch and answers its calls.
-func (b *Batcher[In, Out]) write(batch []*call[In, Out]) {
+func (b *Batcher[In, Out]) write(ctx context.Context, batch []*call[In, Out]) {
 	if len(batch) == 0 {
 		return
 	}
-	outs, err := b.flushOnce(batch)
+	outs, err := b.flushOnce(ctx, batch)
 	split := err != nil && len(batch) > 1 && b.opt.Split != nil && b.opt.Split(err)
 	b.mu.Lock()
 	b.stats.Batches++
@@ -185,7 +216,7 @@ func (b *Batcher[In, Out]) write(batch []*call[In, Out]) {
 	b.mu.Unlock()
 	if split {
 		for _, c := range batch {
-			b.write([]*call[In, Out]{c})
+			b.write(ctx, []*call[In, Out]{c})
 		}
 		return
 	}
@@ -199,8 +230,8 @@ func (b *Batcher[In, Out]) write(batch []*call[In, Out]) {
 	}
 }
 
-func (b *Batcher[In, Out]) flushOnce(batch []*call[In, Out]) ([]Out, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), b.opt.Timeout)
+func (b *Batcher[In, Out]) flushOnce(ctx context.Context, batch []*call[In, Out]) ([]Out, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.opt.Timeout)
 	defer cancel()
 	ins := make([]In, len(batch))
 	for i, c := range batch {

@@ -240,3 +240,53 @@ func TestConcurrentCallsGetTheirOwnAnswers(t *testing.T) {
 	}
 	t.Logf("%d calls in %d batches", n, s.Batches)
 }
+
+// A call that flushes in its own goroutine keeps its request deadline (a
+// partitioned database answers 503 in time) but not its cancellation (the
+// batch may be other callers' too).
+func TestLeaderFlushKeepsDeadlineNotCancellation(t *testing.T) {
+	flushCtx := make(chan context.Context, 1)
+	release := make(chan struct{})
+	flush := func(ctx context.Context, batch []string) ([]string, error) {
+		flushCtx <- ctx
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-release:
+			return slices.Clone(batch), nil
+		}
+	}
+	t.Run("DeadlineBoundsTheFlush", func(t *testing.T) {
+		b := New(flush, Options[string]{})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := b.Do(ctx, "x")
+		fctx := <-flushCtx
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(fctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("Do: %v, flush context: %v; want both past their deadline", err, fctx.Err())
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("Do returned after %s: the flush outlived the caller's deadline", took)
+		}
+	})
+	t.Run("CancellationDoesNotStopTheFlush", func(t *testing.T) {
+		b := New(flush, Options[string]{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := b.Do(ctx, "x"); done <- err }()
+		fctx := <-flushCtx
+		cancel()
+		time.Sleep(10 * time.Millisecond)
+		if err := fctx.Err(); err != nil {
+			t.Fatalf("flush context ended with the caller's cancellation: %v", err)
+		}
+		close(release)
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("Do: %v", err)
+		}
+		if s := b.Stats(); s.Inputs != 1 {
+			t.Fatalf("stats %+v: the flush should have written its input", s)
+		}
+	})
+}
