@@ -551,6 +551,13 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := measureSliced(start, s.paced, pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))); err != nil {
 			return nil, err
 		}
+		// The same at a lighter load (a tenth of (a)): where on this machine
+		// the p99 target is met, for the gateway and for the bare ceiling.
+		rate, full := s.lightShare*round.Phases["a"].Res.Throughput(), rate
+		if err := measureSliced(start, s.paced, pacedStep("a-light", b.ceil, perConn(ceilA)), pacedStep("keyed-light", b.gwA, perConn(keyedA))); err != nil {
+			return nil, err
+		}
+		rate = full
 		// Scale: the same keyed load on the gateway whose database holds
 		// the million keys, while Redis holds the extra active limiter keys
 		// (populating them takes seconds, so these phases cannot be sliced
@@ -586,6 +593,9 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
 		for _, k := range []string{"a-paced", "keyed-paced", "keyed-scale-paced", "keyed-base-paced", "keyed-1k-paced"} {
 			round.Phases[k].Rate = rate
+		}
+		for _, k := range []string{"a-light", "keyed-light"} {
+			round.Phases[k].Rate = s.lightShare * round.Phases["a"].Res.Throughput()
 		}
 		out = append(out, round)
 		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)

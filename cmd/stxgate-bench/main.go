@@ -61,6 +61,7 @@ type settings struct {
 	slices      int           // a phase is measured in this many slices, interleaved with its ceiling's
 	sliceWarmup time.Duration // warm-up of every slice after a phase's first
 	pacedShare  float64
+	lightShare  float64 // the lighter paced load, as a share of ceiling (a)
 	conns       int
 	wallets     int
 	keysPer     int
@@ -94,7 +95,7 @@ func parseSettings(args []string) (settings, error) {
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
-	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 6*time.Second
+	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 5*time.Second
 	s.slices, s.sliceWarmup = 4, 300*time.Millisecond
 	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 9*time.Minute
 	if s.quick {
@@ -117,7 +118,7 @@ func parseSettings(args []string) (settings, error) {
 	if *lim > 0 {
 		s.limiterKeys = *lim
 	}
-	s.pacedShare = 0.25
+	s.pacedShare, s.lightShare = 0.25, 0.10
 	s.wallets, s.keysPer, s.baseKeys, s.maxCount = 16, 4, 1000, 2_000_000
 	if s.wallets*s.keysPer > s.baseKeys || s.limiterKeys > s.scaleKeys-s.wallets*s.keysPer {
 		return s, errors.New("-scale-keys must exceed -limiter-keys plus the 64 bench keys")
