@@ -373,6 +373,14 @@ func (b *bench) closed(key, addr string, next func(int) []byte, maxCount int) Ph
 		MaxCount: maxCount, Next: next, OK: is2xx}
 }
 
+// profiledPaced is a paced phase of -profile: 3,000 req/s, as long as the
+// profile's other phases.
+func (b *bench) profiledPaced(key, addr string, next func(int) []byte) Phase {
+	ph := b.pacedPhase(key, addr, next, 3000)
+	ph.Duration = b.s.duration
+	return ph
+}
+
 func (b *bench) pacedPhase(key, addr string, next func(int) []byte, rate float64) Phase {
 	return Phase{Name: key, Addr: addr, Conns: b.s.conns, Warmup: b.s.warmup, Duration: b.s.paced,
 		MaxCount: b.s.maxCount, Rate: rate, Next: next, OK: is2xx}
@@ -677,6 +685,10 @@ func (b *bench) profile(ctx context.Context) error {
 		// keyed once more: whatever executes and signed calls leave behind
 		// in the process shows as a difference to the first keyed profile.
 		{"keyed-again", b.pprofA, b.gwA, b.closed("keyed-again", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
+		// Paced at a fixed 3,000 req/s (about a quarter of (a) here): where
+		// an open-loop request's extra CPU goes, for the ceiling and the gateway.
+		{"a-paced", b.pprofCeil, b.ceil, b.profiledPaced("a-paced", b.ceil.addr, perConn(ceilingARequests(b.ceil.addr, len(b.keysA))))},
+		{"keyed-paced", b.pprofA, b.gwA, b.profiledPaced("keyed-paced", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)))},
 	}
 	for _, st := range steps {
 		secs := int((s.duration - time.Second).Seconds())
