@@ -81,7 +81,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		pg := postgres.New(pool)
 		keyStore, orderStore = pg, pg
-		a.Audit = auditpg.New(pool)
+		trailStore := auditpg.New(pool)
+		a.Audit = trailStore
+		a.Metrics.WatchBatcher(metrics.BatchOrderClaims, pg.ClaimStats)
+		a.Metrics.WatchBatcher(metrics.BatchOrderFills, pg.FillStats)
+		a.Metrics.WatchBatcher(metrics.BatchAuditAppends, trailStore.AppendStats)
 		ready = append(ready, httpapi.Check{Name: "postgres", Check: pool.Ping})
 	} else {
 		log.Warn("DATABASE_URL is not set: using the embedded in-memory store (data is lost on restart; one instance only)")
@@ -97,7 +101,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		a.rdb = rdb
 		replay = walletauth.NewRedisReplay(rdb, cfg.RedisPrefix)
-		limiter = ratelimit.NewRedis(rdb, cfg.RedisPrefix)
+		redisLimiter := ratelimit.NewRedis(rdb, cfg.RedisPrefix)
+		limiter = redisLimiter
+		a.Metrics.WatchBatcher(metrics.BatchLimiter, redisLimiter.PipelineStats)
 		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 	} else {
 		if cfg.DatabaseURL != "" {

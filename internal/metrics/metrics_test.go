@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/stxgate/stxgate/internal/groupcommit"
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -27,6 +28,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.StoreError(metrics.StoreRedis)
 	m.GaugeFunc("x", "x", func() float64 { return 1 })
 	m.WatchPool("primary", nil)
+	m.WatchBatcher(metrics.BatchLimiter, func() groupcommit.Stats { return groupcommit.Stats{} })
 	called := false
 	h := m.HTTP(func(echo.Context) error { called = true; return nil })
 	e := echo.New()
@@ -130,5 +132,25 @@ func TestRegistriesAreIndependent(t *testing.T) {
 	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if !strings.Contains(rec.Body.String(), `stxgate_store_errors_total{store="postgres"} 1`) {
 		t.Fatalf("exposition lacks the counter:\n%s", rec.Body.String())
+	}
+}
+
+// A batcher's counts are read at scrape time, under its name.
+func TestWatchBatcher(t *testing.T) {
+	m := metrics.New()
+	st := groupcommit.Stats{Batches: 3, Inputs: 40, Splits: 1}
+	m.WatchBatcher(metrics.BatchOrderClaims, func() groupcommit.Stats { return st })
+	for name, want := range map[string]float64{
+		"stxgate_group_commit_batches_total": 3,
+		"stxgate_group_commit_inputs_total":  40,
+		"stxgate_group_commit_splits_total":  1,
+	} {
+		if got := counter(t, m, name, map[string]string{"batcher": "order_claims"}); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	st.Inputs = 41
+	if got := counter(t, m, "stxgate_group_commit_inputs_total", map[string]string{"batcher": "order_claims"}); got != 41 {
+		t.Errorf("after another input: %v, want 41 (read at scrape time)", got)
 	}
 }

@@ -164,6 +164,16 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		{"stxgate_store_errors_total", labels{"store": "redis"}, 1},
 		{"stxgate_store_errors_total", labels{"store": "postgres"}, 0},
 		{"stxgate_db_pool_max_connections", labels{"pool": "primary"}, -1}, // present; value checked below
+
+		// The rejected and the successful execute each claimed once, one at
+		// a time (one statement each); only the successful one was filled.
+		{"stxgate_group_commit_inputs_total", labels{"batcher": "order_claims"}, 2},
+		{"stxgate_group_commit_batches_total", labels{"batcher": "order_claims"}, 2},
+		{"stxgate_group_commit_inputs_total", labels{"batcher": "order_fills"}, 1},
+		{"stxgate_group_commit_splits_total", labels{"batcher": "order_claims"}, 0},
+		{"stxgate_group_commit_splits_total", labels{"batcher": "order_fills"}, 0},
+		{"stxgate_group_commit_splits_total", labels{"batcher": "audit_appends"}, 0},
+		{"stxgate_group_commit_splits_total", labels{"batcher": "limiter_checks"}, 0},
 	}
 	for _, tt := range tests {
 		got, ok := s.value(tt.name, tt.labels)
@@ -177,6 +187,11 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 	if secs := s.histogramSum("stxgate_signature_verify_duration_seconds", labels{"kind": "order"}); secs <= 0 || secs > 5 {
 		t.Errorf("order signature verification took %vs in total", secs)
+	}
+	for _, b := range []string{"audit_appends", "limiter_checks"} {
+		if v, ok := s.value("stxgate_group_commit_inputs_total", labels{"batcher": b}); !ok || v < 1 {
+			t.Errorf("stxgate_group_commit_inputs_total{batcher=%q} = %v (present %v), want at least 1", b, v, ok)
+		}
 	}
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "stxgate_db_pool_connections", "stxgate_db_pool_acquires_total"} {
 		if _, ok := s.value(name, nil); !ok {

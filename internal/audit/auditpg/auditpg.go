@@ -41,6 +41,9 @@ func New(pool *pgxpool.Pool) *Store {
 	return s
 }
 
+// AppendStats tells how appends were batched (metrics).
+func (s *Store) AppendStats() groupcommit.Stats { return s.appends.Stats() }
+
 // Append implements audit.Store. It returns once the event is committed.
 func (s *Store) Append(ctx context.Context, e *audit.Event) error {
 	details, err := audit.EncodeDetails(e.Details)

@@ -185,6 +185,10 @@ func (s *Store) GroupCommitStats() (claims, fills groupcommit.Stats) {
 	return s.claims.Stats(), s.fills.Stats()
 }
 
+// ClaimStats and FillStats are GroupCommitStats one at a time (metrics).
+func (s *Store) ClaimStats() groupcommit.Stats { return s.claims.Stats() }
+func (s *Store) FillStats() groupcommit.Stats  { return s.fills.Stats() }
+
 type claimReq struct {
 	uuid, actor, owner string
 	now                time.Time
