@@ -145,11 +145,7 @@ func (b *Batcher[In, Out]) lead(ctx context.Context) {
 
 // run flushes batches until the queue is empty.
 func (b *Batcher[In, Out]) run() {
-	for {
-		batch := b.take()
-		if batch == nil {
-			return
-		}
+	for batch := b.take(); batch != nil; batch = b.take() {
 		b.write(context.Background(), batch)
 	}
 }
@@ -189,21 +185,15 @@ func (b *Batcher[In, Out]) take() []*call[In, Out] {
 	}
 	clear(b.queue[len(keep):])
 	b.queue = keep
-	if len(batch) == 0 {
-		if len(b.queue) == 0 {
-			b.running--
-			return nil
-		}
-		return batch // only expired calls were dropped; look again
+	if len(batch) == 0 { // nothing left (calls are kept back only beside a batch)
+		b.running--
+		return nil
 	}
 	return batch
 }
 
 // write flushes one batch and answers its calls.
 func (b *Batcher[In, Out]) write(ctx context.Context, batch []*call[In, Out]) {
-	if len(batch) == 0 {
-		return
-	}
 	outs, err := b.flushOnce(ctx, batch)
 	split := err != nil && len(batch) > 1 && b.opt.Split != nil && b.opt.Split(err)
 	b.mu.Lock()
