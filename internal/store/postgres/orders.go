@@ -180,12 +180,7 @@ func (s *Store) ClaimOne(ctx context.Context, uuid, actor, owner string, now tim
 	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
 }
 
-// GroupCommitStats tells how claims and fills were batched (tests, metrics).
-func (s *Store) GroupCommitStats() (claims, fills groupcommit.Stats) {
-	return s.claims.Stats(), s.fills.Stats()
-}
-
-// ClaimStats and FillStats are GroupCommitStats one at a time (metrics).
+// ClaimStats and FillStats tell how claims and fills were batched (metrics, tests).
 func (s *Store) ClaimStats() groupcommit.Stats { return s.claims.Stats() }
 func (s *Store) FillStats() groupcommit.Stats  { return s.fills.Stats() }
 

@@ -190,7 +190,7 @@ func TestGroupCommitAcrossGateways(t *testing.T) {
 	// A deadlock would not show above (the batch is retried one claim at a
 	// time and still answers right): it shows as a split.
 	for i, s := range stores {
-		claims, fills := s.GroupCommitStats()
+		claims, fills := s.ClaimStats(), s.FillStats()
 		t.Logf("gateway %d: claims %+v, fills %+v", i, claims, fills)
 		if claims.Splits != 0 || fills.Splits != 0 {
 			t.Errorf("gateway %d: %d claim and %d fill batches failed and were split (deadlock?)", i, claims.Splits, fills.Splits)
