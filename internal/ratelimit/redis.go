@@ -58,7 +58,7 @@ func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
 	return r
 }
 
-// PipelineStats tells how checks were pipelined (tests).
+// PipelineStats tells how checks were pipelined (metrics, tests).
 func (r *Redis) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
 
 // pipeline runs a batch of script calls in one round trip. A call that finds
