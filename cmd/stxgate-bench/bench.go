@@ -469,6 +469,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			key    string
 			server *proc
 			run    func(warmup, duration time.Duration) (*Result, error)
+			rate   float64 // paced steps: the offered rate, recorded on the phase
 			// afterSlice runs, untimed, after each slice of the phase; after
 			// once the whole phase is measured.
 			afterSlice, after func() error
@@ -528,6 +529,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 				}
 			}
 			for j, st := range steps {
+				merged[j].Rate = st.rate
 				if st.after != nil {
 					if err := st.after(); err != nil {
 						return err
@@ -548,24 +550,22 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// (a). Paced requests cost client and server about twice the CPU of
 		// closed-loop ones (no batching of wake-ups), so half the closed-loop
 		// ceiling already saturates two cores.
-		rate := s.pacedShare * round.Phases["a"].Res.Throughput()
-		pacedStep := func(key string, server *proc, next func(int) []byte) step {
-			return step{key: key, server: server, run: func(w, d time.Duration) (*Result, error) {
+		rate, light := s.pacedShare*round.Phases["a"].Res.Throughput(), s.lightShare*round.Phases["a"].Res.Throughput()
+		pacedStep := func(key string, server *proc, next func(int) []byte, rate float64) step {
+			return step{key: key, server: server, rate: rate, run: func(w, d time.Duration) (*Result, error) {
 				ph := b.pacedPhase(key, server.addr, next, rate)
 				ph.Warmup, ph.Duration = w, d
 				return ph.Run(ctx)
 			}}
 		}
-		if err := measureSliced(start, s.paced, pacedStep("a-paced", b.ceil, perConn(ceilA)), pacedStep("keyed-paced", b.gwA, perConn(keyedA))); err != nil {
+		if err := measureSliced(start, s.paced, pacedStep("a-paced", b.ceil, perConn(ceilA), rate), pacedStep("keyed-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
 		// The same at a lighter load (a tenth of (a)): where on this machine
 		// the p99 target is met, for the gateway and for the bare ceiling.
-		rate, full := s.lightShare*round.Phases["a"].Res.Throughput(), rate
-		if err := measureSliced(start, s.paced, pacedStep("a-light", b.ceil, perConn(ceilA)), pacedStep("keyed-light", b.gwA, perConn(keyedA))); err != nil {
+		if err := measureSliced(start, s.paced, pacedStep("a-light", b.ceil, perConn(ceilA), light), pacedStep("keyed-light", b.gwA, perConn(keyedA), light)); err != nil {
 			return nil, err
 		}
-		rate = full
 		// Scale: the same keyed load on the gateway whose database holds
 		// the million keys, while Redis holds the extra active limiter keys
 		// (populating them takes seconds, so these phases cannot be sliced
@@ -578,13 +578,13 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, perConn(keyedB), 0)); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB))); err != nil {
+		if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
 			return nil, err
 		}
 		if err := b.fill.remove(ctx); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(0, s.paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA))); err != nil {
+		if err := measureSliced(0, s.paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
 		if err := measureSliced(0, s.duration, closedStep("keyed-base", b.gwA, perConn(keyedA), 0)); err != nil {
@@ -599,12 +599,6 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// of their own: they are not listed twice).
 		round.Phases["keyed-1k"] = mergeRecs(mergeRecs(nil, round.Phases["keyed"]), round.Phases["keyed-base"])
 		round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
-		for _, k := range []string{"a-paced", "keyed-paced", "keyed-scale-paced", "keyed-base-paced", "keyed-1k-paced"} {
-			round.Phases[k].Rate = rate
-		}
-		for _, k := range []string{"a-light", "keyed-light"} {
-			round.Phases[k].Rate = s.lightShare * round.Phases["a"].Res.Throughput()
-		}
 		out = append(out, round)
 		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)
 		nCeilB = b.estimate(round.Phases["b"].Res.Throughput(), nCeilB)

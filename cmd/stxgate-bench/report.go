@@ -127,7 +127,7 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 		verdict(lightP99 <= 2*time.Millisecond), 100*s.lightShare)
 	p("| execute ≥ 70 %% of ceiling (b) | %s | %s |", pct(execRatio), verdict(execRatio >= 0.70))
 	bound := signedBound(rounds)
-	p("| signed ≥ 80 %% of ceiling (c) | %s (on this machine at most %s: see below) | %s |", pct(signedRatio), pct(bound), verdict(signedRatio >= 0.80))
+	p("| signed ≥ 80 %% of ceiling (c) | %s (on this machine at most %s: see below) | %s |", pct(signedRatio), pct(bound.ratio()), verdict(signedRatio >= 0.80))
 	p("| keyed p99 with %s keys + %s active limiter keys within 10 %% of the run with %s keys | %+.0f %% paced; %+.0f %% saturated (negative: the scale run was faster) | %s paced; %s saturated |",
 		grouped(s.scaleKeys), grouped(s.limiterKeys), grouped(s.baseKeys), 100*scaleP99, 100*scaleP99Closed,
 		verdict(scaleP99 <= 0.10), verdict(scaleP99Closed <= 0.10))
@@ -155,16 +155,12 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	row("b", "ceiling (b)", "", "", 0)
 	p("| c | ceiling (c) | %.0f | | | | | | | |", median(across(rounds, thr("c"))))
 	p("")
-	rec := median(across(rounds, func(r *Round) float64 { return float64(runtime.NumCPU()) / r.Phases["c"].Res.Throughput() }))
-	perSigned := func(f func(cpuUse) float64) float64 {
-		return median(across(rounds, func(r *Round) float64 { rc := r.Phases["signed"]; return rc.perRequest(f(rc.CPU)) }))
-	}
-	lg, rd, pg := perSigned(func(c cpuUse) float64 { return c.Self }), perSigned(func(c cpuUse) float64 { return c.Redis }), perSigned(func(c cpuUse) float64 { return c.Postgres })
+	rec, lg, rd, pg := bound.recovery, bound.loadGen, bound.redis, bound.postgres
 	p("**Why signed cannot reach 80 %% of (c) here.** (c) is %d cores doing nothing but recoveries: %.0f µs of CPU per recovery. "+
 		"A signed request needs that recovery, and on this machine the load generator (%.0f µs per request), Redis (%.0f µs: the per-IP and per-wallet limits) "+
 		"and PostgreSQL (%.0f µs: the wallet's keys) run on the same cores. Even a gateway that spent nothing but the recovery would reach "+
 		"%.0f / (%.0f + %.0f + %.0f + %.0f) = %s of (c); HTTP, JSON and the gateway's own work come on top.",
-		runtime.NumCPU(), rec*1e6, lg*1e6, rd*1e6, pg*1e6, rec*1e6, rec*1e6, lg*1e6, rd*1e6, pg*1e6, pct(bound))
+		runtime.NumCPU(), rec*1e6, lg*1e6, rd*1e6, pg*1e6, rec*1e6, rec*1e6, lg*1e6, rd*1e6, pg*1e6, pct(bound.ratio()))
 	p("")
 	p("Paced (open loop over %d connections at %.0f %% of ceiling (a), %.0f req/s, and the `-light` phases at %.0f %%; latency counted from the intended send time):",
 		s.conns, 100*s.pacedShare, pacedRate, 100*s.lightShare)
@@ -348,16 +344,27 @@ func (b *bench) noise(rounds []*Round) string {
 	return w.String()
 }
 
-// signedBound is the best signed/(c) ratio a gateway doing nothing but one
-// recovery per request could reach while the load generator, Redis and
-// PostgreSQL share the cores with it (medians of the measured CPU per request).
-func signedBound(rounds []*Round) float64 {
-	return median(across(rounds, func(r *Round) float64 {
-		rec := float64(runtime.NumCPU()) / r.Phases["c"].Res.Throughput()
-		sg := r.Phases["signed"]
-		others := sg.perRequest(sg.CPU.Self) + sg.perRequest(sg.CPU.Redis) + sg.perRequest(sg.CPU.Postgres)
-		return rec / (rec + others)
-	}))
+// signedCeiling is what bounds signed/(c) on this machine: the CPU of one
+// recovery when (c) has every core, and what a signed request costs the load
+// generator, Redis and PostgreSQL on the same cores (seconds per request,
+// medians over rounds).
+type signedCeiling struct{ recovery, loadGen, redis, postgres float64 }
+
+func signedBound(rounds []*Round) signedCeiling {
+	per := func(f func(cpuUse) float64) float64 {
+		return median(across(rounds, func(r *Round) float64 { sg := r.Phases["signed"]; return sg.perRequest(f(sg.CPU)) }))
+	}
+	return signedCeiling{
+		recovery: median(across(rounds, func(r *Round) float64 { return float64(runtime.NumCPU()) / r.Phases["c"].Res.Throughput() })),
+		loadGen:  per(func(c cpuUse) float64 { return c.Self }),
+		redis:    per(func(c cpuUse) float64 { return c.Redis }),
+		postgres: per(func(c cpuUse) float64 { return c.Postgres }),
+	}
+}
+
+// ratio is the best signed/(c) a gateway doing nothing but the recovery could reach.
+func (c signedCeiling) ratio() float64 {
+	return c.recovery / (c.recovery + c.loadGen + c.redis + c.postgres)
 }
 
 func spread(xs []float64) string {

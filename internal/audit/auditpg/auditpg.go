@@ -18,6 +18,7 @@ import (
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/groupcommit"
+	"github.com/stxgate/stxgate/internal/store/postgres"
 )
 
 // Store is an audit.Store on a pgx pool.
@@ -37,7 +38,7 @@ type row struct {
 // New returns a Store on pool (migrated by postgres.Migrate).
 func New(pool *pgxpool.Pool) *Store {
 	s := &Store{pool: pool}
-	s.appends = groupcommit.New(s.insert, groupcommit.Options[row]{Split: refusedData})
+	s.appends = groupcommit.New(s.insert, groupcommit.Options[row]{Split: postgres.DataError})
 	return s
 }
 
@@ -85,19 +86,7 @@ func (s *Store) insert(ctx context.Context, batch []row) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, err
-	}
-	return ids, nil
-}
-
-// refusedData reports whether PostgreSQL refused a batch for its data (a
-// constraint, a malformed address) rather than failing: such a batch is
-// retried one event at a time, so only the bad event is lost (and logged).
-func refusedData(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && !errors.Is(unavailable(err), fault.ErrUnavailable)
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // List implements audit.Store. Each filter combination is its own statement

@@ -211,14 +211,10 @@ func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Orde
 			AND status = 'open' AND valid_from <= r_now AND valid_to > r_now
 			AND (r_owner = '' OR owner = r_owner)
 		RETURNING ` + orderColumns
-	uuids := make([]string, len(batch))
-	actors := make([]string, len(batch))
-	owners := make([]string, len(batch))
-	nows := make([]time.Time, len(batch))
-	for i, r := range batch {
-		uuids[i], actors[i], owners[i], nows[i] = r.uuid, r.actor, r.owner, r.now
-	}
-	return s.updateBatch(ctx, uuids, q, uuids, actors, owners, nows)
+	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
+		r := batch[i]
+		return r.uuid, r.actor, r.owner, r.now
+	})
 }
 
 // Fill implements order.Store. Concurrent fills are group-committed like claims.
@@ -249,20 +245,22 @@ func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order,
 		FROM req
 		WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked) AND status = 'executing'
 		RETURNING ` + orderColumns
-	uuids := make([]string, len(batch))
-	txids := make([]string, len(batch))
-	settlements := make([]string, len(batch))
-	nows := make([]time.Time, len(batch))
-	for i, r := range batch {
-		uuids[i], txids[i], settlements[i], nows[i] = r.uuid, r.txid, r.settlement, r.now
-	}
-	return s.updateBatch(ctx, uuids, q, uuids, txids, settlements, nows)
+	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
+		r := batch[i]
+		return r.uuid, r.txid, r.settlement, r.now
+	})
 }
 
-// updateBatch runs a group-committed UPDATE … RETURNING and gives each uuid
-// of the batch its changed order, or nil when its row did not match.
-func (s *Store) updateBatch(ctx context.Context, uuids []string, q string, args ...any) ([]*order.Order, error) {
-	rows, err := s.pool.Query(ctx, q, args...)
+// updateBatch runs a group-committed UPDATE … RETURNING whose parameters are
+// the batch as four arrays — uuid, two texts, a time — taken from row(i) for
+// each of its n inputs, and gives each input its changed order, or nil when
+// its row did not match.
+func (s *Store) updateBatch(ctx context.Context, q string, n int, row func(i int) (uuid, a, b string, at time.Time)) ([]*order.Order, error) {
+	uuids, as, bs, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i := range n {
+		uuids[i], as[i], bs[i], ats[i] = row(i)
+	}
+	rows, err := s.pool.Query(ctx, q, uuids, as, bs, ats)
 	if err != nil {
 		return nil, err
 	}

@@ -90,9 +90,9 @@ func Connect(ctx context.Context, dsn string, pc PoolConfig) (*pgxpool.Pool, err
 func New(pool *pgxpool.Pool) *Store {
 	s := &Store{pool: pool}
 	s.claims = groupcommit.New(s.claimBatch, groupcommit.Options[claimReq]{
-		Key: func(r claimReq) string { return r.uuid }, Split: dataError})
+		Key: func(r claimReq) string { return r.uuid }, Split: DataError})
 	s.fills = groupcommit.New(s.fillBatch, groupcommit.Options[fillReq]{
-		Key: func(r fillReq) string { return r.uuid }, Split: dataError})
+		Key: func(r fillReq) string { return r.uuid }, Split: DataError})
 	return s
 }
 
@@ -159,10 +159,11 @@ func classify(err error) error {
 	return err
 }
 
-// dataError reports whether err is PostgreSQL refusing the statement's data
-// (not an unreachable or failing server): a group-committed batch that fails
-// so is retried one input at a time, so one bad input fails alone.
-func dataError(err error) bool {
+// DataError reports whether err is PostgreSQL refusing the statement's data
+// (a constraint, a malformed value), not an unreachable or failing server: a
+// group-committed batch that fails so is retried one input at a time, so one
+// bad input fails alone (the order store's batches and auditpg's).
+func DataError(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && !errors.Is(classify(err), fault.ErrUnavailable)
 }
