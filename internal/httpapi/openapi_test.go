@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -231,6 +232,26 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 				t.Errorf("%s %s: operationId %q missing or repeated", method, path, op.OperationID)
 			}
 			ids[op.OperationID] = true
+		}
+	}
+}
+
+// TestOpenAPILicenseIsTheRepositoryLicense: the document announces the
+// license the repository's LICENSE file grants, and LICENSE is its full text.
+func TestOpenAPILicenseIsTheRepositoryLicense(t *testing.T) {
+	c := loadContract(t)
+	if l := c.doc.Info.License; l == nil || l.Name != "Apache License 2.0" || l.Identifier != "Apache-2.0" || l.URL != "" {
+		t.Fatalf("info.license = %+v, want Apache License 2.0 (Apache-2.0)", l)
+	}
+	text, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(text)
+	for _, want := range []string{"Apache License\n                           Version 2.0, January 2004",
+		"TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION", "9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("LICENSE lacks %q: not the full Apache-2.0 text", want)
 		}
 	}
 }
