@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -299,7 +300,8 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	fs.StringVar(&n.Direction, "direction", "", "gt or lt")
 	fs.StringVar(&n.ConditionToken, "condition-token", "", "token whose price is watched")
 	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds (default: the owner)")
-	valid := fs.Duration("valid-for", client.DefaultOrderLifetime, "how long the order stays valid")
+	valid := lifetime(client.DefaultOrderLifetime)
+	fs.Var(&valid, "valid-for", "how long the order stays valid: 1d, 36h, 1d12h, 90m")
 	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 		return n, err
 	}
@@ -314,11 +316,11 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 		sort.Strings(missing)
 		return n, usagef("%s: missing %s", name, strings.Join(missing, ", "))
 	}
-	if *valid <= 0 {
+	if valid <= 0 {
 		return n, usagef("%s: --valid-for must be positive", name)
 	}
 	n.ValidFrom = time.Now()
-	n.ValidTo = n.ValidFrom.Add(*valid)
+	n.ValidTo = n.ValidFrom.Add(time.Duration(valid))
 	return n, nil
 }
 
@@ -621,4 +623,31 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+// lifetime is a duration flag that also takes days: "1d", "2d12h", or any
+// Go duration ("36h", "90m").
+type lifetime time.Duration
+
+func (l *lifetime) String() string { return time.Duration(*l).String() }
+
+func (l *lifetime) Set(s string) error {
+	days, rest := 0, s
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 || n > 3650 || s[:i] != strconv.Itoa(n) {
+			return fmt.Errorf("%q: want a duration such as 1d, 36h or 1d12h", s)
+		}
+		days, rest = n, s[i+1:]
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || strings.HasPrefix(rest, "-") {
+			return fmt.Errorf("%q: want a duration such as 1d, 36h or 1d12h", s)
+		}
+		d += r
+	}
+	*l = lifetime(d)
+	return nil
 }

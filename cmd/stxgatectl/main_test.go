@@ -326,3 +326,39 @@ func TestUsageErrorsAndExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestValidForTakesDays: --valid-for takes days besides Go durations, and the
+// signed order carries exactly that lifetime.
+func TestValidForTakesDays(t *testing.T) {
+	c := &cli{t: t, env: map[string]string{"STXGATE_PRIVATE_KEY": testgateway.PrivA}}
+	for _, tc := range []struct {
+		arg  string
+		want time.Duration
+	}{
+		{"1d", 24 * time.Hour}, {"2d12h", 60 * time.Hour}, {"36h", 36 * time.Hour}, {"90m", 90 * time.Minute}, {"7d", 7 * 24 * time.Hour},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			var body map[string]string
+			if err := json.Unmarshal([]byte(c.in(t).ok(append([]string{"sign", "order", "--valid-for", tc.arg}, orderFlags...)...)), &body); err != nil {
+				t.Fatal(err)
+			}
+			from, _ := time.Parse(time.RFC3339, body["validFrom"])
+			to, _ := time.Parse(time.RFC3339, body["validTo"])
+			if got := to.Sub(from); got != tc.want {
+				t.Fatalf("--valid-for %s: validTo - validFrom = %s, want %s", tc.arg, got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"1x", "d", "-1d", "1.5d", "1d-2h", "01d", "0d"} {
+		t.Run("Bad_"+bad, func(t *testing.T) {
+			r := c.in(t).fails(exitUsage, append([]string{"sign", "order", "--valid-for", bad}, orderFlags...)...)
+			want := "stxgatectl: sign order: invalid value \"" + bad + "\" for flag -valid-for: \"" + bad + "\": want a duration such as 1d, 36h or 1d12h\n"
+			if bad == "0d" {
+				want = "stxgatectl: sign order: --valid-for must be positive\n"
+			}
+			if !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
+				t.Fatalf("stderr %q, want %q", r.stderr, want)
+			}
+		})
+	}
+}

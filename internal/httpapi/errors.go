@@ -90,12 +90,8 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		slog.String("error", fe.Public),
 		slog.Any("cause", fe.Err))
 	body := ErrorBody{Error: fe.Public, Details: fe.Details, Timestamp: formatTime(s.now())}
-	if c.Request().Method == http.MethodHead {
-		err = c.NoContent(status)
-	} else {
-		err = c.JSON(status, body)
-	}
-	if err != nil {
+	// A HEAD answer keeps GET's headers; net/http drops its body.
+	if err := c.JSON(status, body); err != nil {
 		s.log.Error("write error response", slog.Any("error", err))
 	}
 }

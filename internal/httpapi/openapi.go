@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 )
@@ -19,5 +20,7 @@ func OpenAPIDocument() []byte { return slices.Clone(openAPIDocument) }
 
 // openAPI: GET /openapi.yaml (public, no limits: a static file).
 func (s *Server) openAPI(c echo.Context) error {
+	// A declared length lets HEAD answer it too (net/http cannot count a body it drops).
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(openAPIDocument)))
 	return c.Blob(http.StatusOK, "application/yaml", openAPIDocument)
 }

@@ -100,6 +100,12 @@ func FuzzCreateOrder(f *testing.F) {
 			if err != nil || stacks.CheckAddressNetwork(pr.Address, stacks.Mainnet) != nil {
 				t.Fatalf("stored principal %q: %v", p, err)
 			}
+			if !pr.IsContract() && p != o.Recipient {
+				t.Fatalf("stored token %q is not a contract", p)
+			}
+		}
+		if o.InputToken == o.OutputToken {
+			t.Fatalf("stored an order swapping %q for itself", o.InputToken)
 		}
 		got, err := svc.Get(ctx, uuid)
 		if err != nil || got.UUID != uuid || got.Owner != owner || got.AmountIn != amount || got.TargetPrice != price ||

@@ -38,13 +38,23 @@ func validate(n NewOrder, network stacks.Network, now time.Time, maxLifetime tim
 	if owner.IsContract() {
 		return nil, fault.Invalid("owner", "owner must be a wallet address, not a contract")
 	}
+	// Tokens are SIP-010 contracts; a plain address holds tokens but is none.
 	for _, p := range []struct{ field, value string }{
-		{"inputToken", n.InputToken}, {"outputToken", n.OutputToken},
-		{"conditionToken", n.ConditionToken}, {"recipient", n.Recipient},
+		{"inputToken", n.InputToken}, {"outputToken", n.OutputToken}, {"conditionToken", n.ConditionToken},
 	} {
-		if _, err := principal(p.field, p.value, network); err != nil {
+		token, err := principal(p.field, p.value, network)
+		if err != nil {
 			return nil, err
 		}
+		if !token.IsContract() {
+			return nil, fault.Invalidf(p.field, "%s must be a token contract (address.contract-name), not a wallet address", p.field)
+		}
+	}
+	if n.InputToken == n.OutputToken {
+		return nil, fault.Invalid("outputToken", "outputToken must differ from inputToken: an order swaps one token for another")
+	}
+	if _, err := principal("recipient", n.Recipient, network); err != nil {
+		return nil, err
 	}
 	if err := amount(n.AmountIn); err != nil {
 		return nil, err

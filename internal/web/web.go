@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -147,6 +148,8 @@ func serve(c echo.Context, f *file, cache string) error {
 		h.Set("Content-Encoding", "gzip")
 		body = f.gz
 	}
+	// A declared length lets HEAD answer it too (net/http cannot count a body it drops).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	return c.Blob(http.StatusOK, f.ctype, body)
 }
 
