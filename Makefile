@@ -30,10 +30,23 @@ test-short: ## unit tests only, no race detector
 web: ## rebuild the wallet dashboard (web/ → internal/web/dist, embedded; commit the result)
 	cd web && npm ci && npm run build
 
+# The e2e test drives Debian's chromium (a test tool's own browser download does
+# not work here); installed when missing, as root or through sudo.
+CHROMIUM_PATH ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: chromium
+chromium: ## install Debian's chromium for test-e2e when $(CHROMIUM_PATH) is missing
+	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
+	  echo "chromium: $(CHROMIUM_PATH) is missing: installing Debian's chromium"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@test -x "$(CHROMIUM_PATH)" || { echo "chromium: $(CHROMIUM_PATH) is still missing (set CHROMIUM_PATH to a Chromium binary)"; exit 1; }
+
 .PHONY: test-e2e
-test-e2e: ## the dashboard in headless Chromium (/usr/bin/chromium) against a real gateway on PostgreSQL + Redis
-	test -d web/node_modules || (cd web && npm ci)
-	cd web && npm run test:e2e
+test-e2e: chromium ## the dashboard in headless Chromium against a real gateway on PostgreSQL + Redis (installs chromium when missing)
+	test -d web/node_modules || (cd web && npm ci --no-audit --no-fund)
+	cd web && CHROMIUM_PATH=$(CHROMIUM_PATH) npm run test:e2e
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
