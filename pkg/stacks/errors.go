@@ -27,4 +27,13 @@ var (
 	ErrMalformedPrivateKey = errors.New("malformed private key")
 	// ErrClarityValue: the value cannot be represented in Clarity.
 	ErrClarityValue = errors.New("invalid Clarity value")
+	// ErrMalformedTransaction: the bytes (or the fields to serialise) are not
+	// a Stacks transaction: truncated, trailing bytes, an unknown enum value,
+	// a bad length or name, a value past a consensus limit.
+	ErrMalformedTransaction = errors.New("malformed Stacks transaction")
+	// ErrUnsupportedTransaction: a well-formed transaction of a kind this
+	// package does not handle (sponsored or multi-sig authorization, an
+	// uncompressed key, a payload other than contract-call or token-transfer,
+	// SIP-040 post-condition modes and codes).
+	ErrUnsupportedTransaction = errors.New("unsupported Stacks transaction")
 )

@@ -13,6 +13,14 @@ import (
 // ParsePrivateKey; a zero PrivateKey signs nothing (see SignHash).
 type PrivateKey struct {
 	key *secp256k1.PrivateKey
+	pub [33]byte // compressed public key, derived once: signing a transaction needs its hash160
+}
+
+// newPrivateKey wraps k and derives its public key.
+func newPrivateKey(k *secp256k1.PrivateKey) *PrivateKey {
+	p := &PrivateKey{key: k}
+	p.pub = [33]byte(k.PubKey().SerializeCompressed())
+	return p
 }
 
 // GeneratePrivateKey returns a new random key from crypto/rand.
@@ -21,7 +29,7 @@ func GeneratePrivateKey() (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stacks: generate private key: %w", err)
 	}
-	return &PrivateKey{key: k}, nil
+	return newPrivateKey(k), nil
 }
 
 // ParsePrivateKey parses the stacks.js form: 64 hex digits of scalar followed
@@ -50,7 +58,7 @@ func ParsePrivateKey(hexKey string) (*PrivateKey, error) {
 	if overflow || scalar.IsZero() {
 		return nil, fmt.Errorf("stacks: private key scalar is 0 or not below the curve order: %w", ErrMalformedPrivateKey)
 	}
-	return &PrivateKey{key: secp256k1.NewPrivateKey(&scalar)}, nil
+	return newPrivateKey(secp256k1.NewPrivateKey(&scalar)), nil
 }
 
 // ok reports whether k holds a key.
@@ -69,7 +77,7 @@ func (k *PrivateKey) PublicKey() []byte {
 	if !k.ok() {
 		return nil
 	}
-	return k.key.PubKey().SerializeCompressed()
+	return append([]byte(nil), k.pub[:]...)
 }
 
 // Address returns the key's P2PKH address on n (the zero Address for a zero key).
@@ -77,7 +85,7 @@ func (k *PrivateKey) Address(n Network) Address {
 	if !k.ok() {
 		return Address{}
 	}
-	return Address{Version: n.AddressVersion(), Hash160: Hash160(k.PublicKey())}
+	return Address{Version: n.AddressVersion(), Hash160: Hash160(k.pub[:])}
 }
 
 // SignHash signs hash deterministically (RFC 6979) with low S, like stacks.js

@@ -33,13 +33,16 @@ func ParsePrincipal(s string) (Principal, error) {
 	return Principal{Address: a, ContractName: name}, nil
 }
 
-// checkContractName applies stacks-core's contract name rule.
-func checkContractName(name string) error {
+// checkContractName applies stacks-core's contract name rule for deployable names.
+func checkContractName(name string) error { return checkContractNameMax(name, maxContractNameLen) }
+
+// checkContractNameMax applies the contract name rule with at most max characters.
+func checkContractNameMax(name string, max int) error {
 	if name == "" {
 		return fmt.Errorf("empty contract name")
 	}
-	if len(name) > maxContractNameLen {
-		return fmt.Errorf("contract name is %d characters, at most %d allowed", len(name), maxContractNameLen)
+	if len(name) > max {
+		return fmt.Errorf("contract name is %d characters, at most %d allowed", len(name), max)
 	}
 	if !isASCIILetter(name[0]) {
 		return fmt.Errorf("contract name must start with a letter")

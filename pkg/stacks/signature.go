@@ -171,6 +171,24 @@ func VerifyHash(hash [32]byte, sigHex string, addr Address) ([]byte, error) {
 	return pub, err
 }
 
+// VerifyHashSignature is VerifyHash returning the reading of sigHex that
+// verified (low S, recovery id 0..3) instead of the key: the canonical form
+// to pass on, e.g. to a contract's secp256k1-recover? as Signature.RSV,
+// whichever of the accepted forms (RSV or VRS, v 0..3 or 27..34) was sent.
+func VerifyHashSignature(hash [32]byte, sigHex string, addr Address) (Signature, error) {
+	sigs, n, err := decodeSignature(sigHex)
+	if err != nil {
+		return Signature{}, err
+	}
+	for i := range sigs[:n] {
+		if _, _, err := verifyOne(&hash, &sigs[i], addr); err == nil {
+			return sigs[i], nil
+		}
+	}
+	_, _, err = verifyDecoded(&hash, sigs[:n], addr) // the ranked explanation
+	return Signature{}, err
+}
+
 // Ranks of verification failures, most telling last.
 const (
 	rankMalformed = iota + 1 // r, s or v out of range

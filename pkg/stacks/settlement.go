@@ -1,0 +1,28 @@
+package stacks
+
+// ExecuteOrderFunction is the public function every stxgate settlement
+// contract implements (DESIGN.md, "Stacks-native settlement"):
+//
+//	(define-public (execute-order (order {…the order tuple as signed…}) (signature (buff 65))) (response …))
+const ExecuteOrderFunction = "execute-order"
+
+// ExecuteOrderArgs returns execute-order's two arguments: order, the order
+// tuple exactly as its owner signed it (pkg/ordersig's Order.Tuple), and the
+// owner's SIP-018 signature as a 65-byte buffer in RSV order with recovery id
+// 0..3, the form Clarity's secp256k1-recover? takes. ordersig.ExecuteOrderArgs
+// derives both from a stored order and verifies the signature first.
+func ExecuteOrderArgs(order Value, signatureRSV [65]byte) []Value {
+	return []Value{order, bufferValue{b: append([]byte(nil), signatureRSV[:]...)}}
+}
+
+// NewExecuteOrder builds the unsigned execute-order call on contract (the
+// settlement contract, on network n) for order and its RSV signature, with
+// post-condition mode deny and caps as its post-conditions: every asset
+// movement the caps do not cover aborts the transaction. caps would normally
+// be FungibleSentAtMost(<the owner's side>, <input token>, <amount-in>).
+// opts' PostConditionMode and PostConditions are ignored.
+func NewExecuteOrder(n Network, contract Principal, order Value, signatureRSV [65]byte, caps []PostCondition, opts TxOptions) (*Transaction, error) {
+	opts.PostConditionMode = PostConditionDeny
+	opts.PostConditions = caps
+	return NewContractCall(n, contract, ExecuteOrderFunction, ExecuteOrderArgs(order, signatureRSV), opts)
+}
