@@ -22,6 +22,11 @@ test: ## run every test against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, 
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
+.PHONY: test-contracts
+test-contracts: ## the settlement contract's simnet tests (contracts/, Node.js; signs orders with stxgatectl)
+	test -d contracts/node_modules || (cd contracts && npm ci)
+	cd contracts && npm test
+
 .PHONY: test-short
 test-short: ## unit tests only, no race detector
 	$(GO) test -short -count=1 $(PKGS)

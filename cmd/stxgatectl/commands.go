@@ -300,6 +300,7 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	fs.StringVar(&n.Direction, "direction", "", "gt or lt")
 	fs.StringVar(&n.ConditionToken, "condition-token", "", "token whose price is watched")
 	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds (default: the owner)")
+	validFrom := fs.String("valid-from", "", "RFC 3339 time from which the order may execute (default: now)")
 	valid := lifetime(client.DefaultOrderLifetime)
 	fs.Var(&valid, "valid-for", "how long the order stays valid: 1d, 36h, 1d12h, 90m")
 	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
@@ -320,6 +321,13 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 		return n, usagef("%s: --valid-for must be positive", name)
 	}
 	n.ValidFrom = time.Now()
+	if *validFrom != "" {
+		t, err := time.Parse(time.RFC3339, *validFrom)
+		if err != nil {
+			return n, usagef("%s: --valid-from: want an RFC 3339 time such as 2026-12-01T12:00:00Z", name)
+		}
+		n.ValidFrom = t
+	}
 	n.ValidTo = n.ValidFrom.Add(time.Duration(valid))
 	return n, nil
 }

@@ -74,7 +74,8 @@ Operator (needs STXGATE_OPERATOR_TOKEN):
 Order flags:
   --input-token T --output-token T --amount-in N --target-price P --direction gt|lt
   --condition-token T [--recipient A (default: owner)] [--uuid U (default: random)]
-  [--owner A (default: the wallet)] [--valid-for DURATION (default 24h; also 1d, 2d12h, 90m)]
+  [--owner A (default: the wallet)] [--valid-from RFC3339 (default: now)]
+  [--valid-for DURATION (default 24h; also 1d, 2d12h, 90m)]
 
 Global flags (anywhere on the line):
   --url URL        gateway (env STXGATE_URL, default http://127.0.0.1:8080)

@@ -221,6 +221,17 @@ func TestMoreCommands(t *testing.T) {
 			t.Fatalf("defaults: %v", body)
 		}
 	})
+	t.Run("SignOrderValidFrom", func(t *testing.T) {
+		c := c.in(t)
+		var body map[string]string
+		out := c.ok(append([]string{"sign", "order", "--uuid", "cli-later", "--valid-from", "2030-01-02T03:04:05Z", "--valid-for", "90m"}, orderFlags...)...)
+		if err := json.Unmarshal([]byte(out), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body["validFrom"] != "2030-01-02T03:04:05Z" || body["validTo"] != "2030-01-02T04:34:05Z" {
+			t.Fatalf("window %q .. %q, want 2030-01-02T03:04:05Z .. 2030-01-02T04:34:05Z", body["validFrom"], body["validTo"])
+		}
+	})
 	t.Run("KeysGetUpdateAndWalletSignedOrders", func(t *testing.T) {
 		c := c.in(t)
 		out := c.ok("keys", "create", "--name", "ops", "--permissions", "execute", "--ip", "127.0.0.1/32,10.0.0.0/8")
@@ -309,6 +320,9 @@ func TestUsageErrorsAndExitCodes(t *testing.T) {
 		{name: "OrderBadToken", env: map[string]string{"STXGATE_PRIVATE_KEY": secret},
 			args: []string{"sign", "order", "--input-token", "nope", "--output-token", "nope", "--amount-in", "1", "--target-price", "1", "--direction", "gt", "--condition-token", "nope"},
 			code: exitUsage, stderr: "input-token"},
+		{name: "OrderBadValidFrom", env: map[string]string{"STXGATE_PRIVATE_KEY": secret},
+			args: append([]string{"sign", "order", "--valid-from", "tomorrow"}, orderFlags...), code: exitUsage,
+			stderr: "sign order: --valid-from: want an RFC 3339 time such as 2026-12-01T12:00:00Z"},
 		{name: "Unreachable", env: map[string]string{"STXGATE_URL": deadURL}, args: []string{"orders", "get", "x"}, code: exitUnreachable,
 			stderr: "gateway unreachable"},
 		{name: "UnreachableFlagWins", env: map[string]string{"STXGATE_URL": "http://example.invalid"}, args: []string{"orders", "list", "--url", deadURL}, code: exitUnreachable,
