@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
@@ -73,7 +75,7 @@ func serveUntilSignal(srv *http.Server, addr string) error {
 //
 //	GET  /a/:id       (a) one EVALSHA of the limiter script, the keyed policy
 //	POST /b/:id/:uuid (b) that EVALSHA, then the order claim: the gateway's
-//	                  conditional UPDATE … RETURNING, one per request (postgres.Store.ClaimOne)
+//	                  conditional UPDATE … RETURNING, one per request (claimOne)
 func runCeilingServer(args []string) error {
 	fs := flag.NewFlagSet("ceiling", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "listen address (loopback)")
@@ -101,7 +103,6 @@ func runCeilingServer(args []string) error {
 		return err
 	}
 	defer pool.Close()
-	store := postgres.New(pool)
 	limiter := ratelimit.NewRedis(rdb, *prefix) // only for its key names
 	policy := keyauth.PolicyFor(apikey.Limits{Minute: *minute, Hour: *hour, Day: *day})
 
@@ -130,11 +131,11 @@ func runCeilingServer(args []string) error {
 		if _, err := evalsha(c); err != nil {
 			return err
 		}
-		o, err := store.ClaimOne(c.Request().Context(), c.Param("uuid"), "ceiling", "", time.Now())
+		uuid, err := claimOne(c.Request().Context(), pool, c.Param("uuid"), time.Now())
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"status": "success", "uuid": o.UUID})
+		return c.JSON(http.StatusOK, map[string]any{"status": "success", "uuid": uuid})
 	})
 	// Diagnostics for -profile only: (a) answering with a canned copy of a
 	// real /self response (its headers and body), which tells the cost of
@@ -264,4 +265,24 @@ func recoverCeiling(ctx context.Context, warmup, duration time.Duration) (*Resul
 		return nil, err
 	}
 	return &Result{Name: "ceiling (c)", Count: int(count.Load()), Sent: int(all.Load()), Elapsed: elapsed}, nil
+}
+
+// claimOne is the gateway's order claim as a statement of its own, never
+// batched: what a gateway without group commit would run per request. The
+// whole row comes back, as the gateway reads it.
+func claimOne(ctx context.Context, pool *pgxpool.Pool, uuid string, now time.Time) (string, error) {
+	const q = `UPDATE orders SET status = 'executing', attempts = attempts + 1,
+			executing_since = $3, executed_by = $2, updated_at = $3
+		WHERE uuid = $1 AND status = 'open' AND valid_from <= $3 AND valid_to > $3
+		RETURNING *`
+	rows, err := pool.Query(ctx, q, uuid, "ceiling", now)
+	if err != nil {
+		return "", err
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToMap)
+	if err != nil {
+		return "", fmt.Errorf("claim %s: %w", uuid, err)
+	}
+	claimed, _ := row["uuid"].(string)
+	return claimed, nil
 }

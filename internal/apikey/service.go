@@ -235,13 +235,8 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 	})
 }
 
-// SetSuspended is the operator's switch. A revoked key stays revoked.
-func (s *Service) SetSuspended(ctx context.Context, id string, suspended bool) (*Key, error) {
-	return s.OperatorSetSuspended(ctx, id, suspended, "")
-}
-
-// OperatorSetSuspended is SetSuspended with the operator's reason, kept in
-// the audit trail (where the key's owner can read it).
+// OperatorSetSuspended is the operator's switch; the reason is kept in the
+// audit trail (where the key's owner can read it). A revoked key stays revoked.
 func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {

@@ -438,11 +438,11 @@ func TestSelfAndKeyAuthentication(t *testing.T) {
 
 	t.Run("Suspended401ThenRestored200", func(t *testing.T) {
 		ctx := t.Context()
-		if _, err := g.app.Keys.SetSuspended(ctx, id, true); err != nil {
+		if _, err := g.app.Keys.OperatorSetSuspended(ctx, id, true, ""); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret}), 401, errorBody("API key inactive", nil))
-		if _, err := g.app.Keys.SetSuspended(ctx, id, false); err != nil {
+		if _, err := g.app.Keys.OperatorSetSuspended(ctx, id, false, ""); err != nil {
 			t.Fatal(err)
 		}
 		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret}), 200, "")

@@ -77,7 +77,7 @@ func TestErrorsOnKeyedRequestsCarryHeaders(t *testing.T) {
 	g := newGateway(t)
 	a := mustWallet(t, privA)
 	secret, id := g.createKey(a, "bot", `["execute"]`)
-	if _, err := g.app.Keys.SetSuspended(context.Background(), id, true); err != nil {
+	if _, err := g.app.Keys.OperatorSetSuspended(context.Background(), id, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	r := g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret})

@@ -17,6 +17,7 @@ import (
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/settlement"
+	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/internal/vectors"
 	"github.com/stxgate/stxgate/pkg/ordersig"
@@ -29,9 +30,9 @@ const (
 )
 
 // newOrderGateway is a gateway whose simulated settlement the test can steer.
-func newOrderGateway(t *testing.T, opts ...setupOpt) (*gateway, *settlement.Simulated) {
+func newOrderGateway(t *testing.T, opts ...setupOpt) (*gateway, *settlementtest.Recorder) {
 	t.Helper()
-	sim := settlement.NewSimulated(nil)
+	sim := settlementtest.New(nil)
 	_, prefix := testenv.Redis(t)
 	cfg, err := config.Load(nil, func(string) string { return "" }, nil)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/order"
-	"github.com/stxgate/stxgate/internal/settlement"
+	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -43,7 +43,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	cfg.RedisURL = testenv.RedisURL(t)
 	_, cfg.RedisPrefix = testenv.Redis(t)
 	cfg.RateLimitMinute = 3
-	settle := settlement.NewSimulated(nil)
+	settle := settlementtest.New(nil)
 	g := startInProcess(t, cfg, app.Options{Settlement: settle})
 	ctx := context.Background()
 	a := signer(t)

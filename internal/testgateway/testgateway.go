@@ -16,7 +16,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
-	"github.com/stxgate/stxgate/internal/settlement"
+	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ type Gateway struct {
 	App        *app.App
 	Config     config.Config
 	Clock      *Clock
-	Settlement *settlement.Simulated
+	Settlement *settlementtest.Recorder // steers and counts the simulated settlement
 	Server     *httptest.Server
 	Logs       *LogBuffer // the gateway's JSON log
 }
@@ -91,16 +91,17 @@ func Start(t testing.TB, opts ...Option) *Gateway {
 }
 
 // StartWith runs a gateway with exactly cfg (a Redis Cluster, a replica…).
-// opt.Settlement defaults to a simulated settlement, opt.Now to a movable Clock.
+// opt.Settlement defaults to a Recorder around the simulated settlement
+// (Gateway.Settlement), opt.Now to a movable Clock.
 func StartWith(t testing.TB, cfg config.Config, opt app.Options) *Gateway {
 	t.Helper()
 	clock := &Clock{}
 	if opt.Now == nil {
 		opt.Now = clock.Now
 	}
-	sim, _ := opt.Settlement.(*settlement.Simulated)
+	sim, _ := opt.Settlement.(*settlementtest.Recorder)
 	if opt.Settlement == nil {
-		sim = settlement.NewSimulated(nil)
+		sim = settlementtest.New(nil)
 		opt.Settlement = sim
 	}
 	logs := &LogBuffer{}

@@ -168,18 +168,6 @@ func (s *Store) Claim(ctx context.Context, uuid, actor, owner string, now time.T
 	return o, nil
 }
 
-// ClaimOne is Claim as a statement of its own, never batched: what a
-// gateway without group commit would run per request (ceiling (b) of the
-// benchmark runs exactly this).
-func (s *Store) ClaimOne(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
-	const q = `UPDATE orders SET status = 'executing', attempts = attempts + 1,
-			executing_since = $3, executed_by = $2, updated_at = $3
-		WHERE uuid = $1 AND status = 'open' AND valid_from <= $3 AND valid_to > $3
-			AND ($4 = '' OR owner = $4)
-		RETURNING ` + orderColumns
-	return s.transition(ctx, "claim", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
-}
-
 // ClaimStats and FillStats tell how claims and fills were batched (metrics, tests).
 func (s *Store) ClaimStats() groupcommit.Stats { return s.claims.Stats() }
 func (s *Store) FillStats() groupcommit.Stats  { return s.fills.Stats() }
