@@ -2,6 +2,10 @@
 GO      ?= go
 PKGS    ?= ./...
 DATABASE_URL_LOCAL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+# What `stxgate version` prints (the image gets them as build arguments).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .DEFAULT_GOAL := help
 
@@ -11,11 +15,11 @@ help: ## list the targets
 
 .PHONY: run
 run: ## start the gateway (in-memory store unless DATABASE_URL is set) on 127.0.0.1:8080
-	$(GO) run ./cmd/stxgate
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/stxgate
 
 .PHONY: build
 build: ## build bin/stxgate and bin/stxgatectl
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 .PHONY: test
 test: ## run every test against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else local defaults)
@@ -84,7 +88,7 @@ fuzz-ci: ## every fuzz target for FUZZTIME each (default 5s; CI runs this after 
 
 .PHONY: image
 image: ## build the container image stxgate:dev (deploy/Dockerfile; docs/scaling.md)
-	docker build -f deploy/Dockerfile -t stxgate:dev .
+	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t stxgate:dev .
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -105,7 +109,7 @@ BENCH_MICRO = $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) 
 .PHONY: bench-bin
 bench-bin:
 	@mkdir -p bin bench
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/stxgate ./cmd/stxgate
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/stxgate ./cmd/stxgate
 	$(GO) build -o bin/stxgate-bench ./cmd/stxgate-bench
 
 .PHONY: bench

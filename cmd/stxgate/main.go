@@ -4,7 +4,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,26 +22,84 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Environ(), os.Stdout, os.Stderr)
+	var cfgErr *config.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &cfgErr):
+		fmt.Fprintf(os.Stderr, "stxgate: %v\nRun 'stxgate -h' for the settings.\n", err)
+		stop()
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "stxgate:", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
-	migrateOnly := len(args) > 0 && args[0] == "migrate"
-	if migrateOnly {
+const usageHead = `stxgate — the order gateway of a Stacks DEX
+
+Usage:
+  stxgate [flags]           start the gateway
+  stxgate migrate [flags]   apply the database migrations to DATABASE_URL, then exit
+  stxgate version           print the version and the commit it was built from
+  stxgate help              print this help (also -h)
+
+Every setting is a flag or an environment variable; a flag wins over its
+variable. Durations are written like 500ms, 30s, 5m or 2h.
+
+Settings:
+`
+
+// usage prints the help; the values the environment sets are shown masked.
+func usage(w io.Writer, getenv func(string) string) {
+	fmt.Fprint(w, usageHead)
+	config.PrintSettings(w, getenv)
+}
+
+// run is the whole command; environ (os.Environ) is searched for STXGATE_*
+// typos, stdout gets help and version, the JSON log goes to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, environ []string, stdout, stderr io.Writer) error {
+	command := ""
+	if len(args) > 0 {
+		command = args[0]
+	}
+	switch command {
+	case "help", "-h", "-help", "--help":
+		usage(stdout, getenv)
+		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case "migrate":
 		args = args[1:]
+	default:
+		command = "serve"
 	}
-	cfg, err := config.Load(args, os.Getenv, os.Stderr)
+	cfg, err := config.Load(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout, getenv)
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
-	log := newLogger(cfg.LogLevel)
-	if migrateOnly {
+	log := newLogger(stderr, cfg)
+	for _, u := range config.UnknownVars(environ) {
+		log.Warn(u.String(), slog.String("variable", u.Name), slog.String("did_you_mean", u.Nearest))
+	}
+	// An error from a driver may carry a DSN: it leaves only scrubbed.
+	if err := start(ctx, command, cfg, log); err != nil {
+		return errors.New(cfg.Scrub(err.Error()))
+	}
+	return nil
+}
+
+func start(ctx context.Context, command string, cfg config.Config, log *slog.Logger) error {
+	if command == "migrate" {
 		return migrate(ctx, cfg, log)
 	}
-	log.Info("starting stxgate", slog.String("config", cfg.String()))
+	log.Info("starting stxgate", slog.String("version", versionLine()), slog.String("config", cfg.String()))
 
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
@@ -84,10 +144,10 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func newLogger(level string) *slog.Logger {
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	_ = l.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
 // migrate applies pending migrations and exits (`stxgate migrate`, `make migrate`).
@@ -103,6 +163,6 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	log.Info("migrations applied", slog.String("database", config.MaskURL(cfg.DatabaseURL)))
+	log.Info("migrations applied", slog.String("database", config.Redact(cfg.DatabaseURL)))
 	return nil
 }

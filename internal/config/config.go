@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +51,9 @@ type Config struct {
 
 	TrustedProxies []netip.Prefix
 	OperatorToken  string // bearer token of /api/v1/admin; "": the operator API is off
+	// OperatorTokenFile holds the operator token instead of the environment
+	// (Load reads it into OperatorToken).
+	OperatorTokenFile string
 	FailOpen       []string
 
 	KeyCacheTTL        time.Duration
@@ -79,180 +81,196 @@ type Config struct {
 	RequestTimeout    time.Duration // a request's store and Redis work
 }
 
-// Var documents one setting: its environment variable, flag and default.
+// Var documents one setting: its environment variable, flag, type and default.
 type Var struct {
-	Env, Flag, Default, Help string
-	set                      func(c *Config, v string) error
+	Env     string // environment variable
+	Flag    string // flag name; "" for a secret, which is never read from a flag
+	Type    string // what -h shows: string, int, bool, duration, URL, CIDRs, list, path
+	Default string
+	Help    string
+	Secret  bool // the whole value is a secret: shown nowhere (Var.Show)
+	set     func(c *Config, v string) error
 }
 
 // Vars lists every setting, in the order the README documents them.
 var Vars = []Var{
-	{"DATABASE_URL", "database-url", "", "PostgreSQL DSN; empty runs on the embedded in-memory store",
-		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-	{"REDIS_URL", "redis-url", "", "Redis URL: redis:// or rediss:// for one server, redis+cluster://h1:port,h2:port (rediss+cluster://) for a Redis Cluster; empty uses in-process limits and replay store (one instance only)",
-		func(c *Config, v string) error { c.RedisURL = v; return nil }},
-	{"STXGATE_REDIS_PREFIX", "redis-prefix", "stxgate:", "prefix of every Redis key",
-		func(c *Config, v string) error { c.RedisPrefix = v; return nil }},
-	{"STXGATE_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address",
-		func(c *Config, v string) error { c.Listen = v; return nil }},
-	{"STXGATE_METRICS_LISTEN", "metrics-listen", "", "separate listen address for GET /metrics (keep it private); empty serves /metrics on STXGATE_LISTEN",
-		func(c *Config, v string) error { c.MetricsListen = v; return nil }},
-	{"STXGATE_NETWORK", "network", "mainnet", "mainnet or testnet: addresses, key prefixes and the SIP-018 chain id",
-		func(c *Config, v string) (err error) { c.Network, err = stacks.ParseNetwork(v); return }},
-	{"STXGATE_MIGRATE", "migrate", "true", "apply database migrations at start",
-		func(c *Config, v string) (err error) { c.Migrate, err = strconv.ParseBool(v); return }},
-	{"STXGATE_RATE_LIMIT_MINUTE", "rate-limit-minute", "100", "default per-minute limit of new keys",
-		intVar(func(c *Config) *int { return &c.RateLimitMinute })},
-	{"STXGATE_RATE_LIMIT_HOUR", "rate-limit-hour", "1000", "default per-hour limit of new keys",
-		intVar(func(c *Config) *int { return &c.RateLimitHour })},
-	{"STXGATE_RATE_LIMIT_DAY", "rate-limit-day", "10000", "default per-day limit of new keys",
-		intVar(func(c *Config) *int { return &c.RateLimitDay })},
-	{"STXGATE_IP_LIMIT_MINUTE", "ip-limit-minute", "300", "wallet-signed calls per minute per client IP",
-		intVar(func(c *Config) *int { return &c.IPLimitMinute })},
-	{"STXGATE_WALLET_LIMIT_MINUTE", "wallet-limit-minute", "60", "wallet-signed calls per minute per wallet",
-		intVar(func(c *Config) *int { return &c.WalletLimitMinute })},
-	{"STXGATE_PUBLIC_LIMIT_MINUTE", "public-limit-minute", "600", "public reads per minute per client IP",
-		intVar(func(c *Config) *int { return &c.PublicLimitMinute })},
-	{"STXGATE_KEY_MISS_LIMIT_MINUTE", "key-miss-limit-minute", "60", "unknown API keys (valid checksum, no such key: a database lookup each) per minute per client IP; 0: no limit",
-		intVar(func(c *Config) *int { return &c.KeyMissLimitMinute })},
-	{"STXGATE_SIGNATURE_WINDOW", "signature-window", "5m", "how old a signed message's timestamp may be",
-		durVar(func(c *Config) *time.Duration { return &c.SignatureWindow })},
-	{"STXGATE_SIGNATURE_SKEW", "signature-skew", "30s", "how far in the future a signed message's timestamp may be",
-		durVar(func(c *Config) *time.Duration { return &c.SignatureSkew })},
-	{"STXGATE_DOMAIN", "domain", "", "when set, a signed message's optional \"domain\" field must equal it",
-		func(c *Config, v string) error { c.Domain = v; return nil }},
-	{"STXGATE_MAX_KEYS_PER_WALLET", "max-keys-per-wallet", "25", "active API keys a wallet may hold",
-		intVar(func(c *Config) *int { return &c.MaxKeysPerWallet })},
-	{"STXGATE_SIP018_NAME", "sip018-name", "stxgate", "SIP-018 domain name orders are signed under",
-		func(c *Config, v string) error { c.SIP018Name = v; return nil }},
-	{"STXGATE_SIP018_VERSION", "sip018-version", "1", "SIP-018 domain version orders are signed under",
-		func(c *Config, v string) error { c.SIP018Version = v; return nil }},
-	{"STXGATE_RELAYER_URL", "relayer-url", "", "settlement relayer; empty uses the SIMULATED settlement (no chain)",
-		func(c *Config, v string) error { c.RelayerURL = v; return nil }},
-	{"STXGATE_RELAYER_TIMEOUT", "relayer-timeout", "8s", "timeout of one relayer request (an execute makes up to 3); 3 of them must fit in STXGATE_WRITE_TIMEOUT",
-		durVar(func(c *Config) *time.Duration { return &c.RelayerTimeout })},
-	{"STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
-		durVar(func(c *Config) *time.Duration { return &c.OrderMaxLifetime })},
-	{"STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key)",
-		durVar(func(c *Config) *time.Duration { return &c.ReconcileAfter })},
-	{"STXGATE_MAINTENANCE_INTERVAL", "maintenance-interval", "10s", "how often executions are reconciled and expired orders swept",
-		durVar(func(c *Config) *time.Duration { return &c.MaintenanceInterval })},
-	{"STXGATE_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty: none",
-		func(c *Config, v string) (err error) { c.TrustedProxies, err = parsePrefixes(v); return }},
-	{"STXGATE_OPERATOR_TOKEN", "operator-token", "", "bearer token of the operator API (/api/v1/admin: suspend keys); empty: no operator API. Set it by env, not flag",
-		func(c *Config, v string) error { c.OperatorToken = v; return nil }},
-	{"STXGATE_FAIL_OPEN", "fail-open", "keyed-read,signed-read,public",
+	urlVar("DATABASE_URL", "database-url", "", "PostgreSQL DSN; empty runs on the embedded in-memory store",
+		func(c *Config) *string { return &c.DatabaseURL }),
+	urlVar("REDIS_URL", "redis-url", "", "Redis URL: redis:// or rediss:// for one server, redis+cluster://h1:port,h2:port (rediss+cluster://) for a Redis Cluster; empty uses in-process limits and replay store (one instance only)",
+		func(c *Config) *string { return &c.RedisURL }),
+	text("STXGATE_REDIS_PREFIX", "redis-prefix", "stxgate:", "prefix of every Redis key",
+		func(c *Config) *string { return &c.RedisPrefix }),
+	text("STXGATE_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address",
+		func(c *Config) *string { return &c.Listen }),
+	text("STXGATE_METRICS_LISTEN", "metrics-listen", "", "separate listen address for GET /metrics (keep it private); empty serves /metrics on STXGATE_LISTEN",
+		func(c *Config) *string { return &c.MetricsListen }),
+	custom("STXGATE_NETWORK", "network", "string", "mainnet", "mainnet or testnet: addresses, key prefixes and the SIP-018 chain id",
+		func(c *Config, v string) error { return parseNetwork(&c.Network, v) }),
+	boolean("STXGATE_MIGRATE", "migrate", "true", "apply database migrations at start",
+		func(c *Config) *bool { return &c.Migrate }),
+	number("STXGATE_RATE_LIMIT_MINUTE", "rate-limit-minute", "100", "default per-minute limit of new keys",
+		func(c *Config) *int { return &c.RateLimitMinute }),
+	number("STXGATE_RATE_LIMIT_HOUR", "rate-limit-hour", "1000", "default per-hour limit of new keys",
+		func(c *Config) *int { return &c.RateLimitHour }),
+	number("STXGATE_RATE_LIMIT_DAY", "rate-limit-day", "10000", "default per-day limit of new keys",
+		func(c *Config) *int { return &c.RateLimitDay }),
+	number("STXGATE_IP_LIMIT_MINUTE", "ip-limit-minute", "300", "wallet-signed calls per minute per client IP",
+		func(c *Config) *int { return &c.IPLimitMinute }),
+	number("STXGATE_WALLET_LIMIT_MINUTE", "wallet-limit-minute", "60", "wallet-signed calls per minute per wallet",
+		func(c *Config) *int { return &c.WalletLimitMinute }),
+	number("STXGATE_PUBLIC_LIMIT_MINUTE", "public-limit-minute", "600", "public reads per minute per client IP",
+		func(c *Config) *int { return &c.PublicLimitMinute }),
+	number("STXGATE_KEY_MISS_LIMIT_MINUTE", "key-miss-limit-minute", "60", "unknown API keys (valid checksum, no such key: a database lookup each) per minute per client IP; 0: no limit",
+		func(c *Config) *int { return &c.KeyMissLimitMinute }),
+	duration("STXGATE_SIGNATURE_WINDOW", "signature-window", "5m", "how old a signed message's timestamp may be",
+		func(c *Config) *time.Duration { return &c.SignatureWindow }),
+	duration("STXGATE_SIGNATURE_SKEW", "signature-skew", "30s", "how far in the future a signed message's timestamp may be",
+		func(c *Config) *time.Duration { return &c.SignatureSkew }),
+	text("STXGATE_DOMAIN", "domain", "", "when set, a signed message's optional \"domain\" field must equal it",
+		func(c *Config) *string { return &c.Domain }),
+	number("STXGATE_MAX_KEYS_PER_WALLET", "max-keys-per-wallet", "25", "active API keys a wallet may hold",
+		func(c *Config) *int { return &c.MaxKeysPerWallet }),
+	text("STXGATE_SIP018_NAME", "sip018-name", "stxgate", "SIP-018 domain name orders are signed under",
+		func(c *Config) *string { return &c.SIP018Name }),
+	text("STXGATE_SIP018_VERSION", "sip018-version", "1", "SIP-018 domain version orders are signed under",
+		func(c *Config) *string { return &c.SIP018Version }),
+	urlVar("STXGATE_RELAYER_URL", "relayer-url", "", "settlement relayer; empty uses the SIMULATED settlement (no chain)",
+		func(c *Config) *string { return &c.RelayerURL }),
+	duration("STXGATE_RELAYER_TIMEOUT", "relayer-timeout", "8s", "timeout of one relayer request (an execute makes up to 3); 3 of them must fit in STXGATE_WRITE_TIMEOUT",
+		func(c *Config) *time.Duration { return &c.RelayerTimeout }),
+	duration("STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
+		func(c *Config) *time.Duration { return &c.OrderMaxLifetime }),
+	duration("STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key)",
+		func(c *Config) *time.Duration { return &c.ReconcileAfter }),
+	duration("STXGATE_MAINTENANCE_INTERVAL", "maintenance-interval", "10s", "how often executions are reconciled and expired orders swept",
+		func(c *Config) *time.Duration { return &c.MaintenanceInterval }),
+	custom("STXGATE_TRUSTED_PROXIES", "trusted-proxies", "CIDRs", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty: none",
+		func(c *Config, v string) (err error) { c.TrustedProxies, err = parsePrefixes(v); return }),
+	secret("STXGATE_OPERATOR_TOKEN", "bearer token of the operator API (/api/v1/admin: suspend keys); empty: no operator API. Environment only, never a flag; see STXGATE_OPERATOR_TOKEN_FILE",
+		func(c *Config) *string { return &c.OperatorToken }),
+	custom("STXGATE_OPERATOR_TOKEN_FILE", "operator-token-file", "path", "", "file holding the operator token (instead of STXGATE_OPERATOR_TOKEN; surrounding white space is ignored)",
+		func(c *Config, v string) error { c.OperatorTokenFile = v; return nil }),
+	custom("STXGATE_FAIL_OPEN", "fail-open", "list", "keyed-read,signed-read,public",
 		"route classes served without rate limits while Redis is unreachable (keyed-write, keyed-read, signed-read, public); the others answer 503",
-		func(c *Config, v string) error { c.FailOpen = splitList(v); return nil }},
-	{"STXGATE_KEY_CACHE_TTL", "key-cache-ttl", "30s", "how long a key is cached in process without a database read",
-		durVar(func(c *Config) *time.Duration { return &c.KeyCacheTTL })},
-	{"STXGATE_USAGE_FLUSH_INTERVAL", "usage-flush-interval", "1s", "how often usage statistics are written to the database",
-		durVar(func(c *Config) *time.Duration { return &c.UsageFlushInterval })},
-	{"STXGATE_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 keeps pgx's default (max(4, cores))",
-		intVar(func(c *Config) *int { return &c.DBMaxConns })},
-	{"STXGATE_DB_STATEMENT_TIMEOUT", "db-statement-timeout", "5s", "PostgreSQL statement_timeout of every connection",
-		durVar(func(c *Config) *time.Duration { return &c.DBStatementTimeout })},
-	{"STXGATE_DB_MIN_CONNS", "db-min-conns", "0", "PostgreSQL connections kept open even when idle",
-		intVar(func(c *Config) *int { return &c.DBMinConns })},
-	{"STXGATE_DB_MAX_CONN_LIFETIME", "db-max-conn-lifetime", "1h", "a PostgreSQL connection older than this is closed and replaced (rebalances after failover)",
-		durVar(func(c *Config) *time.Duration { return &c.DBMaxConnLifetime })},
-	{"STXGATE_DB_MAX_CONN_IDLE_TIME", "db-max-conn-idle-time", "30m", "an idle PostgreSQL connection is closed after this",
-		durVar(func(c *Config) *time.Duration { return &c.DBMaxConnIdleTime })},
-	{"DATABASE_READ_URL", "database-read-url", "", "read-only PostgreSQL replica for public order reads (may lag the primary); empty reads from DATABASE_URL",
-		func(c *Config, v string) error { c.DatabaseReadURL = v; return nil }},
-	{"STXGATE_BODY_LIMIT", "body-limit", "65536", "largest request body in bytes",
-		func(c *Config, v string) (err error) { c.BodyLimitBytes, err = strconv.ParseInt(v, 10, 64); return }},
-	{"STXGATE_MAX_HEADER_BYTES", "max-header-bytes", "32768", "largest request header block in bytes (431 above)",
-		intVar(func(c *Config) *int { return &c.MaxHeaderBytes })},
-	{"STXGATE_READ_HEADER_TIMEOUT", "read-header-timeout", "5s", "time a client has to send its request headers (slow clients are cut)",
-		durVar(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
-	{"STXGATE_READ_TIMEOUT", "read-timeout", "15s", "time a client has to send a whole request, body included",
-		durVar(func(c *Config) *time.Duration { return &c.ReadTimeout })},
-	{"STXGATE_WRITE_TIMEOUT", "write-timeout", "30s", "longest time from the end of the request headers to the end of the answer",
-		durVar(func(c *Config) *time.Duration { return &c.WriteTimeout })},
-	{"STXGATE_IDLE_TIMEOUT", "idle-timeout", "120s", "how long an idle keep-alive connection is kept",
-		durVar(func(c *Config) *time.Duration { return &c.IdleTimeout })},
-	{"STXGATE_REQUEST_TIMEOUT", "request-timeout", "10s", "deadline of a request's PostgreSQL and Redis work (a partitioned store answers 503, not never); settlement after a claim is not cut",
-		durVar(func(c *Config) *time.Duration { return &c.RequestTimeout })},
-	{"STXGATE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long SIGTERM waits for in-flight requests",
-		durVar(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"STXGATE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
-		func(c *Config, v string) error { c.LogLevel = v; return nil }},
+		func(c *Config, v string) error { c.FailOpen = splitList(v); return nil }),
+	duration("STXGATE_KEY_CACHE_TTL", "key-cache-ttl", "30s", "how long a key is cached in process without a database read",
+		func(c *Config) *time.Duration { return &c.KeyCacheTTL }),
+	duration("STXGATE_USAGE_FLUSH_INTERVAL", "usage-flush-interval", "1s", "how often usage statistics are written to the database",
+		func(c *Config) *time.Duration { return &c.UsageFlushInterval }),
+	number("STXGATE_DB_MAX_CONNS", "db-max-conns", "0", "PostgreSQL pool size; 0 keeps pgx's default (max(4, cores))",
+		func(c *Config) *int { return &c.DBMaxConns }),
+	duration("STXGATE_DB_STATEMENT_TIMEOUT", "db-statement-timeout", "5s", "PostgreSQL statement_timeout of every connection",
+		func(c *Config) *time.Duration { return &c.DBStatementTimeout }),
+	number("STXGATE_DB_MIN_CONNS", "db-min-conns", "0", "PostgreSQL connections kept open even when idle",
+		func(c *Config) *int { return &c.DBMinConns }),
+	duration("STXGATE_DB_MAX_CONN_LIFETIME", "db-max-conn-lifetime", "1h", "a PostgreSQL connection older than this is closed and replaced (rebalances after failover)",
+		func(c *Config) *time.Duration { return &c.DBMaxConnLifetime }),
+	duration("STXGATE_DB_MAX_CONN_IDLE_TIME", "db-max-conn-idle-time", "30m", "an idle PostgreSQL connection is closed after this",
+		func(c *Config) *time.Duration { return &c.DBMaxConnIdleTime }),
+	urlVar("DATABASE_READ_URL", "database-read-url", "", "read-only PostgreSQL replica for public order reads (may lag the primary); empty reads from DATABASE_URL",
+		func(c *Config) *string { return &c.DatabaseReadURL }),
+	custom("STXGATE_BODY_LIMIT", "body-limit", "int", "65536", "largest request body in bytes",
+		func(c *Config, v string) (err error) { c.BodyLimitBytes, err = parseInt64(v); return }),
+	number("STXGATE_MAX_HEADER_BYTES", "max-header-bytes", "32768", "largest request header block in bytes (431 above)",
+		func(c *Config) *int { return &c.MaxHeaderBytes }),
+	duration("STXGATE_READ_HEADER_TIMEOUT", "read-header-timeout", "5s", "time a client has to send its request headers (slow clients are cut)",
+		func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }),
+	duration("STXGATE_READ_TIMEOUT", "read-timeout", "15s", "time a client has to send a whole request, body included",
+		func(c *Config) *time.Duration { return &c.ReadTimeout }),
+	duration("STXGATE_WRITE_TIMEOUT", "write-timeout", "30s", "longest time from the end of the request headers to the end of the answer",
+		func(c *Config) *time.Duration { return &c.WriteTimeout }),
+	duration("STXGATE_IDLE_TIMEOUT", "idle-timeout", "120s", "how long an idle keep-alive connection is kept",
+		func(c *Config) *time.Duration { return &c.IdleTimeout }),
+	duration("STXGATE_REQUEST_TIMEOUT", "request-timeout", "10s", "deadline of a request's PostgreSQL and Redis work (a partitioned store answers 503, not never); settlement after a claim is not cut",
+		func(c *Config) *time.Duration { return &c.RequestTimeout }),
+	duration("STXGATE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long SIGTERM waits for in-flight requests",
+		func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	custom("STXGATE_LOG_LEVEL", "log-level", "string", "info", "debug, info, warn or error",
+		func(c *Config, v string) error { c.LogLevel = v; return nil }),
 }
-
-func intVar(field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) (err error) { *field(c), err = strconv.Atoi(v); return }
-}
-
-func durVar(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) (err error) { *field(c), err = time.ParseDuration(v); return }
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func parsePrefixes(v string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
-// secretVars may carry passwords or tokens: their values are not shown as
-// flag defaults by -h, nor in error messages.
-var secretVars = map[string]bool{"DATABASE_URL": true, "REDIS_URL": true, "STXGATE_OPERATOR_TOKEN": true}
 
 // Load reads args (without the program name) and the environment getenv.
-func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+// Every problem is reported at once, in one *Error; -h gives flag.ErrHelp
+// (print Usage then). Values appear in errors only through Var.Show, and the
+// whole text is passed through Config.Scrub.
+//
+// The third argument is unused: help and errors are the caller's to print.
+func Load(args []string, getenv func(string) string, _ io.Writer) (Config, error) {
+	if err := refuseSecretFlags(args); err != nil {
+		return Config{}, &Error{Problems: []string{err.Error()}}
+	}
 	fs := flag.NewFlagSet("stxgate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	vals := make([]*string, len(Vars))
-	for i, v := range Vars {
-		def := v.Default
-		if e := getenv(v.Env); e != "" && !secretVars[v.Env] { // -h prints defaults: never a secret
-			def = e
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	vals := map[string]*string{}
+	for _, v := range Vars {
+		if v.Flag != "" {
+			vals[v.Env] = new(string)
+			fs.Var(flagValue{vals[v.Env], v.Type == "bool"}, v.Flag, v.Help)
 		}
-		vals[i] = fs.String(v.Flag, def, fmt.Sprintf("%s (env %s)", v.Help, v.Env))
 	}
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, &Error{Problems: []string{flagProblem(err)}}
+	}
+	if fs.NArg() > 0 {
+		return Config{}, &Error{Problems: []string{fmt.Sprintf("unexpected argument %q (stxgate -h lists the commands and flags)", Redact(fs.Arg(0)))}}
 	}
 	flagged := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
+
 	var c Config
-	var errs []error
-	for i, v := range Vars {
-		if e := getenv(v.Env); secretVars[v.Env] && !flagged[v.Flag] && e != "" {
-			*vals[i] = e
+	var problems []string
+	for _, v := range Vars {
+		raw, source := getenv(v.Env), v.Env
+		if v.Flag != "" && flagged[v.Flag] {
+			raw, source = *vals[v.Env], "-"+v.Flag
 		}
-		if err := v.set(&c, strings.TrimSpace(*vals[i])); err != nil {
-			shown := *vals[i]
-			if secretVars[v.Env] {
-				shown = "(secret)"
-			}
-			errs = append(errs, fmt.Errorf("%s=%q: %w", v.Env, shown, err))
+		if raw == "" {
+			raw = v.Default
+		}
+		raw = strings.TrimSpace(raw)
+		if err := v.set(&c, raw); err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q: %v", source, v.Show(raw), err))
+			// The default keeps Validate's checks of other settings meaningful,
+			// so one start reports every problem.
+			_ = v.set(&c, v.Default)
 		}
 	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
+	if err := c.readOperatorTokenFile(getenv("STXGATE_OPERATOR_TOKEN") != ""); err != nil {
+		problems = append(problems, err.Error())
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			problems = append(problems, line)
+		}
+	}
+	if len(problems) > 0 {
+		for i, p := range problems {
+			problems[i] = c.Scrub(p)
+		}
+		return Config{}, &Error{Problems: problems}
+	}
+	return c, nil
 }
+
+// flagValue keeps a flag's text for Var.set; a bool flag may stand alone
+// (-migrate means -migrate=true).
+type flagValue struct {
+	s      *string
+	isBool bool
+}
+
+func (f flagValue) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+func (f flagValue) Set(v string) error { *f.s = v; return nil }
+func (f flagValue) IsBoolFlag() bool   { return f.isBool }
 
 // FromEnv loads the configuration from the process environment only.
 func FromEnv() (Config, error) { return Load(nil, os.Getenv, io.Discard) }
@@ -332,8 +350,10 @@ func (c Config) Validate() error {
 	if c.UsageFlushInterval <= 0 {
 		errs = append(errs, errors.New("STXGATE_USAGE_FLUSH_INTERVAL must be positive"))
 	}
-	if c.OperatorToken != "" && (len(c.OperatorToken) < 32 || strings.ContainsAny(c.OperatorToken, " \t\r\n")) {
-		errs = append(errs, errors.New("STXGATE_OPERATOR_TOKEN must be at least 32 characters without spaces (e.g. openssl rand -hex 32)"))
+	if c.OperatorToken != "" {
+		if err := CheckOperatorToken(c.OperatorToken); err != nil {
+			errs = append(errs, fmt.Errorf("STXGATE_OPERATOR_TOKEN: %w", err))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -343,40 +363,3 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// String prints the configuration with passwords masked, for the start-up log.
-func (c Config) String() string {
-	return fmt.Sprintf("listen=%s network=%s database=%s redis=%s relayer=%s migrate=%t limits=%d/%d/%d",
-		c.Listen, c.Network, orNone(MaskURL(c.DatabaseURL), "memory"), orNone(MaskURL(c.RedisURL), "memory"),
-		orNone(MaskURL(c.RelayerURL), "simulated"), c.Migrate, c.RateLimitMinute, c.RateLimitHour, c.RateLimitDay)
-}
-
-// MaskURL hides the password (and any query secrets) of a URL.
-func MaskURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "token") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func orNone(s, none string) string {
-	if s == "" {
-		return none
-	}
-	return s
-}

@@ -1,0 +1,116 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// The constructors of Vars: each parses one kind of value and says in plain
+// words what it wanted when the value is not one.
+
+func text(env, flag, def, help string, field func(*Config) *string) Var {
+	return Var{Env: env, Flag: flag, Type: "string", Default: def, Help: help,
+		set: func(c *Config, v string) error { *field(c) = v; return nil }}
+}
+
+func urlVar(env, flag, def, help string, field func(*Config) *string) Var {
+	v := text(env, flag, def, help, field)
+	v.Type = "URL"
+	return v
+}
+
+// secret is a setting read from the environment only (flags show in process
+// lists and shell history) and never shown.
+func secret(env, help string, field func(*Config) *string) Var {
+	v := text(env, "", "", help, field)
+	v.Secret = true
+	return v
+}
+
+func number(env, flag, def, help string, field func(*Config) *int) Var {
+	return Var{Env: env, Flag: flag, Type: "int", Default: def, Help: help,
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("not a whole number")
+			}
+			*field(c) = n
+			return nil
+		}}
+}
+
+func duration(env, flag, def, help string, field func(*Config) *time.Duration) Var {
+	return Var{Env: env, Flag: flag, Type: "duration", Default: def, Help: help,
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("not a duration: write a number with a unit, such as 500ms, 30s, 5m or 2h")
+			}
+			*field(c) = d
+			return nil
+		}}
+}
+
+func boolean(env, flag, def, help string, field func(*Config) *bool) Var {
+	return Var{Env: env, Flag: flag, Type: "bool", Default: def, Help: help,
+		set: func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "true", "1":
+				*field(c) = true
+			case "false", "0":
+				*field(c) = false
+			default:
+				return errors.New("want true or false")
+			}
+			return nil
+		}}
+}
+
+func custom(env, flag, typ, def, help string, set func(*Config, string) error) Var {
+	return Var{Env: env, Flag: flag, Type: typ, Default: def, Help: help, set: set}
+}
+
+func parseNetwork(n *stacks.Network, v string) error {
+	parsed, err := stacks.ParseNetwork(v)
+	if err != nil {
+		return errors.New("want mainnet or testnet")
+	}
+	*n = parsed
+	return nil
+}
+
+func parseInt64(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, errors.New("not a whole number")
+	}
+	return n, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or 203.0.113.7/32", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
