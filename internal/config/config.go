@@ -54,7 +54,7 @@ type Config struct {
 	// OperatorTokenFile holds the operator token instead of the environment
 	// (Load reads it into OperatorToken).
 	OperatorTokenFile string
-	FailOpen       []string
+	FailOpen          []string
 
 	KeyCacheTTL        time.Duration
 	UsageFlushInterval time.Duration
@@ -362,4 +362,3 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-

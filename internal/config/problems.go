@@ -110,4 +110,3 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
-

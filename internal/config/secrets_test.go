@@ -40,8 +40,8 @@ func TestEverySettingHidesItsSecrets(t *testing.T) {
 			"postgres://" + secretUser + ":" + secretPass + "@db.example:5432/gw?sslmode=disable&password=" + secretQuery,
 			"redis://" + secretUser + ":" + secretPass + "@redis.example:6379/0",
 			"postgres://" + secretUser + ":" + secretPass + "@db.example:notaport/gw", // unparseable
-			"redis+cluster://" + secretUser + ":" + secretPass + "@a:7000,b:7001/3",  // invalid
-			"host=db user=gw password=" + secretPass + " dbname=gw",    // key/value DSN
+			"redis+cluster://" + secretUser + ":" + secretPass + "@a:7000,b:7001/3",   // invalid
+			"host=db user=gw password=" + secretPass + " dbname=gw",                   // key/value DSN
 		}
 		if v.Secret {
 			values = []string{testOperatorToken}
@@ -162,7 +162,9 @@ func TestOperatorTokenSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, load := range map[string]func() (Config, error){
-		"env":  func() (Config, error) { return Load(nil, env(map[string]string{"STXGATE_OPERATOR_TOKEN_FILE": file}), io.Discard) },
+		"env": func() (Config, error) {
+			return Load(nil, env(map[string]string{"STXGATE_OPERATOR_TOKEN_FILE": file}), io.Discard)
+		},
 		"flag": func() (Config, error) { return Load([]string{"-operator-token-file", file}, env(nil), io.Discard) },
 	} {
 		c, err := load()
