@@ -106,11 +106,20 @@ BENCH_PKGS ?= ./pkg/stacks ./pkg/ordersig ./internal/apikey ./internal/keyauth .
 BENCH_MICRO = $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS) > bin/bench-micro.txt 2>&1 \
 	|| { cat bin/bench-micro.txt; exit 1; }; cat bin/bench-micro.txt
 
+# The reference floors (bin/ceilings) are built from ../shared/ceilings (its own go.mod) when it is there;
+# without it the bench measures its in-tree ceilings instead and its report says so. wrk (Debian) drives
+# the closed loops and is installed if missing.
+FLOORS_SRC ?= ../shared/ceilings
+
 .PHONY: bench-bin
 bench-bin:
 	@mkdir -p bin bench
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/stxgate ./cmd/stxgate
 	$(GO) build -o bin/stxgate-bench ./cmd/stxgate-bench
+	@if [ -f $(FLOORS_SRC)/go.mod ]; then echo "building the floors of $(FLOORS_SRC)"; \
+	  $(GO) -C $(FLOORS_SRC) build -o $(CURDIR)/bin/ceilings . || exit 1; \
+	else echo "$(FLOORS_SRC) is absent: no floors, the in-tree ceilings stand in"; rm -f bin/ceilings; fi
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 .PHONY: bench
 bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (under 10 minutes)

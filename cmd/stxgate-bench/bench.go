@@ -43,6 +43,8 @@ type bench struct {
 	gwA, gwB, ceil *proc
 	pprofA, pprofB string
 	pprofCeil      string
+	floors         *floors
+	wrk, wrkScript string // the wrk binary and the script it runs (wrk.go)
 
 	wallets   []*wallet
 	keysA     []benchKey // flat: wallet i's keys at i*keysPer..
@@ -117,6 +119,15 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 	if b.dbA, err = pgxpool.New(ctx, dsnA); err != nil {
+		return b, err
+	}
+	if err := b.startFloors(ctx, dsnA); err != nil {
+		return b, err
+	}
+	if b.wrk, err = wrkPath(); err != nil && s.profileDir == "" {
+		return b, err
+	}
+	if b.wrkScript, err = writeScript(b.dir); err != nil {
 		return b, err
 	}
 
@@ -201,6 +212,13 @@ func (b *bench) teardown() {
 	defer cancel()
 	for _, p := range []*proc{b.gwA, b.gwB, b.ceil} {
 		p.stop()
+	}
+	if f := b.floors; f != nil && f.shared {
+		f.self.stop()
+		f.exec.stop()
+		if err := f.cleanup(ctx, b.keysA); err != nil {
+			logf("delete the floors' Redis keys: %v", err)
+		}
 	}
 	for _, db := range []*pgxpool.Pool{b.dbA, b.dbB} {
 		if db != nil {
@@ -401,6 +419,10 @@ func (b *bench) measure(ctx context.Context, key string, server *proc, run func(
 	}
 	time.Sleep(300 * time.Millisecond) // let usage flushes and statistics settle between phases
 	rec := &phaseRec{Key: key, Res: res, CPU: cpuBetween(before, after), Xacts: b.xacts(ctx) - x0}
+	if res.ClientCPU > 0 && rec.CPU.Wall > 0 { // wrk (or the recover floor) in its own process, besides this one driving it
+		rec.CPU.Self += res.ClientCPU.Seconds() / rec.CPU.Wall
+		rec.CPU.Other = max(0, rec.CPU.Other-res.ClientCPU.Seconds()/rec.CPU.Wall)
+	}
 	c := rec.CPU
 	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f, other %.2f%s",
 		key, res.Throughput(), fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors,
@@ -424,24 +446,44 @@ func (b *bench) estimate(rate float64, first int) int {
 	if rate <= 0 {
 		return first
 	}
-	n := int(rate*(b.s.warmup+b.s.duration).Seconds()*1.4) + 4*b.s.conns
+	warmups := b.s.warmup + time.Duration(b.s.slices-1)*b.s.sliceWarmup
+	n := int(rate*(warmups+b.s.duration).Seconds()*1.4) + 4*b.s.conns
 	return min(max(n, 2000), 400_000)
 }
 
 // rounds alternates every scenario with its ceiling, rounds times.
 func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	s := b.s
+	fl := b.floors
 	keyedA, keyedB := keyedRequests(b.gwA.addr, b.keysA), keyedRequests(b.gwB.addr, b.keysB)
-	ceilA := ceilingARequests(b.ceil.addr, len(b.keysA))
-	phaseSecs := (s.warmup + s.duration).Seconds()
+	floorSelf := fl.selfRequests(b.keysA)
+	// Closed-loop phases read their requests from files (wrk's script).
+	file := func(name string, reqs [][]byte) (string, error) {
+		path := filepath.Join(b.dir, name+".req")
+		return path, writeRequests(path, reqs)
+	}
+	keyedAFile, err := file("keyed-a", keyedA)
+	if err != nil {
+		return nil, err
+	}
+	keyedBFile, err := file("keyed-b", keyedB)
+	if err != nil {
+		return nil, err
+	}
+	floorSelfFile, err := file("floor-self", floorSelf)
+	if err != nil {
+		return nil, err
+	}
+	warmups := s.warmup + time.Duration(s.slices-1)*s.sliceWarmup
+	phaseSecs := (warmups + s.duration).Seconds()
 	// First guesses for round 1; later rounds size the pools from what the
 	// previous round consumed. A pool that runs dry ends its phase early
 	// (reported), which leaves its throughput right.
-	nExec, nCeilB, nSigned := int(2000*phaseSecs), int(4000*phaseSecs), int(3000*phaseSecs)
+	nExec, nFloorExec, nSigned := int(3000*phaseSecs), int(6000*phaseSecs), int(3000*phaseSecs)
 	var out []*Round
 	for r := 1; r <= s.rounds; r++ {
 		round := &Round{N: r, Phases: map[string]*phaseRec{}}
-		logf("round %d/%d: preparing %d orders to execute, %d for ceiling (b), %d signed messages", r, s.rounds, nExec, nCeilB, nSigned)
+		logf("round %d/%d: preparing %d orders to execute, %d for floor-execute, %d signed messages", r, s.rounds, nExec, nFloorExec, nSigned)
 		execRows, err := signOrders(b.wallets, s.keysPer, nExec, true)
 		if err != nil {
 			return nil, err
@@ -452,18 +494,34 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if r == 1 {
 			execRows = append(b.apiOrders, execRows...) // the API-created ones first
 		}
-		ceilRows, err := signOrders(b.wallets, s.keysPer, nCeilB, false)
+		floorRows, err := signOrders(b.wallets, s.keysPer, nFloorExec, false)
 		if err != nil {
 			return nil, err
 		}
-		if err := copyOrders(ctx, b.dbA, ceilRows, b.keysA); err != nil {
+		if err := fl.copyOrders(ctx, b, floorRows); err != nil {
 			return nil, err
 		}
 		if err := b.maintain(ctx, false); err != nil {
 			return nil, err
 		}
-		exec, ceilB := executePool(b.gwA.addr, execRows, b.keysA), ceilingBPool(b.ceil.addr, ceilRows)
-		signed := signedPool(b.gwA.addr, b.wallets, nSigned)
+		execFile, err := file("execute", executePool(b.gwA.addr, execRows, b.keysA).reqs)
+		if err != nil {
+			return nil, err
+		}
+		floorExecFile, err := file("floor-execute", fl.execRequests(floorRows, b.keysA))
+		if err != nil {
+			return nil, err
+		}
+		signedFile, err := file("signed", signedPool(b.gwA.addr, b.wallets, nSigned).reqs)
+		if err != nil {
+			return nil, err
+		}
+		// One signed header set per wallet, re-used for every request of the
+		// phase (a dashboard or a bot re-using its list signature).
+		reuseFile, err := file("signed-reuse", signedPool(b.gwA.addr, b.wallets, len(b.wallets)).reqs)
+		if err != nil {
+			return nil, err
+		}
 
 		type step struct {
 			key    string
@@ -474,31 +532,24 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			// once the whole phase is measured.
 			afterSlice, after func() error
 		}
-		closedStep := func(key string, server *proc, next func(int) []byte, count int) step {
+		// closedStep is a closed loop driven by wrk over requests in path:
+		// round-robin, or (pool) each once, the phase's slices consuming
+		// the pool in turn.
+		closedStep := func(key string, server *proc, path string, pool bool, size int) step {
+			next := 0
 			return step{key: key, server: server, run: func(w, d time.Duration) (*Result, error) {
-				ph := b.closed(key, server.addr, next, count)
-				ph.Warmup, ph.Duration = w, d
-				return ph.Run(ctx)
+				return b.runWrk(ctx, wrkPhase{name: key, addr: server.addr, file: path, pool: pool, offset: &next,
+					size: size, conns: s.conns, warmup: w, duration: d})
 			}}
 		}
-		ceilBStep := closedStep("b", b.ceil, ceilB.Next, len(ceilB.reqs))
-		// (b) claims orders and never fills them: its claimed orders go after
-		// every slice (the gateway's reconciliation would settle them in the
-		// background half a minute later), the rest after the phase.
-		ceilBStep.afterSlice = func() error { return b.dropCeilingOrders(ctx, ceilRows, true) }
-		ceilBStep.after = func() error { return b.dropCeilingOrders(ctx, ceilRows, false) }
-		pairs := [][2]step{
-			{closedStep("a", b.ceil, perConn(ceilA), 0), closedStep("keyed", b.gwA, perConn(keyedA), 0)},
-		}
-		later := [][2]step{
-			{ceilBStep, closedStep("execute", b.gwA, exec.Next, len(exec.reqs))},
-			{{key: "c", run: func(w, d time.Duration) (*Result, error) { return recoverCeiling(ctx, w, d) }},
-				closedStep("signed", b.gwA, signed.Next, len(signed.reqs))},
-		}
+		floorExecStep := closedStep("floor-execute", fl.exec, floorExecFile, true, len(floorRows))
+		floorExecStep.afterSlice = func() error { return fl.dropOrders(ctx, b, floorRows, true) }
+		floorExecStep.after = func() error { return fl.dropOrders(ctx, b, floorRows, false) }
+		recoverStep := step{key: "floor-recover", run: func(w, d time.Duration) (*Result, error) { return fl.recover(ctx, w, d) }}
 		// measureSliced measures each step in s.slices slices of
 		// s.duration/s.slices, interleaved with the other steps (A B, then
 		// B A, …: ABBA), and records each step's slices merged into one
-		// phase. A ceiling and its scenario thus share the machine's good
+		// phase. A floor and its scenario thus share the machine's good
 		// and bad seconds: its speed drifts by tens of percent within a
 		// minute on this shared VM, which whole phases run one after the
 		// other turned into ratio noise. The first slice has the full
@@ -539,18 +590,18 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			}
 			return nil
 		}
-		// Odd rounds start with the ceiling, even rounds with the scenario.
+		// Odd rounds start with the floor, even rounds with the scenario.
 		start := (r + 1) % 2
-		for _, p := range pairs {
-			if err := measureSliced(start, s.duration, p[0], p[1]); err != nil {
-				return nil, err
-			}
+		if err := measureSliced(start, s.duration, closedStep("floor-self", fl.self, floorSelfFile, false, 0),
+			closedStep("keyed", b.gwA, keyedAFile, false, 0)); err != nil {
+			return nil, err
 		}
-		// Latency at a fixed offered load: a quarter of this round's ceiling
-		// (a). Paced requests cost client and server about twice the CPU of
-		// closed-loop ones (no batching of wake-ups), so half the closed-loop
-		// ceiling already saturates two cores.
-		rate, light := s.pacedShare*round.Phases["a"].Res.Throughput(), s.lightShare*round.Phases["a"].Res.Throughput()
+		// Latency at a fixed offered load (the Go client: wrk has no open
+		// loop): a quarter of this round's floor-self. Paced requests cost
+		// client and server about twice the CPU of closed-loop ones (no
+		// batching of wake-ups), so half the closed-loop floor already
+		// saturates two cores.
+		rate, light := s.pacedShare*round.Phases["floor-self"].Res.Throughput(), s.lightShare*round.Phases["floor-self"].Res.Throughput()
 		pacedStep := func(key string, server *proc, next func(int) []byte, rate float64) step {
 			return step{key: key, server: server, rate: rate, run: func(w, d time.Duration) (*Result, error) {
 				ph := b.pacedPhase(key, server.addr, next, rate)
@@ -558,12 +609,13 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 				return ph.Run(ctx)
 			}}
 		}
-		if err := measureSliced(start, s.paced, pacedStep("a-paced", b.ceil, perConn(ceilA), rate), pacedStep("keyed-paced", b.gwA, perConn(keyedA), rate)); err != nil {
+		if err := measureSliced(start, s.paced, pacedStep("floor-self-paced", fl.self, perConn(floorSelf), rate),
+			pacedStep("keyed-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
-		// The same at a lighter load (a tenth of (a)): where on this machine
-		// the p99 target is met, for the gateway and for the bare ceiling.
-		if err := measureSliced(start, s.paced, pacedStep("a-light", b.ceil, perConn(ceilA), light), pacedStep("keyed-light", b.gwA, perConn(keyedA), light)); err != nil {
+		// The same at a lighter load (a tenth of floor-self).
+		if err := measureSliced(start, s.paced, pacedStep("floor-self-light", fl.self, perConn(floorSelf), light),
+			pacedStep("keyed-light", b.gwA, perConn(keyedA), light)); err != nil {
 			return nil, err
 		}
 		// Scale: the same keyed load on the gateway whose database holds
@@ -575,7 +627,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := b.populate(ctx, round); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, perConn(keyedB), 0)); err != nil {
+		if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
 			return nil, err
 		}
 		if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
@@ -587,13 +639,15 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := measureSliced(0, s.paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(0, s.duration, closedStep("keyed-base", b.gwA, perConn(keyedA), 0)); err != nil {
+		if err := measureSliced(0, s.duration, closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
 			return nil, err
 		}
-		for _, p := range later {
-			if err := measureSliced(start, s.duration, p[0], p[1]); err != nil {
-				return nil, err
-			}
+		if err := measureSliced(start, s.duration, floorExecStep, closedStep("execute", b.gwA, execFile, true, len(execRows))); err != nil {
+			return nil, err
+		}
+		if err := measureSliced(start, s.duration, recoverStep, closedStep("signed", b.gwA, signedFile, true, nSigned),
+			closedStep("signed-reuse", b.gwA, reuseFile, false, 0)); err != nil {
+			return nil, err
 		}
 		// The pooled 1,000-key baselines of the scale comparison (not phases
 		// of their own: they are not listed twice).
@@ -601,7 +655,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
 		out = append(out, round)
 		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)
-		nCeilB = b.estimate(round.Phases["b"].Res.Throughput(), nCeilB)
+		nFloorExec = b.estimate(round.Phases["floor-execute"].Res.Throughput(), nFloorExec)
 		nSigned = b.estimate(round.Phases["signed"].Res.Throughput(), nSigned)
 	}
 	return out, nil

@@ -204,6 +204,9 @@ type Result struct {
 	Lat        []time.Duration // sorted
 	Dry        bool            // the source ran dry before the time was up
 	Sent       int             // every completed request, warm-up included (CPU per request)
+	// ClientCPU is the CPU of a load generator in its own process (wrk),
+	// warm-up included; 0 when the load came from this process.
+	ClientCPU time.Duration
 }
 
 // Throughput in requests per second.

@@ -47,6 +47,7 @@ func main() {
 // settings of one run. -quick changes the defaults, not the method.
 type settings struct {
 	gateway    string
+	floors     string // the ../shared/ceilings binary (floors.go)
 	dbURL      string
 	redisURL   string
 	out        string
@@ -80,6 +81,7 @@ func parseSettings(args []string) (settings, error) {
 	s := settings{minute: 10_000_000, hour: 600_000_000, day: 2_000_000_000}
 	fs := flag.NewFlagSet("stxgate-bench", flag.ContinueOnError)
 	fs.StringVar(&s.gateway, "gateway", "bin/stxgate", "gateway binary to measure")
+	fs.StringVar(&s.floors, "floors", "bin/ceilings", "the reference floors, built from ../shared/ceilings (absent: the in-tree ceilings stand in)")
 	fs.StringVar(&s.dbURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL DSN with the right to create databases (stxgate_bench and stxgate_bench_scale are created and dropped)")
 	fs.StringVar(&s.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (a fresh stxgate-bench:<random>: prefix is used and deleted)")

@@ -39,6 +39,18 @@ func freeLoopbackAddr() (string, error) {
 // developer's STXGATE_* settings cannot leak into a measurement), logging to
 // dir/name.log, and waits for GET /healthz to answer 200.
 func startProc(ctx context.Context, dir, name, path string, args, env []string, addr string) (*proc, error) {
+	return startProcReady(ctx, dir, name, path, args, env, addr, func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// startProcReady is startProc with its own readiness check.
+func startProcReady(ctx context.Context, dir, name, path string, args, env []string, addr string, ready func() bool) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -65,12 +77,8 @@ func startProc(ctx context.Context, dir, name, path string, args, env []string, 
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
+		if ready() {
+			return p, nil
 		}
 		if time.Now().After(deadline) {
 			p.stop()
