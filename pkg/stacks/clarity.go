@@ -146,13 +146,21 @@ func StringASCII(s string) (Value, error) {
 	if len(s) > maxValueSize {
 		return nil, clarityErr("string-ascii of %d bytes exceeds %d", len(s), maxValueSize)
 	}
+	if err := checkASCII(s); err != nil {
+		return nil, clarityErr("%v", err)
+	}
+	return asciiValue(s), nil
+}
+
+// checkASCII applies Clarity's string-ascii alphabet.
+func checkASCII(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' && c != '\f' && c != '\r' {
-			return nil, clarityErr("string-ascii has byte 0x%02x at %d (printable ASCII and \\t \\n \\f \\r only)", c, i)
+			return fmt.Errorf("string-ascii has byte 0x%02x at %d (printable ASCII and \\t \\n \\f \\r only)", c, i)
 		}
 	}
-	return asciiValue(s), nil
+	return nil
 }
 
 type utf8Value string

@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"encoding/binary"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -79,12 +78,11 @@ func (r *reader) value(depth int) Value {
 		if b == nil {
 			return nil
 		}
-		v, err := StringASCII(string(b))
-		if err != nil {
-			r.failAt(at, "%s", strings.TrimPrefix(err.Error(), "stacks: "))
+		if err := checkASCII(string(b)); err != nil {
+			r.failAt(at, "%v", err)
 			return nil
 		}
-		return v
+		return asciiValue(b)
 	case typeStringUTF8:
 		b := r.take(r.length("string-utf8"), "string-utf8")
 		if b == nil {

@@ -200,7 +200,9 @@ func wrapMalformed(err error) error {
 }
 
 // Serialize validates tx and returns its consensus serialisation: the bytes
-// POST /v2/transactions takes (application/octet-stream).
+// POST /v2/transactions takes (application/octet-stream). The signature has
+// a fixed size, so an unsigned transaction already has its signed length
+// (the estimated_len of POST /v2/fees/transaction).
 func (tx *Transaction) Serialize() ([]byte, error) { return tx.AppendSerialized(nil) }
 
 // AppendSerialized is Serialize appending to dst.
@@ -292,9 +294,11 @@ func (tx *Transaction) Sign(k *PrivateKey) error {
 	if tx == nil {
 		return tx.Validate()
 	}
+	signer := tx.Origin.Signer
 	tx.Origin.Signer = Hash160(k.pub[:])
 	presign, err := tx.PresignSighash()
 	if err != nil {
+		tx.Origin.Signer = signer // a refused transaction is left as it was
 		return err
 	}
 	tx.Origin.Signature = SignHash(k, presign).VRS()
