@@ -69,10 +69,32 @@ func statusOf(fe *fault.Error) int {
 	return kindStatus[fe.Kind]
 }
 
+// StatusClientClosedRequest is nginx's 499: the client went away before it
+// was answered. It is logged and counted, never sent (nobody is listening).
+const StatusClientClosedRequest = 499
+
+// clientClosedError is the error of a request cut short because its client
+// disconnected (accessLog decides, from the client's own context).
+type clientClosedError struct{ err error }
+
+func (e *clientClosedError) Error() string { return "client closed request: " + e.err.Error() }
+func (e *clientClosedError) Unwrap() error { return e.err }
+
+// causeKey holds, in the echo context, the cause of a 499 for the access log.
+const causeKey = "stxgate.cause"
+
 // errorHandler is Echo's HTTPErrorHandler: DESIGN.md's body for every error,
 // client errors logged at info, server errors at error, never a stack trace.
+// A client that went away gets no body and no line of its own: the access
+// log's line says 499 with the cause, at info — it is not a server fault, and
+// whatever the request committed before stands.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if cc, ok := errors.AsType[*clientClosedError](err); ok {
+		c.Set(causeKey, cc.err)
+		c.Response().WriteHeader(StatusClientClosedRequest)
 		return
 	}
 	fe := toFault(err)
