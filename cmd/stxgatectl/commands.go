@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	neturl "net/url"
 	"os"
 	"slices"
 	"sort"
@@ -75,7 +78,7 @@ func parseGlobal(args []string, getenv func(string) string) (*globals, []string,
 	fs := flag.NewFlagSet("stxgatectl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g := &globals{getenv: getenv}
-	url := fs.String("url", orDefault(getenv("STXGATE_URL"), "http://127.0.0.1:8080"), "")
+	url := fs.String("url", defaultURL(getenv), "")
 	network := fs.String("network", orDefault(getenv("STXGATE_NETWORK"), "mainnet"), "")
 	fs.StringVar(&g.keyFile, "key-file", "", "")
 	fs.BoolVar(&g.json, "json", false, "")
@@ -86,8 +89,44 @@ func parseGlobal(args []string, getenv func(string) string) (*globals, []string,
 	if err != nil {
 		return nil, nil, usagef("--network: %v", err)
 	}
-	g.url, g.network = strings.TrimRight(*url, "/"), n
+	g.network = n
+	if g.url, err = gatewayURL(*url); err != nil {
+		return nil, nil, err
+	}
 	return g, rest, nil
+}
+
+// defaultURL is the gateway when --url is not given: STXGATE_URL, else the
+// local gateway's STXGATE_LISTEN (so one variable moves both to another
+// port), else the gateway's default address.
+func defaultURL(getenv func(string) string) string {
+	if u := getenv("STXGATE_URL"); u != "" {
+		return u
+	}
+	if l := getenv("STXGATE_LISTEN"); l != "" {
+		host, port, err := net.SplitHostPort(l)
+		if err != nil {
+			return l // reported by gatewayURL
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1" // listening on every interface: loopback is one of them
+		}
+		return net.JoinHostPort(host, port)
+	}
+	return "http://127.0.0.1:8080"
+}
+
+// gatewayURL accepts a URL or a bare host:port (http:// assumed).
+func gatewayURL(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := neturl.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", usagef("gateway URL %q: want http://host:port, https://host or host:port (--url or STXGATE_URL)", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 func orDefault(v, def string) string {
@@ -203,8 +242,12 @@ func parseN(fs *flag.FlagSet, args []string, n int, what string) ([]string, erro
 
 func walletCmd(g *globals, sub string, args []string) error {
 	fs := newFlags("wallet " + sub)
+	export := fs.Bool("export", false, "print a shell export line (wallet new)")
 	if _, err := parseN(fs, args, 0, "no arguments"); err != nil {
 		return err
+	}
+	if *export && sub != "new" {
+		return usagef("wallet %s: flag --export does not apply", sub)
 	}
 	switch sub {
 	case "new":
@@ -213,8 +256,17 @@ func walletCmd(g *globals, sub string, args []string) error {
 			return err
 		}
 		addr := k.Address(g.network).String()
-		if g.json {
+		switch {
+		case g.json && *export:
+			return usagef("wallet new: --json and --export exclude each other")
+		case g.json:
 			return g.printJSON(map[string]string{"privateKey": k.Hex(), "address": addr, "network": g.network.String()})
+		case *export:
+			// For eval "$(stxgatectl wallet new --export)": the key goes only
+			// to stdout, the address also to stderr so a person sees it.
+			fmt.Fprintf(g.out, "export STXGATE_PRIVATE_KEY=%s\n# address: %s (%s)\n", k.Hex(), addr, g.network)
+			fmt.Fprintf(g.errOut, "New wallet %s (%s). Its private key is in the export line: keep it secret.\n", addr, g.network)
+			return nil
 		}
 		fmt.Fprintf(g.out, "private key: %s\naddress:     %s (%s)\n", k.Hex(), addr, g.network)
 		fmt.Fprintln(g.errOut, "Keep the private key secret; export it as STXGATE_PRIVATE_KEY (or put it in a --key-file) to use it.")
@@ -338,13 +390,14 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	perms := fs.String("permissions", "", "comma-separated: create,execute,cancel")
 	ip := fs.String("ip", "", "comma-separated CIDRs allowed to use the key")
 	expires := fs.String("expires", "", "RFC 3339 expiry time")
+	export := fs.Bool("export", false, "print a shell export line (keys create)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	allowed := map[string][]string{"create": {"name", "permissions", "ip", "expires"}, "update": {"name", "permissions", "ip"}}
+	allowed := map[string][]string{"create": {"name", "permissions", "ip", "expires", "export"}, "update": {"name", "permissions", "ip"}}
 	for f := range set {
 		if !slices.Contains(allowed[sub], f) {
 			return usagef("keys %s: flag --%s does not apply", sub, f)
@@ -408,6 +461,9 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if *name == "" || *perms == "" {
 			return usagef("keys create: --name and --permissions are required")
 		}
+		if g.json && *export {
+			return usagef("keys create: --json and --export exclude each other")
+		}
 		r := client.CreateKeyRequest{Name: *name, Permissions: splitComma(*perms), IPAllowlist: splitComma(*ip)}
 		if *expires != "" {
 			t, err := time.Parse(time.RFC3339, *expires)
@@ -422,6 +478,13 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		}
 		if g.json {
 			return g.printJSON(k)
+		}
+		if *export {
+			// For eval "$(stxgatectl keys create ... --export)": the key goes only to stdout.
+			fmt.Fprintf(g.out, "export STXGATE_API_KEY=%s\n# key id: %s\n", k.APIKey, k.KeyID)
+			fmt.Fprintf(g.errOut, "Created API key %q (key id %s, %s). The key is in the export line and shown only once.\n",
+				k.Name, k.KeyID, strings.Join(k.Permissions, ","))
+			return nil
 		}
 		fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
 			k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
@@ -543,14 +606,21 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		}
 		switch sub {
 		case "execute":
-			txid, err := c.ExecuteOrder(ctx, uuid)
+			ex, err := c.ExecuteOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
 			if g.json {
-				return g.printJSON(map[string]string{"status": "success", "txid": txid})
+				return g.printJSON(ex)
 			}
-			fmt.Fprintln(g.out, txid)
+			note := ""
+			if ex.Simulated() {
+				note = " (simulated)"
+			}
+			fmt.Fprintf(g.out, "txid:       %s%s\nstate:      %s\nsettlement: %s\n", ex.TxID, note, ex.State, ex.Settlement)
+			if ex.Simulated() {
+				fmt.Fprintln(g.errOut, "The gateway runs the simulated settlement: no transaction was sent to the chain.")
+			}
 			return nil
 		case "cancel":
 			o, err := c.CancelOrder(ctx, uuid)
@@ -613,8 +683,8 @@ func (g *globals) printOrders(orders []client.Order) error {
 		if o.TxID != nil {
 			txid = *o.TxID
 		}
-		if o.Settlement != nil && *o.Settlement == "simulated" {
-			settlement = " (SIMULATED)"
+		if o.Settlement != nil && *o.Settlement == client.SettlementSimulated {
+			settlement = " (simulated)"
 		}
 		rows[i] = []string{o.UUID, o.Status, o.Owner, o.AmountIn, o.Direction + " " + o.TargetPrice,
 			o.ValidTo.UTC().Format(time.RFC3339), txid + settlement}
@@ -659,3 +729,46 @@ func (l *lifetime) Set(s string) error {
 	*l = lifetime(d)
 	return nil
 }
+
+// waitCmd polls GET /readyz until the gateway is ready: a script that starts
+// the gateway in the background waits for it with "stxgatectl wait".
+func waitCmd(ctx context.Context, g *globals, args []string) error {
+	fs := newFlags("wait")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
+	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
+		return err
+	}
+	c, err := g.client(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := c.Ready(ctx)
+		if err == nil {
+			if g.json {
+				return g.printJSON(map[string]string{"status": "ready", "url": g.url})
+			}
+			fmt.Fprintf(g.errOut, "The gateway at %s is ready.\n", g.url)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("gateway at %s not ready after %s: %w", g.url, *timeout, errNotReady{err})
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// errNotReady keeps the last answer's error for the exit code: an API error
+// (a store down) exits 1, no answer at all exits 3.
+type errNotReady struct{ last error }
+
+func (e errNotReady) Error() string { return e.last.Error() }
+func (e errNotReady) Unwrap() error { return e.last }

@@ -48,13 +48,15 @@ Usage:
   stxgatectl [global flags] <command> [flags] [args]
 
 Wallet and signing (no gateway needed):
-  wallet new                      make a private key; print it and its address
+  wallet new [--export]           make a private key; print it and its address
+                                  (--export: "export STXGATE_PRIVATE_KEY=..." for eval "$(...)")
   wallet address                  print the address of the private key
   sign message <text|->           sign text (or stdin) as stx_signMessage does (RSV hex)
   sign order [order flags]        sign an order (SIP-018) and print the POST /orders/new body
 
 API keys (signed by the wallet; "keys self" uses STXGATE_API_KEY):
-  keys create --name N --permissions create,execute,cancel [--ip CIDR,...] [--expires RFC3339]
+  keys create --name N --permissions create,execute,cancel [--ip CIDR,...] [--expires RFC3339] [--export]
+                                  (--export: "export STXGATE_API_KEY=..." for eval "$(...)")
   keys list
   keys get <key id>
   keys update <key id> [--name N] [--permissions P] [--ip CIDR,...]   (--ip "" allows every address)
@@ -68,6 +70,9 @@ Orders:
   orders get <uuid>
   orders list [--owner A] [--status S] [--limit N] [--cursor C]
 
+Gateway:
+  wait [--timeout 30s]            wait until the gateway answers GET /readyz
+
 Operator (needs STXGATE_OPERATOR_TOKEN):
   admin suspend|unsuspend <key id> [--reason R] | admin get <key id> | admin audit <key id> [--limit N] [--cursor C]
 
@@ -78,10 +83,11 @@ Order flags:
   [--valid-for DURATION (default 24h; also 1d, 2d12h, 90m)]
 
 Global flags (anywhere on the line):
-  --url URL        gateway (env STXGATE_URL, default http://127.0.0.1:8080)
+  --url URL        gateway: a URL or host:port (env STXGATE_URL; else STXGATE_LISTEN, the local
+                   gateway's address; else http://127.0.0.1:8080)
   --network NET    mainnet or testnet (env STXGATE_NETWORK, default mainnet)
   --key-file PATH  file holding the private key (else env STXGATE_PRIVATE_KEY)
-  --json           print JSON instead of a table
+  --json           print JSON instead of a table (one document on stdout, for jq)
 
 Environment:
   STXGATE_PRIVATE_KEY   the wallet's private key (66 hex; never accepted as a flag)
@@ -150,6 +156,8 @@ func dispatch(ctx context.Context, g *globals, args []string) error {
 		return ordersCmd(ctx, g, sub, rest)
 	case "admin":
 		return adminCmd(ctx, g, sub, rest)
+	case "wait":
+		return waitCmd(ctx, g, args[1:])
 	}
 	return usagef("unknown command %q", cmd)
 }

@@ -129,9 +129,12 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("orders create row: %q", lines[1])
 	}
 
-	txid := strings.TrimSpace(c.ok("orders", "execute", uuid))
-	if !regexp.MustCompile(`^0x[0-9a-f]{64}$`).MatchString(txid) {
-		t.Fatalf("orders execute printed %q", txid)
+	r = c.run("", "orders", "execute", uuid)
+	txid := field(t, r.stdout, "txid")
+	if r.code != 0 || !regexp.MustCompile(`^0x[0-9a-f]{64}$`).MatchString(txid) ||
+		r.stdout != "txid:       "+txid+" (simulated)\nstate:      filled\nsettlement: simulated\n" ||
+		r.stderr != "The gateway runs the simulated settlement: no transaction was sent to the chain.\n" {
+		t.Fatalf("orders execute: %+v", r)
 	}
 	var got struct{ Status, Txid, Settlement string }
 	if err := json.Unmarshal([]byte(c.ok("orders", "get", uuid, "--json")), &got); err != nil {
@@ -140,7 +143,7 @@ func TestRoundTrip(t *testing.T) {
 	if got.Status != "filled" || got.Txid != txid || got.Settlement != "simulated" {
 		t.Fatalf("orders get: %+v", got)
 	}
-	if table := c.ok("orders", "get", uuid); !strings.Contains(table, txid+" (SIMULATED)") {
+	if table := c.ok("orders", "get", uuid); !strings.Contains(table, txid+" (simulated)") {
 		t.Fatalf("orders get table does not flag the simulated settlement:\n%s", table)
 	}
 

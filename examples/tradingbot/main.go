@@ -155,12 +155,16 @@ func (b *Bot) MonitorAndExecute(ctx context.Context, uuid string, cond Condition
 		if !ok {
 			continue
 		}
-		txid, err := b.Client.ExecuteOrder(ctx, uuid)
+		ex, err := b.Client.ExecuteOrder(ctx, uuid)
 		if err == nil {
 			rl := b.Client.LastRateLimit()
-			b.Log.Info("order executed", slog.String("uuid", uuid), slog.String("txid", txid),
+			b.Log.Info("order executed", slog.String("uuid", uuid), slog.String("txid", ex.TxID),
+				slog.String("state", ex.State), slog.String("settlement", ex.Settlement),
 				slog.Int("remaining", rl.Remaining), slog.Int("limit", rl.Limit))
-			return txid, nil
+			if ex.Simulated() {
+				b.Log.Warn("the gateway runs the SIMULATED settlement: no chain transaction was made", slog.String("uuid", uuid))
+			}
+			return ex.TxID, nil
 		}
 		if txid, filled := alreadyFilled(err); filled {
 			// An earlier attempt (whose answer was lost) or another bot of

@@ -169,6 +169,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Domain:  cfg.Domain,
 		Metrics: a.Metrics,
 	}, replay, now)
+	info := httpapi.NewInfo(cfg.Network, stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
+		cfg.SignatureWindow, cfg.SignatureSkew, cfg.Domain)
+	info.Store, info.Settlement = "memory", settle.Name()
+	if cfg.DatabaseURL != "" {
+		info.Store = "postgres"
+	}
 	a.Server = httpapi.New(httpapi.Deps{
 		Keys:    a.Keys,
 		Orders:  a.Orders,
@@ -194,8 +200,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		Metrics:        a.Metrics,
 		MetricsHandler: a.metricsOnMain(cfg),
 		OrderReads:     readOrders,
-		Info: httpapi.NewInfo(cfg.Network, stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
-			cfg.SignatureWindow, cfg.SignatureSkew, cfg.Domain),
+		Info:           info,
 	})
 	a.instrument()
 

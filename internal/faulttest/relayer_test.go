@@ -73,7 +73,7 @@ func TestRelayerFaults(t *testing.T) {
 	}
 	okTxid := func(t *testing.T, r result, uuid string) {
 		t.Helper()
-		want := fmt.Sprintf(`{"status":"success","txid":%q}`, rel.txid(uuid))
+		want := fmt.Sprintf(`{"status":"success","txid":%q,"state":"filled","settlement":"relayer"}`, rel.txid(uuid))
 		if r.Status != http.StatusOK || strings.TrimSpace(r.Body) != want {
 			t.Fatalf("execute %s: %s, want 200 %s", uuid, r, want)
 		}
@@ -238,7 +238,7 @@ func TestExecuteOutlivesReconcile(t *testing.T) {
 	key := createKey(t, g, w)
 	createOrders(t, g, w, key, "outlived", 1)
 	r := do(httpClient(false), "POST", g.url+"/api/v1/orders/outlived-0/execute", "", map[string]string{"X-API-Key": key})
-	want := fmt.Sprintf(`{"status":"success","txid":%q}`, rel.txid("outlived-0"))
+	want := fmt.Sprintf(`{"status":"success","txid":%q,"state":"filled","settlement":"relayer"}`, rel.txid("outlived-0"))
 	if r.Status != http.StatusOK || strings.TrimSpace(r.Body) != want {
 		t.Fatalf("execute: %s, want 200 %s", r, want)
 	}

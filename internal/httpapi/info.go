@@ -20,6 +20,11 @@ type Info struct {
 	SignatureSkewSeconds   int        `json:"signatureSkewSeconds"`
 	MessageDomain          *string    `json:"messageDomain"` // when set, signed messages must carry "domain": this
 	Permissions            []string   `json:"permissions"`
+	// Store is "postgres", or "memory" (nothing survives a restart); Settlement
+	// is "stacks", "relayer" or "simulated" (no chain transaction). The
+	// dashboard warns while either is the embedded default.
+	Store      string `json:"store"`
+	Settlement string `json:"settlement"`
 }
 
 // DomainView is a SIP-018 domain as JSON.

@@ -68,7 +68,6 @@ func optional(s string) *string {
 type success struct {
 	Status string `json:"status"`
 	Data   any    `json:"data,omitempty"`
-	TxID   string `json:"txid,omitempty"`
 }
 
 var (
@@ -203,7 +202,7 @@ func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action stri
 	}, nil
 }
 
-// executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid}.
+// executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid, state, settlement}.
 func (s *Server) executeOrder(c echo.Context) error {
 	caller, err := s.orderCaller(c, apikey.PermExecute, walletauth.ActionExecuteOrder)
 	if err != nil {
@@ -213,7 +212,17 @@ func (s *Server) executeOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, success{Status: "success", TxID: o.TxID})
+	return c.JSON(http.StatusOK, executed{Status: "success", TxID: o.TxID, State: string(o.Status), Settlement: o.Settlement})
+}
+
+// executed is the answer to an execute: status and txid as the reference
+// docs show them, plus where the order stands and which settlement made the
+// txid, so a bot sees at once that a "simulated" txid is not on chain.
+type executed struct {
+	Status     string `json:"status"`
+	TxID       string `json:"txid"`
+	State      string `json:"state"`      // "submitted" (broadcast, awaiting its block) or "filled"
+	Settlement string `json:"settlement"` // "stacks", "relayer" or "simulated"
 }
 
 // cancelOrder: PATCH /api/v1/orders/:uuid/cancel → {status, data}.

@@ -405,7 +405,7 @@ func TestExecuteOrder(t *testing.T) {
 	t.Run("ByKey200ThenNotOpen400", func(t *testing.T) {
 		o := g.createOpen(t, a, "exec-1")
 		txid := settlement.SimulatedTxID("exec-1")
-		expect(t, g.do("POST", "/api/v1/orders/exec-1/execute", "", keyed(execKey)), 200, fmt.Sprintf(`{"status":"success","txid":%q}`, txid))
+		expect(t, g.do("POST", "/api/v1/orders/exec-1/execute", "", keyed(execKey)), 200, fmt.Sprintf(`{"status":"success","txid":%q,"state":"filled","settlement":"simulated"}`, txid))
 		want := orderJSON(o, "filled", "txid", txid, "settlement", "simulated", "filledAt", nowStamp)
 		expect(t, g.do("GET", "/api/v1/orders/exec-1", "", nil), 200, `{"status":"success","data":`+want+`}`)
 		expect(t, g.do("POST", "/api/v1/orders/exec-1/execute", "", keyed(execKey)), 400,

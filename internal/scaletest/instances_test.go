@@ -107,12 +107,12 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	var notOpen atomic.Int64
 	for i := range 9 {
 		wg.Go(func() {
-			txid, err := traders[i%3].ExecuteOrder(ctx, o.UUID)
+			ex, err := traders[i%3].ExecuteOrder(ctx, o.UUID)
 			st, msg := apiStatus(t, err)
 			switch {
 			case st == http.StatusOK:
 				mu.Lock()
-				txids = append(txids, txid)
+				txids = append(txids, ex.TxID)
 				mu.Unlock()
 			case st == http.StatusBadRequest && msg == "Order not open":
 				notOpen.Add(1)

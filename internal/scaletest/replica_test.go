@@ -53,7 +53,7 @@ func TestPublicReadsUseReplica(t *testing.T) {
 		t.Fatalf("read before replication: %d %q, want 404", st, msg)
 	}
 	// ...but execution reads the primary, never a lagging replica.
-	txid, err := trader.ExecuteOrder(ctx, o.UUID)
+	ex, err := trader.ExecuteOrder(ctx, o.UUID)
 	if err != nil {
 		t.Fatalf("execute with a lagging replica: %v", err)
 	}
@@ -72,8 +72,8 @@ func TestPublicReadsUseReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := owner.GetOrder(ctx, o.UUID)
-	if err != nil || got.Status != "filled" || got.TxID == nil || *got.TxID != txid {
-		t.Fatalf("read after replication: %+v %v, want filled %s", got, err, txid)
+	if err != nil || got.Status != "filled" || got.TxID == nil || *got.TxID != ex.TxID {
+		t.Fatalf("read after replication: %+v %v, want filled %s", got, err, ex.TxID)
 	}
 	page, err := owner.ListOrders(ctx, client.ListOrdersRequest{Owner: o.Owner})
 	if err != nil || len(page.Orders) != 1 || page.Orders[0].UUID != o.UUID {

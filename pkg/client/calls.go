@@ -261,6 +261,8 @@ type Info struct {
 	SignatureSkewSeconds   int      `json:"signatureSkewSeconds"`
 	MessageDomain          *string  `json:"messageDomain"` // when set, signed messages carry "domain": this
 	Permissions            []string `json:"permissions"`
+	Store                  string   `json:"store"`      // "postgres", or "memory" (nothing survives a restart)
+	Settlement             string   `json:"settlement"` // SettlementStacks, SettlementRelayer or SettlementSimulated
 }
 
 // Info reads the deployment's facts (public).

@@ -5,7 +5,7 @@
 // A bot that executes its wallet's orders needs only an API key:
 //
 //	c := client.New("http://127.0.0.1:8080", client.WithAPIKey(os.Getenv("STXGATE_API_KEY")))
-//	txid, err := c.ExecuteOrder(ctx, uuid)
+//	ex, err := c.ExecuteOrder(ctx, uuid) // ex.TxID, ex.State, ex.Settlement ("simulated": no chain transaction)
 //	var apiErr *client.APIError
 //	if errors.As(err, &apiErr) && apiErr.Status == 429 { ... apiErr.RateLimit.Reset ... }
 //

@@ -173,12 +173,13 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		txid, err := bot.ExecuteOrder(ctx, o.UUID)
+		ex, err := bot.ExecuteOrder(ctx, o.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !txidPattern.MatchString(txid) {
-			t.Fatalf("txid %q", txid)
+		txid := ex.TxID
+		if !txidPattern.MatchString(txid) || ex.State != client.StateFilled || ex.Settlement != client.SettlementSimulated || !ex.Simulated() {
+			t.Fatalf("execution %+v", ex)
 		}
 		if rl := bot.LastRateLimit(); rl.Limit != 100 || rl.Remaining != 98 {
 			t.Fatalf("rate limit after create+execute: %+v", rl)
@@ -206,8 +207,8 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		if _, err := w.CreateOrder(ctx, order1("sdk-signed-cancel")); err != nil {
 			t.Fatal(err)
 		}
-		if txid, err := w.ExecuteOrder(ctx, "sdk-signed-exec"); err != nil || !txidPattern.MatchString(txid) {
-			t.Fatalf("signed execute: %q %v", txid, err)
+		if ex, err := w.ExecuteOrder(ctx, "sdk-signed-exec"); err != nil || !txidPattern.MatchString(ex.TxID) || ex.State != "filled" || ex.Settlement != "simulated" {
+			t.Fatalf("signed execute: %+v %v", ex, err)
 		}
 		o, err := w.CancelOrder(ctx, "sdk-signed-cancel")
 		if err != nil {

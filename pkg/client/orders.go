@@ -132,21 +132,43 @@ func (c *Client) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
 	return c.SubmitOrder(ctx, *so)
 }
 
+// Settlement kinds: what made an execution's txid.
+const (
+	SettlementStacks    = "stacks"    // the gateway's own contract-call transaction
+	SettlementRelayer   = "relayer"   // an HTTP relayer's transaction
+	SettlementSimulated = "simulated" // nothing: a fake txid, no chain transaction (the embedded default)
+)
+
+// Execution states: where an executed order stands.
+const (
+	StateSubmitted = "submitted" // the transaction is broadcast and awaits its block
+	StateFilled    = "filled"    // settled
+)
+
+// Execution is the gateway's answer to an execute.
+type Execution struct {
+	TxID       string `json:"txid"`       // "0x" + 64 hex
+	State      string `json:"state"`      // StateSubmitted or StateFilled
+	Settlement string `json:"settlement"` // SettlementStacks, SettlementRelayer or SettlementSimulated
+}
+
+// Simulated reports whether no chain transaction exists behind TxID.
+func (e *Execution) Simulated() bool { return e.Settlement == SettlementSimulated }
+
 // ExecuteOrder executes an order with the API key, or with a wallet
-// signature (execute_order) when the client has no key, and returns the txid.
+// signature (execute_order) when the client has no key, and returns the
+// txid with the order's state and the kind of settlement that made it.
 // An order executes at most once: a second call gets 400 "Order not open".
-func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (string, error) {
+func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (*Execution, error) {
 	r, err := c.orderAction(ctx, http.MethodPost, uuid, "execute", "execute_order")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var out struct {
-		TxID string `json:"txid"`
-	}
+	var out Execution
 	if err := c.do(ctx, r, &out); err != nil {
-		return "", err
+		return nil, err
 	}
-	return out.TxID, nil
+	return &out, nil
 }
 
 // CancelOrder cancels an open order (key or wallet signature, as ExecuteOrder).
