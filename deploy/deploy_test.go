@@ -294,6 +294,19 @@ func TestDeploymentIsConsistent(t *testing.T) {
 	if a, _ := dig(m.deployment, "spec", "template", "metadata", "annotations", "prometheus.io/port").(string); a != strconv.Itoa(ports["metrics"]) {
 		t.Errorf("prometheus.io/port %q, metrics port %d", a, ports["metrics"])
 	}
+	// /metrics stays off the public side: its own port, reachable by the
+	// scraper (not loopback), never the API listener, and exposed by the image.
+	if !strings.HasPrefix(env["STXGATE_METRICS_LISTEN"], "0.0.0.0:") {
+		t.Errorf("STXGATE_METRICS_LISTEN %q: the scraper cannot reach a loopback listener", env["STXGATE_METRICS_LISTEN"])
+	}
+	for src, e := range map[string]map[string]string{"deploy/k8s": env, "deploy/docker-compose.yml": composeEnv(t)} {
+		if e["STXGATE_METRICS_PUBLIC"] == "true" {
+			t.Errorf("%s serves /metrics on the public listener (STXGATE_METRICS_PUBLIC)", src)
+		}
+	}
+	if dockerfile, _ := os.ReadFile("Dockerfile"); !regexp.MustCompile(`(?m)^EXPOSE .*\b` + strconv.Itoa(ports["metrics"]) + `\b`).Match(dockerfile) {
+		t.Errorf("the Dockerfile does not EXPOSE the metrics port %d", ports["metrics"])
+	}
 	for probe, path := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"} {
 		if got := dig(c, probe, "httpGet", "path"); got != path {
 			t.Errorf("%s path %v, want %s", probe, got, path)

@@ -189,7 +189,7 @@ func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*pr
 		"DATABASE_URL=" + dsn, "REDIS_URL=" + b.s.redisURL, "STXGATE_REDIS_PREFIX=" + prefix, "STXGATE_LISTEN=" + addr,
 		"STXGATE_RATE_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_RATE_LIMIT_HOUR=" + itoa(b.s.hour), "STXGATE_RATE_LIMIT_DAY=" + itoa(b.s.day),
 		"STXGATE_IP_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_WALLET_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_PUBLIC_LIMIT_MINUTE=" + itoa(b.s.minute),
-		"STXGATE_LOG_LEVEL=warn",
+		"STXGATE_LOG_LEVEL=warn", "STXGATE_METRICS_LISTEN=off",
 	}
 	path, args, pprofAddr := b.s.gateway, []string(nil), ""
 	if b.s.profileDir != "" {

@@ -128,6 +128,12 @@ func start(ctx context.Context, command string, cfg config.Config, log *slog.Log
 		return err
 	}
 	defer stopMetrics()
+	switch {
+	case cfg.MetricsPublic:
+		log.Warn("GET /metrics is public: served on the API listener to every client (STXGATE_METRICS_PUBLIC)")
+	case cfg.MetricsListen == "":
+		log.Info("metrics are served nowhere")
+	}
 
 	select {
 	case err := <-errc:

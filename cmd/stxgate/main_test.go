@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,5 +172,81 @@ func TestBinary(t *testing.T) {
 	_, errOut, code = runBin([]string{"STXGATE_LOG_LEVEL=loud", "STXGATE_BODY_LIMIT=big"})
 	if code != 2 || errOut != "stxgate: invalid configuration (2 problems):\n  STXGATE_BODY_LIMIT=\"big\": not a whole number\n  STXGATE_LOG_LEVEL must be debug, info, warn or error, got \"loud\"\nRun 'stxgate -h' for the settings.\n" {
 		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+}
+
+// listeners runs the binary until it reports its listeners (or exits) and
+// returns them by log message: "listening" and "metrics listening".
+func listeners(t *testing.T, bin string, env ...string) map[string]string {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "STXGATE_LISTEN=127.0.0.1:0"}, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	found := map[string]string{}
+	dec := json.NewDecoder(stderr)
+	for {
+		var line struct{ Msg, Addr string }
+		if err := dec.Decode(&line); err != nil {
+			t.Fatalf("gateway log ended before it served (%v); so far %v", err, found)
+		}
+		if line.Addr != "" {
+			found[line.Msg] = "http://" + line.Addr
+		}
+		if line.Msg == "metrics are served nowhere" || (found["listening"] != "" && found["metrics listening"] != "") ||
+			(found["listening"] != "" && slices.Contains(env, "STXGATE_METRICS_LISTEN=off")) {
+			return found
+		}
+	}
+}
+
+func status(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// /metrics is on its own (loopback by default) listener, and on the API
+// listener only when STXGATE_METRICS_PUBLIC asks for it.
+func TestMetricsListeners(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "stxgate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	l := listeners(t, bin, "STXGATE_METRICS_LISTEN=127.0.0.1:0")
+	if got := status(t, l["listening"]+"/metrics"); got != http.StatusNotFound {
+		t.Errorf("private metrics: GET /metrics on the API listener %d, want 404", got)
+	}
+	if got := status(t, l["metrics listening"]+"/metrics"); got != http.StatusOK {
+		t.Errorf("GET /metrics on the metrics listener %d, want 200", got)
+	}
+
+	l = listeners(t, bin, "STXGATE_METRICS_LISTEN=off", "STXGATE_METRICS_PUBLIC=true")
+	if got := status(t, l["listening"]+"/metrics"); got != http.StatusOK {
+		t.Errorf("public metrics: GET /metrics on the API listener %d, want 200", got)
+	}
+	if l["metrics listening"] != "" {
+		t.Errorf("STXGATE_METRICS_LISTEN=off still listens on %s", l["metrics listening"])
+	}
+
+	l = listeners(t, bin, "STXGATE_METRICS_LISTEN=off")
+	if got := status(t, l["listening"]+"/metrics"); got != http.StatusNotFound {
+		t.Errorf("metrics off: GET /metrics on the API listener %d, want 404", got)
 	}
 }

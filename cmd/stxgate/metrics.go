@@ -11,8 +11,8 @@ import (
 )
 
 // serveMetrics serves h (GET /metrics) on its own listener at addr, so
-// metrics can stay on a private port; an empty addr serves nothing (the main
-// listener has /metrics then). A failure of the listener is sent to errc.
+// metrics stay on a private port; an empty addr (STXGATE_METRICS_LISTEN=off)
+// serves nothing. A failure of the listener is sent to errc.
 // The returned stop closes it once the main server has drained.
 func serveMetrics(addr string, h http.Handler, log *slog.Logger, errc chan<- error) (stop func(), err error) {
 	if addr == "" {

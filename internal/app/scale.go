@@ -48,10 +48,11 @@ func (a *App) instrument() {
 	a.Metrics.WatchPool("primary", a.pool)
 }
 
-// metricsOnMain is the /metrics handler for the main listener: nil when
-// STXGATE_METRICS_LISTEN gives metrics a listener of their own (cmd/stxgate).
+// metricsOnMain is the /metrics handler for the main listener: nil unless
+// STXGATE_METRICS_PUBLIC asks for it (cmd/stxgate serves the private
+// STXGATE_METRICS_LISTEN).
 func (a *App) metricsOnMain(cfg config.Config) http.Handler {
-	if cfg.MetricsListen != "" {
+	if !cfg.MetricsPublic {
 		return nil
 	}
 	return a.Metrics.Handler()

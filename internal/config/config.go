@@ -65,7 +65,8 @@ type Config struct {
 	DBMaxConnLifetime  time.Duration
 	DBMaxConnIdleTime  time.Duration
 	DatabaseReadURL    string // read-only replica for public order reads; empty: DatabaseURL
-	MetricsListen      string // separate /metrics listener; empty: /metrics on Listen
+	MetricsListen      string // the /metrics listener, apart from the API; empty: none ("off")
+	MetricsPublic      bool   // /metrics on Listen too (explicit: it tells anyone the traffic)
 
 	BodyLimitBytes  int64
 	ShutdownTimeout time.Duration
@@ -102,8 +103,16 @@ var Vars = []Var{
 		func(c *Config) *string { return &c.RedisPrefix }),
 	text("STXGATE_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address",
 		func(c *Config) *string { return &c.Listen }),
-	text("STXGATE_METRICS_LISTEN", "metrics-listen", "", "separate listen address for GET /metrics (keep it private); empty serves /metrics on STXGATE_LISTEN",
-		func(c *Config) *string { return &c.MetricsListen }),
+	custom("STXGATE_METRICS_LISTEN", "metrics-listen", "string", "127.0.0.1:9464", "listen address of GET /metrics, apart from the API (keep it private); off: no metrics listener",
+		func(c *Config, v string) error {
+			c.MetricsListen = v
+			if v == "off" {
+				c.MetricsListen = ""
+			}
+			return nil
+		}),
+	boolean("STXGATE_METRICS_PUBLIC", "metrics-public", "false", "also serve GET /metrics on STXGATE_LISTEN, to everyone who reaches the API",
+		func(c *Config) *bool { return &c.MetricsPublic }),
 	custom("STXGATE_NETWORK", "network", "string", "mainnet", "mainnet or testnet: addresses, key prefixes and the SIP-018 chain id",
 		func(c *Config, v string) error { return parseNetwork(&c.Network, v) }),
 	boolean("STXGATE_MIGRATE", "migrate", "true", "apply database migrations at start",

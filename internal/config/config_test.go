@@ -21,7 +21,8 @@ func TestDefaults(t *testing.T) {
 	if c.Listen != "127.0.0.1:8080" || c.Network != stacks.Mainnet || c.RateLimitMinute != 100 || c.RateLimitHour != 1000 ||
 		c.RateLimitDay != 10000 || c.SignatureWindow != 5*time.Minute || c.SignatureSkew != 30*time.Second ||
 		c.MaxKeysPerWallet != 25 || c.DatabaseURL != "" || !c.Migrate || c.IPLimitMinute != 300 ||
-		c.WalletLimitMinute != 60 || c.PublicLimitMinute != 600 || c.SIP018Name != "stxgate" || c.SIP018Version != "1" {
+		c.WalletLimitMinute != 60 || c.PublicLimitMinute != 600 || c.SIP018Name != "stxgate" || c.SIP018Version != "1" ||
+		c.MetricsListen != "127.0.0.1:9464" || c.MetricsPublic {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

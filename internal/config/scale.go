@@ -39,15 +39,14 @@ func (c Config) validateScale() []error {
 		}
 	}
 	if c.MetricsListen != "" && c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") { // :0 picks two free ports
-		errs = append(errs, errors.New("STXGATE_METRICS_LISTEN must differ from STXGATE_LISTEN (leave it empty to serve /metrics there)"))
+		errs = append(errs, errors.New("STXGATE_METRICS_LISTEN must differ from STXGATE_LISTEN (to serve /metrics on the API listener, set STXGATE_METRICS_PUBLIC=true, and STXGATE_METRICS_LISTEN=off for no other listener)"))
 	}
 	return errs
 }
 
 // RequiredAtScale are the settings a multi-instance deployment must set:
-// their defaults only suit one gateway on a laptop (loopback listener,
-// in-memory stores, simulated settlement, no proxy, /metrics on the public
-// port). deploy/ sets every one of them; a test keeps it so.
+// their defaults only suit one gateway on a laptop (loopback listeners,
+// in-memory stores, simulated settlement, no proxy). deploy/ sets every one of them; a test keeps it so.
 var RequiredAtScale = []string{
 	"DATABASE_URL",
 	"REDIS_URL",

@@ -25,8 +25,10 @@ func TestScaleSettings(t *testing.T) {
 		{"ReplicaNotPostgres", map[string]string{"DATABASE_URL": db, "DATABASE_READ_URL": "mysql://x"}, "must be a postgres:// URL"},
 		{"MinAboveMax", map[string]string{"STXGATE_DB_MAX_CONNS": "4", "STXGATE_DB_MIN_CONNS": "5"}, "must not exceed"},
 		{"NegativeLifetime", map[string]string{"STXGATE_DB_MAX_CONN_LIFETIME": "-1s"}, "must not be negative"},
-		{"MetricsOnItsOwnPort", map[string]string{"STXGATE_METRICS_LISTEN": "0.0.0.0:9090"}, ""},
+		{"MetricsOnItsOwnPort", map[string]string{"STXGATE_METRICS_LISTEN": "0.0.0.0:9464"}, ""},
 		{"MetricsOnTheAPIPort", map[string]string{"STXGATE_LISTEN": "0.0.0.0:8080", "STXGATE_METRICS_LISTEN": "0.0.0.0:8080"}, "must differ"},
+		{"MetricsOnTheDefaultPort", map[string]string{"STXGATE_LISTEN": "127.0.0.1:9464"}, "STXGATE_METRICS_LISTEN must differ from STXGATE_LISTEN"},
+		{"MetricsOffAndOnTheAPIPort", map[string]string{"STXGATE_LISTEN": "127.0.0.1:9464", "STXGATE_METRICS_LISTEN": "off", "STXGATE_METRICS_PUBLIC": "true"}, ""},
 		{"BothOnFreePorts", map[string]string{"STXGATE_LISTEN": "127.0.0.1:0", "STXGATE_METRICS_LISTEN": "127.0.0.1:0"}, ""},
 	}
 	for _, tt := range tests {

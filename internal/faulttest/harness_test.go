@@ -201,6 +201,9 @@ func startGateway(t testing.TB, name string, env map[string]string) *gateway {
 func startGatewayOn(t testing.TB, name string, env map[string]string) *gateway {
 	t.Helper()
 	env = clone(env)
+	if _, ok := env["STXGATE_METRICS_LISTEN"]; !ok {
+		env["STXGATE_METRICS_LISTEN"] = "off" // parallel gateways would race for the default port
+	}
 	// The child sees only what the test gives it (plus PATH/HOME/GORACE),
 	// never this process's DATABASE_URL or STXGATE_* settings.
 	var list []string

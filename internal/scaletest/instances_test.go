@@ -23,7 +23,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	bin := gatewayBinary(t)
 	dsn := testenv.PostgresDSN(t)
 	_, prefix := testenv.Redis(t)
-	env := func(metricsListen string) map[string]string {
+	env := func(metricsListen, metricsPublic string) map[string]string {
 		return map[string]string{
 			"DATABASE_URL":                 dsn,
 			"REDIS_URL":                    testenv.RedisURL(t),
@@ -31,6 +31,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 			"STXGATE_RATE_LIMIT_MINUTE":    "10",
 			"STXGATE_USAGE_FLUSH_INTERVAL": "100ms",
 			"STXGATE_METRICS_LISTEN":       metricsListen,
+			"STXGATE_METRICS_PUBLIC":       metricsPublic,
 			// More than 5 s: net/http's Shutdown only gives up on a
 			// connection a client opened but never used (Go's transport
 			// dials spare connections under concurrency) once it is 5 s
@@ -42,11 +43,13 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	procs := make([]*process, 3)
 	var wg sync.WaitGroup
 	for i := range procs {
-		metricsListen := ""
+		// Instance 0 keeps /metrics on a private listener (the default); the
+		// others serve it on the API listener only, as asked explicitly.
+		metricsListen, metricsPublic := "off", "true"
 		if i == 0 {
-			metricsListen = "127.0.0.1:0" // instance 0 keeps /metrics on a private listener
+			metricsListen, metricsPublic = "127.0.0.1:0", "false"
 		}
-		wg.Go(func() { procs[i] = startProcess(t, bin, env(metricsListen)) })
+		wg.Go(func() { procs[i] = startProcess(t, bin, env(metricsListen, metricsPublic)) })
 	}
 	wg.Wait()
 	if t.Failed() {

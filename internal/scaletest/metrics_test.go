@@ -43,6 +43,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	cfg.RedisURL = testenv.RedisURL(t)
 	_, cfg.RedisPrefix = testenv.Redis(t)
 	cfg.RateLimitMinute = 3
+	cfg.MetricsPublic = true // scraped on the API listener
 	settle := settlementtest.New(nil)
 	g := startInProcess(t, cfg, app.Options{Settlement: settle})
 	ctx := context.Background()

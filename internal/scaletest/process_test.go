@@ -76,6 +76,9 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 		cmd.Env = append(cmd.Env, kv)
 	}
 	env["STXGATE_LISTEN"] = "127.0.0.1:0"
+	if _, ok := env["STXGATE_METRICS_LISTEN"]; !ok {
+		env["STXGATE_METRICS_LISTEN"] = "off" // parallel gateways would race for the default port
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -114,7 +117,7 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	})
 
 	want := 1
-	if env["STXGATE_METRICS_LISTEN"] != "" {
+	if l := env["STXGATE_METRICS_LISTEN"]; l != "" && l != "off" {
 		want = 2
 	}
 	deadline := time.After(60 * time.Second) // a cold start migrates the database

@@ -75,6 +75,7 @@ export async function startGateway({ env = {}, logFile }) {
       REDIS_URL: redisURL,
       STXGATE_REDIS_PREFIX: prefix,
       STXGATE_LISTEN: `127.0.0.1:${port}`,
+      STXGATE_METRICS_LISTEN: 'off', // parallel runs would race for the default port
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
