@@ -320,7 +320,10 @@ func TestOpenAPIContract(t *testing.T) {
 func keyHeader(k string) map[string]string { return map[string]string{"X-API-Key": k} }
 
 func contractMain(t *testing.T, c *contract) {
-	g, sim := newOrderGateway(t, withContractOperator, func(cfg *config.Config) { cfg.WalletLimitMinute = 1000 })
+	g, sim := newOrderGateway(t, withContractOperator, func(cfg *config.Config) {
+		cfg.WalletLimitMinute = 1000
+		cfg.MetricsPublic = true // /metrics is documented for the API listener when asked for
+	})
 	a, b := mustWallet(t, privA), mustWallet(t, privB)
 	ip := freshIPs()
 	big := `{"message":"` + strings.Repeat("x", 70_000) + `"}`
