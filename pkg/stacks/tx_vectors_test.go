@@ -47,6 +47,7 @@ type txVector struct {
 	Contract          string   `json:"contract"`
 	FunctionName      string   `json:"functionName"`
 	Args              []string `json:"args"`
+	ArgsRepr          []string `json:"argsRepr"`
 	PostConditionMode string   `json:"postConditionMode"`
 	PostConditions    []struct {
 		Type      string `json:"type"`
