@@ -20,7 +20,7 @@ const (
 	VersionTestnetMultiSig  = 21 // SN
 )
 
-// Chain ids used in SIP-018 domains.
+// Chain ids used in SIP-018 domains and transactions.
 const (
 	chainIDMainnet = 1
 	chainIDTestnet = 0x80000000
@@ -62,7 +62,8 @@ func (n Network) AddressVersion() byte {
 	return 0
 }
 
-// ChainID is the SIP-018 chain id: 1 or 2147483648; 0 if invalid.
+// ChainID is the chain id of SIP-018 domains and transactions: 1 or
+// 2147483648 (0x80000000); 0 if invalid.
 func (n Network) ChainID() uint64 {
 	switch n {
 	case Mainnet:
