@@ -27,9 +27,13 @@ test: ## run every test against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, 
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
 
 .PHONY: test-contracts
-test-contracts: ## the settlement contract's simnet tests (contracts/, Node.js; signs orders with stxgatectl)
+TESTNODE = internal/settlement/stacks/testnode
+
+test-contracts: ## Node.js tests: the settlement contract in simnet (orders signed by stxgatectl), the test Stacks node
 	test -d contracts/node_modules || (cd contracts && npm ci)
+	test -d $(TESTNODE)/node_modules || (cd $(TESTNODE) && npm ci)
 	cd contracts && npm test
+	cd $(TESTNODE) && npm test
 
 .PHONY: test-short
 test-short: ## unit tests only, no race detector
