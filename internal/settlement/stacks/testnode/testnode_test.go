@@ -407,6 +407,159 @@ func TestNodeSettlesGoBuiltTransactions(t *testing.T) {
 			t.Fatalf("state: %+v", s)
 		}
 	})
+
+	t.Run("FractionsDelayFeesAndInfo", func(t *testing.T) {
+		w.t = t
+		n.SetFaults(testnode.Faults{BlockIntervalMs: testnode.Ptr(0)}) // back to mining on demand
+		nonce := uint64(10)
+
+		// Every broadcast refused with the reason given, then none.
+		n.SetFaults(testnode.Faults{RejectFraction: testnode.Ptr(1.0), RejectReason: testnode.Ptr("NotEnoughFunds")})
+		a, raw := w.executeTx(w.order("x-1", 10_000), nonce, 2_000, 1)
+		w.reject(raw, txid(t, a), "NotEnoughFunds")
+		n.SetFaults(testnode.Faults{RejectFraction: testnode.Ptr(0.0)})
+		w.accept(raw, txid(t, a))
+		nonce++
+
+		// Half refused: over 16 broadcasts both outcomes occur, the refused
+		// ones with the configured reason, and the accepted ones all mine.
+		n.SetFaults(testnode.Faults{RejectFraction: testnode.Ptr(0.5), RejectReason: testnode.Ptr("ServerFailureOther"), Seed: testnode.Ptr(7)})
+		accepted := 0
+		for i := 0; i < 16; i++ {
+			tx, raw := w.executeTx(w.order(fmt.Sprintf("x-half-%d", i), 10_000), nonce, 2_000, 1)
+			status, body := n.Broadcast(raw)
+			if status == http.StatusOK {
+				wantAccepted(t, status, body, txid(t, tx))
+				accepted++
+				nonce++
+				continue
+			}
+			wantRejected(t, status, body, txid(t, tx), "ServerFailureOther")
+		}
+		if accepted == 0 || accepted == 16 {
+			t.Fatalf("%d of 16 accepted with rejectFraction 0.5", accepted)
+		}
+		n.SetFaults(testnode.Faults{RejectFraction: testnode.Ptr(0.0)})
+		if _, mined := n.Mine(1); mined != accepted+1 {
+			t.Fatalf("mined %d, want %d", mined, accepted+1)
+		}
+
+		// Dropped after acceptance: 200, then gone at the next block, its nonce a gap.
+		n.SetFaults(testnode.Faults{DropFraction: testnode.Ptr(1.0)})
+		d, raw := w.executeTx(w.order("x-drop", 10_000), nonce, 2_000, 1)
+		w.accept(raw, txid(t, d))
+		n.SetFaults(testnode.Faults{DropFraction: testnode.Ptr(0.0)})
+		if _, mined := n.Mine(1); mined != 0 {
+			t.Fatalf("mined %d of a dropped transaction", mined)
+		}
+		if tx, _ := n.TxStatus(txid(t, d)); tx.Status != "dropped_stale_garbage_collect" {
+			t.Fatalf("dropped by fraction: %+v", tx)
+		}
+		w.accept(raw, txid(t, d)) // re-broadcast
+		n.Mine(1)
+		if tx, _ := n.TxStatus(txid(t, d)); tx.Status != "success" {
+			t.Fatalf("re-broadcast: %+v", tx)
+		}
+		nonce++
+
+		// A slow node: the transaction is in the mempool before the answer comes.
+		n.SetFaults(testnode.Faults{DelayMs: testnode.Ptr(2000)})
+		slow, raw := w.executeTx(w.order("x-slow", 10_000), nonce, 2_000, 1)
+		answered := make(chan int, 1)
+		go func() {
+			status, _ := n.Broadcast(raw)
+			answered <- status
+		}()
+		deadline := time.Now().Add(1500 * time.Millisecond)
+		for {
+			if tx, ok := n.TxStatus(txid(t, slow)); ok && tx.Status == "pending" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the delayed broadcast did not reach the mempool within 1.5 s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		select {
+		case status := <-answered:
+			t.Fatalf("answered %d before the delay", status)
+		default:
+		}
+		if status := <-answered; status != http.StatusOK {
+			t.Fatalf("delayed broadcast: %d", status)
+		}
+		n.SetFaults(testnode.Faults{DelayMs: testnode.Ptr(0)})
+		n.Mine(1)
+		nonce++
+
+		// Fee estimates: three rates over the payload's length plus a signed transaction's overhead.
+		payload, err := stacks.SerializePayload(slow.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		length := len(payload) + 150
+		status, est := w.post("/v2/fees/transaction", fmt.Sprintf(`{"transaction_payload":"0x%x"}`, payload))
+		if status != http.StatusOK {
+			t.Fatalf("fee estimate: %d %v", status, est)
+		}
+		jsonEq(t, est["estimations"], fmt.Sprintf(`[{"fee_rate":1,"fee":%d},{"fee_rate":2,"fee":%d},{"fee_rate":4,"fee":%d}]`, length, 2*length, 4*length))
+		if est["estimated_cost_scalar"] != float64(length) {
+			t.Fatalf("estimated_cost_scalar %v, want %d", est["estimated_cost_scalar"], length)
+		}
+		n.SetFaults(testnode.Faults{FeeEstimateUnavailable: testnode.Ptr(true)})
+		status, est = w.post("/v2/fees/transaction", fmt.Sprintf(`{"transaction_payload":"%x"}`, payload))
+		if status != http.StatusBadRequest || est["reason"] != "NoEstimateAvailable" || est["error"] != "Estimation could not be performed" {
+			t.Fatalf("estimate switched off: %d %v", status, est)
+		}
+		n.SetFaults(testnode.Faults{FeeEstimateUnavailable: testnode.Ptr(false)})
+
+		// The control API refuses what it does not know.
+		if status, body := w.post("/control/faults", `{"rejectEverything":true}`); status != http.StatusBadRequest || body["error"] != "unknown fault rejectEverything" {
+			t.Fatalf("unknown fault: %d %v", status, body)
+		}
+		if status, body := w.post("/control/faults", `{"dropFraction":2}`); status != http.StatusBadRequest || body["error"] != "dropFraction must be a number in 0..1" {
+			t.Fatalf("bad fraction: %d %v", status, body)
+		}
+
+		// Info and account: the tip and the executor's confirmed nonce and balance.
+		info := w.getJSON("/v2/info")
+		if info["stacks_tip_height"] != float64(n.State().Height) || info["network_id"] != float64(0x80000000) {
+			t.Fatalf("info: %v", info)
+		}
+		acct := w.getJSON("/v2/accounts/" + w.executorAddr)
+		paid := 2_000 * (nonce - 1) // every mined transaction but the replaced one paid 2000; the replacement 3000
+		if acct["nonce"] != float64(nonce) || acct["balance"] != fmt.Sprintf("0x%032x", 10_000_000-paid-3_000) {
+			t.Fatalf("account: %v, want nonce %d and balance %d", acct, nonce, 10_000_000-paid-3_000)
+		}
+	})
+}
+
+func (w *world) post(path, body string) (int, map[string]any) {
+	w.t.Helper()
+	resp, err := http.Post(w.node.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		w.t.Fatalf("POST %s: %d, body not JSON: %v", path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, out
+}
+
+func (w *world) getJSON(path string) map[string]any {
+	w.t.Helper()
+	resp, err := http.Get(w.node.URL + path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		w.t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	return out
 }
 
 func (w *world) accept(raw []byte, id string) {
