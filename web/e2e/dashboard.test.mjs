@@ -6,7 +6,8 @@
 // Needs /usr/bin/chromium (Debian's chromium package), go, psql, redis-cli,
 // and PostgreSQL + Redis (DATABASE_URL / REDIS_URL, else the local defaults).
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,22 +27,51 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PRIVATE_KEY = '73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801';
 const TOKEN_IN = 'SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS.charisma-token';
 const TOKEN_OUT = 'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx';
-const WALLET_LIMIT = 40;
-const STENCIL_HYDRATE_STYLE = 'sha256-XAqmvmHbxpsWdiV8r21mbxg6TvObv4rFgc1ISZIovWc='; // per minute: low enough for the test to reach it on purpose
+const WALLET_LIMIT = 40; // per minute: low enough for the test to reach it on purpose
 
 let gw;
+let relayer;
 let browser;
 let context;
 let page;
 const wallet = new TestWallet(PRIVATE_KEY);
 const pageErrors = [];
 
+/** The txid the test relayer gives an order. */
+const relayedTxID = (uuid) => '0x' + createHash('sha256').update(`e2e-relayer:${uuid}`).digest('hex');
+
+/**
+ * A settlement relayer speaking the gateway's relayer protocol (POST the
+ * order, Idempotency-Key: uuid → {txid}), so executions have real-looking,
+ * non-simulated txids the page links to the explorer.
+ */
+function startRelayer() {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const uuid = req.headers['idempotency-key'];
+        if (req.method !== 'POST' || !uuid || JSON.parse(body).uuid !== uuid) {
+          res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"error":"bad request"}');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ txid: relayedTxID(uuid) }));
+      });
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${srv.address().port}/settle`, close: () => srv.close() }));
+  });
+}
+
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   await rm(shots, { recursive: true, force: true });
   await mkdir(shots, { recursive: true });
+  relayer = await startRelayer();
   gw = await startGateway({
     env: {
+      STXGATE_RELAYER_URL: relayer.url,
       STXGATE_WALLET_LIMIT_MINUTE: String(WALLET_LIMIT),
       STXGATE_USAGE_FLUSH_INTERVAL: '200ms',
       STXGATE_LOG_LEVEL: 'info',
@@ -74,21 +104,32 @@ before(async () => {
     if (msg.type() !== 'error') return;
     const text = msg.text();
     // The browser logs every 4xx answer; the test provokes some on purpose.
+    // Anything else, a Content-Security-Policy refusal above all, fails the run.
     if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
-    // The one inline style the CSP blocks, on purpose: Stencil's
-    // "connect-modal{visibility:hidden}.hydrated{visibility:inherit}" (the
-    // page's stylesheet carries the same rule).
-    if (text.includes(`'${STENCIL_HYDRATE_STYLE}'`)) return;
     pageErrors.push(text);
   });
   page.on('pageerror', (err) => pageErrors.push(String(err)));
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI || 'inline'} ${e.sample || ''}`.trim()));
+  });
 });
 
 after(async () => {
   await context?.close();
   await browser?.close();
   await gw?.stop();
+  relayer?.close();
 });
+
+/** Opens the wallet chooser and connects the test wallet (installed as Leather). */
+async function connectLeather() {
+  await page.getByRole('button', { name: 'Connect wallet' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Connect a Stacks wallet' });
+  await chooser.waitFor();
+  await chooser.getByRole('button', { name: 'Connect Leather' }).click();
+}
 
 // ---------- helpers ----------
 
@@ -157,14 +198,34 @@ test('wallet dashboard', async (t) => {
     assert.equal(h['referrer-policy'], 'no-referrer');
     await page.getByText('Gateway network: mainnet').waitFor();
     await page.getByRole('button', { name: 'Connect wallet' }).waitFor();
+    assert.equal(await page.locator('#deployment-banner').isVisible(), false, 'PostgreSQL and a relayer: no demo banner');
+  });
+
+  await t.test('the wallet chooser: installed wallets connect, others link to their site; closing it is no error', async () => {
+    for (const close of ['Escape', 'Cancel']) {
+      await page.getByRole('button', { name: 'Connect wallet' }).click();
+      const chooser = page.getByRole('dialog', { name: 'Connect a Stacks wallet' });
+      await chooser.waitFor();
+      const items = chooser.getByRole('listitem');
+      assert.deepEqual(await items.allInnerTexts(), ['Leather\nConnect', 'Xverse Wallet\nInstall']);
+      assert.equal(await chooser.getByRole('button', { name: 'Connect Leather' }).evaluate((el) => el === document.activeElement), true);
+      const install = chooser.getByRole('link', { name: 'Install Xverse Wallet (opens its site)' });
+      assert.equal(await install.getAttribute('href'), 'https://xverse.app');
+      assert.equal(await install.getAttribute('rel'), 'noopener noreferrer');
+      if (close === 'Escape') await page.keyboard.press('Escape');
+      else await chooser.getByRole('button', { name: 'Cancel' }).click();
+      await chooser.waitFor({ state: 'hidden' });
+      await idle();
+      assert.equal(await page.locator('#wallet-notice').isVisible(), false, `closing by ${close} shows no error`);
+      assert.equal(await page.locator('#progress').innerText(), '');
+      assert.equal(await page.getByRole('button', { name: 'Connect wallet' }).isEnabled(), true);
+    }
+    assert.deepEqual(wallet.calls, [], 'the wallet was not asked anything');
   });
 
   await t.test('a wallet on the other network is refused', async () => {
     wallet.network = 'testnet';
-    await page.getByRole('button', { name: 'Connect wallet' }).click();
-    const modal = page.locator('connect-modal');
-    await modal.getByText('Leather', { exact: true }).waitFor();
-    await modal.getByRole('listitem').filter({ hasText: 'Leather' }).getByRole('button', { name: 'Connect' }).click();
+    await connectLeather();
     const notice = page.locator('#wallet-notice');
     await notice.waitFor();
     assert.equal(
@@ -177,9 +238,7 @@ test('wallet dashboard', async (t) => {
 
   await t.test('connect: the address and network are shown', async () => {
     wallet.network = 'mainnet';
-    await page.getByRole('button', { name: 'Connect wallet' }).click();
-    const modal = page.locator('connect-modal');
-    await modal.getByRole('listitem').filter({ hasText: 'Leather' }).getByRole('button', { name: 'Connect' }).click();
+    await connectLeather();
     await page.locator('#wallet-address').waitFor();
     assert.equal(await page.locator('#wallet-address').innerText(), wallet.mainnet);
     assert.equal(await page.locator('#wallet-network').innerText(), 'mainnet');
@@ -293,7 +352,7 @@ test('wallet dashboard', async (t) => {
     }
     const ex = await api('POST', `/api/v1/orders/${filled.uuid}/execute`, { key: secret });
     assert.equal(ex.status, 200, JSON.stringify(ex.body));
-    assert.match(ex.body.txid, /^0x[0-9a-f]{64}$/);
+    assert.deepEqual(ex.body, { status: 'success', txid: relayedTxID(filled.uuid), state: 'filled', settlement: 'relayer' });
     filled.txid = ex.body.txid;
     const missing = await api('POST', '/api/v1/orders/no-such-order/execute', { key: secret });
     assert.equal(missing.status, 404);
@@ -329,6 +388,11 @@ test('wallet dashboard', async (t) => {
     await filledRow.waitFor();
     assert.equal(await filledRow.locator('.badge').innerText(), 'filled');
     assert.equal(await filledRow.locator('.txid').getAttribute('title'), filled.txid);
+    const link = filledRow.getByRole('link', { name: `Transaction ${filled.txid} in the Stacks explorer (mainnet, opens a new tab)` });
+    assert.equal(await link.getAttribute('href'), `https://explorer.hiro.so/txid/${filled.txid}?chain=mainnet`);
+    assert.equal(await link.getAttribute('target'), '_blank');
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    assert.doesNotMatch(await filledRow.innerText(), /simulated/);
     assert.equal(await filledRow.getByRole('button').count(), 0);
     assert.equal(await openRow.locator('.badge').innerText(), 'open');
     assert.equal(await openRow.getByRole('button', { name: `Cancel order ${open.uuid}` }).count(), 1);
@@ -414,6 +478,58 @@ test('wallet dashboard', async (t) => {
   });
 
   await t.test('no script or CSP errors on the page', async () => {
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
     assert.deepEqual(pageErrors, []);
   });
+});
+
+test('a gateway on its embedded defaults: the page says so, and simulated txids are marked, not linked', async () => {
+  const demo = await startGateway({ memory: true, logFile: path.join(shots, 'gateway-memory.log') });
+  const demoPage = await context.newPage();
+  const errors = [];
+  demoPage.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+  demoPage.on('pageerror', (err) => errors.push(String(err)));
+  try {
+    const uuid = `e2e-sim-${randomUUID()}`;
+    const post = async (p, body, headers = {}) => {
+      const res = await fetch(demo.base + p, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    };
+    const order = newOrder(uuid);
+    assert.equal((await post('/api/v1/orders/new', order)).status, 201);
+    const msg = JSON.stringify({ action: 'execute_order', uuid, timestamp: Date.now() });
+    const ex = await fetch(`${demo.base}/api/v1/orders/${uuid}/execute`, {
+      method: 'POST',
+      headers: { 'X-Message': msg, 'X-Signature': wallet.signMessage(msg), 'X-Wallet-Address': wallet.mainnet },
+    });
+    const exBody = await ex.json();
+    assert.equal(ex.status, 200, JSON.stringify(exBody));
+    assert.equal(exBody.settlement, 'simulated');
+    assert.equal(exBody.state, 'filled');
+
+    await demoPage.goto(demo.base + '/');
+    const banner = demoPage.locator('#deployment-banner');
+    await banner.waitFor();
+    assert.equal(
+      await banner.innerText(),
+      'Demo gateway. This gateway runs on the in-memory store: keys and orders are lost when the gateway restarts, ' +
+        'and on the simulated settlement: executions make no chain transaction and their txids are fake.',
+    );
+    assert.equal(await banner.getAttribute('role'), 'note');
+    await demoPage.getByRole('button', { name: 'Connect wallet' }).click();
+    await demoPage.getByRole('dialog', { name: 'Connect a Stacks wallet' }).getByRole('button', { name: 'Connect Leather' }).click();
+    const row = demoPage.locator(`tr[data-uuid="${uuid}"]`);
+    await row.waitFor({ timeout: 10000 }).catch(async (err) => {
+      await demoPage.screenshot({ path: path.join(shots, '07-demo-failed.png'), fullPage: true });
+      throw new Error(`${err.message}\npage: ${await demoPage.locator('main').innerText()}\nerrors: ${errors}`);
+    });
+    assert.match(await row.innerText(), /\(simulated\)/);
+    assert.equal(await row.getByRole('link').count(), 0, 'a simulated txid is not linked to an explorer');
+    await demoPage.screenshot({ path: path.join(shots, '07-demo-gateway.png'), fullPage: true });
+    assert.deepEqual(await demoPage.evaluate(() => window.__cspViolations), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await demoPage.close();
+    await demo.stop();
+  }
 });

@@ -52,16 +52,18 @@ async function waitReady(base, proc, logFile) {
 
 /**
  * Builds and starts the gateway. env adds STXGATE_* settings; the gateway's
- * log goes to logFile (kept, for a failed run). Returns {base, stop}.
+ * log goes to logFile (kept, for a failed run). memory: the embedded
+ * in-memory store and limiter (what make run gives a newcomer) instead of
+ * PostgreSQL and Redis. Returns {base, stop}.
  */
-export async function startGateway({ env = {}, logFile }) {
+export async function startGateway({ env = {}, logFile, memory = false }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stxgate-e2e-'));
   const bin = path.join(dir, 'stxgate');
   execFileSync('go', ['build', '-o', bin, './cmd/stxgate'], { cwd: repo, stdio: 'inherit' });
 
   const adminURL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable';
   const dbName = `stxgate_e2e_${randomBytes(6).toString('hex')}`;
-  psql(adminURL, `CREATE DATABASE ${dbName}`);
+  if (!memory) psql(adminURL, `CREATE DATABASE ${dbName}`);
   const redisURL = process.env.REDIS_URL || 'redis://127.0.0.1:6379/0';
   const prefix = `stxgate-e2e-${randomBytes(6).toString('hex')}:`;
   const port = await freePort();
@@ -71,9 +73,7 @@ export async function startGateway({ env = {}, logFile }) {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      DATABASE_URL: withDatabase(adminURL, dbName),
-      REDIS_URL: redisURL,
-      STXGATE_REDIS_PREFIX: prefix,
+      ...(memory ? {} : { DATABASE_URL: withDatabase(adminURL, dbName), REDIS_URL: redisURL, STXGATE_REDIS_PREFIX: prefix }),
       STXGATE_LISTEN: `127.0.0.1:${port}`,
       STXGATE_METRICS_LISTEN: 'off', // parallel runs would race for the default port
       ...env,
@@ -90,6 +90,10 @@ export async function startGateway({ env = {}, logFile }) {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    }
+    if (memory) {
+      await rm(dir, { recursive: true, force: true });
+      return;
     }
     try {
       psql(adminURL, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

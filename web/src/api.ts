@@ -10,6 +10,10 @@ export interface Info {
   signatureSkewSeconds: number;
   messageDomain: string | null;
   permissions: string[];
+  /** "postgres", or "memory": nothing survives a restart. */
+  store: 'postgres' | 'memory';
+  /** "simulated": executions make no chain transaction. */
+  settlement: 'stacks' | 'relayer' | 'simulated';
 }
 
 export interface Limits {

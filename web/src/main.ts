@@ -10,8 +10,10 @@ import {
   addressNetwork,
   connectWallet,
   forgetWallet,
+  isWalletCancel,
   rememberedAccount,
   signMessage,
+  walletChoices,
   walletErrorText,
 } from './wallet';
 
@@ -159,10 +161,51 @@ function renderWallet(): void {
   );
 }
 
+/**
+ * The wallet chooser: installed wallets connect, the others link to their
+ * site. Resolves with the chosen wallet's id, or null when it is closed
+ * (Escape, Cancel): not choosing is not an error.
+ */
+function chooseWallet(): Promise<string | null> {
+  const dlg = byId<HTMLDialogElement>('wallet-chooser');
+  const choices = walletChoices();
+  const list = byId('wallet-list');
+  list.replaceChildren(...choices.map((w) =>
+    h('li', { class: 'wallet-choice' },
+      h('span', { class: 'wallet-name' }, w.name),
+      w.installed
+        ? h('button', { type: 'submit', value: w.id, class: 'primary', 'aria-label': `Connect ${w.name}` }, 'Connect')
+        : w.webUrl
+          ? h('a', { href: w.webUrl, target: '_blank', rel: 'noopener noreferrer', 'aria-label': `Install ${w.name} (opens its site)` }, 'Install')
+          : null,
+    ),
+  ));
+  byId('wallet-none').hidden = choices.some((w) => w.installed);
+  dlg.returnValue = '';
+  dlg.showModal();
+  const first = list.querySelector<HTMLButtonElement>('button') ?? byId<HTMLButtonElement>('chooser-cancel');
+  first.focus();
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => {
+      const id = dlg.returnValue;
+      resolve(id && id !== 'cancel' ? id : null);
+    }, { once: true });
+  });
+}
+
 async function onConnect(): Promise<void> {
   await action('wallet', async () => {
     progress('Choose a wallet…');
-    const acct = await connectWallet(info.network);
+    const id = await chooseWallet();
+    if (!id) return; // closed without choosing: nothing to report
+    progress('Waiting for your wallet…');
+    let acct: Account;
+    try {
+      acct = await connectWallet(id, info.network);
+    } catch (err) {
+      if (isWalletCancel(err)) return; // declined in the wallet: not an error either
+      throw err;
+    }
     const net = addressNetwork(acct.address);
     if (net !== info.network) {
       forgetWallet();
@@ -173,6 +216,7 @@ async function onConnect(): Promise<void> {
     }
     setAccount(acct);
   });
+  if (account) await action('orders', () => loadOrders(false)); // after connect's action: one action at a time
 }
 
 function setAccount(acct: Account | null): void {
@@ -186,7 +230,6 @@ function setAccount(acct: Account | null): void {
   renderWallet();
   renderKeys();
   renderOrders();
-  if (acct) void action('orders', () => loadOrders(false));
 }
 
 function onDisconnect(): void {
@@ -513,9 +556,7 @@ function orderRow(o: OrderView): HTMLElement {
     ['Amount in', o.amountIn],
     ['Condition', `price ${o.direction === 'gt' ? '>' : '<'} ${o.targetPrice}`],
     ['Status', h('span', { class: `badge status-${o.status}` }, o.status)],
-    ['Transaction', o.txid
-      ? h('span', {}, h('code', { title: o.txid, class: 'txid' }, middle(o.txid, 6)), o.settlement === 'simulated' ? ' (simulated)' : '')
-      : '—'],
+    ['Transaction', txCell(o)],
     ['Valid until', time(o.validTo)],
   ];
   const actionCell = o.status === 'open'
@@ -525,6 +566,21 @@ function orderRow(o: OrderView): HTMLElement {
     cells.map(([label, v]) => h('td', { 'data-label': label }, v)),
     h('td', { class: 'row-actions' }, actionCell),
   );
+}
+
+/**
+ * The txid, linked to the Stacks explorer of the gateway's network. A
+ * simulated settlement's txid is not on any chain: it is marked, not linked.
+ */
+function txCell(o: OrderView): Node | string {
+  if (!o.txid) return '—';
+  const code = h('code', { title: o.txid, class: 'txid' }, middle(o.txid, 6));
+  if (o.settlement === 'simulated') {
+    return h('span', { title: 'Simulated settlement: no chain transaction was made' }, code, ' (simulated)');
+  }
+  const href = `https://explorer.hiro.so/txid/${encodeURIComponent(o.txid)}?chain=${info.network}`;
+  return h('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'tx-link',
+    'aria-label': `Transaction ${o.txid} in the Stacks explorer (${info.network}, opens a new tab)` }, code);
 }
 
 async function onCancelOrder(o: OrderView): Promise<void> {
@@ -537,6 +593,22 @@ async function onCancelOrder(o: OrderView): Promise<void> {
 }
 
 // ---------- start ----------
+
+/** Warns while the gateway runs on its embedded defaults: nothing it shows is durable or on chain. */
+function renderDeploymentBanner(): void {
+  const parts: string[] = [];
+  if (info.store === 'memory') {
+    parts.push('the in-memory store: keys and orders are lost when the gateway restarts');
+  }
+  if (info.settlement === 'simulated') {
+    parts.push('the simulated settlement: executions make no chain transaction and their txids are fake');
+  }
+  const banner = byId('deployment-banner');
+  banner.hidden = parts.length === 0;
+  banner.replaceChildren(...(parts.length
+    ? [h('strong', {}, 'Demo gateway. '), `This gateway runs on ${parts.join(', and on ')}.`]
+    : []));
+}
 
 function wire(): void {
   byId('load-keys').addEventListener('click', () => void action('keys', fetchKeys));
@@ -554,8 +626,10 @@ async function start(): Promise<void> {
     return;
   }
   byId('gateway-network').textContent = `Gateway network: ${info.network}`;
+  renderDeploymentBanner();
   const remembered = rememberedAccount(info.network);
   setAccount(remembered && addressNetwork(remembered.address) === info.network ? remembered : null);
+  if (account) void action('orders', () => loadOrders(false));
   document.body.classList.add('ready');
 }
 

@@ -1,6 +1,16 @@
 // The wallet, through @stacks/connect: Leather, Xverse or any wallet that
-// implements the Stacks wallet RPC (getAddresses, stx_signMessage).
-import { connect, disconnect, getLocalStorage, isConnected, request } from '@stacks/connect';
+// implements the Stacks wallet RPC (getAddresses, stx_signMessage). The page
+// shows its own wallet chooser (main.ts) rather than @stacks/connect's modal,
+// whose loader injects an inline <style> the Content-Security-Policy refuses.
+import {
+  DEFAULT_PROVIDERS,
+  disconnect,
+  getLocalStorage,
+  isConnected,
+  request,
+  setSelectedProviderId,
+  type StacksProvider,
+} from '@stacks/connect';
 
 import type { Network } from './api';
 
@@ -29,9 +39,49 @@ function pickStacks(entries: { address: string; publicKey?: string }[], want: Ne
   return best ? { address: best.address, publicKey: best.publicKey || null } : null;
 }
 
-/** Opens the wallet picker and asks the chosen wallet for its addresses. */
-export async function connectWallet(network: Network): Promise<Account> {
-  const res = await connect({ network });
+/** A wallet the chooser offers: installed ones can connect, others link to their site. */
+export interface WalletChoice {
+  id: string;
+  name: string;
+  installed: boolean;
+  webUrl: string;
+}
+
+/** The object a wallet extension injected under id ("LeatherProvider", "XverseProviders.BitcoinProvider"). */
+function injected(id: string): unknown {
+  let o: unknown = window;
+  for (const part of id.split('.')) {
+    if (o === null || typeof o !== 'object') return undefined;
+    o = (o as Record<string, unknown>)[part];
+  }
+  return o ?? undefined;
+}
+
+// Wallets that hold Stacks accounts (DEFAULT_PROVIDERS also lists
+// Bitcoin-only and multisig ones a dashboard user does not sign with here).
+const STACKS_WALLETS = ['LeatherProvider', 'XverseProviders.BitcoinProvider'];
+
+/** The wallets to offer, installed ones first. */
+export function walletChoices(): WalletChoice[] {
+  const known = DEFAULT_PROVIDERS.filter((p) => STACKS_WALLETS.includes(p.id)).map((p) => ({
+    id: p.id,
+    name: p.name,
+    installed: injected(p.id) !== undefined,
+    webUrl: p.webUrl ?? '',
+  }));
+  // A wallet we do not know by name that injected the generic provider.
+  if (!known.some((w) => w.installed) && injected('StacksProvider') !== undefined) {
+    known.unshift({ id: 'StacksProvider', name: 'Browser wallet', installed: true, webUrl: '' });
+  }
+  return known.sort((a, b) => Number(b.installed) - Number(a.installed));
+}
+
+/** Asks the chosen wallet for its addresses and remembers it for signing. */
+export async function connectWallet(id: string, network: Network): Promise<Account> {
+  const provider = injected(id);
+  if (provider === undefined) throw new Error(`${id} is not installed in this browser`);
+  const res = await request({ provider: provider as StacksProvider, enableLocalStorage: true }, 'getAddresses', { network });
+  setSelectedProviderId(id); // later requests (stx_signMessage) go to this wallet
   const acct = pickStacks(res.addresses, network);
   if (!acct) throw new Error('The wallet returned no Stacks address');
   return acct;
@@ -53,10 +103,16 @@ export async function signMessage(message: string): Promise<{ signature: string;
   return { signature: res.signature, publicKey: res.publicKey };
 }
 
+/** Whether err is the person saying no in the wallet (not a failure). */
+export function isWalletCancel(err: unknown): boolean {
+  const e = err as { code?: number } | null;
+  return !!e && (e.code === -32000 || e.code === -31001);
+}
+
 /** A wallet error as a person should read it. */
 export function walletErrorText(err: unknown): string {
   const e = err as { code?: number; message?: string };
-  if (e && (e.code === -32000 || e.code === -31001)) return 'The request was cancelled in the wallet.';
+  if (isWalletCancel(err)) return 'The request was cancelled in the wallet.';
   const msg = e?.message || String(err);
   return `Wallet error: ${msg}`;
 }
