@@ -114,11 +114,11 @@ func TestReadmeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	goenv := strings.Split(strings.TrimSpace(string(gocache)), "\n")
-	listen := freePort(t)
+	listen, metrics := freePort(t), freePort(t)
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8", "TERM=dumb",
 		"GOCACHE=" + goenv[0], "GOMODCACHE=" + goenv[1], "GOPATH=" + goenv[2], "GOFLAGS=-mod=readonly", "GOTOOLCHAIN=local",
-		"STXGATE_LISTEN=" + listen, // the README's "another port" advice
+		"STXGATE_LISTEN=" + listen, "STXGATE_METRICS_LISTEN=" + metrics, // the README's "another port" advice
 	}
 	if p := os.Getenv("GOPROXY"); p != "" {
 		env = append(env, "GOPROXY="+p)

@@ -75,6 +75,7 @@ export async function startGateway({ env = {}, logFile, memory = false }) {
       HOME: process.env.HOME,
       ...(memory ? {} : { DATABASE_URL: withDatabase(adminURL, dbName), REDIS_URL: redisURL, STXGATE_REDIS_PREFIX: prefix }),
       STXGATE_LISTEN: `127.0.0.1:${port}`,
+      STXGATE_METRICS_LISTEN: 'off', // two test gateways at once must not both take 127.0.0.1:9464
       STXGATE_METRICS_LISTEN: 'off', // parallel runs would race for the default port
       ...env,
     },
