@@ -15,7 +15,7 @@ import (
 var benchPolicy = std(1<<30, 1<<30, 1<<30)
 
 // BenchmarkRedisAllow is one Allow against real Redis, one caller: the round
-// trip plus the script (three windows, 174 counters unpacked and packed).
+// trip plus the script (three windows of 61, 61 and 49 buckets).
 func BenchmarkRedisAllow(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
 	l := ratelimit.NewRedis(rdb, prefix)
@@ -57,10 +57,14 @@ func BenchmarkScriptRun(b *testing.B) {
 	args := ratelimit.Args(benchPolicy, true)
 	ctx := context.Background()
 	b.ReportAllocs()
+	calls0, usec0 := evalStats(b, rdb)
 	for b.Loop() {
 		if err := ratelimit.Script.Run(ctx, rdb, keys, args...).Err(); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if calls1, usec1 := evalStats(b, rdb); calls1 > calls0 {
+		b.ReportMetric(float64(usec1-usec0)/float64(calls1-calls0), "redis-µs/call")
 	}
 }
 
@@ -73,5 +77,43 @@ func BenchmarkMemoryAllow(b *testing.B) {
 		if d, err := l.Allow(ctx, "bench", benchPolicy); err != nil || !d.Allowed {
 			b.Fatalf("allow: %v", err)
 		}
+	}
+}
+
+// BenchmarkScriptBuckets records into one window of N buckets at a clock one
+// bucket later each call (a busy subject: one bucket rotates out per call):
+// the script's cost must not grow with N. redis-µs/call is Redis's own
+// figure (INFO commandstats; other clients of a shared Redis add to it).
+func BenchmarkScriptBuckets(b *testing.B) {
+	rdb, prefix := testenv.Redis(b)
+	l := ratelimit.NewRedis(rdb, prefix)
+	ctx := context.Background()
+	for _, n := range []int{60, 600, 6000} {
+		b.Run("N="+strconv.Itoa(n), func(b *testing.B) {
+			p := ratelimit.Policy{{Name: "w", Size: time.Duration(n) * time.Second, Buckets: n, Limit: 1 << 30}}
+			subject := "buckets-" + strconv.Itoa(n) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			at := time.UnixMilli(1_900_000_000_000)
+			// Fill every bucket once, so each later call rotates a non-empty one out.
+			for i := range n + 1 {
+				if _, err := l.AllowAt(ctx, subject, p, at.Add(time.Duration(i)*time.Second)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			at = at.Add(time.Duration(n+1) * time.Second)
+			calls0, usec0 := evalStats(b, rdb)
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if _, err := l.AllowAt(ctx, subject, p, at.Add(time.Duration(i)*time.Second)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.StopTimer()
+			calls1, usec1 := evalStats(b, rdb)
+			if calls1 > calls0 {
+				b.ReportMetric(float64(usec1-usec0)/float64(calls1-calls0), "redis-µs/call")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -84,6 +85,16 @@ func (m *Memory) run(subject string, p Policy, record bool) Decision {
 	now := m.now()
 	nowMS := now.UnixMilli()
 	s := m.subject(subject, p, now)
+	if !record {
+		// A peek changes nothing, not even the clock the state last saw (as
+		// in Redis, where only a recording call writes): it works on a copy.
+		c := *s
+		c.windows = make([]memWindow, len(s.windows))
+		for i, w := range s.windows {
+			c.windows[i] = memWindow{last: w.last, buckets: slices.Clone(w.buckets)}
+		}
+		s = &c
+	}
 	d := Decision{Allowed: true, Now: time.UnixMilli(nowMS), Generation: s.gen, Windows: make([]WindowState, len(p))}
 	cur := make([]int64, len(p))
 	sum := make([]int64, len(p))
@@ -144,7 +155,7 @@ func (m *Memory) run(subject string, p Policy, record bool) Decision {
 			RetryAfter: time.Duration(retry) * time.Millisecond,
 		}
 	}
-	if s.gen == 0 {
+	if s.gen == 0 && record {
 		s.expires = now.Add(ttl)
 	}
 	m.sweep(now)

@@ -234,30 +234,27 @@ func TestRedisMemoryPerKey(t *testing.T) {
 	}
 }
 
-// TestRedisMemoryWorstCase fills every bucket of a default policy to the
-// per-window limit (100/1000/10000: the largest counts a bucket can hold) and
-// reports MEMORY USAGE: the bound per active key, whatever the traffic.
+// TestRedisMemoryWorstCase: the state is at most a fixed-size string — four
+// bytes, a 24-byte header per window and N+1 four-byte counters per window
+// — so a key's memory is bounded whatever its counts: every counter of the
+// default policy at its window's limit.
 func TestRedisMemoryWorstCase(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	l := ratelimit.NewRedis(rdb, prefix)
 	subject := fresh("worst")
-	// Establish the state layout through the script, then overwrite every counter.
 	if _, err := l.Allow(context.Background(), subject, std(100, 1000, 10000)); err != nil {
 		t.Fatal(err)
 	}
 	const fill = `
-local st = cmsgpack.unpack(redis.call('GET', KEYS[1]))
+local parts = {redis.call('GETRANGE', KEYS[1], 0, 4 + 3 * 24 - 1)}
 local sizes, limits = {61, 61, 49}, {100, 1000, 10000}
-local o = 0
-for w = 1, 3 do
-  for i = 1, sizes[w] do st[o + 1 + i] = limits[w] end
-  o = o + 1 + sizes[w]
-end
-redis.call('SET', KEYS[1], cmsgpack.pack(st), 'PX', 90000000)
-return #st`
+for w = 1, 3 do parts[#parts + 1] = string.rep(struct.pack('>I4', limits[w]), sizes[w]) end
+local full = table.concat(parts)
+redis.call('SET', KEYS[1], full, 'PX', 90000000)
+return #full`
 	n, err := rdb.Eval(context.Background(), fill, l.Keys(subject)[:1]).Int()
-	if err != nil || n != 174 {
-		t.Fatalf("fill: %d %v", n, err)
+	if want := 4 + 3*24 + 4*(61+61+49); err != nil || n != want {
+		t.Fatalf("fill: %d bytes (want %d), %v", n, want, err)
 	}
 	bytes, err := rdb.MemoryUsage(context.Background(), l.Keys(subject)[0]).Result()
 	if err != nil {

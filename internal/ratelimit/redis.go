@@ -129,7 +129,17 @@ func Args(p Policy, record bool) []any {
 }
 
 func (r *Redis) run(ctx context.Context, subject string, p Policy, record bool) (Decision, error) {
-	out, err := r.calls.Do(ctx, scriptCall{keys: r.Keys(subject), args: Args(p, record)})
+	return r.runArgs(ctx, subject, p, Args(p, record))
+}
+
+// runAt is run on a clock of the caller's (tests: clock steps); production
+// always uses Redis TIME.
+func (r *Redis) runAt(ctx context.Context, subject string, p Policy, record bool, now time.Time) (Decision, error) {
+	return r.runArgs(ctx, subject, p, append(Args(p, record), strconv.FormatInt(now.UnixMilli(), 10)))
+}
+
+func (r *Redis) runArgs(ctx context.Context, subject string, p Policy, args []any) (Decision, error) {
+	out, err := r.calls.Do(ctx, scriptCall{keys: r.Keys(subject), args: args})
 	res := out.res
 	if err == nil {
 		err = out.err
