@@ -203,6 +203,9 @@ func newFlags(name string) *flag.FlagSet {
 // parseFlags parses flags up to the first positional argument.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return helpRequest{fs}
+		}
 		return usagef("%s: %v", fs.Name(), err)
 	}
 	return nil
@@ -397,9 +400,8 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	allowed := map[string][]string{"create": {"name", "permissions", "ip", "expires", "export"}, "update": {"name", "permissions", "ip"}}
 	for f := range set {
-		if !slices.Contains(allowed[sub], f) {
+		if !slices.Contains(keyFlags[sub], f) {
 			return usagef("keys %s: flag --%s does not apply", sub, f)
 		}
 	}
@@ -638,10 +640,10 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 	case "list":
 		fs := newFlags("orders list")
 		var r client.ListOrdersRequest
-		fs.StringVar(&r.Owner, "owner", "", "")
-		fs.StringVar(&r.Status, "status", "", "")
-		fs.IntVar(&r.Limit, "limit", 0, "")
-		fs.StringVar(&r.Cursor, "cursor", "", "")
+		fs.StringVar(&r.Owner, "owner", "", "only the orders of this address")
+		fs.StringVar(&r.Status, "status", "", "only orders in this state (e.g. open, filled, cancelled)")
+		fs.IntVar(&r.Limit, "limit", 0, "orders per page (the gateway's default when 0)")
+		fs.StringVar(&r.Cursor, "cursor", "", "next page, as printed by the previous one")
 		if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 			return err
 		}

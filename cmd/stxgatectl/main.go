@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -115,6 +116,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	var apiErr *client.APIError
 	var ue usageError
+	var help helpRequest
+	if errors.As(err, &help) {
+		err = printCommandHelp(stdout, help.fs, shownFlags(help.fs.Name()))
+	}
 	switch {
 	case err == nil:
 		return exitOK
@@ -142,10 +147,16 @@ func dispatch(ctx context.Context, g *globals, args []string) error {
 		sub = args[1]
 	}
 	rest := args[min(2, len(args)):]
-	switch cmd {
-	case "help", "-h", "--help", "-help":
+	switch {
+	case isHelp(cmd) && sub == "":
 		fmt.Fprint(g.out, usageText)
 		return nil
+	case isHelp(cmd): // help keys [create]: as keys [create] -h
+		return dispatch(ctx, g, slices.Concat(args[1:], []string{"-h"}))
+	case slices.Contains(groups, cmd) && isHelp(sub):
+		return printGroupHelp(g.out, cmd)
+	}
+	switch cmd {
 	case "wallet":
 		return walletCmd(g, sub, rest)
 	case "sign":
