@@ -139,6 +139,8 @@ describe("execute-order", () => {
     assert.equal(body.owner, OWNER);
     const want = quote(1_000_000n, POOL_A, POOL_B);
     assert.equal(want, 398_792n);
+    const quoted = simnet.callReadOnlyFn(settlement, "get-quote", [Cl.principal(tokenA), Cl.principal(tokenB), Cl.uint(1_000_000n)], deployer).result;
+    assert.equal(cvToString(quoted), `(ok u${want})`);
     const contractB = wallet(tokenB, settlement);
 
     const res = ok(execute(body));

@@ -599,7 +599,8 @@ async function route(req, res) {
     });
   }
   if (req.method === "GET" && (g = m(/^\/v2\/accounts\/([A-Z0-9]+(?:\.[a-zA-Z0-9_-]+)?)$/))) {
-    return send(res, 200, { balance: u128Hex(stxBalance(g[1])), locked: u128Hex(0), unlock_height: 0, nonce: expectedNonce(g[1]) });
+    const balance = await withChain(() => stxBalance(g[1])); // not mid-rebuild
+    return send(res, 200, { balance: u128Hex(balance), locked: u128Hex(0), unlock_height: 0, nonce: expectedNonce(g[1]) });
   }
   if (req.method === "GET" && (g = m(/^\/v2\/contracts\/interface\/([A-Z0-9]+)\/([a-zA-Z0-9_-]+)$/))) {
     const iface = simnet.getContractsInterfaces().get(`${g[1]}.${g[2]}`);
@@ -672,7 +673,7 @@ async function route(req, res) {
   }
   if (req.method === "GET" && (g = m(/^\/control\/balance\/([A-Z0-9]+(?:\.[a-zA-Z0-9_-]+)?)$/))) {
     const out = {};
-    for (const [asset, holders] of simnet.getAssetsMap()) {
+    for (const [asset, holders] of await withChain(() => simnet.getAssetsMap())) {
       const v = holders.get(g[1]);
       if (v !== undefined) out[asset === "STX" ? "STX" : asset.replace(/^\./, `${deployer}.`).replace(/\.([^.]+)$/, "::$1")] = String(v);
     }
