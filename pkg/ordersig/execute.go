@@ -29,6 +29,22 @@ func ExecuteOrderArgs(o Order, d stacks.Domain, sigHex string) ([]stacks.Value, 
 	return stacks.ExecuteOrderArgs(message, sig.RSV()), nil
 }
 
+// TokenTraitArgs returns o's input and output tokens as contract-principal
+// values: the arguments that follow ExecuteOrderArgs for a settlement
+// contract that, like the reference one in contracts/, takes the tokens it
+// moves as SIP-010 trait references (Clarity calls no other contract).
+func TokenTraitArgs(o Order) ([]stacks.Value, error) {
+	in, err := stacks.ParsePrincipal(o.InputToken)
+	if err != nil || !in.IsContract() {
+		return nil, fmt.Errorf("ordersig: input-token %q is not a contract principal: %w", o.InputToken, stacks.ErrMalformedPrincipal)
+	}
+	out, err := stacks.ParsePrincipal(o.OutputToken)
+	if err != nil || !out.IsContract() {
+		return nil, fmt.Errorf("ordersig: output-token %q is not a contract principal: %w", o.OutputToken, stacks.ErrMalformedPrincipal)
+	}
+	return []stacks.Value{stacks.PrincipalValue(in), stacks.PrincipalValue(out)}, nil
+}
+
 // InputCap is the deny-mode post-condition that caps what spender sends of
 // o's input token at o.AmountIn ("sent less than or equal"). spender is the
 // principal whose balance the settlement contract spends for the owner (the

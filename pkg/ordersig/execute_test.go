@@ -128,6 +128,28 @@ func TestInputCap(t *testing.T) {
 	}
 }
 
+func TestTokenTraitArgs(t *testing.T) {
+	o := Order{InputToken: "SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS.charisma-token", OutputToken: "SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS.token-wstx"}
+	args, err := TokenTraitArgs(o)
+	if err != nil || len(args) != 2 || stacks.Repr(args[0]) != o.InputToken || stacks.Repr(args[1]) != o.OutputToken ||
+		hex.EncodeToString(stacks.Serialize(args[0])) != "0616bf584905755be35f11b96c2691fd9c3fc64f4b160e6368617269736d612d746f6b656e" {
+		t.Fatalf("TokenTraitArgs = %v, %v", args, err)
+	}
+	for _, tc := range []struct {
+		o    Order
+		want string
+	}{
+		{Order{InputToken: "SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS", OutputToken: o.OutputToken},
+			`ordersig: input-token "SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS" is not a contract principal: malformed principal`},
+		{Order{InputToken: o.InputToken, OutputToken: "nope"},
+			`ordersig: output-token "nope" is not a contract principal: malformed principal`},
+	} {
+		if _, err := TokenTraitArgs(tc.o); err == nil || err.Error() != tc.want || !errors.Is(err, stacks.ErrMalformedPrincipal) {
+			t.Errorf("TokenTraitArgs(%+v) = %v, want %s", tc.o, err, tc.want)
+		}
+	}
+}
+
 func mustDecode(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)

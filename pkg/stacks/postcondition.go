@@ -276,6 +276,13 @@ func FungibleSentAtMost(p Principal, asset AssetInfo, amount uint64) *FungiblePo
 	return &FungiblePostCondition{Principal: PrincipalOf(p), Asset: asset, Condition: SentLessThanOrEqual, Amount: amount}
 }
 
+// FungibleSentAtLeast is the post-condition "p sends at least amount of
+// asset" (sent-greater-than-or-equal): a floor on a payout, e.g. the least
+// output a fill may pay.
+func FungibleSentAtLeast(p Principal, asset AssetInfo, amount uint64) *FungiblePostCondition {
+	return &FungiblePostCondition{Principal: PrincipalOf(p), Asset: asset, Condition: SentGreaterThanOrEqual, Amount: amount}
+}
+
 // postCondition decodes one post-condition.
 func (r *reader) postCondition() PostCondition {
 	at := r.off

@@ -15,14 +15,18 @@ func ExecuteOrderArgs(order Value, signatureRSV [65]byte) []Value {
 	return []Value{order, bufferValue{b: append([]byte(nil), signatureRSV[:]...)}}
 }
 
-// NewExecuteOrder builds the unsigned execute-order call on contract (the
-// settlement contract, on network n) for order and its RSV signature, with
-// post-condition mode deny and caps as its post-conditions: every asset
-// movement the caps do not cover aborts the transaction. caps would normally
-// be FungibleSentAtMost(<the owner's side>, <input token>, <amount-in>).
+// NewExecuteOrder builds the unsigned call of contract's execute-order (the
+// settlement contract, on network n) with args: ExecuteOrderArgs, followed
+// by whatever else the deployed contract takes (the reference contract in
+// contracts/ also takes the order's input and output tokens as trait
+// references: ordersig.TokenTraitArgs). The call is sent in post-condition
+// mode deny with caps as its post-conditions, so every asset movement they
+// do not cover aborts it; caps would normally be
+// FungibleSentAtMost(<the owners' side>, <input token>, <amount-in>) and
+// FungibleSentAtLeast(<the payer>, <output token>, <minimum out>).
 // opts' PostConditionMode and PostConditions are ignored.
-func NewExecuteOrder(n Network, contract Principal, order Value, signatureRSV [65]byte, caps []PostCondition, opts TxOptions) (*Transaction, error) {
+func NewExecuteOrder(n Network, contract Principal, args []Value, caps []PostCondition, opts TxOptions) (*Transaction, error) {
 	opts.PostConditionMode = PostConditionDeny
 	opts.PostConditions = caps
-	return NewContractCall(n, contract, ExecuteOrderFunction, ExecuteOrderArgs(order, signatureRSV), opts)
+	return NewContractCall(n, contract, ExecuteOrderFunction, args, opts)
 }

@@ -36,7 +36,7 @@ func BenchmarkExecuteOrderBuildSignSerialize(b *testing.B) {
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		tx, err := stacks.NewExecuteOrder(stacks.Testnet, contract, order, sig, caps, stacks.TxOptions{Nonce: uint64(i), Fee: 3000})
+		tx, err := stacks.NewExecuteOrder(stacks.Testnet, contract, stacks.ExecuteOrderArgs(order, sig), caps, stacks.TxOptions{Nonce: uint64(i), Fee: 3000})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -186,6 +186,8 @@ func TestPostConditionsRoundTrip(t *testing.T) {
 		&stacks.STXPostCondition{Principal: stacks.PrincipalOf(contract), Condition: stacks.SentGreaterThan, Amount: 1 << 63},
 		&stacks.FungiblePostCondition{Principal: stacks.PrincipalOf(owner), Asset: asset, Condition: stacks.SentLessThan, Amount: 7},
 		stacks.FungibleSentAtMost(contract, asset, 1000000),
+		stacks.FungibleSentAtLeast(contract, asset, 1),
+		stacks.STXSentAtMost(owner, 5),
 		&stacks.NonFungiblePostCondition{Principal: stacks.PrincipalOf(owner), Asset: nft, AssetID: id, Condition: stacks.NFTSent},
 		&stacks.NonFungiblePostCondition{Principal: stacks.OriginPrincipal(), Asset: nft, AssetID: stacks.UInt(3), Condition: stacks.NFTNotSent},
 	}
@@ -223,6 +225,8 @@ func TestPostConditionsRoundTrip(t *testing.T) {
 		testContract + " stx gt",
 		testOwner + " " + testToken + "::charisma lt",
 		testContract + " " + testToken + "::charisma lte",
+		testContract + " " + testToken + "::charisma gte",
+		testOwner + " stx lte",
 		testOwner + " " + testContract + "::ticket sent",
 		"origin " + testContract + "::ticket not-sent",
 	}
@@ -370,7 +374,7 @@ func TestNewExecuteOrderIsDenyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	cap := stacks.FungibleSentAtMost(mustPrincipal(t, testContract), stacks.AssetInfo{Contract: mustPrincipal(t, testToken), Name: "charisma"}, 5)
-	tx, err := stacks.NewExecuteOrder(stacks.Testnet, mustPrincipal(t, testContract), order, [65]byte{64: 1}, []stacks.PostCondition{cap},
+	tx, err := stacks.NewExecuteOrder(stacks.Testnet, mustPrincipal(t, testContract), stacks.ExecuteOrderArgs(order, [65]byte{64: 1}), []stacks.PostCondition{cap},
 		stacks.TxOptions{PostConditionMode: stacks.PostConditionAllow, Nonce: 1, Fee: 2})
 	if err != nil {
 		t.Fatal(err)

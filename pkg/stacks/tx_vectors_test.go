@@ -260,7 +260,7 @@ func TestTxVectorsExecuteOrderArgs(t *testing.T) {
 			}
 			contract, _ := stacks.ParsePrincipal(v.Contract)
 			caps := vectorPostConditions(t, v)
-			tx, err := stacks.NewExecuteOrder(n, contract, tuple, sig, caps, stacks.TxOptions{Nonce: mustU64(t, v.Nonce), Fee: mustU64(t, v.Fee), PostConditionMode: stacks.PostConditionAllow})
+			tx, err := stacks.NewExecuteOrder(n, contract, args, caps, stacks.TxOptions{Nonce: mustU64(t, v.Nonce), Fee: mustU64(t, v.Fee), PostConditionMode: stacks.PostConditionAllow})
 			if err != nil {
 				t.Fatal(err)
 			}
