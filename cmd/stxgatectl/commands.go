@@ -24,12 +24,15 @@ import (
 type globals struct {
 	url     string
 	network stacks.Network
-	keyFile string
-	json    bool
-	getenv  func(string) string
-	in      io.Reader
-	out     io.Writer
-	errOut  io.Writer
+	// networkSet: --network or STXGATE_NETWORK was given. Otherwise signed
+	// messages take the gateway's network from /api/v1/info.
+	networkSet bool
+	keyFile    string
+	json       bool
+	getenv     func(string) string
+	in         io.Reader
+	out        io.Writer
+	errOut     io.Writer
 }
 
 // globalFlags take a value; "json" is the one boolean global flag.
@@ -93,6 +96,8 @@ func parseGlobal(args []string, getenv func(string) string) (*globals, []string,
 	if g.url, err = gatewayURL(*url); err != nil {
 		return nil, nil, err
 	}
+	g.networkSet = getenv("STXGATE_NETWORK") != ""
+	fs.Visit(func(f *flag.Flag) { g.networkSet = g.networkSet || f.Name == "network" })
 	return g, rest, nil
 }
 
@@ -158,13 +163,18 @@ func (g *globals) privateKey() (*stacks.PrivateKey, error) {
 }
 
 // client builds an SDK client; withWallet adds the signer, the API key comes
-// from the environment.
+// from the environment. Signed messages carry the gateway's network and
+// domain (the SDK reads /api/v1/info); a --network that differs from the
+// gateway's is refused before the wallet signs.
 func (g *globals) client(withWallet bool) (*client.Client, error) {
-	opts := []client.Option{
-		client.WithNetwork(g.network),
+	var opts []client.Option
+	if g.networkSet {
+		opts = append(opts, client.WithNetwork(g.network))
+	}
+	opts = append(opts,
 		client.WithDomain(orDefault(g.getenv("STXGATE_SIP018_NAME"), "stxgate"), orDefault(g.getenv("STXGATE_SIP018_VERSION"), "1")),
 		client.WithUserAgent("stxgatectl"),
-	}
+	)
 	if key := strings.TrimSpace(g.getenv("STXGATE_API_KEY")); key != "" {
 		opts = append(opts, client.WithAPIKey(key))
 	}

@@ -86,7 +86,8 @@ Order flags:
 Global flags (anywhere on the line):
   --url URL        gateway: a URL or host:port (env STXGATE_URL; else STXGATE_LISTEN, the local
                    gateway's address; else http://127.0.0.1:8080)
-  --network NET    mainnet or testnet (env STXGATE_NETWORK, default mainnet)
+  --network NET    mainnet or testnet (env STXGATE_NETWORK, default mainnet; signed
+                   messages otherwise take the gateway's network from /api/v1/info)
   --key-file PATH  file holding the private key (else env STXGATE_PRIVATE_KEY)
   --json           print JSON instead of a table (one document on stdout, for jq)
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -377,5 +378,29 @@ func TestValidForTakesDays(t *testing.T) {
 				t.Fatalf("stderr %q, want %q", r.stderr, want)
 			}
 		})
+	}
+}
+
+// TestSignedCommandsBindToTheGateway: against a testnet gateway with a
+// message domain, key management works without --network (the CLI takes the
+// network and domain from /api/v1/info), and a --network that differs is
+// refused before anything is signed (issue 13 items 1 and 2).
+func TestSignedCommandsBindToTheGateway(t *testing.T) {
+	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain = stacks.Testnet, "cli.example" })
+	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_PRIVATE_KEY": testgateway.PrivA}}
+	r := c.run("", "keys", "create", "--name", "testnet bot", "--permissions", "execute")
+	if r.code != 0 || !strings.HasPrefix(field(t, r.stdout, "api key"), "ck_test_") {
+		t.Fatalf("keys create on testnet: %+v", r)
+	}
+	if out := c.ok("--json", "keys", "list"); !strings.Contains(out, k.Address(stacks.Testnet).String()) {
+		t.Fatalf("keys list: %s", out)
+	}
+	r = c.fails(exitUsage, "--network", "mainnet", "keys", "list")
+	if !strings.Contains(r.stderr, "the gateway runs on testnet, this client signs for mainnet") {
+		t.Fatalf("mainnet CLI on a testnet gateway: %+v", r)
 	}
 }

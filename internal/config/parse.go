@@ -85,6 +85,16 @@ func parseNetwork(n *stacks.Network, v string) error {
 	return nil
 }
 
+// parseMessageDomain accepts what a client can copy into a signed message
+// unambiguously: printable ASCII without spaces, at most a DNS name's length.
+func parseMessageDomain(d *string, v string) error {
+	if len(v) > 253 || strings.IndexFunc(v, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return errors.New("want at most 253 printable ASCII characters without spaces, such as dex.example.com")
+	}
+	*d = v
+	return nil
+}
+
 func parseInt64(v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {

@@ -27,6 +27,7 @@ const (
 // Error is a domain error with a public message.
 type Error struct {
 	Kind    Kind
+	Code    Code           // stable machine-readable name; "" means the Kind's default
 	Public  string         // shown to the client verbatim
 	Details map[string]any // optional, shown to the client
 	Err     error          // internal cause, logged only

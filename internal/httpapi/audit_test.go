@@ -139,7 +139,7 @@ func TestAuditTrail(t *testing.T) {
 	t.Run("SignedByAnotherWallet401", func(t *testing.T) {
 		msg := fmt.Sprintf(`{"action":"list_audit","timestamp":%d}`, ms(0))
 		forged := signed{Message: msg, Signature: b.sign(msg), WalletAddress: a.addr}
-		expect(t, g.do("GET", "/api/v1/audit", "", forged.headers()), 401, errorBody("Invalid signature", nil))
+		expect(t, g.do("GET", "/api/v1/audit", "", forged.headers()), 401, errorBody("Invalid signature", badSignature(a.addr, b.addr)))
 	})
 	t.Run("WrongAction400", func(t *testing.T) {
 		msg := fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ms(0))

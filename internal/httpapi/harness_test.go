@@ -212,6 +212,40 @@ func errorBody(text string, details map[string]any) string {
 
 func field(name string) map[string]any { return map[string]any{"field": name} }
 
+// badSignature is the details of an "Invalid signature" whose key recovers to recovered.
+func badSignature(claimed, recovered string) map[string]any {
+	return map[string]any{"claimedAddress": claimed, "recoveredAddress": recovered,
+		"reason": "the signature recovers another wallet: a different key signed, or it signed other text than message (sign the exact message string)"}
+}
+
+// recoveredAddress is the mainnet address of the key that sig (RSV, current
+// prefix) recovers to over msg.
+func recoveredAddress(t testing.TB, msg, sig string) string {
+	t.Helper()
+	cands, err := stacks.DecodeSignature(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := stacks.RecoverPublicKey(stacks.HashMessage([]byte(msg)), cands[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := stacks.AddressFromPublicKey(pub, stacks.Mainnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.String()
+}
+
+// staleDetails is the details of a message refused for its timestamp ts.
+func staleDetails(ts int64, hint string) map[string]any {
+	d := map[string]any{"messageTimestamp": ts, "serverTime": testNow.UnixMilli(), "windowSeconds": 300, "skewSeconds": 30}
+	if hint != "" {
+		d["hint"] = hint
+	}
+	return d
+}
+
 // assertJSON compares JSON documents, ignoring formatting and key order.
 func assertJSON(t testing.TB, got, want string) {
 	t.Helper()

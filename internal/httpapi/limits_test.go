@@ -183,7 +183,7 @@ func TestWalletLimitCountsOnlyVerifiedSignatures(t *testing.T) {
 	// Junk claiming A's address does not use up A's budget.
 	for range 5 {
 		bad := signed{Message: listMsg, Signature: b.sign(listMsg), WalletAddress: a.addr}
-		expect(t, g.do("GET", "/api/v1/api-keys", "", bad.headers()), 401, errorBody("Invalid signature", nil))
+		expect(t, g.do("GET", "/api/v1/api-keys", "", bad.headers()), 401, errorBody("Invalid signature", badSignature(a.addr, b.addr)))
 	}
 	for range 2 {
 		expect(t, g.do("GET", "/api/v1/api-keys", "", a.envelope(listMsg).headers()), 200, "")

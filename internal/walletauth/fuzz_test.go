@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/strictjson"
 	"github.com/stxgate/stxgate/internal/walletauth"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -28,6 +29,9 @@ func FuzzVerifyMessage(f *testing.F) {
 	f.Add(`{"action":"list_api_keys","timestamp":1795867200000} {}`, "get_api_key", int64(-301_000), true)
 	f.Add(`{"action":"list_api_keys","timestamp":1.5e12}`, "update_api_key", int64(0), false)
 	f.Add(``, "", int64(0), false)
+	f.Add(`{"action":"list_api_keys","action":"create_api_key","timestamp":1795867200000}`, "create_api_key", int64(0), false)
+	f.Add(`{"action":"\u0063reate_api_key","network":"mainnet","timestamp":1795867200000}`, "create_api_key", int64(0), false)
+	f.Add(`{"action":"list_api_keys","network":"testnet","timestamp":1795867200000}`, "list_api_keys", int64(0), false)
 
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -68,6 +72,15 @@ func FuzzVerifyMessage(f *testing.F) {
 			}
 			if m.Has("domain") {
 				t.Fatalf("message %q with a domain accepted by a gateway without one", msg)
+			}
+			if err := strictjson.CheckObject([]byte(msg)); err != nil {
+				t.Fatalf("message %q accepted although it is not strict JSON: %v", msg, err)
+			}
+			if m.Has("network") {
+				var n string
+				if err := m.Field("network", &n); err != nil || n != "mainnet" {
+					t.Fatalf("message %q for network %q accepted on mainnet", msg, n)
+				}
 			}
 			var again string
 			if err := m.Field("action", &again); err != nil || again != m.Action {

@@ -1,7 +1,8 @@
 // Package walletauth applies the rules for wallet-signed JSON messages: the
-// exact signed string is verified (never a re-serialisation), its action must
-// match the endpoint, its timestamp must be fresh, an optional domain must be
-// this gateway's, and state-changing messages are single use.
+// exact signed string is verified (never a re-serialisation) and must be one
+// strict JSON object (no duplicate keys, no \u-escaped ASCII), its action must
+// match the endpoint, its timestamp must be fresh, its network and domain must
+// be this gateway's, and state-changing messages are single use.
 package walletauth
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/strictjson"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -76,7 +78,7 @@ type Config struct {
 	Network stacks.Network
 	Window  time.Duration // how old a timestamp may be
 	Skew    time.Duration // how far ahead a timestamp may be
-	Domain  string        // when set, a message's optional "domain" must equal it
+	Domain  string        // when set, every message must carry "domain" equal to it
 
 	Metrics *metrics.Metrics // signature counts and timings; nil: none
 }
@@ -101,12 +103,15 @@ func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier
 
 // Errors of signature checks (401 unless the input is malformed).
 var (
-	ErrInvalidSignature = fault.Unauthenticated("Invalid signature")
-	ErrReplayed         = fault.Unauthenticated("Message already used")
-	ErrExpired          = fault.Unauthenticated("Message expired")
-	ErrFuture           = fault.Unauthenticated("Message timestamp is in the future")
-	ErrDomain           = fault.Unauthenticated("Message domain does not match this gateway")
-	ErrPublicKey        = fault.Unauthenticated("publicKey does not match the signature")
+	ErrInvalidSignature = fault.Unauthenticated("Invalid signature").WithCode(fault.CodeInvalidSignature)
+	ErrReplayed         = fault.Unauthenticated("Message already used").WithCode(fault.CodeMessageReplayed)
+	ErrExpired          = fault.Unauthenticated("Message expired").WithCode(fault.CodeMessageExpired)
+	ErrFuture           = fault.Unauthenticated("Message timestamp is in the future").WithCode(fault.CodeMessageFromFuture)
+	ErrDomain           = fault.Unauthenticated("Message domain does not match this gateway").WithCode(fault.CodeDomainMismatch)
+	ErrDomainMissing    = fault.Unauthenticated("Message domain is required by this gateway").WithCode(fault.CodeDomainRequired)
+	ErrNetwork          = fault.Unauthenticated("Message is for another network").WithCode(fault.CodeWrongNetwork)
+	ErrNetworkMissing   = fault.Unauthenticated(`Message network is required on testnet ("network":"testnet")`).WithCode(fault.CodeNetworkRequired)
+	ErrPublicKey        = fault.Unauthenticated("publicKey does not match the signature").WithCode(fault.CodePublicKeyMismatch)
 )
 
 // ParseWallet checks a wallet address: canonical c32check and this network.
@@ -120,7 +125,7 @@ func ParseWallet(s string, network stacks.Network) (stacks.Address, error) {
 	}
 	if err := stacks.CheckAddressNetwork(addr, network); err != nil {
 		return stacks.Address{}, fault.Invalidf("walletAddress",
-			"walletAddress belongs to another network (this gateway runs on %s)", network).Wrap(err)
+			"walletAddress belongs to another network (this gateway runs on %s)", network).WithCode(fault.CodeWalletWrongNetwork).Wrap(err)
 	}
 	if !addr.IsSingleSig() {
 		return stacks.Address{}, fault.Invalid("walletAddress", "walletAddress must be a single-signature (SP/ST) address")
@@ -150,30 +155,23 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 		return nil, err
 	}
 	if !slices.Contains(actions, m.Action) {
-		return nil, fault.Invalidf("message.action", "message.action must be %q", strings.Join(actions, `" or "`))
+		return nil, fault.Invalidf("message.action", "message.action must be %q", strings.Join(actions, `" or "`)).WithCode(fault.CodeWrongAction)
 	}
-	now := v.now()
-	switch {
-	case m.Timestamp.Before(now.Add(-v.cfg.Window)):
-		return nil, ErrExpired
-	case m.Timestamp.After(now.Add(v.cfg.Skew)):
-		return nil, ErrFuture
+	if err := v.checkTime(m); err != nil {
+		return nil, err
 	}
-	if m.Has("domain") {
-		var d string
-		if err := m.Field("domain", &d); err != nil {
-			return nil, err
-		}
-		if v.cfg.Domain == "" || d != v.cfg.Domain {
-			return nil, ErrDomain
-		}
+	if err := v.checkNetwork(m); err != nil {
+		return nil, err
+	}
+	if err := v.checkDomain(m); err != nil {
+		return nil, err
 	}
 	pub, err := v.verifyMessage(env.Message, env.Signature, wallet)
 	switch {
 	case errors.Is(err, stacks.ErrMalformedSignature):
-		return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").Wrap(err)
+		return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature).Wrap(err)
 	case err != nil:
-		return nil, ErrInvalidSignature.Wrap(err)
+		return nil, ErrInvalidSignature.WithDetails(v.whyInvalid(env, wallet, err)).Wrap(err)
 	}
 	if env.PublicKey != "" {
 		err := stacks.CheckPublicKey(env.PublicKey, pub)
@@ -205,15 +203,143 @@ func (v *Verifier) Claim(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// checkTime applies the window. A refusal says the window and the server's
+// clock, and hints at the commonest mistake: seconds instead of milliseconds.
+func (v *Verifier) checkTime(m *Message) error {
+	now := v.now()
+	var e *fault.Error
+	switch {
+	case m.Timestamp.Before(now.Add(-v.cfg.Window)):
+		e = ErrExpired
+	case m.Timestamp.After(now.Add(v.cfg.Skew)):
+		e = ErrFuture
+	default:
+		return nil
+	}
+	details := map[string]any{
+		"messageTimestamp": m.Timestamp.UnixMilli(),
+		"serverTime":       now.UnixMilli(),
+		"windowSeconds":    int(v.cfg.Window / time.Second),
+		"skewSeconds":      int(v.cfg.Skew / time.Second),
+	}
+	if ms := m.Timestamp.UnixMilli(); ms < 1e11 && time.Unix(ms, 0).After(now.Add(-24*time.Hour)) && time.Unix(ms, 0).Before(now.Add(24*time.Hour)) {
+		details["hint"] = "timestamp looks like seconds; send milliseconds since the Unix epoch"
+	}
+	return e.WithDetails(details)
+}
+
+// whyInvalid explains a signature that did not verify for wallet: the
+// address its key recovers to (on this network), so a client sees whether
+// another wallet signed or other text than message was signed. Nothing
+// secret is echoed: the address follows from what the client sent.
+func (v *Verifier) whyInvalid(env Envelope, wallet stacks.Address, err error) map[string]any {
+	details := map[string]any{"claimedAddress": wallet.String()}
+	if errors.Is(err, stacks.ErrHighS) {
+		details["reason"] = "signature has a high S value; wallets and the reference libraries produce low S"
+		return details
+	}
+	cands, derr := stacks.DecodeSignature(env.Signature)
+	if derr != nil || len(cands) == 0 {
+		return details
+	}
+	pub, rerr := stacks.RecoverPublicKey(stacks.HashMessage([]byte(env.Message)), cands[0])
+	if rerr != nil {
+		details["reason"] = "no public key recovers from this signature"
+		return details
+	}
+	if a, aerr := stacks.AddressFromPublicKey(pub, v.cfg.Network); aerr == nil {
+		details["recoveredAddress"] = a.String()
+		details["reason"] = "the signature recovers another wallet: a different key signed, or it signed other text than message (sign the exact message string)"
+	}
+	return details
+}
+
+// checkNetwork binds a message to this gateway's network. SP… and ST…
+// addresses of one key share their hash160, so the address alone does not:
+// on testnet "network":"testnet" is required; on mainnet the field is
+// optional (the reference docs' messages have none) and must say "mainnet".
+func (v *Verifier) checkNetwork(m *Message) error {
+	gateway := v.cfg.Network.String()
+	if !m.Has("network") {
+		if v.cfg.Network == stacks.Testnet {
+			return ErrNetworkMissing.WithDetails(map[string]any{"gatewayNetwork": gateway})
+		}
+		return nil
+	}
+	var n string
+	if err := m.Field("network", &n); err != nil {
+		return err
+	}
+	if n != gateway {
+		return ErrNetwork.WithDetails(map[string]any{"messageNetwork": n, "gatewayNetwork": gateway})
+	}
+	return nil
+}
+
+// checkDomain binds a message to one deployment: with a configured domain
+// the field is required and must equal it; without one, a message naming a
+// domain was meant for another deployment.
+func (v *Verifier) checkDomain(m *Message) error {
+	if !m.Has("domain") {
+		if v.cfg.Domain != "" {
+			return ErrDomainMissing.WithDetails(map[string]any{"gatewayDomain": v.cfg.Domain})
+		}
+		return nil
+	}
+	var d string
+	if err := m.Field("domain", &d); err != nil {
+		return err
+	}
+	if d != v.cfg.Domain {
+		details := map[string]any{"messageDomain": d, "gatewayDomain": v.cfg.Domain}
+		if v.cfg.Domain == "" {
+			details["gatewayDomain"] = nil
+		}
+		return ErrDomain.WithDetails(details)
+	}
+	return nil
+}
+
+var (
+	errNotObject    = fault.Invalid("message", "message must be a JSON object").WithCode(fault.CodeMessageNotJSON)
+	errTrailingData = fault.Invalid("message", "message must be a single JSON object").WithCode(fault.CodeMessageNotJSON)
+)
+
+// strict refuses a message that could mean two things: duplicate keys (the
+// wallet shows both, encoding/json keeps the last), \u-escaped printable
+// ASCII (the wallet shows the escape, we would act on the letter), invalid
+// UTF-8 or lone surrogates (decoded to U+FFFD).
+func strict(raw string) error {
+	err := strictjson.CheckObject([]byte(raw))
+	if err == nil {
+		return nil
+	}
+	at := map[string]any{"field": "message", "offset": err.Offset}
+	switch err.Reason {
+	case strictjson.DuplicateKey:
+		at["key"], at["path"] = err.Key, err.Path
+		return fault.Invalid("", "message has a duplicate key").WithCode(fault.CodeMessageDuplicateKey).WithDetails(at).Wrap(err)
+	case strictjson.EscapedASCII:
+		return fault.Invalid("", `message must not \u-escape printable ASCII characters`).WithCode(fault.CodeMessageEscapedASCII).WithDetails(at).Wrap(err)
+	case strictjson.InvalidUTF8:
+		return fault.Invalid("", "message must be valid UTF-8 (no unpaired surrogates)").WithCode(fault.CodeMessageInvalidUTF8).WithDetails(at).Wrap(err)
+	case strictjson.TooDeep:
+		return fault.Invalidf("", "message nests deeper than %d levels", strictjson.MaxDepth).WithCode(fault.CodeMessageNotJSON).WithDetails(at).Wrap(err)
+	case strictjson.TrailingData:
+		return errTrailingData.Wrap(err)
+	}
+	return errNotObject.Wrap(err)
+}
+
 func parseMessage(raw string) (*Message, error) {
+	if err := strict(raw); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	var fields map[string]json.RawMessage
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, fault.Invalid("message", "message must be a JSON object")
-	}
-	if dec.More() {
-		return nil, fault.Invalid("message", "message must be a single JSON object")
+		return nil, errNotObject // unreachable after strict, kept as a guard
 	}
 	m := &Message{Raw: raw, fields: fields}
 	if err := m.Field("action", &m.Action); err != nil {

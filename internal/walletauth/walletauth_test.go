@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,18 +92,29 @@ func TestVerifyRules(t *testing.T) {
 		msg  string
 		want string // public error text, "" for success
 	}{
-		{"Fresh", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts), ""},
-		{"OldestAllowed", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts-300000), ""},
-		{"TooOld", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts-300001), "Message expired"},
-		{"AheadAllowed", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts+30000), ""},
-		{"TooFarAhead", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts+30001), "Message timestamp is in the future"},
-		{"OurDomain", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts), ""},
+		{"Fresh", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts), ""},
+		{"OldestAllowed", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts-300000), ""},
+		{"TooOld", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts-300001), "Message expired"},
+		{"AheadAllowed", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts+30000), ""},
+		{"TooFarAhead", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts+30001), "Message timestamp is in the future"},
+		{"NoDomain", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ts), "Message domain is required by this gateway"},
 		{"OtherDomain", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"evil.example"}`, ts), "Message domain does not match this gateway"},
+		{"DomainNotString", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":["gateway.example"]}`, ts), "message.domain has the wrong type"},
+		{"MainnetNamed", fmt.Sprintf(`{"action":"list_api_keys","network":"mainnet","timestamp":%d,"domain":"gateway.example"}`, ts), ""},
+		{"TestnetNamed", fmt.Sprintf(`{"action":"list_api_keys","network":"testnet","timestamp":%d,"domain":"gateway.example"}`, ts), "Message is for another network"},
+		{"NetworkMisspelt", fmt.Sprintf(`{"action":"list_api_keys","network":"Mainnet","timestamp":%d,"domain":"gateway.example"}`, ts), "Message is for another network"},
+		{"NetworkNotString", fmt.Sprintf(`{"action":"list_api_keys","network":1,"timestamp":%d,"domain":"gateway.example"}`, ts), "message.network has the wrong type"},
 		{"WrongAction", fmt.Sprintf(`{"action":"create_api_key","timestamp":%d}`, ts), `message.action must be "list_api_keys"`},
 		{"ActionNotString", fmt.Sprintf(`{"action":1,"timestamp":%d}`, ts), "message.action has the wrong type"},
 		{"FractionalTimestamp", `{"action":"list_api_keys","timestamp":1.5}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
 		{"NegativeTimestamp", `{"action":"list_api_keys","timestamp":-1}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
 		{"TrailingData", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d} {}`, ts), "message must be a single JSON object"},
+		{"DuplicateAction", fmt.Sprintf(`{"action":"list_api_keys","action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts), "message has a duplicate key"},
+		{"DuplicateNested", fmt.Sprintf(`{"action":"list_api_keys","x":{"a":1,"a":1},"timestamp":%d,"domain":"gateway.example"}`, ts), "message has a duplicate key"},
+		{"EscapedAction", fmt.Sprintf(`{"action":"list_api_\u006beys","timestamp":%d,"domain":"gateway.example"}`, ts), `message must not \u-escape printable ASCII characters`},
+		{"EscapedNonASCIIFine", fmt.Sprintf(`{"action":"list_api_keys","note":"caf\u00e9","timestamp":%d,"domain":"gateway.example"}`, ts), ""},
+		{"LoneSurrogate", fmt.Sprintf(`{"action":"list_api_keys","note":"\ud800","timestamp":%d,"domain":"gateway.example"}`, ts), "message must be valid UTF-8 (no unpaired surrogates)"},
+		{"InvalidUTF8", fmt.Sprintf("{\"action\":\"list_api_keys\",\"note\":\"\xff\",\"timestamp\":%d,\"domain\":\"gateway.example\"}", ts), "message must be valid UTF-8 (no unpaired surrogates)"},
 		{"Array", `[1]`, "message must be a JSON object"},
 		{"Null", `null`, "message must be a JSON object"},
 	}
@@ -144,5 +156,92 @@ func TestClaimIsPerWalletAndMessage(t *testing.T) {
 	}
 	if err := v.Claim(context.Background(), m2); err != nil {
 		t.Fatalf("other wallet's claim: %v", err)
+	}
+}
+
+// On testnet every message must name its network; on mainnet naming it is
+// optional. A message signed for one network never passes on the other,
+// although the SP and ST addresses of one key share their hash160.
+func TestNetworkBinding(t *testing.T) {
+	k, err := stacks.ParsePrivateKey("73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := func() time.Time { return now }
+	verifier := func(n stacks.Network) *walletauth.Verifier {
+		return walletauth.NewVerifier(walletauth.Config{Network: n, Window: 5 * time.Minute, Skew: 30 * time.Second},
+			walletauth.NewMemoryReplay(clock), clock)
+	}
+	ts := now.UnixMilli()
+	cases := []struct {
+		name    string
+		network stacks.Network
+		msg     string
+		want    string
+		details map[string]any
+	}{
+		{"MainnetWithout", stacks.Mainnet, fmt.Sprintf(`{"action":"create_api_key","timestamp":%d}`, ts), "", nil},
+		{"MainnetNamed", stacks.Mainnet, fmt.Sprintf(`{"action":"create_api_key","network":"mainnet","timestamp":%d}`, ts), "", nil},
+		{"MainnetGetsTestnetMessage", stacks.Mainnet, fmt.Sprintf(`{"action":"create_api_key","network":"testnet","timestamp":%d}`, ts),
+			"Message is for another network", map[string]any{"messageNetwork": "testnet", "gatewayNetwork": "mainnet"}},
+		{"TestnetNamed", stacks.Testnet, fmt.Sprintf(`{"action":"create_api_key","network":"testnet","timestamp":%d}`, ts), "", nil},
+		{"TestnetWithout", stacks.Testnet, fmt.Sprintf(`{"action":"create_api_key","timestamp":%d}`, ts),
+			`Message network is required on testnet ("network":"testnet")`, map[string]any{"gatewayNetwork": "testnet"}},
+		{"TestnetGetsMainnetMessage", stacks.Testnet, fmt.Sprintf(`{"action":"create_api_key","network":"mainnet","timestamp":%d}`, ts),
+			"Message is for another network", map[string]any{"messageNetwork": "mainnet", "gatewayNetwork": "testnet"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := walletauth.Envelope{Message: tc.msg, Signature: stacks.SignMessage(k, []byte(tc.msg)), WalletAddress: k.Address(tc.network).String()}
+			m, err := verifier(tc.network).Verify(context.Background(), e, walletauth.ActionCreateKey)
+			if tc.want == "" {
+				if err != nil || m.Wallet.String() != e.WalletAddress {
+					t.Fatalf("got %v, %v", m, err)
+				}
+				return
+			}
+			fe, ok := fault.As(err)
+			if !ok || fe.Public != tc.want || fe.Kind != fault.KindUnauthenticated || fmt.Sprint(fe.Details) != fmt.Sprint(tc.details) {
+				t.Fatalf("error %v (details %v), want %q %v", err, fe.Details, tc.want, tc.details)
+			}
+		})
+	}
+}
+
+// Refusals say why: the address the signature recovers, the window and the
+// server's clock, and a hint when the timestamp is in seconds.
+func TestRefusalDetails(t *testing.T) {
+	v, k := newVerifier(t, "")
+	other, _ := stacks.ParsePrivateKey("7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801")
+	msg := fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, now.UnixMilli())
+	e := walletauth.Envelope{Message: msg, Signature: stacks.SignMessage(other, []byte(msg)), WalletAddress: k.Address(stacks.Mainnet).String()}
+	_, err := v.Verify(context.Background(), e, walletauth.ActionListKeys)
+	fe, _ := fault.As(err)
+	want := map[string]any{
+		"claimedAddress":   k.Address(stacks.Mainnet).String(),
+		"recoveredAddress": other.Address(stacks.Mainnet).String(),
+		"reason":           "the signature recovers another wallet: a different key signed, or it signed other text than message (sign the exact message string)",
+	}
+	if fe == nil || fe.Public != "Invalid signature" || fmt.Sprint(fe.Details) != fmt.Sprint(want) {
+		t.Fatalf("got %v %v", err, fe.Details)
+	}
+	if strings.Contains(fmt.Sprint(fe.Details), e.Signature) {
+		t.Fatal("details echo the signature")
+	}
+
+	secs := now.Unix()
+	_, err = v.Verify(context.Background(), env(k, fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, secs)), walletauth.ActionListKeys)
+	fe, _ = fault.As(err)
+	want = map[string]any{"messageTimestamp": secs, "serverTime": now.UnixMilli(), "windowSeconds": 300, "skewSeconds": 30,
+		"hint": "timestamp looks like seconds; send milliseconds since the Unix epoch"}
+	if fe == nil || fe.Public != "Message expired" || fmt.Sprint(fe.Details) != fmt.Sprint(want) {
+		t.Fatalf("got %v %v", err, fe.Details)
+	}
+	late := now.Add(time.Hour).UnixMilli()
+	_, err = v.Verify(context.Background(), env(k, fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, late)), walletauth.ActionListKeys)
+	fe, _ = fault.As(err)
+	want = map[string]any{"messageTimestamp": late, "serverTime": now.UnixMilli(), "windowSeconds": 300, "skewSeconds": 30}
+	if fe == nil || fe.Public != "Message timestamp is in the future" || fmt.Sprint(fe.Details) != fmt.Sprint(want) {
+		t.Fatalf("got %v %v", err, fe.Details)
 	}
 }

@@ -77,15 +77,23 @@ type CreateKeyRequest struct {
 	ExpiresAt   *time.Time
 }
 
-// signedBody signs a wallet message for the JSON body of a call.
+// signedBody signs a wallet message for the JSON body of a call, bound to
+// the gateway's network and domain.
 func (c *Client) signedBody(ctx context.Context, action string, fields map[string]any) (Envelope, error) {
-	if c.messageDomain != "" {
-		if fields == nil {
-			fields = map[string]any{}
-		}
-		fields["domain"] = c.messageDomain
+	if c.signer == nil {
+		return Envelope{}, ErrNoSigner
 	}
-	return SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
+	b, err := c.binding(ctx)
+	if err != nil {
+		return Envelope{}, err
+	}
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	if b.domain != "" {
+		fields["domain"] = b.domain
+	}
+	return SignEnvelope(ctx, c.signer, b.network, action, fields, c.now())
 }
 
 // signedHeaders signs a wallet message for the X-* headers of a call (GET has no body).

@@ -44,9 +44,16 @@ type Client struct {
 	userAgent   string
 	// messageDomain, when set, is the "domain" of every signed message.
 	messageDomain string
+	// networkSet and messageDomainSet record explicit choices; what was not
+	// chosen is taken from the gateway's /api/v1/info before the first
+	// signed message (see binding).
+	networkSet, messageDomainSet bool
 
 	mu   sync.Mutex
 	last RateLimit
+
+	bindMu sync.Mutex
+	bound  *messageBinding // from /api/v1/info, once read
 }
 
 // Option configures a Client.
@@ -62,9 +69,15 @@ func WithSigner(s Signer) Option { return func(c *Client) { c.signer = s } }
 // management and signed execute/cancel, not for CreateOrder (ErrNoOrderSigner).
 func WithMessageSigner(s MessageSigner) Option { return func(c *Client) { c.signer = s } }
 
-// WithNetwork selects testnet addresses and the testnet SIP-018 domain (default mainnet).
+// WithNetwork selects testnet addresses and the testnet SIP-018 domain
+// (default mainnet). Without it, signed messages take the network from the
+// gateway's /api/v1/info; with it, a gateway of the other network is refused
+// before anything is signed.
 func WithNetwork(n stacks.Network) Option {
-	return func(c *Client) { c.network = n; c.domain = stacks.NewDomain(c.domain.Name, c.domain.Version, n) }
+	return func(c *Client) {
+		c.network, c.networkSet = n, true
+		c.domain = stacks.NewDomain(c.domain.Name, c.domain.Version, n)
+	}
 }
 
 // WithDomain sets the SIP-018 domain name and version orders are signed under
@@ -74,8 +87,11 @@ func WithDomain(name, version string) Option {
 }
 
 // WithMessageDomain adds "domain": d to every signed message, binding it to
-// the one deployment whose STXGATE_DOMAIN is d (see Info.MessageDomain).
-func WithMessageDomain(d string) Option { return func(c *Client) { c.messageDomain = d } }
+// the one deployment whose STXGATE_DOMAIN is d. Without it, the domain comes
+// from the gateway's /api/v1/info (Info.MessageDomain).
+func WithMessageDomain(d string) Option {
+	return func(c *Client) { c.messageDomain, c.messageDomainSet = d, true }
+}
 
 // WithHTTPClient replaces the HTTP client (timeouts, transports).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }

@@ -2,12 +2,14 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -611,4 +613,61 @@ func TestInfoConfiguresTheClient(t *testing.T) {
 	wrong := walletClient(g, k, client.WithNetwork(stacks.Testnet), client.WithMessageDomain("elsewhere.example"))
 	_, err = wrong.ListKeys(ctx)
 	apiError(t, err, 401, "Message domain does not match this gateway")
+}
+
+// TestSignedMessagesBindToTheGateway: without WithNetwork / WithMessageDomain
+// the client takes both from /api/v1/info and puts them in every signed
+// message (issue 13 items 1 and 2); a client set to the other network
+// refuses before the wallet is asked to sign.
+func TestSignedMessagesBindToTheGateway(t *testing.T) {
+	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain = stacks.Testnet, "bots.example" })
+	ctx := context.Background()
+	k := mustKey(t, testgateway.PrivA)
+	signer := &recordingSigner{PrivateKeySigner: client.PrivateKeySigner{Key: k}}
+	c := client.New(g.URL, client.WithSigner(signer))
+	key, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bound", Permissions: []string{"execute"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.WalletAddress != k.Address(stacks.Testnet).String() || !strings.HasPrefix(key.APIKey, "ck_test_") {
+		t.Fatalf("key %+v", key)
+	}
+	if _, err := c.ListKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range signer.messages() {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil || m["network"] != "testnet" || m["domain"] != "bots.example" {
+			t.Fatalf("signed message %s lacks the gateway's network and domain", raw)
+		}
+	}
+
+	before := len(signer.messages())
+	_, err = client.New(g.URL, client.WithSigner(signer), client.WithNetwork(stacks.Mainnet)).ListKeys(ctx)
+	if err == nil || err.Error() != "stxgate: the gateway runs on testnet, this client signs for mainnet (WithNetwork)" {
+		t.Fatalf("mainnet client on a testnet gateway: %v", err)
+	}
+	if len(signer.messages()) != before {
+		t.Fatal("the wallet was asked to sign for the wrong network")
+	}
+}
+
+// recordingSigner remembers what it signed.
+type recordingSigner struct {
+	client.PrivateKeySigner
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recordingSigner) SignMessage(ctx context.Context, msg []byte) (string, error) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, string(msg))
+	r.mu.Unlock()
+	return r.PrivateKeySigner.SignMessage(ctx, msg)
+}
+
+func (r *recordingSigner) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
 }

@@ -125,14 +125,17 @@ func (e Envelope) Headers() map[string]string {
 	return h
 }
 
-// SignEnvelope builds the JSON message {"action": action, ...fields,
-// "timestamp": now in ms}, signs it with s and returns the envelope. The
+// SignEnvelope builds the JSON message {"action": action, "network": n,
+// ...fields, "timestamp": now in ms}, signs it with s and returns the
+// envelope. "network" binds the message to n (a gateway of the other network
+// refuses it; testnet gateways require it); a "network" in fields wins. The
 // message is ASCII-only JSON so that the same envelope also travels in headers.
 func SignEnvelope(ctx context.Context, s MessageSigner, n stacks.Network, action string, fields map[string]any, now time.Time) (Envelope, error) {
 	if s == nil {
 		return Envelope{}, ErrNoSigner
 	}
-	msg := make(map[string]any, len(fields)+2)
+	msg := make(map[string]any, len(fields)+3)
+	msg["network"] = n.String()
 	for k, v := range fields {
 		msg[k] = v
 	}

@@ -283,8 +283,9 @@ test('wallet dashboard', async (t) => {
       await page.locator('#secret-value').waitFor();
     });
     const signed = wallet.signed().at(-1);
-    assert.deepEqual(Object.keys(signed), ['action', 'keyName', 'permissions', 'timestamp']);
+    assert.deepEqual(Object.keys(signed), ['action', 'keyName', 'permissions', 'network', 'timestamp']);
     assert.deepEqual(signed.permissions, ['create', 'execute', 'cancel']);
+    assert.equal(signed.network, 'mainnet', 'bound to the gateway network from /api/v1/info');
 
     secret = await page.locator('#secret-value').inputValue();
     assert.match(secret, /^ck_live_[0-9A-Za-z]{40,}$/);
@@ -332,7 +333,7 @@ test('wallet dashboard', async (t) => {
       await idle();
     });
     const signed = wallet.signed().at(-1);
-    assert.deepEqual(Object.keys(signed), ['action', 'keyId', 'keyName', 'timestamp'], 'only the changed field is sent');
+    assert.deepEqual(Object.keys(signed), ['action', 'keyId', 'keyName', 'network', 'timestamp'], 'only the changed field is sent');
     assert.equal(signed.keyName, 'E2E bot renamed');
     assert.equal(await page.locator('#keys-notice').innerText(), 'Key “E2E bot renamed” updated.');
     assert.equal(await keyCard('E2E bot').count(), 0);

@@ -92,10 +92,15 @@ async function action(area: Area, fn: () => Promise<void>): Promise<void> {
 
 // ---------- signing ----------
 
-/** Signs {"action":..., ...fields, "timestamp":ms} with the connected wallet. */
+/**
+ * Signs {"action":..., ...fields, "network":..., "domain"?:..., "timestamp":ms}
+ * with the connected wallet. network and domain come from /api/v1/info and bind
+ * the signature to this gateway: another network or deployment refuses it.
+ */
 async function sign(actionName: string, fields: Record<string, unknown>): Promise<Signed> {
   if (!account) throw new Problem('Connect a wallet first.');
   const msg: Record<string, unknown> = { action: actionName, ...fields };
+  msg.network = info.network;
   if (info.messageDomain) msg.domain = info.messageDomain;
   msg.timestamp = Date.now();
   const message = JSON.stringify(msg);
