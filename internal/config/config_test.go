@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -146,5 +147,21 @@ func TestBoolFlagStandsAlone(t *testing.T) {
 	c, err = Load([]string{"-migrate=false"}, env(nil), io.Discard)
 	if err != nil || c.Migrate {
 		t.Fatalf("-migrate=false: %v %v", err, c.Migrate)
+	}
+}
+
+// STXGATE_DOMAIN is copied into signed messages: a value a client cannot
+// reproduce unambiguously is refused at start.
+func TestMessageDomain(t *testing.T) {
+	for _, bad := range []string{"dex example", "dex.exa\tmple", "dëx.example", strings.Repeat("a", 254)} {
+		_, err := Load(nil, env(map[string]string{"STXGATE_DOMAIN": bad}), io.Discard)
+		want := fmt.Sprintf("invalid configuration: STXGATE_DOMAIN=%q: want at most 253 printable ASCII characters without spaces, such as dex.example.com", bad)
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %s", bad, err, want)
+		}
+	}
+	c, err := Load(nil, env(map[string]string{"STXGATE_DOMAIN": "dex.example.com"}), io.Discard)
+	if err != nil || c.Domain != "dex.example.com" {
+		t.Fatalf("%+v %v", c.Domain, err)
 	}
 }
