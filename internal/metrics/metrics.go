@@ -9,6 +9,7 @@ package metrics
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -124,7 +125,11 @@ func New() *Metrics {
 		m.settlements, m.settlementDuration,
 		m.keyCacheLookups, m.keyCacheReloads,
 		m.storeErrors,
-		collectors.NewGoCollector(),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			// The live heap as the last GC marked it (a forced GC's measure,
+			// without forcing one) and the GC count: what a soak watches.
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/(heap/live:bytes|cycles/total:gc-cycles)$`)},
+		)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	// Series that should read 0 rather than be absent before the first event,

@@ -154,3 +154,17 @@ func TestWatchBatcher(t *testing.T) {
 		t.Errorf("after another input: %v, want 41 (read at scrape time)", got)
 	}
 }
+
+// What a soak run samples is on the endpoint: the live heap after the last
+// GC, GC cycles, heap in use, goroutines, resident memory and open fds.
+func TestRuntimeSeriesForSoak(t *testing.T) {
+	m := metrics.New()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, name := range []string{"go_gc_heap_live_bytes ", "go_gc_cycles_total_gc_cycles_total ",
+		"go_memstats_heap_inuse_bytes ", "go_goroutines ", "process_resident_memory_bytes ", "process_open_fds "} {
+		if !strings.Contains(rec.Body.String(), "\n"+name) {
+			t.Errorf("no %s series on /metrics", strings.TrimSpace(name))
+		}
+	}
+}
