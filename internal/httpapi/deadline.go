@@ -14,6 +14,10 @@ import (
 // TestPostgresPartitioned). Work that must outlive the client — settlement
 // and its recording once an order is claimed — detaches from the request
 // context on purpose and is not cut by it.
+//
+// Errors are answered here, while the context is the request's: once this
+// returns, the context is cancelled, and errorHandler could no longer tell a
+// client that went away (499) from a request that simply ended.
 func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if d <= 0 {
@@ -23,7 +27,10 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			return nil
 		}
 	}
 }

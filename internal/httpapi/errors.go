@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -73,27 +74,24 @@ func statusOf(fe *fault.Error) int {
 // was answered. It is logged and counted, never sent (nobody is listening).
 const StatusClientClosedRequest = 499
 
-// clientClosedError is the error of a request cut short because its client
-// disconnected (accessLog decides, from the client's own context).
-type clientClosedError struct{ err error }
-
-func (e *clientClosedError) Error() string { return "client closed request: " + e.err.Error() }
-func (e *clientClosedError) Unwrap() error { return e.err }
-
-// causeKey holds, in the echo context, the cause of a 499 for the access log.
-const causeKey = "stxgate.cause"
+// clientClosed reports whether err is the request's own cancellation: its
+// client disconnected (net/http cancels the request's context then; the
+// request deadline ends it with DeadlineExceeded instead). requestDeadline
+// answers inside its scope, so the context checked is still the request's.
+func clientClosed(c echo.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(c.Request().Context().Err(), context.Canceled)
+}
 
 // errorHandler is Echo's HTTPErrorHandler: DESIGN.md's body for every error,
 // client errors logged at info, server errors at error, never a stack trace.
 // A client that went away gets no body and no line of its own: the access
-// log's line says 499 with the cause, at info — it is not a server fault, and
-// whatever the request committed before stands.
+// log's line says 499 at info — it is not a server fault, and whatever the
+// request committed before stands.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if cc, ok := errors.AsType[*clientClosedError](err); ok {
-		c.Set(causeKey, cc.err)
+	if clientClosed(c, err) {
 		c.Response().WriteHeader(StatusClientClosedRequest)
 		return
 	}

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -50,12 +48,8 @@ func validRequestID(id string) bool {
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		client := c.Request().Context() // the client's own, before requestDeadline wraps it
 		err := next(c)
 		if err != nil {
-			if client.Err() != nil && errors.Is(err, context.Canceled) {
-				err = &clientClosedError{err: err}
-			}
 			c.Error(err) // writes the response now, so the status below is final
 		}
 		if !s.log.Enabled(c.Request().Context(), slog.LevelInfo) {
@@ -71,9 +65,6 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if k := keyFrom(c); k != nil {
 			attrs = append(attrs, slog.String("key_id", k.ID))
-		}
-		if cause, ok := c.Get(causeKey).(error); ok {
-			attrs = append(attrs, slog.Any("cause", cause))
 		}
 		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
 		return nil
