@@ -134,3 +134,21 @@ bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (under 1
 bench-quick: bench-bin ## the one-minute version of make bench (prints the report, writes bin/bench-quick.md)
 	$(call BENCH_MICRO,100ms)
 	bin/stxgate-bench -quick -micro bin/bench-micro.txt -out bin/bench-quick.md
+
+# Soak (docs/soak.md): cmd/stxgate-soak runs the real gateway on PostgreSQL + Redis with the simulated
+# settlement for DURATION of wrk load (keyed, wallet-signed, create, execute, mixed) and prints one table
+# of RSS, heap, GC, goroutines, fds, connections, Redis memory, req/s and p99, with the growth per 100,000
+# requests after the warm-up. Creates and drops its own database (stxgate_soak) and Redis prefix.
+DURATION ?= 10m
+
+.PHONY: soak
+soak: ## the gateway under DURATION (default 10m) of load: memory, fds, connections and logs stay flat?
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/stxgate ./cmd/stxgate
+	$(GO) build -o bin/stxgate-soak ./cmd/stxgate-soak
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	bin/stxgate-soak -duration $(DURATION) $(SOAK_FLAGS)
+
+.PHONY: soak-ci
+soak-ci: ## the 60 s soak with its verdict (CI): fails on memory growth, any 5xx or any ERROR log line
+	$(MAKE) soak DURATION=60s SOAK_FLAGS=-check

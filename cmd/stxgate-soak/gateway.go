@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stxgate/stxgate/pkg/client"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+const soakDB = "stxgate_soak"
+
+// runner is one soak run: what it created, the gateway it drives, and the
+// samples it took.
+type runner struct {
+	s       settings
+	dir     string // wrk script and request files
+	admin   *pgx.Conn
+	db      *pgxpool.Pool // the soak database, for orders and pg_stat_activity
+	rdb     *redis.Client
+	prefix  string
+	gw      *gateway
+	wallets []*wallet
+	orders  *orderSource
+
+	samples  []sample
+	verdicts []sample // the end of every round (after its mixed phase)
+	capacity map[phase]float64
+}
+
+// wallet is a soak wallet with the keys it created through the API.
+type wallet struct {
+	key  *stacks.PrivateKey
+	addr string
+	keys []string // secrets
+}
+
+const (
+	walletCount   = 8
+	keysPerWallet = 4
+	// Limits of the soak keys, wallets and IPs: high, so every request is
+	// admitted (the limiter still runs in full on each).
+	highLimit = 10_000_000
+)
+
+func setup(ctx context.Context, s settings) (*runner, error) {
+	r := &runner{s: s, prefix: "stxgate-soak:" + randomHex(6) + ":", capacity: map[phase]float64{}}
+	var err error
+	if r.dir, err = os.MkdirTemp("", "stxgate-soak-"); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(r.dir+"/soak.lua", luaScript, 0o644); err != nil {
+		return r, err
+	}
+	if r.admin, err = pgx.Connect(ctx, s.dbURL); err != nil {
+		return r, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	var locked bool
+	if err := r.admin.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('stxgate-soak', 0))`).Scan(&locked); err != nil {
+		return r, fmt.Errorf("advisory lock: %w", err)
+	}
+	if !locked {
+		r.admin.Close(ctx)
+		r.admin = nil // not ours to drop
+		return r, fmt.Errorf("another stxgate-soak run holds this PostgreSQL; wait for it to finish")
+	}
+	if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+soakDB+" WITH (FORCE)"); err != nil {
+		return r, err
+	}
+	if _, err := r.admin.Exec(ctx, "CREATE DATABASE "+soakDB); err != nil {
+		return r, err
+	}
+	dsn, err := withDatabase(s.dbURL, soakDB)
+	if err != nil {
+		return r, err
+	}
+	opt, err := redis.ParseURL(s.redisURL)
+	if err != nil {
+		return r, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	r.rdb = redis.NewClient(opt)
+	if r.gw, err = startGateway(ctx, s, dsn, r.prefix); err != nil {
+		return r, err
+	}
+	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.cmd.Process.Pid, r.gw.addr, r.gw.metricsAddr, soakDB, r.prefix)
+	if r.db, err = pgxpool.New(ctx, dsn); err != nil { // after the gateway migrated the schema
+		return r, err
+	}
+	if r.wallets, err = createWallets(ctx, r.gw.addr); err != nil {
+		return r, err
+	}
+	r.orders = newOrderSource(r.db, r.wallets)
+	return r, nil
+}
+
+// teardown stops the gateway and removes the database and Redis keys the run
+// made. It runs after a failure or an interrupt too.
+func (r *runner) teardown() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r.gw.stop()
+	if r.db != nil {
+		r.db.Close()
+	}
+	if r.admin != nil {
+		if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+soakDB+" WITH (FORCE)"); err != nil {
+			logf("drop database %s: %v", soakDB, err)
+		}
+		_ = r.admin.Close(ctx)
+	}
+	if r.rdb != nil {
+		if err := deletePrefix(ctx, r.rdb, r.prefix); err != nil {
+			logf("delete Redis prefix %s: %v", r.prefix, err)
+		}
+		_ = r.rdb.Close()
+	}
+	if r.dir != "" {
+		_ = os.RemoveAll(r.dir)
+	}
+}
+
+// createWallets makes the wallets and their keys through the API
+// (wallet-signed create_api_key), as a user would.
+func createWallets(ctx context.Context, addr string) ([]*wallet, error) {
+	ws := make([]*wallet, walletCount)
+	for i := range ws {
+		k, err := stacks.GeneratePrivateKey()
+		if err != nil {
+			return nil, err
+		}
+		w := &wallet{key: k, addr: k.Address(stacks.Mainnet).String()}
+		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		for j := range keysPerWallet {
+			created, err := c.CreateKey(ctx, client.CreateKeyRequest{
+				Name: fmt.Sprintf("soak %d.%d", i, j), Permissions: []string{"create", "execute", "cancel"},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("create key through the API: %w", err)
+			}
+			w.keys = append(w.keys, created.APIKey)
+		}
+		ws[i] = w
+	}
+	return ws, nil
+}
+
+// gateway is the gateway process, its log read as it is written.
+type gateway struct {
+	addr, metricsAddr string
+	cmd               *exec.Cmd
+	done              chan error
+	log               *logWatch
+}
+
+// startGateway runs the binary with exactly env (nothing inherited, so a
+// developer's STXGATE_* settings cannot leak in) on free loopback ports, at
+// the default log level, and waits for /healthz.
+func startGateway(ctx context.Context, s settings, dsn, prefix string) (*gateway, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	lim := strconv.Itoa(highLimit)
+	cmd := exec.Command(s.gateway)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"DATABASE_URL=" + dsn, "REDIS_URL=" + s.redisURL, "STXGATE_REDIS_PREFIX=" + prefix,
+		"STXGATE_LISTEN=" + addr, "STXGATE_METRICS_LISTEN=" + metricsAddr,
+		"STXGATE_RATE_LIMIT_MINUTE=" + lim, "STXGATE_RATE_LIMIT_HOUR=" + lim, "STXGATE_RATE_LIMIT_DAY=" + lim,
+		"STXGATE_IP_LIMIT_MINUTE=" + lim, "STXGATE_WALLET_LIMIT_MINUTE=" + lim, "STXGATE_PUBLIC_LIMIT_MINUTE=" + lim,
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout // one stream, in order
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start gateway: %w", err)
+	}
+	g := &gateway{addr: addr, metricsAddr: metricsAddr, cmd: cmd, done: make(chan error, 1), log: &logWatch{}}
+	scanned := make(chan struct{})
+	go func() { g.log.read(out); close(scanned) }()
+	go func() { <-scanned; g.done <- cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-g.done:
+			g.done <- err
+			return nil, fmt.Errorf("gateway exited at start (%v); log:\n%s", err, g.log.tail())
+		case <-ctx.Done():
+			g.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			g.stop()
+			return nil, fmt.Errorf("gateway not healthy after 60s; log:\n%s", g.log.tail())
+		}
+	}
+}
+
+// stop asks for a clean shutdown, then kills.
+func (g *gateway) stop() {
+	if g == nil || g.cmd.Process == nil {
+		return
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-g.done:
+		g.done <- err
+	case <-time.After(20 * time.Second):
+		_ = g.cmd.Process.Kill()
+	}
+}
+
+// logWatch counts the gateway's JSON log lines by level and keeps the ERROR
+// lines (the first ones) and the last lines, without storing the whole log.
+type logWatch struct {
+	mu     sync.Mutex
+	levels map[string]int
+	errors []string
+	last   []string
+}
+
+const keepLines = 20
+
+func (l *logWatch) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		l.add(sc.Bytes())
+	}
+}
+
+var levelField = []byte(`"level":"`)
+
+func (l *logWatch) add(line []byte) {
+	level := "OTHER" // not a JSON log line (a panic, the runtime's own output)
+	if i := bytes.Index(line, levelField); i >= 0 {
+		rest := line[i+len(levelField):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			level = string(rest[:j])
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.levels == nil {
+		l.levels = map[string]int{}
+	}
+	l.levels[level]++
+	if (level == "ERROR" || level == "OTHER") && len(l.errors) < keepLines {
+		l.errors = append(l.errors, string(line))
+	}
+	if len(l.last) == keepLines {
+		l.last = l.last[1:]
+	}
+	l.last = append(l.last, string(line))
+}
+
+// counts is a copy of the lines seen per level.
+func (l *logWatch) counts() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.levels))
+	for k, v := range l.levels {
+		out[k] = v
+	}
+	return out
+}
+
+func (l *logWatch) errorLines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errors...)
+}
+
+func (l *logWatch) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b bytes.Buffer
+	for _, s := range l.last {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// freeLoopbackAddr picks a free port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// withDatabase is dsn pointing at database name.
+func withDatabase(dsn, name string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// deletePrefix removes every key under prefix (the run's own prefix only).
+func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Unlink(ctx, batch...).Err()
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
