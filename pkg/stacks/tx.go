@@ -22,11 +22,11 @@ const (
 // Authorization, hash mode and key encoding: the single-sig standard kind
 // this package builds.
 const (
-	authStandard        = 0x04
-	authSponsored       = 0x05
-	hashModeP2PKH       = 0x00
-	keyEncodingCompress = 0x00
-	keyEncodingUncompr  = 0x01
+	authStandard            = 0x04
+	authSponsored           = 0x05
+	hashModeP2PKH           = 0x00
+	keyEncodingCompressed   = 0x00
+	keyEncodingUncompressed = 0x01
 )
 
 // unsupportedHashModes names the multi-sig and segwit spending conditions.
@@ -239,7 +239,7 @@ func (tx *Transaction) append(dst []byte, cleared bool) []byte {
 	} else {
 		dst = binary.BigEndian.AppendUint64(dst, tx.Origin.Nonce)
 		dst = binary.BigEndian.AppendUint64(dst, tx.Origin.Fee)
-		dst = append(dst, keyEncodingCompress)
+		dst = append(dst, keyEncodingCompressed)
 		dst = append(dst, tx.Origin.Signature[:]...)
 	}
 	dst = append(dst, byte(tx.AnchorMode), byte(tx.PostConditionMode))
@@ -256,7 +256,7 @@ func sha512_256(b []byte) [32]byte { return sha512.Sum512_256(b) }
 // InitialSighash is sha512/256 of the transaction with the origin's nonce,
 // fee and signature cleared: what every signer of the transaction commits to.
 func (tx *Transaction) InitialSighash() ([32]byte, error) {
-	var buf [512]byte
+	var buf [1024]byte // an execute-order call is about 900 bytes
 	b, err := tx.appendChecked(buf[:0], true)
 	if err != nil {
 		return [32]byte{}, err
@@ -344,7 +344,7 @@ func TxIDOf(raw []byte) TxID { return TxID(sha512_256(raw)) }
 // TxID validates and serialises tx and returns its txid. It is final only
 // once tx is signed: the signature is part of the hashed bytes.
 func (tx *Transaction) TxID() (TxID, error) {
-	var buf [512]byte
+	var buf [1024]byte // an execute-order call is about 900 bytes
 	b, err := tx.AppendSerialized(buf[:0])
 	if err != nil {
 		return TxID{}, err
@@ -483,8 +483,8 @@ func (r *reader) origin(o *SpendingCondition) {
 	at = r.off
 	switch e := r.u8("key encoding"); {
 	case r.err != nil:
-	case e == keyEncodingCompress:
-	case e == keyEncodingUncompr:
+	case e == keyEncodingCompressed:
+	case e == keyEncodingUncompressed:
 		if r.err == nil {
 			r.err = fmt.Errorf("stacks: byte %d: uncompressed public key encoding: %w: %w", at, ErrUncompressedPublicKey, ErrUnsupportedTransaction)
 		}
