@@ -1,5 +1,8 @@
 // Package ordersig builds, signs and verifies stxgate orders as SIP-018
-// structured data, exactly as a wallet's stx_signStructuredMessage does.
+// structured data, exactly as a wallet's stx_signStructuredMessage does, and
+// turns a signed order into what the settlement contract's execute-order
+// call carries (ExecuteOrderArgs, TokenTraitArgs, InputCap; the transaction
+// itself is pkg/stacks' NewExecuteOrder).
 //
 // It only turns an Order into the Clarity tuple DESIGN.md defines; deciding
 // whether the order makes business sense (direction values, uuid format,
