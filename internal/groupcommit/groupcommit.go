@@ -12,6 +12,7 @@ package groupcommit
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -70,6 +71,7 @@ type call[In, Out any] struct {
 	in   In
 	out  Out
 	err  error
+	sent bool // taken into a batch (under Batcher.mu): its outcome is the batch's
 	done chan struct{}
 }
 
@@ -87,10 +89,12 @@ func New[In, Out any](flush Flush[In, Out], opt Options[In]) *Batcher[In, Out] {
 	return &Batcher[In, Out]{flush: flush, opt: opt}
 }
 
-// Do queues in and waits for its batch. It returns ctx's error if ctx ends
-// first; the input may still be written by a batch already in flight (as a
-// statement may still commit after its client gave up), but an input whose
-// context ended before its batch was built is never sent.
+// Do queues in and waits for its batch. If ctx ends while the input is still
+// queued, Do returns ctx's error and the input is never sent. Once the input
+// is in a batch, Do returns that batch's outcome whatever happens to ctx: a
+// caller is never told "cancelled" about a write that committed. The wait is
+// bounded by the flush's own timeout (Options.Timeout, or the leader's
+// deadline).
 //
 // A call that finds a free slot flushes in its own goroutine (at low load
 // that is every call: no hand-off, no added wake-up); under load the queue is
@@ -111,9 +115,17 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	case <-c.done:
 		return c.out, c.err
 	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if !c.sent { // still queued: it will never be sent
+		b.queue = slices.DeleteFunc(b.queue, func(q *call[In, Out]) bool { return q == c })
+		b.mu.Unlock()
 		var zero Out
 		return zero, ctx.Err()
 	}
+	b.mu.Unlock()
+	<-c.done // in a batch: report what that batch wrote
+	return c.out, c.err
 }
 
 // lead flushes one batch in the caller's goroutine, then leaves what queued
@@ -181,6 +193,7 @@ func (b *Batcher[In, Out]) take() []*call[In, Out] {
 			}
 			seen[k] = true
 		}
+		c.sent = true
 		batch = append(batch, c)
 	}
 	clear(b.queue[len(keep):])

@@ -282,11 +282,59 @@ func TestLeaderFlushKeepsDeadlineNotCancellation(t *testing.T) {
 			t.Fatalf("flush context ended with the caller's cancellation: %v", err)
 		}
 		close(release)
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Fatalf("Do: %v", err)
+		if err := <-done; err != nil {
+			t.Fatalf("Do: %v; want nil: the flush wrote the input, so the caller hears it did", err)
 		}
 		if s := b.Stats(); s.Inputs != 1 {
 			t.Fatalf("stats %+v: the flush should have written its input", s)
 		}
 	})
+}
+
+// A caller whose input is in a batch in flight (run by another caller's
+// goroutine) and whose context ends meanwhile gets the batch's outcome, not
+// its cancellation: what it is told matches what was written.
+func TestCancelledCallInFlightGetsTheBatchOutcome(t *testing.T) {
+	g := newGate(true)
+	b := New(g.flush, Options[string]{InFlight: 1})
+	first := run(b, context.Background(), "first")
+	<-g.entered // "first" holds the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	ride := run(b, ctx, "ride", "ok")
+	queued(t, b, 2)
+	g.release <- struct{}{} // "first" done; the runner takes the queued two into one batch
+	<-g.entered             // that batch is in flight
+	cancel()
+	close(g.release)
+	first()
+	for _, a := range ride() {
+		if a.err != nil || a.out != "done:"+a.in {
+			t.Errorf("%s: %q, %v; want done:%s (its batch committed)", a.in, a.out, a.err, a.in)
+		}
+	}
+	if got := g.sizes(); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("batch sizes %v, want [1 2]", got)
+	}
+}
+
+// A queued call whose context ends returns at once, without waiting for the
+// batch in flight, and is never written.
+func TestCancelledQueuedCallReturnsAtOnce(t *testing.T) {
+	g := newGate(true)
+	b := New(g.flush, Options[string]{InFlight: 1})
+	first := run(b, context.Background(), "first")
+	<-g.entered
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := run(b, ctx, "gone")
+	queued(t, b, 1)
+	cancel()
+	if a := gone(); !errors.Is(a[0].err, context.Canceled) { // returns while "first" is still held
+		t.Fatalf("cancelled queued call: %q, %v; want context.Canceled", a[0].out, a[0].err)
+	}
+	queued(t, b, 0)
+	close(g.release)
+	first()
+	if got := g.sizes(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("batch sizes %v, want [1]: the cancelled call was sent", got)
+	}
 }

@@ -200,3 +200,90 @@ func TestGroupCommitAcrossGateways(t *testing.T) {
 		}
 	}
 }
+
+// Callers that cancel their contexts while their claims are queued or in a
+// group-committed batch are told exactly what happened: a claim reported
+// cancelled left its order open, a claim reported done left it executing
+// (issue 13 item 7: before, a caller cancelled while its batch was in flight
+// heard "canceled" about a claim that batch then committed, and the execute
+// answered 5xx for an order that went on to settle).
+//
+// Another transaction holds every order's row lock, so the first batches
+// stay in flight (waiting for the lock) while the rest queue; every caller
+// then cancels, and the lock is released.
+func TestCancelledClaimsReportWhatWasCommitted(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.MigratedPool(t)
+	store := postgres.New(pool)
+	const (
+		orders = 200
+		owner  = "SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR"
+	)
+	_, err := pool.Exec(ctx, `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price,
+		direction, condition_token, recipient, signature, valid_from, valid_to, status, created_by, created_at, updated_at)
+		SELECT 'cc-' || lpad(g::text, 3, '0'), $2, 'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.a',
+			'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.b', 1, '1', 'gt', 'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.a',
+			$2, 'sig', now() - interval '1 hour', now() + interval '1 hour', 'open', 'test', now(), now()
+		FROM generate_series(1, $1) g`, orders, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuidOf := func(i int) string { return fmt.Sprintf("cc-%03d", i+1) }
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx)
+	if _, err := lock.Exec(ctx, `SELECT uuid FROM orders ORDER BY uuid FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+
+	errs := make([]error, orders)
+	cctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() { _, errs[i] = store.Claim(cctx, uuidOf(i), "key:k", owner, time.Now()) })
+	}
+	// Both batch slots are in flight once two statements wait for the lock.
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting < 2; {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d claim batches wait for the row lock, want 2", waiting)
+		}
+	}
+	cancel()
+	if err := lock.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var claimed, cancelled int
+	for i := range orders {
+		o, err := store.OrderByUUID(ctx, uuidOf(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case errs[i] == nil:
+			claimed++
+			if o.Status != order.StatusExecuting {
+				t.Errorf("%s: claim reported done, stored %s", uuidOf(i), o.Status)
+			}
+		case errors.Is(errs[i], context.Canceled):
+			cancelled++
+			if o.Status != order.StatusOpen {
+				t.Errorf("%s: claim reported cancelled, but the order is %s (committed)", uuidOf(i), o.Status)
+			}
+		default:
+			t.Errorf("%s: claim: %v", uuidOf(i), errs[i])
+		}
+	}
+	t.Logf("%d claims done (their batch was in flight when they cancelled), %d cancelled while queued; %+v",
+		claimed, cancelled, store.ClaimStats())
+	if claimed < 2 || cancelled == 0 {
+		t.Fatalf("%d done, %d cancelled: the race did not exercise both outcomes", claimed, cancelled)
+	}
+}
