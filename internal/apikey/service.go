@@ -264,13 +264,16 @@ func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended
 }
 
 // errUnchanged from a mutation means the key already is as asked (revoking a
-// revoked key, suspending a suspended one): nothing is written, recorded or
-// propagated, and the call still succeeds.
+// revoked key, suspending a suspended one): nothing is written or recorded,
+// but the key's state is propagated again — the earlier call that made the
+// change may have failed to propagate it (503), and its retry must finish
+// the job — and the call succeeds.
 var errUnchanged = errors.New("key unchanged")
 
 // mutate runs fn on the key under the store's row lock. wallet "" skips the
 // ownership check (operator actions). stored runs once the change is stored,
 // before it is propagated: the change happened even if propagation fails.
+// Propagation (OnChange) runs whether or not fn changed anything.
 func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error, stored func(*Key)) (*Key, error) {
 	var current *Key
 	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
@@ -287,6 +290,9 @@ func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) e
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
+		if err := s.propagate(ctx, current); err != nil {
+			return nil, err
+		}
 		return current, nil
 	}
 	if errors.Is(err, ErrNotFound) {
@@ -299,12 +305,18 @@ func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) e
 		return nil, fmt.Errorf("update key: %w", err)
 	}
 	stored(k)
-	if s.cfg.OnChange != nil {
-		if err := s.cfg.OnChange(ctx, k); err != nil {
-			return nil, err
-		}
+	if err := s.propagate(ctx, k); err != nil {
+		return nil, err
 	}
 	return k, nil
+}
+
+// propagate makes every gateway instance see k as stored (OnChange).
+func (s *Service) propagate(ctx context.Context, k *Key) error {
+	if s.cfg.OnChange == nil {
+		return nil
+	}
+	return s.cfg.OnChange(ctx, k)
 }
 
 // record appends a key event to the audit trail, if there is one.

@@ -1,0 +1,107 @@
+package keyauth_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/store/postgres"
+	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// failingBumps is the real Redis limiter whose next Bump calls fail, as
+// when Redis drops the connection between the database write and the bump.
+type failingBumps struct {
+	ratelimit.Limiter
+	fail atomic.Int32
+}
+
+func (f *failingBumps) Bump(ctx context.Context, subject string) (int64, error) {
+	if f.fail.Add(-1) >= 0 {
+		return 0, ratelimit.ErrUnavailable
+	}
+	return f.Limiter.Bump(ctx, subject)
+}
+
+// instance is one gateway's key path: its own service and key cache over
+// the shared PostgreSQL and Redis.
+type instance struct {
+	keys *apikey.Service
+	auth *keyauth.Authenticator
+}
+
+func newInstance(t *testing.T, store apikey.Store, limiter ratelimit.Limiter) instance {
+	t.Helper()
+	svc := apikey.NewService(store, apikey.Config{Network: stacks.Mainnet, MaxActivePerWallet: 25,
+		DefaultLimits: apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}}, time.Now)
+	auth := keyauth.New(svc, limiter, keyauth.NewCache(keyauth.DefaultTTL, 1000, time.Now))
+	svc.SetOnChange(auth.Invalidate)
+	return instance{keys: svc, auth: auth}
+}
+
+// Issue 13 item 6: a revoke (or suspend) whose generation bump failed
+// answers 503; its retry finds the row already changed and must still
+// propagate, so the other instance stops accepting the key at once (before,
+// the retry answered 200 and bumped nothing: instance B served the key from
+// its cache until the TTL).
+func TestRetriedRevokeAndSuspendPropagate(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.MigratedPool(t)
+	rdb, prefix := testenv.Redis(t)
+	shared := ratelimit.NewRedis(rdb, prefix)
+	flaky := &failingBumps{Limiter: shared}
+	a := newInstance(t, postgres.New(pool), flaky)
+	b := newInstance(t, postgres.New(pool), shared)
+	ip := netip.MustParseAddr("192.0.2.7")
+	const wallet = "SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR"
+
+	tests := []struct {
+		name   string
+		change func(id string) (*apikey.Key, error)
+		status apikey.Status
+	}{
+		{"Revoke", func(id string) (*apikey.Key, error) { return a.keys.Revoke(ctx, wallet, id, nil) }, apikey.StatusRevoked},
+		{"Suspend", func(id string) (*apikey.Key, error) { return a.keys.SetSuspended(ctx, id, true) }, apikey.StatusSuspended},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k, secret, err := a.keys.Create(ctx, apikey.CreateInput{Wallet: wallet, Name: tc.name, Permissions: []string{"execute"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.auth.Authenticate(ctx, secret.String(), ip, false); err != nil { // B caches the key
+				t.Fatalf("instance B before the change: %v", err)
+			}
+
+			flaky.fail.Store(1)
+			_, err = tc.change(k.ID)
+			fe, _ := fault.As(err)
+			if fe == nil || fe.Kind != fault.KindUnavailable || fe.Public != "Service unavailable: could not propagate the key change" {
+				t.Fatalf("change with the bump failing: %v; want 503 could not propagate the key change", err)
+			}
+			if _, err := b.auth.Authenticate(ctx, secret.String(), ip, false); err != nil {
+				t.Fatalf("instance B after the failed propagation: %v (its cache still holds the key, as expected)", err)
+			}
+
+			got, err := tc.change(k.ID) // the client retries
+			if err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if got.Status != tc.status {
+				t.Fatalf("retry returned status %s, want %s", got.Status, tc.status)
+			}
+			_, err = b.auth.Authenticate(ctx, secret.String(), ip, false)
+			if fe, _ := fault.As(err); fe == nil || fe.Kind != fault.KindUnauthenticated || !errors.Is(err, apikey.ErrInactiveKey) {
+				t.Fatalf("instance B after the retry: %v; want 401 API key inactive", err)
+			}
+		})
+	}
+}
