@@ -176,6 +176,10 @@ type Store interface {
 	UpdateKey(ctx context.Context, id string, fn func(*Key) error) (*Key, error)
 	// AddUsage adds counts to keys' usage and moves lastUsedAt forward.
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
+	// KeyHashes lists the hashes of the keys stored at or after since (the
+	// store's own clock, stamped when the insert ran; zero: every key) and
+	// the stamp of the newest one listed (since when none is).
+	KeyHashes(ctx context.Context, since time.Time) ([]Hash, time.Time, error)
 }
 
 // UnmapPrefix turns a prefix written IPv4-mapped (::ffff:10.0.0.0/104) into

@@ -35,6 +35,11 @@ type Config struct {
 	// OnChange runs after a key was updated, revoked or suspended, before
 	// the change is reported done: it makes every gateway instance see it.
 	OnChange func(context.Context, *Key) error
+	// OnCreate runs after a key was stored, before its secret is handed
+	// out: it makes every gateway instance know the key exists. Its error
+	// fails the create (the stored key is then listed, never usable by
+	// anyone: its secret was never shown).
+	OnCreate func(context.Context, *Key) error
 	// Audit hears of every change once it is stored (nil: no audit trail).
 	Audit audit.Recorder
 }
@@ -62,6 +67,9 @@ func (s *Service) Network() stacks.Network { return s.cfg.Network }
 
 // SetOnChange installs the change hook (wiring: the authenticator exists after the service).
 func (s *Service) SetOnChange(fn func(context.Context, *Key) error) { s.cfg.OnChange = fn }
+
+// SetOnCreate installs the creation hook (wiring, as SetOnChange).
+func (s *Service) SetOnCreate(fn func(context.Context, *Key) error) { s.cfg.OnCreate = fn }
 
 // Store returns the underlying store, for components that read keys directly.
 func (s *Service) Store() Store { return s.store }
@@ -133,6 +141,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, Secret, err
 		details["expiresAt"] = k.ExpiresAt.Format(time.RFC3339Nano)
 	}
 	s.record(ctx, audit.KeyCreated, k, "wallet:"+in.Wallet, details)
+	if s.cfg.OnCreate != nil {
+		if err := s.cfg.OnCreate(ctx, k); err != nil {
+			return nil, Secret{}, err
+		}
+	}
 	return k, secret, nil
 }
 

@@ -121,6 +121,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}, now)
 	a.Auth = keyauth.New(a.Keys, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now))
 	a.Auth.SetMissLimit(cfg.KeyMissLimitMinute)
+	if err := a.Auth.Known().Load(ctx); err != nil {
+		// Not fatal: the first unknown key lists the keys again.
+		log.Warn("load the set of existing API keys", slog.Any("error", err))
+	}
+	a.Keys.SetOnCreate(a.Auth.Announce)
 	changed := cfg.RedisPrefix + "keys:changed"
 	a.Keys.SetOnChange(func(ctx context.Context, k *apikey.Key) error {
 		if err := a.Auth.Invalidate(ctx, k); err != nil {

@@ -129,7 +129,7 @@ var Vars = []Var{
 		func(c *Config) *int { return &c.WalletLimitMinute }),
 	number("STXGATE_PUBLIC_LIMIT_MINUTE", "public-limit-minute", "600", "public reads per minute per client IP",
 		func(c *Config) *int { return &c.PublicLimitMinute }),
-	number("STXGATE_KEY_MISS_LIMIT_MINUTE", "key-miss-limit-minute", "60", "unknown API keys (valid checksum, no such key: a database lookup each) per minute per client IP; 0: no limit",
+	number("STXGATE_KEY_MISS_LIMIT_MINUTE", "key-miss-limit-minute", "60", "unknown API keys (valid checksum, no such key) per minute per client IP, then 429; keys that exist are never refused; 0: no limit",
 		func(c *Config) *int { return &c.KeyMissLimitMinute }),
 	duration("STXGATE_SIGNATURE_WINDOW", "signature-window", "5m", "how old a signed message's timestamp may be",
 		func(c *Config) *time.Duration { return &c.SignatureWindow }),

@@ -31,7 +31,10 @@ func PolicyFor(l apikey.Limits) ratelimit.Policy {
 type Result struct {
 	Key      *apikey.Key
 	Decision ratelimit.Decision // the limiter's answer (Allowed may be false)
-	Limited  bool               // false when the limiter was down and the route fails open
+	// Limited: the request was counted and Decision is the limiter's. False
+	// when the key's own rules refused it first (not counted), or when the
+	// limiter was down and the route fails open.
+	Limited bool
 }
 
 // Authenticator resolves keys through the cache and the limiter.
@@ -39,6 +42,7 @@ type Authenticator struct {
 	keys    *apikey.Service
 	limiter ratelimit.Limiter
 	cache   *Cache
+	known   *Known           // every key hash the store has (known.go)
 	metrics *metrics.Metrics // nil: none (SetMetrics)
 
 	missPolicy ratelimit.Policy // unknown-key lookups per client IP (misses.go); nil: none
@@ -46,17 +50,20 @@ type Authenticator struct {
 
 // New returns an Authenticator.
 func New(keys *apikey.Service, limiter ratelimit.Limiter, cache *Cache) *Authenticator {
-	return &Authenticator{keys: keys, limiter: limiter, cache: cache}
+	return &Authenticator{keys: keys, limiter: limiter, cache: cache, known: NewKnown(keys.Store(), limiter)}
 }
 
 // ErrLimiterDown is returned (wrapped in a 503) when the limiter is unreachable
 // and the route fails closed.
 var ErrLimiterDown = fault.Unavailable("Service unavailable: rate limiter unreachable", nil)
 
-// Authenticate resolves raw, counts the request and applies status, expiry and
-// IP rules. failOpen decides what happens when the limiter is unreachable:
+// Authenticate resolves raw, applies status, expiry and IP rules, and counts
+// the request. failOpen decides what happens when the limiter is unreachable:
 // serve from the cache without counting (true) or answer 503 (false).
 // A refused request (429) still returns the key, with Decision.Allowed false.
+// A request the key's own rules refuse (an address outside its allowlist,
+// an inactive key) is not counted: a thief outside the allowlist cannot use
+// up the owner's limits.
 func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.Addr, failOpen bool) (*Result, error) {
 	secret, err := apikey.ParseSecret(raw, a.keys.Network())
 	if err != nil {
@@ -66,15 +73,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 	entry, hit := a.cache.Get(hash)
 	a.metrics.KeyCacheLookup(hit)
 	if !hit {
-		if err := a.checkMisses(ctx, ip); err != nil {
-			return nil, err
-		}
-		k, err := a.load(ctx, hash)
+		k, err := a.lookup(ctx, hash, ip, failOpen)
 		if err != nil {
-			a.countMiss(ctx, ip, err)
 			return nil, err
 		}
 		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers
+	}
+	if err := a.keys.Check(entry.Key, ip); err != nil {
+		entry, err = a.recheck(ctx, hash, entry, hit, ip)
+		if err != nil {
+			return &Result{Key: entry.Key}, err
+		}
+		hit = true // recheck cached the entry
 	}
 	res := &Result{Key: entry.Key, Limited: true}
 	d, err := a.limiter.Allow(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
@@ -115,6 +125,52 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 	return res, nil
 }
 
+// recheck confirms a refusal by the key's rules on its current version,
+// without counting the request: a cached entry may predate the owner's
+// change (a widened allowlist, an unsuspended key), so it is read again
+// when the key's generation moved. It returns the entry it judged, cached.
+func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, error) {
+	d, err := a.limiter.Peek(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
+	switch {
+	case err != nil:
+		// Limiter down: judge on what we have; an uncached entry keeps Gen
+		// -1, so the next counted request reads it again.
+		if !hit {
+			a.cache.Put(hash, entry)
+		}
+	case d.Generation != entry.Gen && (hit || d.Generation != 0):
+		a.metrics.KeyCacheReload()
+		k, err := a.load(ctx, hash)
+		if err != nil {
+			return entry, err
+		}
+		entry = &Entry{Key: k, Gen: d.Generation}
+		a.cache.Put(hash, entry)
+	case !hit:
+		entry.Gen = d.Generation // not shared yet
+		a.cache.Put(hash, entry)
+	}
+	return entry, a.keys.Check(entry.Key, ip)
+}
+
+// lookup reads a key that is not cached. Only a hash the known set has
+// reaches the store: an unknown key costs no database read.
+func (a *Authenticator) lookup(ctx context.Context, hash apikey.Hash, ip netip.Addr, failOpen bool) (*apikey.Key, error) {
+	exists, err := a.known.Contains(ctx, hash)
+	switch {
+	case err != nil && !errors.Is(err, ratelimit.ErrUnavailable):
+		return nil, err // the store failed to list keys
+	case err != nil && !failOpen:
+		return nil, ErrLimiterDown.Wrap(err)
+	case err != nil:
+		exists = a.known.has(hash) // limiter down, route fails open: the set as last listed
+	}
+	if !exists {
+		return nil, a.unknown(ctx, ip)
+	}
+	return a.load(ctx, hash)
+}
+
 func (a *Authenticator) load(ctx context.Context, hash apikey.Hash) (*apikey.Key, error) {
 	k, err := a.keys.Store().KeyByHash(ctx, hash)
 	if errors.Is(err, apikey.ErrNotFound) {
@@ -136,6 +192,18 @@ func (a *Authenticator) Invalidate(ctx context.Context, k *apikey.Key) error {
 	}
 	return nil
 }
+
+// Announce makes a key just created on this instance known to every
+// instance. It must succeed before the key is handed out.
+func (a *Authenticator) Announce(ctx context.Context, k *apikey.Key) error {
+	if err := a.known.Announce(ctx, k.Hash); err != nil {
+		return fault.Unavailable("Service unavailable: could not propagate the new key", err)
+	}
+	return nil
+}
+
+// Known returns the set of existing key hashes (loaded at start by app.New).
+func (a *Authenticator) Known() *Known { return a.known }
 
 // Cache returns the key cache (for pub/sub invalidation).
 func (a *Authenticator) Cache() *Cache { return a.cache }

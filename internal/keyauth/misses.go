@@ -2,7 +2,6 @@ package keyauth
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 
 	"github.com/stxgate/stxgate/internal/apikey"
@@ -10,14 +9,12 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit"
 )
 
-// A key with a valid checksum that is not in the cache costs a database
-// lookup. The checksum is public (CRC-32), so anyone can mint well-formed
-// random keys: without a bound, a flood of them is a flood of PostgreSQL
-// queries. SetMissLimit bounds the lookups that found nothing, per client IP
-// (IPv6 per /64) and minute; once over it, the IP's uncached keys get 429
-// before any lookup. Known keys never count, and cached keys are never
-// refused. If the limiter is unreachable the check is skipped: the route's
-// own Redis-down rule decides.
+// Unknown keys cost no database read (known.go), but each is a signature-
+// free request an attacker can send in bulk. SetMissLimit bounds them per
+// client IP (IPv6 per /64) and minute: past the limit an unknown key gets
+// 429 instead of 401. Only keys that do not exist are counted or refused: a
+// key that exists is looked up whatever its address sent before. If the
+// limiter is unreachable the count is skipped (the answer stays 401).
 
 // MissLimited is the cause of a 429 for too many unknown keys; httpapi
 // reads its decision for the rate-limit headers.
@@ -36,24 +33,17 @@ func (a *Authenticator) SetMissLimit(perMinute int) {
 
 func missSubject(ip netip.Addr) string { return ratelimit.IPSubject("ip:kf", ip) }
 
-// checkMisses refuses an uncached key from an IP over its unknown-key budget.
-func (a *Authenticator) checkMisses(ctx context.Context, ip netip.Addr) error {
+// unknown is the answer to a well-formed key that does not exist: 401, or
+// 429 once the client IP is over its budget of unknown keys.
+func (a *Authenticator) unknown(ctx context.Context, ip netip.Addr) error {
 	if a.missPolicy == nil || !ip.IsValid() {
-		return nil
+		return apikey.ErrInvalidKey
 	}
-	d, err := a.limiter.Peek(ctx, missSubject(ip), a.missPolicy)
+	d, err := a.limiter.Allow(ctx, missSubject(ip), a.missPolicy)
 	if err != nil || d.Allowed {
-		return nil
+		return apikey.ErrInvalidKey
 	}
 	tw := d.Tightest()
 	return (&fault.Error{Kind: fault.KindRateLimited, Public: "Rate limit exceeded", Err: &MissLimited{Decision: d}}).
 		WithDetails(map[string]any{"window": tw.Name, "limit": tw.Limit, "reset": (tw.Reset.UnixMilli() + 999) / 1000})
-}
-
-// countMiss records a lookup that found no key.
-func (a *Authenticator) countMiss(ctx context.Context, ip netip.Addr, err error) {
-	if a.missPolicy == nil || !ip.IsValid() || !errors.Is(err, apikey.ErrInvalidKey) {
-		return
-	}
-	_, _ = a.limiter.Allow(ctx, missSubject(ip), a.missPolicy)
 }

@@ -44,6 +44,7 @@ func newInstance(t *testing.T, store apikey.Store, limiter ratelimit.Limiter) in
 		DefaultLimits: apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}}, time.Now)
 	auth := keyauth.New(svc, limiter, keyauth.NewCache(keyauth.DefaultTTL, 1000, time.Now))
 	svc.SetOnChange(auth.Invalidate)
+	svc.SetOnCreate(auth.Announce)
 	return instance{keys: svc, auth: auth}
 }
 

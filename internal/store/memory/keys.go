@@ -18,6 +18,12 @@ type Store struct {
 	mu     sync.RWMutex
 	keys   map[string]*apikey.Key // by id
 	byHash map[apikey.Hash]string
+	stored []storedHash // in insert order (KeyHashes)
+}
+
+type storedHash struct {
+	hash apikey.Hash
+	at   time.Time
 }
 
 // New returns an empty store.
@@ -51,7 +57,26 @@ func (s *Store) InsertKey(_ context.Context, k *apikey.Key, maxActive int) error
 	}
 	s.keys[k.ID] = k.Clone()
 	s.byHash[k.Hash] = k.ID
+	at := time.Now()
+	if n := len(s.stored); n > 0 && at.Before(s.stored[n-1].at) {
+		at = s.stored[n-1].at // keep the stamps in insert order
+	}
+	s.stored = append(s.stored, storedHash{hash: k.Hash, at: at})
 	return nil
+}
+
+// KeyHashes implements apikey.Store.
+func (s *Store) KeyHashes(_ context.Context, since time.Time) ([]apikey.Hash, time.Time, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, _ := slices.BinarySearchFunc(s.stored, since, func(e storedHash, t time.Time) int { return e.at.Compare(t) })
+	newest := since
+	out := make([]apikey.Hash, 0, len(s.stored)-i)
+	for _, e := range s.stored[i:] {
+		out = append(out, e.hash)
+		newest = e.at
+	}
+	return out, newest, nil
 }
 
 // KeyByHash implements apikey.Store.

@@ -208,3 +208,37 @@ func (s *Store) AddUsage(ctx context.Context, deltas []apikey.UsageDelta) error 
 	}
 	return nil
 }
+
+// KeyHashes implements apikey.Store. stored_at is PostgreSQL's clock at the
+// INSERT (migrations/00004_key_stored_at.sql), one clock for every gateway.
+func (s *Store) KeyHashes(ctx context.Context, since time.Time) ([]apikey.Hash, time.Time, error) {
+	const q = `SELECT key_hash, stored_at FROM api_keys WHERE stored_at >= $1`
+	rows, err := s.pool.Query(ctx, q, since)
+	if err != nil {
+		return nil, since, classify(fmt.Errorf("select key hashes: %w", err))
+	}
+	defer rows.Close()
+	var (
+		out    []apikey.Hash
+		raw    []byte
+		at     time.Time
+		newest = since
+	)
+	for rows.Next() {
+		if err := rows.Scan(&raw, &at); err != nil {
+			return nil, since, classify(fmt.Errorf("scan key hash: %w", err))
+		}
+		var h apikey.Hash
+		if copy(h[:], raw) != len(h) {
+			return nil, since, fmt.Errorf("stored key hash has %d bytes", len(raw))
+		}
+		out = append(out, h)
+		if at.After(newest) {
+			newest = at
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, since, classify(fmt.Errorf("select key hashes: %w", err))
+	}
+	return out, newest, nil
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,6 +60,44 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 			t.Fatalf("by hash: %v", err)
 		}
 		assertKeyEqual(t, byHash, k)
+	})
+
+	t.Run("KeyHashesListsKeysStoredSince", func(t *testing.T) {
+		s := newStore(t)
+		all, newest, err := s.KeyHashes(ctx, time.Time{})
+		if err != nil || len(all) != 0 || !newest.IsZero() {
+			t.Fatalf("empty store: %d hashes, newest %v, %v; want none, zero time", len(all), newest, err)
+		}
+		for _, id := range []string{"h1", "h2", "h3"} {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, first, err := s.KeyHashes(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[apikey.Hash]bool{newKey("h1", "", base).Hash: true, newKey("h2", "", base).Hash: true, newKey("h3", "", base).Hash: true}
+		if len(all) != 3 || !want[all[0]] || !want[all[1]] || !want[all[2]] || all[0] == all[1] || all[1] == all[2] || all[0] == all[2] {
+			t.Fatalf("every key: %x, want the three hashes", all)
+		}
+		if err := s.InsertKey(ctx, newKey("h4", "SPW1", base), 25); err != nil {
+			t.Fatal(err)
+		}
+		since, next, err := s.KeyHashes(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(since, newKey("h4", "", base).Hash) {
+			t.Fatalf("since the newest seen: %x; want h4 listed (a key stored later is never missed)", since)
+		}
+		if next.Before(first) {
+			t.Fatalf("newest went back: %v after %v", next, first)
+		}
+		later, _, err := s.KeyHashes(ctx, next.Add(time.Second))
+		if err != nil || len(later) != 0 {
+			t.Fatalf("after the newest: %x, %v; want none", later, err)
+		}
 	})
 
 	t.Run("UnknownKeyNotFound", func(t *testing.T) {
