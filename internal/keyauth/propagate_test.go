@@ -70,7 +70,7 @@ func TestRetriedRevokeAndSuspendPropagate(t *testing.T) {
 		status apikey.Status
 	}{
 		{"Revoke", func(id string) (*apikey.Key, error) { return a.keys.Revoke(ctx, wallet, id, nil) }, apikey.StatusRevoked},
-		{"Suspend", func(id string) (*apikey.Key, error) { return a.keys.SetSuspended(ctx, id, true) }, apikey.StatusSuspended},
+		{"Suspend", func(id string) (*apikey.Key, error) { return a.keys.OperatorSetSuspended(ctx, id, true, "") }, apikey.StatusSuspended},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
