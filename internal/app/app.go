@@ -4,8 +4,10 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,7 +43,9 @@ type App struct {
 	rdb    redis.UniversalClient
 	log    *slog.Logger
 	stop   context.CancelFunc
-	done   chan struct{}
+	// background runs the key-change listener, maintenance and the usage
+	// flusher; Close waits for all of them before closing the pools.
+	background sync.WaitGroup
 
 	Metrics  *metrics.Metrics // this instance's collectors (served at /metrics)
 	readPool *pgxpool.Pool    // DATABASE_READ_URL, nil without one
@@ -149,6 +153,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		log.Warn("STXGATE_RELAYER_URL is not set: executions use the SIMULATED settlement (no chain transaction; txids are fake and marked simulated)")
 		settle = settlement.NewSimulated(log)
 	}
+	if opt.Settlement == nil { // a test's own settlement is its own business
+		if err := checkReconcileAfter(cfg, settle); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	a.Orders = order.NewService(orderStore, settle, order.Config{
 		Network:        cfg.Network,
 		Domain:         stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
@@ -210,16 +220,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	a.instrument()
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a.stop, a.done = stop, make(chan struct{})
-	go func() {
-		defer close(a.done)
-		if a.rdb != nil {
-			go a.listenKeyChanges(bg, changed)
-		}
-		go a.Orders.RunMaintenance(bg, cfg.MaintenanceInterval)
-		a.Usage.Run(bg, cfg.UsageFlushInterval)
-	}()
+	a.stop = stop
+	if a.rdb != nil {
+		a.background.Go(func() { a.listenKeyChanges(bg, changed) })
+	}
+	a.background.Go(func() { a.Orders.RunMaintenance(bg, cfg.MaintenanceInterval) })
+	a.background.Go(func() { a.Usage.Run(bg, cfg.UsageFlushInterval) })
 	return a, nil
+}
+
+// worstCase is what a settlement that can bound one Settle call reports.
+type worstCase interface{ WorstCase() time.Duration }
+
+// checkReconcileAfter refuses a STXGATE_RECONCILE_AFTER shorter than one
+// Settle call can take: reconciliation would then ask settlement about
+// executions whose first call may still be running.
+func checkReconcileAfter(cfg config.Config, settle order.Settlement) error {
+	wc, ok := settle.(worstCase)
+	if !ok || cfg.ReconcileAfter >= wc.WorstCase() {
+		return nil
+	}
+	return fmt.Errorf("STXGATE_RECONCILE_AFTER (%s) is shorter than one %s settlement can take (%s: attempts x timeout + backoff); "+
+		"reconciliation would re-ask settlement about executions still in progress: set it to at least %s",
+		cfg.ReconcileAfter, settle.Name(), wc.WorstCase(), wc.WorstCase())
 }
 
 // listenKeyChanges evicts keys changed on other instances from the cache.
@@ -247,7 +270,7 @@ func (a *App) Handler() http.Handler { return a.Server.Echo() }
 func (a *App) Close() {
 	if a.stop != nil {
 		a.stop()
-		<-a.done
+		a.background.Wait()
 	}
 	if a.rdb != nil {
 		_ = a.rdb.Close()

@@ -149,7 +149,7 @@ var Vars = []Var{
 		func(c *Config) *time.Duration { return &c.RelayerTimeout }),
 	duration("STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
 		func(c *Config) *time.Duration { return &c.OrderMaxLifetime }),
-	duration("STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key)",
+	duration("STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key); at least one settlement call's worst case",
 		func(c *Config) *time.Duration { return &c.ReconcileAfter }),
 	duration("STXGATE_MAINTENANCE_INTERVAL", "maintenance-interval", "10s", "how often executions are reconciled and expired orders swept",
 		func(c *Config) *time.Duration { return &c.MaintenanceInterval }),

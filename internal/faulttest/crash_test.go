@@ -29,8 +29,8 @@ func TestKill9DuringExecutes(t *testing.T) {
 	})
 	env := gatewayEnv(t)
 	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = "2s"
-	env["STXGATE_RECONCILE_AFTER"] = "1s"
+	env["STXGATE_RELAYER_TIMEOUT"] = "500ms"
+	env["STXGATE_RECONCILE_AFTER"] = "5500ms" // one relayer Settle's worst case: 3 x 500ms + 2 x 2s backoff
 	g := startGateway(t, "stxgate#1", env)
 	w := mustWallet(t, privA)
 	key := createKey(t, g, w)

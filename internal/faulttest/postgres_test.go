@@ -173,7 +173,8 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 	u.Host = proxy.addr()
 	env["DATABASE_URL"] = u.String()
 	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RECONCILE_AFTER"] = "1s"
+	env["STXGATE_RELAYER_TIMEOUT"] = "1s"
+	env["STXGATE_RECONCILE_AFTER"] = "7s" // one relayer Settle's worst case: 3 x 1s + 2 x 2s backoff
 	g := startGateway(t, "stxgate", env)
 	w := mustWallet(t, privA)
 	key := createKey(t, g, w)

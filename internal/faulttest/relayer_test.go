@@ -3,11 +3,17 @@ package faulttest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/app"
+	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/settlement"
+	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
 // TestRelayerFaults: a relayer that is slow, fails, answers after the
@@ -53,9 +59,10 @@ func TestRelayerFaults(t *testing.T) {
 	env["STXGATE_RELAYER_URL"] = rel.url
 	env["STXGATE_RELAYER_TIMEOUT"] = timeout.String()
 	env["STXGATE_WRITE_TIMEOUT"] = "15s"
-	// Longer than one execute's 3 attempts (3 x 300ms + backoff < 1.9s), so
-	// "late" is reconciled only after the client got its 502.
-	env["STXGATE_RECONCILE_AFTER"] = "2500ms"
+	// One Settle's worst case (3 x 300ms + 2 x 2s backoff; shorter is
+	// refused at start), so "late" is reconciled only after the client got
+	// its 502.
+	env["STXGATE_RECONCILE_AFTER"] = "4900ms"
 	g := startGateway(t, "stxgate", env)
 	w := mustWallet(t, privA)
 	key := createKey(t, g, w)
@@ -229,11 +236,22 @@ func TestExecuteOutlivesReconcile(t *testing.T) {
 		}}
 	})
 	env := gatewayEnv(t)
-	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = "5s"
 	env["STXGATE_WRITE_TIMEOUT"] = "20s"
 	env["STXGATE_RECONCILE_AFTER"] = "300ms"
-	g := startGateway(t, "stxgate", env)
+	// A STXGATE_RECONCILE_AFTER shorter than a relayer Settle's worst case
+	// is refused at start, so a process cannot be configured into this race
+	// any more; the in-process gateway is given its relayer as a test hook
+	// (unchecked), to show the safety net still holds should a settlement
+	// outlive reconciliation anyway (a stalled process, a clock jump).
+	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := testgateway.StartWith(t, cfg, app.Options{
+		Now:        time.Now,
+		Settlement: settlement.NewRelayer(rel.url, settlement.RelayerOptions{AttemptTimeout: 5 * time.Second}),
+	})
+	g := &gateway{url: tg.URL, env: env}
 	w := mustWallet(t, privA)
 	key := createKey(t, g, w)
 	createOrders(t, g, w, key, "outlived", 1)

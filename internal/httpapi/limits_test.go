@@ -82,8 +82,10 @@ func TestErrorsOnKeyedRequestsCarryHeaders(t *testing.T) {
 	}
 	r := g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": secret})
 	expect(t, r, 401, errorBody("API key inactive", nil))
-	if r.Header.Get("X-RateLimit-Remaining") != "99" {
-		t.Fatalf("401 of a known key: X-RateLimit-Remaining %q, want 99", r.Header.Get("X-RateLimit-Remaining"))
+	// The headers show the key's budget; a request its own rules refuse
+	// (inactive, outside the allowlist) is not counted (issue 13 item 4b).
+	if r.Header.Get("X-RateLimit-Remaining") != "100" {
+		t.Fatalf("401 of a known key: X-RateLimit-Remaining %q, want 100 (not counted)", r.Header.Get("X-RateLimit-Remaining"))
 	}
 }
 

@@ -31,9 +31,10 @@ func PolicyFor(l apikey.Limits) ratelimit.Policy {
 type Result struct {
 	Key      *apikey.Key
 	Decision ratelimit.Decision // the limiter's answer (Allowed may be false)
-	// Limited: the request was counted and Decision is the limiter's. False
-	// when the key's own rules refused it first (not counted), or when the
-	// limiter was down and the route fails open.
+	// Limited: Decision is the limiter's, for the rate-limit headers. A
+	// request the key's own rules refused was not counted: its Decision is
+	// the key's state, read without counting. False when the limiter was
+	// down (the route failed open, or the refusal was judged without it).
 	Limited bool
 }
 
@@ -80,9 +81,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers
 	}
 	if err := a.keys.Check(entry.Key, ip); err != nil {
-		entry, err = a.recheck(ctx, hash, entry, hit, ip)
+		var d ratelimit.Decision
+		entry, d, err = a.recheck(ctx, hash, entry, hit, ip)
 		if err != nil {
-			return &Result{Key: entry.Key}, err
+			return &Result{Key: entry.Key, Decision: d, Limited: len(d.Windows) > 0}, err
 		}
 		hit = true // recheck cached the entry
 	}
@@ -128,8 +130,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 // recheck confirms a refusal by the key's rules on its current version,
 // without counting the request: a cached entry may predate the owner's
 // change (a widened allowlist, an unsuspended key), so it is read again
-// when the key's generation moved. It returns the entry it judged, cached.
-func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, error) {
+// when the key's generation moved. It returns the entry it judged, cached,
+// and the key's limiter state (no windows if the limiter is down).
+func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, ratelimit.Decision, error) {
 	d, err := a.limiter.Peek(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
 	switch {
 	case err != nil:
@@ -142,7 +145,7 @@ func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *En
 		a.metrics.KeyCacheReload()
 		k, err := a.load(ctx, hash)
 		if err != nil {
-			return entry, err
+			return entry, ratelimit.Decision{}, err
 		}
 		entry = &Entry{Key: k, Gen: d.Generation}
 		a.cache.Put(hash, entry)
@@ -150,7 +153,7 @@ func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *En
 		entry.Gen = d.Generation // not shared yet
 		a.cache.Put(hash, entry)
 	}
-	return entry, a.keys.Check(entry.Key, ip)
+	return entry, d, a.keys.Check(entry.Key, ip)
 }
 
 // lookup reads a key that is not cached. Only a hash the known set has

@@ -130,7 +130,10 @@ func (k *Known) Contains(ctx context.Context, h apikey.Hash) (bool, error) {
 		return false, err
 	}
 	if d.Generation != 0 && d.Generation == k.seen.Load() {
-		return false, nil // nothing created anywhere since the last listing
+		// Nothing created anywhere since the last listing, which may have
+		// finished after our first look: look again (seen is stored after
+		// the listing's hashes were added).
+		return k.has(h), nil
 	}
 	if err := k.Sync(ctx, d.Generation); err != nil {
 		return false, err

@@ -112,8 +112,12 @@ type Store interface {
 	Cancel(ctx context.Context, uuid, actor, owner string, now time.Time) (*Order, error)
 	// Expire moves open orders past validTo to expired; uuid "" expires all due.
 	Expire(ctx context.Context, uuid string, now time.Time) (int, error)
-	// Executing lists orders claimed before since (for reconciliation).
-	Executing(ctx context.Context, since time.Time) ([]*Order, error)
+	// TakeStuck leases to the caller, until now+lease, up to limit
+	// executing orders claimed at or before since whose previous lease (if
+	// any) has ended by now, and returns them, oldest claim first. Concurrent
+	// callers, on any number of gateways, never take the same order while
+	// its lease runs (reconciliation runs on one instance at a time).
+	TakeStuck(ctx context.Context, since, now time.Time, lease time.Duration, limit int) ([]*Order, error)
 }
 
 // Settlement puts an executed order on chain. Implementations must be

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/stxgate/stxgate/internal/audit"
@@ -251,35 +252,85 @@ func (s *Service) settlementFailed(ctx context.Context, o *Order, err error) err
 		Details: map[string]any{"uuid": o.UUID, "status": string(StatusExecuting)}, Err: err}
 }
 
+// ReconcileBatch is how many interrupted executions one gateway takes at a
+// time. A batch is settled concurrently, so it takes one settlement's
+// worst case, well inside its lease.
+const ReconcileBatch = 16
+
+// reconcileLease is how long a taken order stays this gateway's: at least
+// ReconcileAfter, which app.New checks covers a settlement's worst case.
+func reconcileLease(olderThan time.Duration) time.Duration { return max(olderThan, time.Minute) }
+
 // Reconcile finishes executions interrupted by a crash or an unknown
 // settlement outcome: settlement is asked again under the same idempotency
-// key, so it returns the original txid instead of settling twice.
+// key, so it returns the original txid instead of settling twice. Orders are
+// taken in batches under a lease (one gateway at a time per order); one
+// order's failure is logged and returned with the others', never aborting
+// the pass.
 func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (filled, released int, err error) {
-	stuck, err := s.store.Executing(ctx, s.now().Add(-olderThan))
-	if err != nil {
-		return 0, 0, fmt.Errorf("list executing orders: %w", err)
-	}
-	for _, o := range stuck {
-		txid, serr := s.settleCounted(ctx, o, metrics.PathReconcile)
-		switch {
-		case serr == nil:
-			if f, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now()); err == nil {
-				s.record(ctx, audit.OrderExecuted, f, f.ExecutedBy, true)
+	var errs []error
+	for range 100 { // bounded, in case executions keep getting stuck meanwhile
+		now := s.now()
+		batch, err := s.store.TakeStuck(ctx, now.Add(-olderThan), now, reconcileLease(olderThan), ReconcileBatch)
+		if err != nil {
+			return filled, released, errors.Join(append(errs, fmt.Errorf("take executing orders: %w", err))...)
+		}
+		outcomes := make([]reconciled, len(batch))
+		var wg sync.WaitGroup
+		for i, o := range batch {
+			wg.Go(func() { outcomes[i] = s.reconcileOne(ctx, o) })
+		}
+		wg.Wait()
+		for i, r := range outcomes {
+			switch {
+			case r.err != nil:
+				s.log.Warn("reconcile order failed", slog.String("uuid", batch[i].UUID), slog.Any("error", r.err))
+				errs = append(errs, fmt.Errorf("order %s: %w", batch[i].UUID, r.err))
+			case r.filled:
 				filled++
-			} else if !errors.Is(err, ErrNotPending) {
-				return filled, released, fmt.Errorf("record reconciled fill: %w", err)
-			}
-		case errors.Is(serr, ErrSettlementRejected):
-			if _, err := s.store.Release(ctx, o.UUID, truncate(serr.Error(), 500), s.now()); err == nil {
+			case r.released:
 				released++
-			} else if !errors.Is(err, ErrNotPending) {
-				return filled, released, fmt.Errorf("release reconciled order: %w", err)
 			}
-		default:
-			s.log.Warn("reconcile: settlement outcome still unknown", slog.String("uuid", o.UUID), slog.Any("error", serr))
+		}
+		if len(batch) < ReconcileBatch {
+			break
 		}
 	}
-	return filled, released, nil
+	return filled, released, errors.Join(errs...)
+}
+
+type reconciled struct {
+	filled, released bool
+	err              error
+}
+
+// reconcileOne asks settlement again about one interrupted execution.
+func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
+	txid, serr := s.settleCounted(ctx, o, metrics.PathReconcile)
+	switch {
+	case serr == nil:
+		f, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now())
+		if err == nil {
+			s.record(ctx, audit.OrderExecuted, f, f.ExecutedBy, true)
+			return reconciled{filled: true}
+		}
+		if errors.Is(err, ErrNotPending) {
+			return reconciled{} // the execute it interrupted recorded it meanwhile
+		}
+		return reconciled{err: fmt.Errorf("record reconciled fill: %w", err)}
+	case errors.Is(serr, ErrSettlementRejected):
+		_, err := s.store.Release(ctx, o.UUID, truncate(serr.Error(), 500), s.now())
+		if err == nil {
+			return reconciled{released: true}
+		}
+		if errors.Is(err, ErrNotPending) {
+			return reconciled{}
+		}
+		return reconciled{err: fmt.Errorf("release reconciled order: %w", err)}
+	default:
+		s.log.Warn("reconcile: settlement outcome still unknown", slog.String("uuid", o.UUID), slog.Any("error", serr))
+		return reconciled{}
+	}
 }
 
 // Sweep expires open orders past validTo. A store may expire them in

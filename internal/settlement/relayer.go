@@ -61,6 +61,12 @@ type Relayer struct {
 
 var _ order.Settlement = (*Relayer)(nil)
 
+// WorstCase is the longest one Settle can take: every attempt timing out,
+// each wait between them at its cap.
+func (r *Relayer) WorstCase() time.Duration {
+	return time.Duration(r.opts.MaxAttempts)*r.opts.AttemptTimeout + time.Duration(r.opts.MaxAttempts-1)*r.opts.MaxBackoff
+}
+
 // NewRelayer returns a Relayer posting to url.
 func NewRelayer(url string, opts RelayerOptions) *Relayer {
 	if opts.HTTPClient == nil {

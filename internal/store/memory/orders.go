@@ -24,6 +24,7 @@ const maxListLimit = 1000
 type Orders struct {
 	mu     sync.RWMutex
 	orders map[string]*order.Order // by uuid
+	leases map[string]time.Time    // reconciliation leases, by uuid (TakeStuck)
 }
 
 var _ order.Store = (*Orders)(nil)
@@ -222,13 +223,16 @@ func (s *Orders) Expire(_ context.Context, uuid string, now time.Time) (int, err
 	return n, nil
 }
 
-// Executing implements order.Store: oldest claim first.
-func (s *Orders) Executing(_ context.Context, since time.Time) ([]*order.Order, error) {
-	since = ts(since)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// TakeStuck implements order.Store: oldest claim first.
+func (s *Orders) TakeStuck(_ context.Context, since, now time.Time, lease time.Duration, limit int) ([]*order.Order, error) {
+	since, now = ts(since), ts(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := []*order.Order{}
 	for _, o := range s.orders {
+		if until, leased := s.leases[o.UUID]; leased && until.After(now) {
+			continue
+		}
 		if o.Status == order.StatusExecuting && o.ExecutingSince != nil && !o.ExecutingSince.After(since) {
 			out = append(out, o.Clone())
 		}
@@ -239,6 +243,15 @@ func (s *Orders) Executing(_ context.Context, since time.Time) ([]*order.Order, 
 		}
 		return cmp.Compare(a.UUID, b.UUID)
 	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	if s.leases == nil {
+		s.leases = make(map[string]time.Time)
+	}
+	for _, o := range out {
+		s.leases[o.UUID] = now.Add(lease)
+	}
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -346,13 +347,32 @@ func (s *Store) Expire(ctx context.Context, uuid string, now time.Time) (int, er
 	return int(tag.RowsAffected()), nil
 }
 
-// Executing implements order.Store: executing orders claimed at or before
-// since, oldest claim first.
-func (s *Store) Executing(ctx context.Context, since time.Time) ([]*order.Order, error) {
-	const q = `SELECT ` + orderColumns + ` FROM orders
-		WHERE status = 'executing' AND executing_since <= $1
-		ORDER BY executing_since, uuid`
-	return s.queryOrders(ctx, s.pool, q, since)
+// TakeStuck implements order.Store. The rows are locked with SKIP LOCKED,
+// so concurrent reconcilers (on any number of gateways) never wait on each
+// other nor take the same order; the lease they set keeps the order theirs
+// after the statement commits, while they ask settlement about it.
+func (s *Store) TakeStuck(ctx context.Context, since, now time.Time, lease time.Duration, limit int) ([]*order.Order, error) {
+	// MATERIALIZED: the locking subquery runs once (as "uuid IN (subquery)"
+	// the planner may rescan it, taking more rows than the limit).
+	const q = `WITH taken AS MATERIALIZED (
+			SELECT uuid AS t_uuid FROM orders
+			WHERE status = 'executing' AND executing_since <= $1 AND (reconcile_until IS NULL OR reconcile_until <= $3)
+			ORDER BY executing_since, uuid LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		UPDATE orders SET reconcile_until = $2
+		FROM taken WHERE uuid = t_uuid AND status = 'executing'
+		RETURNING ` + orderColumns
+	out, err := s.queryOrders(ctx, s.pool, q, since, now.Add(lease), now, limit)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *order.Order) int {
+		if c := a.ExecutingSince.Compare(*b.ExecutingSince); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UUID, b.UUID)
+	})
+	return out, nil
 }
 
 // checkFill refuses what the table would refuse, with a clearer error.

@@ -473,7 +473,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			{t2, []string{"exe-a1", "exe-a2", "exe-b"}},
 			{base, []string{"exe-a1", "exe-a2", "exe-b", "exe-c"}},
 		} {
-			got, err := s.Executing(ctx, tc.since)
+			got, err := s.TakeStuck(ctx, tc.since, t2, 0, 100) // a lease of 0 ends at once
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -483,8 +483,70 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 				assertOrderEqual(t, o, mustGetOrder(t, s, o.UUID))
 			}
 			if !slices.Equal(ids, tc.want) {
-				t.Errorf("Executing(%s): got %v, want %v", tc.since.Format(time.RFC3339Nano), ids, tc.want)
+				t.Errorf("TakeStuck(%s): got %v, want %v", tc.since.Format(time.RFC3339Nano), ids, tc.want)
 			}
+		}
+	})
+
+	// Reconcilers on several gateways: each stuck order is taken by exactly
+	// one of them while its lease runs, at most limit per call; once the
+	// lease has ended it can be taken again.
+	t.Run("TakeStuckLeasesEachOrderToOneTaker", func(t *testing.T) {
+		s := newStore(t)
+		const n = 40
+		claimedAt := base.Add(-time.Hour)
+		for i := range n {
+			id := fmt.Sprintf("stuck-%02d", i)
+			prepare(t, s, newTestOrder(id, "SPOWNER1", base.Add(-2*time.Hour)), stOpen)
+			if _, err := s.Claim(ctx, id, "key:exec", "", claimedAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			mu    sync.Mutex
+			taken = map[string]int{}
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for range 8 {
+			wg.Go(func() {
+				<-start
+				for {
+					got, err := s.TakeStuck(ctx, base, base, time.Minute, 3)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) > 3 {
+						t.Errorf("took %d orders, limit 3", len(got))
+					}
+					mu.Lock()
+					for _, o := range got {
+						taken[o.UUID]++
+					}
+					mu.Unlock()
+					if len(got) == 0 {
+						return
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if len(taken) != n {
+			t.Fatalf("%d orders taken, want all %d", len(taken), n)
+		}
+		for id, c := range taken {
+			if c != 1 {
+				t.Fatalf("%s taken %d times under one lease", id, c)
+			}
+		}
+		if again, err := s.TakeStuck(ctx, base, base.Add(59*time.Second), time.Minute, 100); err != nil || len(again) != 0 {
+			t.Fatalf("inside the lease: took %d, %v; want none", len(again), err)
+		}
+		again, err := s.TakeStuck(ctx, base, base.Add(time.Minute), time.Minute, 100)
+		if err != nil || len(again) != n {
+			t.Fatalf("after the lease: took %d, %v; want all %d again", len(again), err, n)
 		}
 	})
 
@@ -766,9 +828,9 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		if err != nil || len(orders) != 0 {
 			t.Fatalf("got %v, %v; want no orders", orders, err)
 		}
-		exec, err := s.Executing(ctx, base)
+		exec, err := s.TakeStuck(ctx, base, base, time.Minute, 10)
 		if err != nil || len(exec) != 0 {
-			t.Fatalf("Executing: got %v, %v; want none", exec, err)
+			t.Fatalf("TakeStuck: got %v, %v; want none", exec, err)
 		}
 		if n, err := s.Expire(ctx, "", base); n != 0 || err != nil {
 			t.Fatalf("Expire: got %d, %v", n, err)
