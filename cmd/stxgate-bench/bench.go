@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -172,7 +171,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err := b.maintain(ctx, true); err != nil {
 		return b, err
 	}
-	b.fill = limiterFill{rdb: b.rdb, limiter: ratelimit.NewRedis(b.rdb, b.prefix+"b:"), n: s.limiterKeys}
+	b.fill = limiterFill{rdb: b.rdb, prefix: b.prefix + "b:", n: s.limiterKeys}
 	b.setupTook = time.Since(t0)
 	logf("setup done in %s", b.setupTook.Round(time.Second))
 	return b, nil

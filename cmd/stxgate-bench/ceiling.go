@@ -29,7 +29,7 @@ import (
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/keyauth"
-	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -103,12 +103,11 @@ func runCeilingServer(args []string) error {
 		return err
 	}
 	defer pool.Close()
-	limiter := ratelimit.NewRedis(rdb, *prefix) // only for its key names
 	policy := keyauth.PolicyFor(apikey.Limits{Minute: *minute, Hour: *hour, Day: *day})
 
 	evalsha := func(c echo.Context) (int64, error) {
-		keys := limiter.Keys(keyauth.Subject(c.Param("id")))
-		res, err := ratelimit.Script.Run(c.Request().Context(), rdb, keys, ratelimit.Args(policy, true)...).Int64Slice()
+		keys := ratelimittest.Keys(*prefix, keyauth.Subject(c.Param("id")))
+		res, err := ratelimittest.Script.Run(c.Request().Context(), rdb, keys, ratelimittest.Args(policy, true)...).Int64Slice()
 		if err != nil {
 			return 0, err
 		}

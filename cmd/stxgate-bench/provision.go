@@ -18,7 +18,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/keyauth"
-	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -250,22 +250,24 @@ func createOrdersViaAPI(ctx context.Context, addr string, ws []*wallet, keys [][
 // prefix — the filler keys 1..n, each having made one request under the
 // default policy — with pipelined EVALSHA of the real script.
 type limiterFill struct {
-	rdb     *redis.Client
-	limiter *ratelimit.Redis
-	n       int
+	rdb    *redis.Client
+	prefix string // the limiter's, as ratelimit.NewRedis takes it
+	n      int
 }
 
-func (f limiterFill) keys(i int) []string { return f.limiter.Keys(keyauth.Subject(fillerID(i))) }
+func (f limiterFill) keys(i int) []string {
+	return ratelimittest.Keys(f.prefix, keyauth.Subject(fillerID(i)))
+}
 
 func (f limiterFill) populate(ctx context.Context) error {
-	if err := ratelimit.Script.Load(ctx, f.rdb).Err(); err != nil {
+	if err := ratelimittest.Script.Load(ctx, f.rdb).Err(); err != nil {
 		return fmt.Errorf("load limiter script: %w", err)
 	}
-	args := ratelimit.Args(keyauth.PolicyFor(apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}), true)
+	args := ratelimittest.Args(keyauth.PolicyFor(apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}), true)
 	for lo := 1; lo <= f.n; lo += 1000 {
 		pipe := f.rdb.Pipeline()
 		for i := lo; i < lo+1000 && i <= f.n; i++ {
-			pipe.EvalSha(ctx, ratelimit.Script.Hash(), f.keys(i), args...)
+			pipe.EvalSha(ctx, ratelimittest.Script.Hash(), f.keys(i), args...)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("populate limiter keys: %w", err)

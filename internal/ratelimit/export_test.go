@@ -13,3 +13,6 @@ func (r *Redis) AllowAt(ctx context.Context, subject string, p Policy, now time.
 func (r *Redis) PeekAt(ctx context.Context, subject string, p Policy, now time.Time) (Decision, error) {
 	return r.runAt(ctx, subject, p, false, now)
 }
+
+// Keys are the state and generation keys of subject (tests measure them).
+func (r *Redis) Keys(subject string) []string { return r.keys(subject) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -53,13 +54,13 @@ func BenchmarkRedisAllowParallel(b *testing.B) {
 // precomputed arguments: what ceiling (a) does per request.
 func BenchmarkScriptRun(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
-	keys := ratelimit.NewRedis(rdb, prefix).Keys("bench-raw")
-	args := ratelimit.Args(benchPolicy, true)
+	keys := ratelimittest.Keys(prefix, "bench-raw")
+	args := ratelimittest.Args(benchPolicy, true)
 	ctx := context.Background()
 	b.ReportAllocs()
 	calls0, usec0 := evalStats(b, rdb)
 	for b.Loop() {
-		if err := ratelimit.Script.Run(ctx, rdb, keys, args...).Err(); err != nil {
+		if err := ratelimittest.Script.Run(ctx, rdb, keys, args...).Err(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,13 +9,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/groupcommit"
+	"github.com/stxgate/stxgate/internal/ratelimit/internal/limiterscript"
 )
 
-//go:embed limiter.lua
-var limiterLua string
-
-// Script is the limiter's Lua script (exported for the benchmark's ceiling).
-var Script = redis.NewScript(limiterLua)
+// script is the limiter's Lua script (internal/limiterscript/limiter.lua).
+var script = limiterscript.Script
 
 // Redis is the production limiter. Keys are hash-tagged per subject, so the
 // script runs unchanged on Redis Cluster; time comes from Redis TIME, so every
@@ -63,34 +60,31 @@ func (r *Redis) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
 
 // pipeline runs a batch of script calls in one round trip. A call that finds
 // the script missing (a restarted or failed-over Redis) is run again alone by
-// Script.Run, which loads it.
+// script.Run, which loads it.
 func (r *Redis) pipeline(ctx context.Context, batch []scriptCall) ([]scriptResult, error) {
 	out := make([]scriptResult, len(batch))
 	if len(batch) == 1 {
-		out[0].res, out[0].err = Script.Run(ctx, r.rdb, batch[0].keys, batch[0].args...).Int64Slice()
+		out[0].res, out[0].err = script.Run(ctx, r.rdb, batch[0].keys, batch[0].args...).Int64Slice()
 		return out, nil
 	}
 	cmds := make([]*redis.Cmd, len(batch))
 	_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range batch {
-			cmds[i] = Script.EvalSha(ctx, p, c.keys, c.args...)
+			cmds[i] = script.EvalSha(ctx, p, c.keys, c.args...)
 		}
 		return nil
 	})
 	for i, cmd := range cmds {
 		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			cmd = Script.Run(ctx, r.rdb, batch[i].keys, batch[i].args...)
+			cmd = script.Run(ctx, r.rdb, batch[i].keys, batch[i].args...)
 		}
 		out[i].res, out[i].err = cmd.Int64Slice()
 	}
 	return out, nil
 }
 
-// Keys are the state and generation keys of subject.
-func (r *Redis) Keys(subject string) []string {
-	tag := r.prefix + "{" + subject + "}"
-	return []string{tag + ":rl", tag + ":gen"}
-}
+// keys are the state and generation keys of subject.
+func (r *Redis) keys(subject string) []string { return limiterscript.Keys(r.prefix, subject) }
 
 // Allow implements Limiter.
 func (r *Redis) Allow(ctx context.Context, subject string, p Policy) (Decision, error) {
@@ -108,38 +102,31 @@ func (r *Redis) Peek(ctx context.Context, subject string, p Policy) (Decision, e
 // the key cache's TTL.
 func (r *Redis) Bump(ctx context.Context, subject string) (int64, error) {
 	gen := NewGeneration()
-	if err := r.rdb.Set(ctx, r.Keys(subject)[1], gen, GenerationTTL).Err(); err != nil {
+	if err := r.rdb.Set(ctx, r.keys(subject)[1], gen, GenerationTTL).Err(); err != nil {
 		return 0, fmt.Errorf("%w: bump generation: %w", ErrUnavailable, err)
 	}
 	return gen, nil
 }
 
-// Args are the script arguments for p (exported for the benchmark's ceiling).
-func Args(p Policy, record bool) []any {
-	args := make([]any, 0, 2+3*len(p))
-	flag := "0"
-	if record {
-		flag = "1"
-	}
-	args = append(args, flag, strconv.Itoa(len(p)))
-	for _, w := range p {
-		args = append(args, strconv.FormatInt(w.Granularity().Milliseconds(), 10), strconv.Itoa(w.Buckets), strconv.Itoa(w.Limit))
-	}
-	return args
+// scriptArgs are the script's arguments for p.
+func scriptArgs(p Policy, record bool) []any {
+	return limiterscript.Args(record, len(p), func(i int) (int64, int, int) {
+		return p[i].Granularity().Milliseconds(), p[i].Buckets, p[i].Limit
+	})
 }
 
 func (r *Redis) run(ctx context.Context, subject string, p Policy, record bool) (Decision, error) {
-	return r.runArgs(ctx, subject, p, Args(p, record))
+	return r.runArgs(ctx, subject, p, scriptArgs(p, record))
 }
 
 // runAt is run on a clock of the caller's (tests: clock steps); production
 // always uses Redis TIME.
 func (r *Redis) runAt(ctx context.Context, subject string, p Policy, record bool, now time.Time) (Decision, error) {
-	return r.runArgs(ctx, subject, p, append(Args(p, record), strconv.FormatInt(now.UnixMilli(), 10)))
+	return r.runArgs(ctx, subject, p, append(scriptArgs(p, record), strconv.FormatInt(now.UnixMilli(), 10)))
 }
 
 func (r *Redis) runArgs(ctx context.Context, subject string, p Policy, args []any) (Decision, error) {
-	out, err := r.calls.Do(ctx, scriptCall{keys: r.Keys(subject), args: args})
+	out, err := r.calls.Do(ctx, scriptCall{keys: r.keys(subject), args: args})
 	res := out.res
 	if err == nil {
 		err = out.err
