@@ -1,6 +1,9 @@
 # stxgate — run `make help` for the targets.
 GO      ?= go
 PKGS    ?= ./...
+# pkg/ is the bot SDK's own module (pkg/go.mod): the server module requires it through
+# `replace ./pkg`, so `./...` from here stops at pkg/; every Go target runs there too.
+SDK     := pkg
 DATABASE_URL_LOCAL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 # What `stxgate version` prints (the image gets them as build arguments).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -24,7 +27,9 @@ build: ## build bin/stxgate and bin/stxgatectl
 .PHONY: test
 test: ## run every test against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else local defaults)
 	$(GO) vet $(PKGS)
+	cd $(SDK) && $(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	cd $(SDK) && $(GO) test -race -count=1 -timeout 10m ./...
 
 .PHONY: test-contracts
 TESTNODE = internal/settlement/stacks/testnode
@@ -38,6 +43,7 @@ test-contracts: ## Node.js tests: the settlement contract in simnet (orders sign
 .PHONY: test-short
 test-short: ## unit tests only, no race detector
 	$(GO) test -short -count=1 $(PKGS)
+	cd $(SDK) && $(GO) test -short -count=1 ./...
 
 .PHONY: web
 web: ## rebuild the wallet dashboard (web/ → internal/web/dist, embedded; commit the result)
@@ -63,18 +69,23 @@ test-e2e: chromium ## the dashboard in headless Chromium against a real gateway 
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
-	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg || exit 1; \
+	@for dir in $(FUZZ_DIRS); do \
+	  for f in $(FUZZ_TARGETS); do \
+	    echo "== $$dir $$f"; (cd $$dir && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} .) || exit 1; \
 	  done; \
 	done
+
+# The directories with fuzz targets, in either module, and a directory's targets. `go test -fuzz`
+# takes one package of the main module, so each runs inside its own directory (pkg/ is another module).
+FUZZ_DIRS = $$(grep -rl --include='*_test.go' --exclude-dir=web --exclude-dir=node_modules '^func Fuzz' . | xargs -n1 dirname | sort -u)
+FUZZ_TARGETS = $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go)
 
 # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline exceeded" when -fuzztime
 # expires mid-exec (golang/go#75804, fixed in Go 1.27): such a run, with no failing input written, is
 # run once more; any other failure, or the same one twice, fails.
 FUZZ_ONE = out=$$(mktemp); \
 	  for try in 1 2; do \
-	    if $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-5s} -parallel 2 $$dir >$$out 2>&1; then cat $$out; break; fi; \
+	    if (cd $$dir && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-5s} -parallel 2 .) >$$out 2>&1; then cat $$out; break; fi; \
 	    cat $$out; \
 	    if [ $$try = 1 ] && grep -q 'context deadline exceeded' $$out && ! grep -q 'Failing input written' $$out; then \
 	      echo "== $$f: Go fuzz-coordinator deadline race (Go issue 75804), running it once more"; continue; \
@@ -84,8 +95,8 @@ FUZZ_ONE = out=$$(mktemp); \
 
 .PHONY: fuzz-ci
 fuzz-ci: ## every fuzz target for FUZZTIME each (default 5s; CI runs this after make test)
-	@for dir in $$(grep -rl --include='*_test.go' --exclude-dir=web --exclude-dir=node_modules '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+	@for dir in $(FUZZ_DIRS); do \
+	  for f in $(FUZZ_TARGETS); do \
 	    echo "== $$dir $$f"; $(FUZZ_ONE); \
 	  done; \
 	done
@@ -95,9 +106,10 @@ image: ## build the container image stxgate:dev (deploy/Dockerfile; docs/scaling
 	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t stxgate:dev .
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt and go vet (both modules)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
+	cd $(SDK) && $(GO) vet ./...
 
 .PHONY: migrate
 migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)
@@ -106,8 +118,10 @@ migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)
 # Benchmarks (bench/README.md): micro-benchmarks, then cmd/stxgate-bench drives the real gateway on
 # loopback against ceilings measured in the same run. Needs PostgreSQL and Redis (DATABASE_URL /
 # REDIS_URL, else the local defaults); creates and drops its own databases and Redis prefix.
-BENCH_PKGS ?= ./pkg/stacks ./pkg/ordersig ./internal/apikey ./internal/keyauth ./internal/ratelimit ./internal/httpapi
-BENCH_MICRO = $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS) > bin/bench-micro.txt 2>&1 \
+BENCH_SDK_PKGS ?= ./stacks ./ordersig
+BENCH_PKGS ?= ./internal/apikey ./internal/keyauth ./internal/ratelimit ./internal/httpapi
+BENCH_MICRO = { (cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_SDK_PKGS)) \
+	&& $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS); } > bin/bench-micro.txt 2>&1 \
 	|| { cat bin/bench-micro.txt; exit 1; }; cat bin/bench-micro.txt
 
 # The reference floors (bin/ceilings) are built from ../shared/ceilings (its own go.mod) when it is there;

@@ -19,9 +19,9 @@ import (
 	"github.com/stxgate/stxgate/internal/settlement"
 	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
 	"github.com/stxgate/stxgate/internal/testenv"
-	"github.com/stxgate/stxgate/internal/vectors"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
+	"github.com/stxgate/stxgate/pkg/vectors"
 )
 
 const (

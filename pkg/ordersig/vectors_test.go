@@ -3,10 +3,10 @@ package ordersig
 import (
 	"testing"
 
-	"github.com/stxgate/stxgate/internal/vectors"
+	"github.com/stxgate/stxgate/pkg/vectors"
 )
 
-// The vector model and loader live in internal/vectors (shared with the
+// The vector model and loader live in pkg/vectors (shared with the
 // other packages' tests).
 type (
 	vecField   = vectors.Field

@@ -17,8 +17,7 @@ import (
 )
 
 // txVectorsJSON is this repository's copy of shared/vectors/stacks-tx-vectors.json
-// (made by @stacks/transactions 7.6.0), kept here rather than in
-// internal/vectors so that pkg/ stays importable without internal/.
+// (made by @stacks/transactions 7.6.0); only this package's tests read it.
 //
 //go:embed testdata/stacks-tx-vectors.json
 var txVectorsJSON []byte

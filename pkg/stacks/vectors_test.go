@@ -4,12 +4,12 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/stxgate/stxgate/internal/vectors"
+	"github.com/stxgate/stxgate/pkg/vectors"
 )
 
 // The shared vectors were produced by stacks.js (see shared/vectors/README.md).
 
-// The vector model and loader live in internal/vectors (shared with the
+// The vector model and loader live in pkg/vectors (shared with the
 // other packages' tests); these aliases keep this file's names short.
 type (
 	vecKey            = vectors.Key

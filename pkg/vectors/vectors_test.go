@@ -17,7 +17,7 @@ func TestCopyMatchesShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(shared, Embedded()) {
-		t.Fatalf("internal/vectors/stacks-vectors.json differs from %s: copy it again", p)
+		t.Fatalf("pkg/vectors/stacks-vectors.json differs from %s: copy it again", p)
 	}
 }
 

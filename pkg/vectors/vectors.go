@@ -2,6 +2,10 @@
 // committed here as a copy) — signatures, addresses and Clarity values made by
 // the real Stacks JavaScript libraries — for the tests of every package that
 // must agree with them. VECTORS-README.md describes them.
+//
+// It is a package of the SDK module so that the SDK's tests and the gateway's
+// share one copy; it imports only "testing" and the standard library, and is
+// meant for tests only.
 package vectors
 
 import (

@@ -1,0 +1,8 @@
+module github.com/stxgate/stxgate/pkg
+
+go 1.26.8
+
+require (
+	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
+	golang.org/x/crypto v0.58.0
+)
