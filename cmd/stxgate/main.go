@@ -14,8 +14,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/logging"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 )
 
@@ -140,7 +143,7 @@ func start(ctx context.Context, command string, cfg config.Config, log *slog.Log
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests", slog.Duration("timeout", cfg.ShutdownTimeout))
+	log.Info("shutting down: finishing in-flight requests", slog.Float64("timeout_ms", logging.Millis(cfg.ShutdownTimeout)))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -150,10 +153,13 @@ func start(ctx context.Context, command string, cfg config.Config, log *slog.Log
 	return nil
 }
 
+// newLogger is the process's one JSON log; go-redis's own lines join it.
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(cfg.LogLevel))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	log := logging.New(w, l, cfg.Scrub)
+	redis.SetLogger(logging.Redis(log))
+	return log
 }
 
 // migrate applies pending migrations and exits (`stxgate migrate`, `make migrate`).

@@ -192,7 +192,7 @@ func (b *Bot) classify(err error) (time.Duration, error) {
 		if retryIn == 0 {
 			retryIn = time.Until(apiErr.RateLimit.Reset)
 		}
-		b.Log.Warn("rate limited; waiting", slog.Duration("retry_in", retryIn))
+		b.Log.Warn("rate limited; waiting", slog.Int64("retry_in_ms", retryIn.Milliseconds()))
 		return retryIn, nil
 	case errors.As(err, &apiErr) && apiErr.Temporary():
 		b.Log.Warn("execution failed for now; still monitoring", slog.Int("status", apiErr.Status), slog.String("error", apiErr.Message))

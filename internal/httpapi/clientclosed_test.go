@@ -141,6 +141,9 @@ func hangUpWhileLocked(t *testing.T, g *testgateway.Gateway, lock string, req *h
 		l["route"] != route || l["method"] != req.Method {
 		t.Fatalf("log line %v, want an INFO access-log line with status 499 for %s", l, route)
 	}
+	if ms, ok := l["latency_ms"].(float64); !ok || ms <= 0 {
+		t.Fatalf("latency_ms %v, want the request's duration in milliseconds", l["latency_ms"])
+	}
 }
 
 // waitFor polls cond every 10 ms for up to 10 s (a condition, not a sleep).

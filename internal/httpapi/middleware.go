@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/logging"
 )
 
 // requestID keeps a sane client-sent X-Request-Id or makes one, and echoes it.
@@ -60,7 +62,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
 			slog.Int("status", c.Response().Status),
-			slog.Duration("latency", time.Since(start)),
+			slog.Float64("latency_ms", logging.Millis(time.Since(start))),
 			slog.String("ip", c.RealIP()),
 		}
 		if k := keyFrom(c); k != nil {
