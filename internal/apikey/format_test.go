@@ -79,3 +79,18 @@ func TestChecksumMatchesBigIntEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestValidID(t *testing.T) {
+	for _, id := range []string{"3f1c0a52-9d4e-4b7a-8c21-5e6f7a8b9c0d", "00000000-0000-0000-0000-000000000000"} {
+		if !ValidID(id) {
+			t.Errorf("%q refused", id)
+		}
+	}
+	for _, id := range []string{"", "nope", "3F1C0A52-9D4E-4B7A-8C21-5E6F7A8B9C0D", "3f1c0a52-9d4e-4b7a-8c21-5e6f7a8b9c0\x00",
+		"3f1c0a52-9d4e-4b7a-8c21-5e6f7a8b9c0\xff", "3f1c0a529d4e4b7a8c215e6f7a8b9c0d", "3f1c0a52-9d4e-4b7a-8c21-5e6f7a8b9c0d0",
+		"3f1c0a52_9d4e-4b7a-8c21-5e6f7a8b9c0d", strings.Repeat("a", 1<<20)} {
+		if ValidID(id) {
+			t.Errorf("%q accepted", id)
+		}
+	}
+}

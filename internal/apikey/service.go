@@ -22,7 +22,7 @@ var (
 	ErrInvalidKey  = fault.Unauthenticated("Invalid API key")
 	ErrInactiveKey = fault.Unauthenticated("API key inactive")
 	ErrIPDenied    = fault.Forbidden("API key not allowed from this IP address")
-	errKeyNotFound = fault.NotFound("API key not found")
+	errKeyNotFound = fault.NotFound("API key not found").WithCode(fault.CodeAPIKeyNotFound)
 )
 
 // Config holds the rules a Service applies.
@@ -161,6 +161,9 @@ func (s *Service) List(ctx context.Context, wallet string) ([]*Key, error) {
 // Get returns one of the wallet's keys. Another wallet's key is "not found":
 // the answer never tells whether a key id exists.
 func (s *Service) Get(ctx context.Context, wallet, id string) (*Key, error) {
+	if !ValidID(id) {
+		return nil, errKeyNotFound
+	}
 	k, err := s.store.KeyByID(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && k.WalletAddress != wallet) {
 		return nil, errKeyNotFound
@@ -181,6 +184,9 @@ type UpdateInput struct {
 
 // Update renames a key or changes its permissions or allowlist.
 func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput) (*Key, error) {
+	if !ValidID(id) {
+		return nil, errKeyNotFound
+	}
 	if in.Name == nil && in.Permissions == nil && in.IPAllowlist == nil {
 		return nil, fault.Invalid("", "Nothing to update: send keyName, permissions or ipAllowlist")
 	}
@@ -232,6 +238,9 @@ func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput)
 // Revoke ends a key for good. Revoking a revoked key succeeds again (idempotent).
 // claim, when set, runs before the write (see CreateInput.Claim).
 func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(context.Context) error) (*Key, error) {
+	if !ValidID(id) {
+		return nil, errKeyNotFound // before the claim: a request that cannot succeed spends nothing
+	}
 	if err := claim(ctx, claimFn); err != nil {
 		return nil, err
 	}
@@ -251,6 +260,9 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 // OperatorSetSuspended is the operator's switch; the reason is kept in the
 // audit trail (where the key's owner can read it). A revoked key stays revoked.
 func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
+	if !ValidID(id) {
+		return nil, errKeyNotFound
+	}
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {
 			return fault.Invalid("", "API key revoked")
@@ -429,6 +441,30 @@ func parseCIDR(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ValidID reports whether id has the form of a key id (a UUID in lower-case
+// hex, as newKeyID makes them). Every id from a client is checked before it
+// reaches a store: a NUL byte, invalid UTF-8 or a megabyte of text is "not
+// found", never a database error.
+func ValidID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // newKeyID returns a random UUIDv4 string: public, stable, unguessable.

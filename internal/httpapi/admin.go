@@ -62,6 +62,9 @@ func (s *Server) operatorOnly(next echo.HandlerFunc) echo.HandlerFunc {
 
 // adminKey loads any wallet's key.
 func (s *Server) adminKey(c echo.Context) (*apikey.Key, error) {
+	if !apikey.ValidID(c.Param("keyId")) {
+		return nil, errAdminKeyGone
+	}
 	k, err := s.keys.Store().KeyByID(c.Request().Context(), c.Param("keyId"))
 	if errors.Is(err, apikey.ErrNotFound) {
 		return nil, errAdminKeyGone

@@ -119,17 +119,22 @@ func isASCII(s string) bool {
 }
 
 // verifySigned reads and verifies a signed envelope for one of actions, then
-// counts it against the wallet's limit.
+// checks the wallet's budget (counted only if the request succeeds).
 func (s *Server) verifySigned(c echo.Context, class RouteClass, actions ...string) (*walletauth.Message, error) {
 	env, err := readEnvelope(c)
 	if err != nil {
 		return nil, err
 	}
+	return s.verifyEnvelope(c, env, class, actions...)
+}
+
+// verifyEnvelope is verifySigned for an envelope already read.
+func (s *Server) verifyEnvelope(c echo.Context, env walletauth.Envelope, class RouteClass, actions ...string) (*walletauth.Message, error) {
 	m, err := s.wallets.Verify(c.Request().Context(), env, actions...)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.limitWallet(c, m.Wallet.String(), class); err != nil {
+	if err := s.walletBudget(c, m.Wallet.String(), m, class); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -137,28 +137,6 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 	}
 }
 
-// limitWallet counts a verified wallet-signed call against its wallet. It
-// runs after verification so junk carrying someone's address cannot use up
-// that wallet's budget; the per-IP limit already capped the CPU spent.
-func (s *Server) limitWallet(c echo.Context, wallet string, class RouteClass) error {
-	policy := ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
-	d, err := s.limiter.Allow(c.Request().Context(), "w:"+wallet, policy)
-	s.metrics.RateLimit(metrics.ScopeWallet, d.Allowed, err)
-	if err != nil {
-		if s.limits.FailOpen[class] {
-			return nil
-		}
-		return fault.Unavailable("Service unavailable: rate limiter unreachable", err)
-	}
-	if d.Tightest().Remaining < headerRemaining(c) || !d.Allowed {
-		setRateHeaders(c.Response().Header(), d)
-	}
-	if !d.Allowed {
-		return rateLimited(d)
-	}
-	return nil
-}
-
 func headerRemaining(c echo.Context) int {
 	v, err := strconv.Atoi(c.Response().Header().Get("X-RateLimit-Remaining"))
 	if err != nil {

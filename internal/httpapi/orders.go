@@ -101,7 +101,7 @@ func (s *Server) keyedOrSigned(class RouteClass, action usage.Action) echo.Middl
 	withKey := s.keyed(class, action)
 	withoutKey := s.limitIP(ClassSignedWrite)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		keyed, signed := withKey(next), withoutKey(next)
+		keyed, signed := withKey(next), withoutKey(s.chargeWallets(next))
 		return func(c echo.Context) error {
 			if _, present, err := presentedKey(c); err != nil {
 				return err
@@ -142,7 +142,7 @@ func (s *Server) createOrder(c echo.Context) error {
 		createdBy = "key:" + key.ID
 		authorize = func(o *order.Order) error { return keyMayAct(key, apikey.PermCreate, o) }
 	} else {
-		verified = func(o *order.Order) error { return s.limitWallet(c, o.Owner, ClassSignedWrite) }
+		verified = func(o *order.Order) error { return s.walletBudget(c, o.Owner, nil, ClassSignedWrite) }
 	}
 	o, err := s.orders.Create(c.Request().Context(), n, createdBy, authorize, verified)
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action stri
 	if env.Message == "" && env.Signature == "" && env.WalletAddress == "" {
 		return order.Caller{}, errAuthRequired
 	}
-	m, err := s.wallets.Verify(c.Request().Context(), env, action)
+	m, err := s.verifyEnvelope(c, env, ClassSignedWrite, action)
 	if err != nil {
 		return order.Caller{}, err
 	}
@@ -189,9 +189,6 @@ func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action stri
 		return order.Caller{}, fault.Invalid("message.uuid", "message.uuid does not match the order in the URL")
 	}
 	wallet := m.Wallet.String()
-	if err := s.limitWallet(c, wallet, ClassSignedWrite); err != nil {
-		return order.Caller{}, err
-	}
 	return order.Caller{
 		Actor:  "wallet:" + wallet,
 		Wallet: wallet,

@@ -29,9 +29,10 @@ func (s *Server) routes(bodyLimit int64) {
 		e.Match(readMethods, "/metrics", echo.WrapHandler(s.metricsHandler))
 	}
 
-	// Pre-authentication limits run before any signature check or store read.
-	signedRead := []echo.MiddlewareFunc{s.limitIP(ClassSignedRead)}
-	signedWrite := []echo.MiddlewareFunc{s.limitIP(ClassSignedWrite)}
+	// Pre-authentication limits run before any signature check or store read;
+	// chargeWallets counts a signed request against its wallet once it succeeded.
+	signedRead := []echo.MiddlewareFunc{s.limitIP(ClassSignedRead), s.chargeWallets}
+	signedWrite := []echo.MiddlewareFunc{s.limitIP(ClassSignedWrite), s.chargeWallets}
 	keyedRead := []echo.MiddlewareFunc{s.keyed(ClassKeyedRead, usage.ActionOther)}
 	public := []echo.MiddlewareFunc{s.limitIP(ClassPublic)}
 	orderWrite := func(a usage.Action) []echo.MiddlewareFunc {

@@ -203,6 +203,19 @@ func (v *Verifier) Claim(ctx context.Context, m *Message) error {
 	return nil
 }
 
+// FirstUse reports whether m (wallet and text) is used for the first time as
+// a reusable read message, and remembers it for the window: a wallet's budget
+// counts a read message once, however often it is replayed. The record is
+// apart from Claim's, so a read never consumes a single-use message.
+func (v *Verifier) FirstUse(ctx context.Context, m *Message) (bool, error) {
+	sum := sha256.Sum256([]byte("read\n" + m.Wallet.String() + "\n" + m.Raw))
+	first, err := v.replay.Claim(ctx, hex.EncodeToString(sum[:]), v.cfg.Window+v.cfg.Skew+time.Second)
+	if err != nil {
+		return false, fmt.Errorf("first use of a read message: %w", err)
+	}
+	return first, nil
+}
+
 // checkTime applies the window. A refusal says the window and the server's
 // clock, and hints at the commonest mistake: seconds instead of milliseconds.
 func (v *Verifier) checkTime(m *Message) error {

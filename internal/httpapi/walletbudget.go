@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/walletauth"
+)
+
+// The per-wallet limit of wallet-signed calls counts only fresh, accepted
+// signed messages (DESIGN.md round 2), so nobody without the wallet's key can
+// use up its budget: a verified request is checked against the budget
+// without being counted (Peek), and counted once it has succeeded — a
+// reusable read message only at its first success. Replays of a used
+// message, duplicate order uuids and every refused request cost the wallet
+// nothing, and delete_api_key is never refused by this limit (the per-IP
+// limit still applies): an owner can always revoke.
+//
+// Check and count are two steps, so concurrent fresh requests of one wallet
+// may pass a nearly spent budget together; the count itself never exceeds
+// the limit (a refused Allow records nothing), and only the wallet's own
+// signatures can make such requests.
+
+// walletCharge is what a signed request will cost once it has succeeded.
+type walletCharge struct {
+	wallet   string
+	msg      *walletauth.Message // nil for an unkeyed order create (its uuid is single use)
+	reusable bool                // a read message, counted at its first success only
+}
+
+type chargeCtx struct{}
+
+func (s *Server) walletPolicy() ratelimit.Policy {
+	return ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
+}
+
+// chargeWallets runs around every wallet-signed handler: it counts the
+// request against the wallet that signed it once the answer is a success.
+func (s *Server) chargeWallets(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ch := &walletCharge{}
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), chargeCtx{}, ch)))
+		err := next(c)
+		if err == nil && ch.wallet != "" && c.Response().Status >= 200 && c.Response().Status < 300 {
+			s.chargeWallet(context.WithoutCancel(c.Request().Context()), ch)
+		}
+		return err
+	}
+}
+
+// chargeWallet counts a successful signed request. The answer is already
+// sent: a limiter failure here is logged, not reported.
+func (s *Server) chargeWallet(ctx context.Context, ch *walletCharge) {
+	if ch.reusable && ch.msg != nil {
+		first, err := s.wallets.FirstUse(ctx, ch.msg)
+		if err == nil && !first {
+			return // counted when this message was first used
+		}
+	}
+	if _, err := s.limiter.Allow(ctx, "w:"+ch.wallet, s.walletPolicy()); err != nil {
+		s.log.Warn("wallet budget not counted: rate limiter unreachable", slog.Any("error", err))
+	}
+}
+
+// walletBudget checks a verified request of wallet against its budget
+// without counting it, and arranges for it to be counted if it succeeds.
+// m is the signed message (nil for an unkeyed order create).
+func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Message, class RouteClass) error {
+	ch, _ := c.Request().Context().Value(chargeCtx{}).(*walletCharge)
+	if ch == nil {
+		// A route without chargeWallets: count now rather than never.
+		ch = &walletCharge{}
+		defer s.chargeWallet(context.WithoutCancel(c.Request().Context()), ch)
+	}
+	*ch = walletCharge{wallet: wallet, msg: m, reusable: class == ClassSignedRead}
+	if m != nil && m.Action == walletauth.ActionDeleteKey {
+		return nil // an owner can always revoke
+	}
+	d, err := s.limiter.Peek(c.Request().Context(), "w:"+wallet, s.walletPolicy())
+	s.metrics.RateLimit(metrics.ScopeWallet, d.Allowed, err)
+	if err != nil {
+		if s.limits.FailOpen[class] {
+			return nil
+		}
+		return fault.Unavailable("Service unavailable: rate limiter unreachable", err)
+	}
+	if d.Allowed {
+		d = countingThis(d)
+	}
+	if d.Tightest().Remaining < headerRemaining(c) || !d.Allowed {
+		setRateHeaders(c.Response().Header(), d)
+	}
+	if !d.Allowed {
+		return rateLimited(d)
+	}
+	return nil
+}
+
+// countingThis is a peeked decision as the headers report it: Remaining
+// counts the current request, as everywhere else.
+func countingThis(d ratelimit.Decision) ratelimit.Decision {
+	ws := make([]ratelimit.WindowState, len(d.Windows))
+	for i, w := range d.Windows {
+		w.Remaining = max(0, w.Remaining-1)
+		ws[i] = w
+	}
+	d.Windows = ws
+	return d
+}
