@@ -219,6 +219,9 @@ type SelfView struct {
 // selfKey: GET /api/v1/api-keys/self, the calling key's own view.
 func (s *Server) selfKey(c echo.Context) error {
 	res := keyResult(c)
+	if c.Request().URL.RawQuery == "" { // the hot path (selfjson.go); ?pretty and the like go through c.JSON
+		return s.writeSelf(c, res.Key, res.Decision)
+	}
 	state := make(map[string]WindowView, len(res.Decision.Windows))
 	for _, w := range res.Decision.Windows {
 		state[w.Name] = WindowView{Limit: w.Limit, Remaining: w.Remaining, Reset: ceilUnix(w.Reset), Window: int(w.Size / time.Second)}

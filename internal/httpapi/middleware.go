@@ -22,10 +22,12 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
 		if !validRequestID(id) {
 			var b [12]byte
+			var x [24]byte
 			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			hex.Encode(x[:], b[:])
+			id = string(x[:])
 		}
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.Response().Header()[echo.HeaderXRequestID] = []string{id} // the name is canonical
 		return next(c)
 	}
 }
@@ -96,7 +98,9 @@ func bodyLimitMiddleware(limit int64) echo.MiddlewareFunc {
 			if req.ContentLength > limit {
 				return errBodyTooLarge
 			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			if req.Body != nil && req.Body != http.NoBody { // most reads have none: nothing to wrap
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			}
 			return next(c)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -49,6 +50,8 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	seriesMu     sync.RWMutex
+	httpSeries   map[httpLabels]*httpSeries // resolved once, not hashed by prometheus on every request
 	httpInFlight prometheus.Gauge
 
 	limiterDecisions *prometheus.CounterVec
@@ -192,12 +195,47 @@ func (m *Metrics) HTTP(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" { // no route matched: one series, not one per probed path
 			route = unmatchedRoute
 		}
-		status := c.Response().Status
-		method := methodLabel(c.Request().Method)
-		m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-		m.httpDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		ser := m.series(methodLabel(c.Request().Method), route, c.Response().Status)
+		ser.requests.Inc()
+		ser.duration.Observe(time.Since(start).Seconds())
 		return err
 	}
+}
+
+// httpLabels are the labels of one HTTP series: bounded (route patterns,
+// known methods, status codes), so the cache of their handles is too.
+type httpLabels struct {
+	method, route string
+	status        int
+}
+
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (m *Metrics) series(method, route string, status int) *httpSeries {
+	k := httpLabels{method, route, status}
+	m.seriesMu.RLock()
+	s, ok := m.httpSeries[k]
+	m.seriesMu.RUnlock()
+	if ok {
+		return s
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	if s, ok := m.httpSeries[k]; ok {
+		return s
+	}
+	s = &httpSeries{
+		requests: m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)),
+		duration: m.httpDuration.WithLabelValues(method, route),
+	}
+	if m.httpSeries == nil {
+		m.httpSeries = make(map[httpLabels]*httpSeries)
+	}
+	m.httpSeries[k] = s
+	return s
 }
 
 // methodLabel keeps the method label bounded: clients can send any token.
