@@ -29,7 +29,10 @@ const (
 	ScopeWallet = "wallet" // per-wallet limit after a verified signature
 
 	SigMessage = "message" // wallet-signed JSON message (SIWS-style)
-	SigOrder   = "order"   // SIP-018 order signature
+	// SigMessageCached is a read-only message verified before in its window:
+	// its recovery was skipped (walletauth's verified cache).
+	SigMessageCached = "message_cached"
+	SigOrder         = "order" // SIP-018 order signature
 
 	PathExecute   = "execute"   // settlement called by POST /orders/:uuid/execute
 	PathReconcile = "reconcile" // settlement asked again by reconciliation

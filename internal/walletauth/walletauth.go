@@ -91,14 +91,15 @@ type ReplayStore interface {
 
 // Verifier checks envelopes.
 type Verifier struct {
-	cfg    Config
-	replay ReplayStore
-	now    func() time.Time
+	cfg      Config
+	replay   ReplayStore
+	now      func() time.Time
+	verified *verifiedCache // read-only messages already verified (cache.go)
 }
 
 // NewVerifier returns a Verifier. now is the clock (time.Now in production).
 func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier {
-	return &Verifier{cfg: cfg, replay: replay, now: now}
+	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize)}
 }
 
 // Errors of signature checks (401 unless the input is malformed).
@@ -166,12 +167,27 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 	if err := v.checkDomain(m); err != nil {
 		return nil, err
 	}
-	pub, err := v.verifyMessage(env.Message, env.Signature, wallet)
-	switch {
-	case errors.Is(err, stacks.ErrMalformedSignature):
-		return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature).Wrap(err)
-	case err != nil:
-		return nil, ErrInvalidSignature.WithDetails(v.whyInvalid(env, wallet, err)).Wrap(err)
+	// Every check above runs on every request; only the recovery of a
+	// read-only message verified before is skipped (cache.go).
+	var key verifiedKey
+	remember := reusable(m.Action)
+	if remember {
+		key = cacheKey(wallet.String(), env.Signature, env.Message)
+	}
+	pub, cached := v.verified.get(key, v.now())
+	if !remember || !cached {
+		pub, err = v.verifyMessage(env.Message, env.Signature, wallet)
+		switch {
+		case errors.Is(err, stacks.ErrMalformedSignature):
+			return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature).Wrap(err)
+		case err != nil:
+			return nil, ErrInvalidSignature.WithDetails(v.whyInvalid(env, wallet, err)).Wrap(err)
+		}
+		if remember {
+			v.verified.put(key, pub, m.Timestamp.Add(v.cfg.Window))
+		}
+	} else {
+		v.cfg.Metrics.Signature(metrics.SigMessageCached, time.Now(), nil)
 	}
 	if env.PublicKey != "" {
 		err := stacks.CheckPublicKey(env.PublicKey, pub)

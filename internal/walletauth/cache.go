@@ -1,0 +1,100 @@
+package walletauth
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// A dashboard or a bot signs one list_api_keys message and re-sends it for
+// the whole of its window; each request used to pay a full signature
+// recovery (~90 % of a signed read's CPU). Verified read-only messages are
+// remembered for the rest of their window: the same (wallet, signature,
+// message) then skips the recovery — and nothing else. The wallet, action,
+// window, network and domain checks still run on every request before the
+// cache is asked, and single-use (state-changing) actions never enter it.
+
+// ReusableActions are the read-only actions whose verification is
+// remembered; every other action is single use.
+var ReusableActions = []string{ActionListKeys, ActionGetKey, ActionListAudit}
+
+func reusable(action string) bool {
+	for _, a := range ReusableActions {
+		if a == action {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifiedCacheSize bounds the cache: at most this many entries (≈200 B
+// each), the oldest inserted leaving first.
+const VerifiedCacheSize = 8192
+
+type verifiedKey [sha256.Size]byte
+
+type verifiedEntry struct {
+	pub     []byte    // the recovered public key (33 bytes)
+	expires time.Time // the message's timestamp plus the window
+}
+
+// verifiedCache maps a hash of (wallet, signature, message) to the public
+// key recovered from it. Insertion order is a ring, so memory is fixed.
+type verifiedCache struct {
+	mu      sync.Mutex
+	entries map[verifiedKey]verifiedEntry
+	ring    []verifiedKey
+	next    int
+	filled  bool
+}
+
+func newVerifiedCache(size int) *verifiedCache {
+	return &verifiedCache{entries: make(map[verifiedKey]verifiedEntry, size), ring: make([]verifiedKey, size)}
+}
+
+// cacheKey separates the three fields unambiguously: a wallet address and a
+// signature never contain a NUL.
+func cacheKey(wallet, signature, message string) verifiedKey {
+	h := sha256.New()
+	h.Write([]byte(wallet))
+	h.Write([]byte{0})
+	h.Write([]byte(signature))
+	h.Write([]byte{0})
+	h.Write([]byte(message))
+	var k verifiedKey
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *verifiedCache) get(k verifiedKey, now time.Time) ([]byte, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.pub, true
+}
+
+func (c *verifiedCache) put(k verifiedKey, pub []byte, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; ok {
+		c.entries[k] = verifiedEntry{pub: pub, expires: expires}
+		return
+	}
+	if c.filled {
+		delete(c.entries, c.ring[c.next])
+	}
+	c.ring[c.next] = k
+	c.entries[k] = verifiedEntry{pub: pub, expires: expires}
+	if c.next++; c.next == len(c.ring) {
+		c.next, c.filled = 0, true
+	}
+}
+
+func (c *verifiedCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}

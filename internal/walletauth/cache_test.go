@@ -1,0 +1,197 @@
+package walletauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// isFault: err is want's public error, possibly wrapping a cause.
+func isFault(err error, want *fault.Error) bool {
+	var f *fault.Error
+	return errors.As(err, &f) && f.Kind == want.Kind && f.Public == want.Public
+}
+
+type cacheFixture struct {
+	v      *Verifier
+	clock  time.Time
+	key    *stacks.PrivateKey
+	wallet string
+}
+
+func newCacheFixture(t *testing.T) *cacheFixture {
+	t.Helper()
+	k, err := stacks.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &cacheFixture{clock: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC), key: k, wallet: k.Address(stacks.Mainnet).String()}
+	f.v = NewVerifier(Config{Network: stacks.Mainnet, Window: 5 * time.Minute, Skew: 30 * time.Second, Domain: "gw.example"},
+		NewMemoryReplay(func() time.Time { return f.clock }), func() time.Time { return f.clock })
+	return f
+}
+
+func (f *cacheFixture) envelope(action, extra string) Envelope {
+	msg := `{"action":"` + action + `","timestamp":` + strconv.FormatInt(f.clock.UnixMilli(), 10) + `,"domain":"gw.example"` + extra + `}`
+	return Envelope{Message: msg, Signature: stacks.SignMessage(f.key, []byte(msg)), WalletAddress: f.wallet}
+}
+
+// markCached replaces the remembered key of env with a marker, so a Verify
+// that returns the marker provably skipped the recovery.
+func (f *cacheFixture) markCached(t *testing.T, env Envelope) []byte {
+	t.Helper()
+	k := cacheKey(env.WalletAddress, env.Signature, env.Message)
+	f.v.verified.mu.Lock()
+	defer f.v.verified.mu.Unlock()
+	e, ok := f.v.verified.entries[k]
+	if !ok {
+		t.Fatal("verified message not remembered")
+	}
+	marker := bytes.Repeat([]byte{0xAB}, 33)
+	e.pub = marker
+	f.v.verified.entries[k] = e
+	return marker
+}
+
+func TestReusedReadSignatureSkipsRecovery(t *testing.T) {
+	f := newCacheFixture(t)
+	ctx := context.Background()
+	env := f.envelope(ActionListKeys, "")
+	first, err := f.v.Verify(ctx, env, ActionListKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := f.markCached(t, env)
+	f.clock = f.clock.Add(4 * time.Minute) // still inside the 5-minute window
+	again, err := f.v.Verify(ctx, env, ActionListKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.PublicKey, marker) || again.Wallet.String() != first.Wallet.String() || again.Action != ActionListKeys {
+		t.Fatalf("second verify recovered again or lost the message: pub %x", again.PublicKey)
+	}
+	// A publicKey given with the envelope is still compared with the (cached) key.
+	withKey := env
+	other, _ := stacks.GeneratePrivateKey()
+	withKey.PublicKey = hex.EncodeToString(other.PublicKey())
+	if _, err := f.v.Verify(ctx, withKey, ActionListKeys); !isFault(err, ErrPublicKey) {
+		t.Fatalf("publicKey check skipped: %v", err)
+	}
+}
+
+// The cache never stands in for a check other than the recovery.
+func TestVerifiedCacheKeepsEveryOtherCheck(t *testing.T) {
+	ctx := context.Background()
+	t.Run("ExpiredWindow", func(t *testing.T) {
+		f := newCacheFixture(t)
+		env := f.envelope(ActionListKeys, "")
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); err != nil {
+			t.Fatal(err)
+		}
+		f.clock = f.clock.Add(5*time.Minute + time.Millisecond)
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); !isFault(err, ErrExpired) {
+			t.Fatalf("after the window: %v, want %v", err, ErrExpired)
+		}
+	})
+	t.Run("OtherAction", func(t *testing.T) {
+		f := newCacheFixture(t)
+		env := f.envelope(ActionListKeys, "")
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.v.Verify(ctx, env, ActionDeleteKey)
+		if err == nil || err.Error() != `message.action must be "delete_api_key"` {
+			t.Fatalf("a cached list message on a delete route: %v", err)
+		}
+	})
+	t.Run("OtherDomain", func(t *testing.T) {
+		f := newCacheFixture(t)
+		env := f.envelope(ActionListKeys, "")
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); err != nil {
+			t.Fatal(err)
+		}
+		f.v.cfg.Domain = "other.example" // the same cached triple, another deployment's rules
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); !isFault(err, ErrDomain) {
+			t.Fatalf("domain check skipped: %v", err)
+		}
+	})
+	t.Run("OtherWallet", func(t *testing.T) {
+		f := newCacheFixture(t)
+		env := f.envelope(ActionListKeys, "")
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); err != nil {
+			t.Fatal(err)
+		}
+		other, _ := stacks.GeneratePrivateKey()
+		env.WalletAddress = other.Address(stacks.Mainnet).String() // same message and signature, another wallet
+		if _, err := f.v.Verify(ctx, env, ActionListKeys); !isFault(err, ErrInvalidSignature) {
+			t.Fatalf("a cached signature vouched for another wallet: %v", err)
+		}
+	})
+	t.Run("FailedVerificationNotRemembered", func(t *testing.T) {
+		f := newCacheFixture(t)
+		env := f.envelope(ActionListKeys, "")
+		env.Message = env.Message[:len(env.Message)-1] + ` }` // other text than what was signed
+		for range 2 {
+			if _, err := f.v.Verify(ctx, env, ActionListKeys); !isFault(err, ErrInvalidSignature) {
+				t.Fatalf("%v, want %v", err, ErrInvalidSignature)
+			}
+		}
+		if n := f.v.verified.len(); n != 0 {
+			t.Fatalf("%d entries after failed verifications", n)
+		}
+	})
+}
+
+// State-changing, single-use actions are never remembered: each is
+// recovered, and the replay store still refuses a second claim.
+func TestSingleUseActionsNeverCached(t *testing.T) {
+	f := newCacheFixture(t)
+	ctx := context.Background()
+	for _, action := range []string{ActionCreateKey, ActionUpdateKey, ActionDeleteKey, ActionExecuteOrder, ActionCancelOrder} {
+		env := f.envelope(action, "")
+		m, err := f.v.Verify(ctx, env, action)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.v.Claim(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.v.Verify(ctx, env, action); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.v.Claim(ctx, m); !errors.Is(err, ErrReplayed) {
+			t.Fatalf("%s claimed twice: %v", action, err)
+		}
+	}
+	if n := f.v.verified.len(); n != 0 {
+		t.Fatalf("%d single-use messages remembered", n)
+	}
+}
+
+// Memory is bounded: the oldest entries leave first.
+func TestVerifiedCacheBounded(t *testing.T) {
+	c := newVerifiedCache(64)
+	exp := time.Now().Add(time.Hour)
+	for i := range 200 {
+		c.put(cacheKey("SP", strconv.Itoa(i), "m"), []byte{byte(i)}, exp)
+	}
+	if n := c.len(); n != 64 {
+		t.Fatalf("%d entries, want 64", n)
+	}
+	if _, ok := c.get(cacheKey("SP", "135", "m"), time.Now()); ok {
+		t.Fatal("an old entry survived")
+	}
+	if pub, ok := c.get(cacheKey("SP", "199", "m"), time.Now()); !ok || pub[0] != 199 {
+		t.Fatal("the newest entry is missing")
+	}
+	if _, ok := c.get(cacheKey("SP", "199", "m"), exp); ok {
+		t.Fatal("an entry outlived its expiry")
+	}
+}
