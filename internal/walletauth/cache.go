@@ -55,6 +55,15 @@ func newVerifiedCache(size int) *verifiedCache {
 // cacheKey separates the three fields unambiguously: a wallet address and a
 // signature never contain a NUL.
 func cacheKey(wallet, signature, message string) verifiedKey {
+	if n := len(wallet) + len(signature) + len(message) + 2; n <= 512 { // real messages: one hash on the stack
+		var buf [512]byte
+		b := append(buf[:0], wallet...)
+		b = append(b, 0)
+		b = append(b, signature...)
+		b = append(b, 0)
+		b = append(b, message...)
+		return sha256.Sum256(b)
+	}
 	h := sha256.New()
 	h.Write([]byte(wallet))
 	h.Write([]byte{0})

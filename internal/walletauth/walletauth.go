@@ -65,9 +65,16 @@ func (m *Message) Field(name string, dst any) error {
 	if !ok {
 		return fault.Invalidf("message."+name, "message.%s is required", name)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
+	var err error
+	switch dst.(type) {
+	case *string, *json.Number: // the common fields: no decoder (and its buffer) per field
+		err = json.Unmarshal(raw, dst)
+	default:
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err = dec.Decode(dst)
+	}
+	if err != nil {
 		return fault.Invalidf("message."+name, "message.%s has the wrong type", name).Wrap(err)
 	}
 	return nil
