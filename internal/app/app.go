@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			return nil, err
 		}
 		a.rdb = rdb
-		replay = walletauth.NewRedisReplay(rdb, cfg.RedisPrefix)
+		replay = redisconn.NewReplay(rdb, cfg.RedisPrefix)
 		redisLimiter := ratelimit.NewRedis(rdb, cfg.RedisPrefix)
 		limiter = redisLimiter
 		a.Metrics.WatchBatcher(metrics.BatchLimiter, redisLimiter.PipelineStats)

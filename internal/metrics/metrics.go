@@ -28,18 +28,7 @@ const (
 	ScopeIP     = "ip"     // per-client-IP limits before authentication
 	ScopeWallet = "wallet" // per-wallet limit after a verified signature
 
-	SigMessage = "message" // wallet-signed JSON message (SIWS-style)
-	// SigMessageCached is a read-only message verified before in its window:
-	// its recovery was skipped (walletauth's verified cache).
-	SigMessageCached = "message_cached"
-	SigOrder         = "order" // SIP-018 order signature
-
-	PathExecute   = "execute"   // settlement called by POST /orders/:uuid/execute
-	PathReconcile = "reconcile" // settlement asked again by reconciliation
-
-	OutcomeSettled  = "settled"  // a txid came back
-	OutcomeRejected = "rejected" // definitive refusal: the order returned to open
-	OutcomeUnknown  = "unknown"  // no answer: the order stays executing until reconciled
+	// Signature kinds, settlement paths and outcomes: package label.
 
 	StorePostgres = "postgres"
 	StoreRedis    = "redis"

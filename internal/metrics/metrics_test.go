@@ -13,6 +13,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/groupcommit"
 	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/metrics/label"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -21,8 +22,8 @@ import (
 func TestNilMetricsIsANoOp(t *testing.T) {
 	var m *metrics.Metrics
 	m.RateLimit(metrics.ScopeKey, true, nil)
-	m.Signature(metrics.SigOrder, time.Now(), nil)
-	m.Settlement("simulated", metrics.PathExecute, metrics.OutcomeSettled, time.Now())
+	m.Signature(label.SigOrder, time.Now(), nil)
+	m.Settlement("simulated", label.PathExecute, label.OutcomeSettled, time.Now())
 	m.KeyCacheLookup(true)
 	m.KeyCacheReload()
 	m.StoreError(metrics.StoreRedis)
@@ -111,9 +112,9 @@ func TestHTTPMiddlewareLabels(t *testing.T) {
 
 func TestSignatureResults(t *testing.T) {
 	m := metrics.New()
-	m.Signature(metrics.SigMessage, time.Now(), nil)
-	m.Signature(metrics.SigMessage, time.Now(), errors.New("address mismatch"))
-	m.Signature(metrics.SigMessage, time.Now(), stacks.ErrMalformedSignature)
+	m.Signature(label.SigMessage, time.Now(), nil)
+	m.Signature(label.SigMessage, time.Now(), errors.New("address mismatch"))
+	m.Signature(label.SigMessage, time.Now(), stacks.ErrMalformedSignature)
 	for result, want := range map[string]float64{"valid": 1, "invalid": 1, "malformed": 1} {
 		if got := counter(t, m, "stxgate_signature_verifications_total", map[string]string{"kind": "message", "result": result}); got != want {
 			t.Errorf("%s: %v, want %v", result, got, want)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
-	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/metrics/label"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -30,9 +30,9 @@ type Config struct {
 	Network        stacks.Network
 	Domain         stacks.Domain // SIP-018 domain orders are signed under
 	MaxLifetime    time.Duration
-	ReconcileAfter time.Duration    // an execution older than this is presumed interrupted
-	Metrics        *metrics.Metrics // signature and settlement counts; nil: none
-	Audit          audit.Recorder   // hears of every create, execution and cancel (nil: no trail)
+	ReconcileAfter time.Duration  // an execution older than this is presumed interrupted
+	Metrics        Metrics        // signature and settlement counts (*metrics.Metrics); nil: none
+	Audit          audit.Recorder // hears of every create, execution and cancel (nil: no trail)
 }
 
 // Service runs the order lifecycle.
@@ -46,6 +46,9 @@ type Service struct {
 
 // NewService returns a Service. now is the clock (time.Now in production).
 func NewService(store Store, settle Settlement, cfg Config, now func() time.Time, log *slog.Logger) *Service {
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
 }
 
@@ -155,7 +158,7 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 	// From here the order is ours alone. Settlement and recording must not be
 	// cut short by the client going away.
 	ctx = context.WithoutCancel(ctx)
-	txid, err := s.settleCounted(ctx, claimed, metrics.PathExecute)
+	txid, err := s.settleCounted(ctx, claimed, label.PathExecute)
 	if err != nil {
 		return nil, s.settlementFailed(ctx, claimed, err)
 	}
@@ -306,7 +309,7 @@ type reconciled struct {
 
 // reconcileOne asks settlement again about one interrupted execution.
 func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
-	txid, serr := s.settleCounted(ctx, o, metrics.PathReconcile)
+	txid, serr := s.settleCounted(ctx, o, label.PathReconcile)
 	switch {
 	case serr == nil:
 		f, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now())

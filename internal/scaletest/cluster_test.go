@@ -18,7 +18,6 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/testenv"
-	"github.com/stxgate/stxgate/internal/walletauth"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -135,7 +134,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	t.Run("ReplayClaimIsSingleUse", func(t *testing.T) {
-		r1, r2 := walletauth.NewRedisReplay(connect(t), prefix), walletauth.NewRedisReplay(connect(t), prefix)
+		r1, r2 := redisconn.NewReplay(connect(t), prefix), redisconn.NewReplay(connect(t), prefix)
 		var won atomic.Int64
 		var wg sync.WaitGroup
 		for i := range 50 {

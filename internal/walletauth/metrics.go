@@ -3,14 +3,24 @@ package walletauth
 import (
 	"time"
 
-	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/metrics/label"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
-// verifyMessage is stacks.VerifyMessage, counted and timed (Config.Metrics may be nil).
+// Metrics is what the verifier reports; *metrics.Metrics implements it. The
+// domain sees only this, so it does not import Prometheus or the transport.
+type Metrics interface {
+	Signature(kind string, start time.Time, err error)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Signature(string, time.Time, error) {}
+
+// verifyMessage is stacks.VerifyMessage, counted and timed.
 func (v *Verifier) verifyMessage(msg, sig string, wallet stacks.Address) ([]byte, error) {
 	start := time.Now()
 	pub, err := stacks.VerifyMessage([]byte(msg), sig, wallet)
-	v.cfg.Metrics.Signature(metrics.SigMessage, start, err)
+	v.cfg.Metrics.Signature(label.SigMessage, start, err)
 	return pub, err
 }

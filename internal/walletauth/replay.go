@@ -2,35 +2,11 @@ package walletauth
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// RedisReplay keeps used-message ids in Redis with SET NX PX, so a message
-// is single use across every gateway instance.
-type RedisReplay struct {
-	rdb    redis.UniversalClient
-	prefix string
-}
-
-// NewRedisReplay stores ids under prefix (e.g. "stxgate:").
-func NewRedisReplay(rdb redis.UniversalClient, prefix string) *RedisReplay {
-	return &RedisReplay{rdb: rdb, prefix: prefix}
-}
-
-// Claim implements ReplayStore.
-func (r *RedisReplay) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	ok, err := r.rdb.SetNX(ctx, r.prefix+"replay:"+id, 1, ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis setnx: %w", err)
-	}
-	return ok, nil
-}
-
-// MemoryReplay is the in-process twin of RedisReplay for the embedded default.
+// MemoryReplay is the in-process twin of redisconn.Replay for the embedded default.
 type MemoryReplay struct {
 	mu   sync.Mutex
 	now  func() time.Time

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/fault"
-	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/metrics/label"
 	"github.com/stxgate/stxgate/internal/strictjson"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -87,7 +87,7 @@ type Config struct {
 	Skew    time.Duration // how far ahead a timestamp may be
 	Domain  string        // when set, every message must carry "domain" equal to it
 
-	Metrics *metrics.Metrics // signature counts and timings; nil: none
+	Metrics Metrics // signature counts and timings (*metrics.Metrics); nil: none
 }
 
 // ReplayStore remembers used messages for the TTL. Claim reports whether id
@@ -106,6 +106,9 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier. now is the clock (time.Now in production).
 func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier {
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize)}
 }
 
@@ -194,7 +197,7 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 			v.verified.put(key, pub, m.Timestamp.Add(v.cfg.Window))
 		}
 	} else {
-		v.cfg.Metrics.Signature(metrics.SigMessageCached, time.Now(), nil)
+		v.cfg.Metrics.Signature(label.SigMessageCached, time.Now(), nil)
 	}
 	if env.PublicKey != "" {
 		err := stacks.CheckPublicKey(env.PublicKey, pub)

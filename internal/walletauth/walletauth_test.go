@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/internal/walletauth"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -21,7 +22,7 @@ var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 func replays(t *testing.T) map[string]walletauth.ReplayStore {
 	rdb, prefix := testenv.Redis(t)
 	return map[string]walletauth.ReplayStore{
-		"Redis":  walletauth.NewRedisReplay(rdb, prefix),
+		"Redis":  redisconn.NewReplay(rdb, prefix),
 		"Memory": walletauth.NewMemoryReplay(time.Now),
 	}
 }
