@@ -117,7 +117,7 @@ func New(d Deps) *Server {
 	return s
 }
 
-// Handler is the http.Handler to serve.
+// Echo is the server's echo instance (an http.Handler) to serve.
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // ipExtractor believes X-Forwarded-For only from configured proxies; with

@@ -79,7 +79,8 @@ func validate(n NewOrder, network stacks.Network, now time.Time, maxLifetime tim
 	if err != nil {
 		return nil, err
 	}
-	// The signed tuple carries whole seconds; so do the rules.
+	// The signed tuple carries whole seconds, so the rules compare whole
+	// seconds (the order keeps the times as given, to the microsecond).
 	fromS, toS := from.Unix(), to.Unix()
 	switch {
 	case fromS < 0:
