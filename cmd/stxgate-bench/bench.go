@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -60,7 +61,7 @@ type bench struct {
 // provisions wallets, keys (through the API) and filler keys (SQL).
 func setup(ctx context.Context, s settings) (*bench, error) {
 	t0 := time.Now()
-	b := &bench{s: s, prefix: "stxgate-bench:" + randomHex(4) + ":", loadStart: loadAvg()}
+	b := &bench{s: s, prefix: "stxgate-bench:" + loadkit.RandomHex(4) + ":", loadStart: loadAvg()}
 	var err error
 	if b.dir, err = os.MkdirTemp("", "stxgate-bench-"); err != nil {
 		return nil, err
@@ -85,11 +86,11 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		}
 		b.dbs = append(b.dbs, name)
 	}
-	dsnA, err := withDatabase(s.dbURL, benchDB)
+	dsnA, err := loadkit.WithDatabase(s.dbURL, benchDB)
 	if err != nil {
 		return b, err
 	}
-	dsnB, _ := withDatabase(s.dbURL, scaleDB)
+	dsnB, _ := loadkit.WithDatabase(s.dbURL, scaleDB)
 
 	logf("starting gateways and the ceiling server (logs in %s)", b.dir)
 	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.prefix+"a:"); err != nil {
@@ -102,14 +103,14 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err != nil {
 		return b, err
 	}
-	addr, err := freeLoopbackAddr()
+	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return b, err
 	}
 	ceilArgs := []string{"ceiling", "-listen", addr, "-database-url", dsnA,
 		"-redis-url", s.redisURL, "-prefix", b.prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)}
 	if s.profileDir != "" {
-		if b.pprofCeil, err = freeLoopbackAddr(); err != nil {
+		if b.pprofCeil, err = loadkit.FreeLoopbackAddr(); err != nil {
 			return b, err
 		}
 		ceilArgs = append(ceilArgs, "-pprof", b.pprofCeil)
@@ -180,7 +181,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 // startGateway runs the real binary (or, for -profile, the pprof twin) with
 // high limits so the limiter admits, on a free loopback port.
 func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*proc, string, error) {
-	addr, err := freeLoopbackAddr()
+	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -195,7 +196,7 @@ func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*pr
 		if path, err = os.Executable(); err != nil {
 			return nil, "", err
 		}
-		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+		if pprofAddr, err = loadkit.FreeLoopbackAddr(); err != nil {
 			return nil, "", err
 		}
 		args = []string{"gateway", "-pprof", pprofAddr}
@@ -233,7 +234,7 @@ func (b *bench) teardown() {
 		_ = b.admin.Close(ctx)
 	}
 	if b.rdb != nil {
-		if err := deletePrefix(ctx, b.rdb, b.prefix); err != nil {
+		if err := loadkit.DeletePrefix(ctx, b.rdb, b.prefix); err != nil {
 			logf("delete Redis prefix %s: %v", b.prefix, err)
 		}
 		_ = b.rdb.Close()
@@ -664,14 +665,14 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 // they cost Redis.
 func (b *bench) populate(ctx context.Context, round *Round) error {
 	t0 := time.Now()
-	before, err := usedMemory(ctx, b.rdb)
+	before, err := loadkit.UsedMemory(ctx, b.rdb)
 	if err != nil {
 		return err
 	}
 	if err := b.fill.populate(ctx); err != nil {
 		return err
 	}
-	after, err := usedMemory(ctx, b.rdb)
+	after, err := loadkit.UsedMemory(ctx, b.rdb)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 // The floors are the reference servers of ../shared/ceilings (main.go and
@@ -73,7 +75,7 @@ func (b *bench) startFloors(ctx context.Context, dsn string) error {
 // startFloor runs the floor binary on a free loopback port. It has no health
 // route: it is up when its port accepts (it listens after its setup).
 func (b *bench) startFloor(ctx context.Context, name string, args ...string) (*proc, error) {
-	addr, err := freeLoopbackAddr()
+	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}

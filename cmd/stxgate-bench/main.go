@@ -15,8 +15,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +24,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 func main() {
@@ -82,9 +82,9 @@ func parseSettings(args []string) (settings, error) {
 	fs := flag.NewFlagSet("stxgate-bench", flag.ContinueOnError)
 	fs.StringVar(&s.gateway, "gateway", "bin/stxgate", "gateway binary to measure")
 	fs.StringVar(&s.floors, "floors", "bin/ceilings", "the reference floors, built from ../shared/ceilings (absent: the in-tree ceilings stand in)")
-	fs.StringVar(&s.dbURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+	fs.StringVar(&s.dbURL, "database-url", loadkit.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL DSN with the right to create databases (stxgate_bench and stxgate_bench_scale are created and dropped)")
-	fs.StringVar(&s.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (a fresh stxgate-bench:<random>: prefix is used and deleted)")
+	fs.StringVar(&s.redisURL, "redis-url", loadkit.EnvOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (a fresh stxgate-bench:<random>: prefix is used and deleted)")
 	fs.StringVar(&s.out, "out", "bench/REPORT.md", "report file ('' prints only)")
 	fs.StringVar(&s.micro, "micro", "", "go test -bench output to include in the report")
 	fs.StringVar(&s.profileDir, "profile", "", "instead of the report: profile the gateway (pprof twin) under each scenario into this directory")
@@ -126,19 +126,6 @@ func parseSettings(args []string) (settings, error) {
 		return s, errors.New("-scale-keys must exceed -limiter-keys plus the 64 bench keys")
 	}
 	return s, nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func runBench(args []string) error {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,16 +22,6 @@ type proc struct {
 	log  string
 	cmd  *exec.Cmd
 	done chan error
-}
-
-// freeLoopbackAddr picks a free port on 127.0.0.1.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // startProc runs path with args and exactly env (nothing inherited, so a

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,21 +17,12 @@ import (
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/keyauth"
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
-
-// withDatabase is dsn pointing at database name.
-func withDatabase(dsn, name string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
 
 // lockBench makes a second concurrent bench run on the same PostgreSQL stop
 // with a clear message instead of dropping the first one's databases. The
@@ -140,18 +130,6 @@ func insertFillerKeys(ctx context.Context, db *pgxpool.Pool, from, to int, progr
 	return nil
 }
 
-// benchOrder is the order tuple every bench order shares but for owner and uuid.
-func benchOrder(owner, uuid string, from, to time.Time) ordersig.Order {
-	return ordersig.Order{
-		Owner: owner, Recipient: owner,
-		InputToken:     "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-		ConditionToken: "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-		OutputToken:    "SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx",
-		AmountIn:       "1000000", TargetPrice: "0.000123", Direction: "gt",
-		UUID: uuid, ValidFrom: from.Unix(), ValidTo: to.Unix(),
-	}
-}
-
 // orderRow is one order ready for COPY, with who may execute it.
 type orderRow struct {
 	o      ordersig.Order
@@ -174,7 +152,7 @@ func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error)
 		anySig   string
 	)
 	if !sign { // ceiling rows: the same shape, one real signature reused
-		s, err := ordersig.Sign(ws[0].key, benchOrder(ws[0].addr, "x", from, to), domain)
+		s, err := ordersig.Sign(ws[0].key, loadkit.Order(ws[0].addr, "x", from, to), domain)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +162,7 @@ func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error)
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				wi := i % len(ws)
-				o := benchOrder(ws[wi].addr, client.NewUUID(), from, to)
+				o := loadkit.Order(ws[wi].addr, client.NewUUID(), from, to)
 				sig := anySig
 				if sign {
 					s, err := ordersig.Sign(ws[wi].key, o, domain)
@@ -232,7 +210,7 @@ func createOrdersViaAPI(ctx context.Context, addr string, ws []*wallet, keys [][
 	var out []orderRow
 	for i, w := range ws {
 		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}), client.WithAPIKey(keys[i][0].secret))
-		o := benchOrder(w.addr, client.NewUUID(), now.Add(-time.Minute), now.Add(time.Hour))
+		o := loadkit.Order(w.addr, client.NewUUID(), now.Add(-time.Minute), now.Add(time.Hour))
 		_, err := c.CreateOrder(ctx, client.NewOrder{
 			UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
 			TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken, Recipient: o.Recipient,
@@ -306,39 +284,4 @@ func (f limiterFill) sampleMemory(ctx context.Context, n int) (float64, error) {
 		return 0, nil
 	}
 	return float64(sum) / float64(cnt), nil
-}
-
-// usedMemory is INFO memory's used_memory.
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
-	s, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no used_memory in INFO memory")
-}
-
-// deletePrefix removes every key under prefix (the run's own prefix only).
-func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
-	}
-	return nil
 }

@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -22,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -62,7 +59,7 @@ const (
 )
 
 func setup(ctx context.Context, s settings) (*runner, error) {
-	r := &runner{s: s, prefix: "stxgate-soak:" + randomHex(6) + ":", capacity: map[phase]float64{}}
+	r := &runner{s: s, prefix: "stxgate-soak:" + loadkit.RandomHex(6) + ":", capacity: map[phase]float64{}}
 	var err error
 	if r.dir, err = os.MkdirTemp("", "stxgate-soak-"); err != nil {
 		return nil, err
@@ -88,7 +85,7 @@ func setup(ctx context.Context, s settings) (*runner, error) {
 	if _, err := r.admin.Exec(ctx, "CREATE DATABASE "+soakDB); err != nil {
 		return r, err
 	}
-	dsn, err := withDatabase(s.dbURL, soakDB)
+	dsn, err := loadkit.WithDatabase(s.dbURL, soakDB)
 	if err != nil {
 		return r, err
 	}
@@ -127,7 +124,7 @@ func (r *runner) teardown() {
 		_ = r.admin.Close(ctx)
 	}
 	if r.rdb != nil {
-		if err := deletePrefix(ctx, r.rdb, r.prefix); err != nil {
+		if err := loadkit.DeletePrefix(ctx, r.rdb, r.prefix); err != nil {
 			logf("delete Redis prefix %s: %v", r.prefix, err)
 		}
 		_ = r.rdb.Close()
@@ -174,11 +171,11 @@ type gateway struct {
 // developer's STXGATE_* settings cannot leak in) on free loopback ports, at
 // the default log level, and waits for /healthz.
 func startGateway(ctx context.Context, s settings, dsn, prefix string) (*gateway, error) {
-	addr, err := freeLoopbackAddr()
+	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	metricsAddr, err := freeLoopbackAddr()
+	metricsAddr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -311,51 +308,4 @@ func (l *logWatch) tail() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// freeLoopbackAddr picks a free port on 127.0.0.1.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// withDatabase is dsn pointing at database name.
-func withDatabase(dsn, name string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-// deletePrefix removes every key under prefix (the run's own prefix only).
-func deletePrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
-	}
-	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

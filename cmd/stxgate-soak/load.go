@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -227,18 +228,6 @@ func newOrderSource(db *pgxpool.Pool, ws []*wallet) *orderSource {
 	return &orderSource{db: db, wallets: ws, domain: stacks.NewDomain("stxgate", "1", stacks.Mainnet), oneSig: map[string]string{}}
 }
 
-// soakOrder is every soak order but for owner, uuid and window.
-func soakOrder(owner string, from, to time.Time) ordersig.Order {
-	return ordersig.Order{
-		Owner: owner, Recipient: owner,
-		InputToken:     "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-		ConditionToken: "SM3VDXK3WZZSA84XXFKAFAF15NNZX32CTSG82JFQ4.sbtc-token",
-		OutputToken:    "SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx",
-		AmountIn:       "1000000", TargetPrice: "0.000123", Direction: "gt",
-		UUID: uuid.NewString(), ValidFrom: from.Unix(), ValidTo: to.Unix(),
-	}
-}
-
 // pick returns the wallet of the i-th order of a batch and one of its keys.
 func (o *orderSource) pick(i int) (*wallet, string) {
 	w := o.wallets[(o.next+i)%len(o.wallets)]
@@ -256,7 +245,7 @@ func (o *orderSource) createLines(n int) ([]string, error) {
 		wg.Go(func() {
 			for i := wk; i < n; i += workers {
 				w, key := o.pick(i)
-				ord := soakOrder(w.addr, now.Add(-time.Minute), now.Add(time.Hour))
+				ord := loadkit.Order(w.addr, uuid.NewString(), now.Add(-time.Minute), now.Add(time.Hour))
 				sig, err := ordersig.Sign(w.key, ord, o.domain)
 				if err != nil {
 					errs[i] = err
@@ -289,7 +278,7 @@ func (o *orderSource) executeLines(ctx context.Context, n int) ([]string, error)
 	lines := make([]string, n)
 	for i := range n {
 		w, key := o.pick(i)
-		ord := soakOrder(w.addr, now.Add(-time.Minute), now.Add(time.Hour))
+		ord := loadkit.Order(w.addr, uuid.NewString(), now.Add(-time.Minute), now.Add(time.Hour))
 		sig, ok := o.oneSig[w.addr]
 		if !ok {
 			s, err := ordersig.Sign(w.key, ord, o.domain)

@@ -33,6 +33,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 func main() {
@@ -59,9 +61,9 @@ func parseSettings(args []string) (settings, error) {
 	fs := flag.NewFlagSet("stxgate-soak", flag.ContinueOnError)
 	fs.StringVar(&s.gateway, "gateway", "bin/stxgate", "gateway binary to run")
 	fs.StringVar(&s.wrk, "wrk", "wrk", "wrk binary (Debian package wrk)")
-	fs.StringVar(&s.dbURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+	fs.StringVar(&s.dbURL, "database-url", loadkit.EnvOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL DSN with the right to create databases (stxgate_soak is created and dropped)")
-	fs.StringVar(&s.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"),
+	fs.StringVar(&s.redisURL, "redis-url", loadkit.EnvOr("REDIS_URL", "redis://127.0.0.1:6379/0"),
 		"Redis URL (a fresh stxgate-soak:<random>: prefix is used and deleted)")
 	fs.StringVar(&s.out, "out", "", "also write the report (Markdown) to this file")
 	fs.DurationVar(&s.duration, "duration", 10*time.Minute, "measured time after the warm-up (at least 40s)")
@@ -77,13 +79,6 @@ func parseSettings(args []string) (settings, error) {
 		return s, errors.New("-conns must be positive")
 	}
 	return s, nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 func run(args []string) error {

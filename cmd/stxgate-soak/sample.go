@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 // sample is the gateway's state after one wrk chunk.
@@ -59,7 +61,7 @@ func (r *runner) take(ctx context.Context, label string, warm bool, res wrkResul
 	if err := r.admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, soakDB).Scan(&s.pgConns); err != nil {
 		return s, fmt.Errorf("pg_stat_activity: %w", err)
 	}
-	if s.redisMem, err = usedMemory(ctx, r); err != nil {
+	if s.redisMem, err = loadkit.UsedMemory(ctx, r.rdb); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -84,20 +86,6 @@ func procRSS(pid int) (int64, error) {
 func procFDs(pid int) (int64, error) {
 	es, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	return int64(len(es)), err
-}
-
-// usedMemory is INFO memory's used_memory.
-func usedMemory(ctx context.Context, r *runner) (int64, error) {
-	s, err := r.rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no used_memory in INFO memory")
 }
 
 // exposition is a Prometheus text exposition: series line → value.
