@@ -105,11 +105,21 @@ fuzz-ci: ## every fuzz target for FUZZTIME each (default 5s; CI runs this after 
 image: ## build the container image stxgate:dev (deploy/Dockerfile; docs/scaling.md)
 	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t stxgate:dev .
 
+# staticcheck, pinned (v0.8.x supports Go 1.26); make lint installs it into bin/ when missing.
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK = bin/staticcheck
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
 .PHONY: lint
-lint: ## gofmt and go vet (both modules)
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
-	$(GO) vet $(PKGS)
-	cd $(SDK) && $(GO) vet ./...
+lint: ## gofmt, then go vet, go mod tidy -diff and staticcheck in every Go module
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt -l:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	@$(STATICCHECK) -version 2>/dev/null | grep -q '$(STATICCHECK_VERSION:v%=%)' || $(MAKE) -B $(STATICCHECK)
+	@for mod in $$(git ls-files '*go.mod' ':!:web/*'); do \
+	  dir=$$(dirname $$mod); echo "== lint $$dir"; \
+	  (cd $$dir && $(GO) vet ./... && $(GO) mod tidy -diff && $(CURDIR)/$(STATICCHECK) ./...) || exit 1; \
+	done
 
 .PHONY: migrate
 migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)

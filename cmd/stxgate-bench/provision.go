@@ -58,7 +58,6 @@ func dropDatabase(ctx context.Context, admin *pgx.Conn, name string) error {
 type wallet struct {
 	key  *stacks.PrivateKey
 	addr string
-	keys []benchKey
 }
 
 type benchKey struct {

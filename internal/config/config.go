@@ -252,9 +252,7 @@ func Load(args []string, getenv func(string) string, _ io.Writer) (Config, error
 		problems = append(problems, err.Error())
 	}
 	if err := c.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			problems = append(problems, line)
-		}
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}
 	if len(problems) > 0 {
 		for i, p := range problems {

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -548,12 +547,6 @@ func newRelayer(t testing.TB, behave func(uuid string, call int) reply) *relayer
 	return r
 }
 
-func (r *relayer) setBehaviour(b func(uuid string, call int) reply) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.behave = b
-}
-
 func (r *relayer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var body struct {
 		UUID      string `json:"uuid"`
@@ -751,5 +744,3 @@ func checkSettledOnce(t testing.TB, rows map[string]orderRow, rel *relayer, allo
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -38,9 +37,10 @@ func gatewayBinary(t testing.TB) string {
 			args = append(args, "-race")
 		}
 		args = append(args, "github.com/stxgate/stxgate/cmd/stxgate")
-		goBin, err := exec.LookPath("go")
+		goBin, err := exec.LookPath("go") // go test puts its own go first on PATH
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = err
+			return
 		}
 		out, err := exec.Command(goBin, args...).CombinedOutput()
 		if err != nil {

@@ -29,7 +29,7 @@ func highS(t *testing.T, sigHex string) string {
 		t.Fatalf("bad signature %q", sigHex)
 	}
 	s := new(big.Int).SetBytes(b[32:64])
-	s.Sub(secp256k1.S256().N, s)
+	s.Sub(secp256k1.Params().N, s)
 	out := append([]byte{}, b[:32]...)
 	out = append(out, s.FillBytes(make([]byte, 32))...)
 	return hex.EncodeToString(append(out, b[64]^1))

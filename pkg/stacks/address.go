@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // hash160 is defined with RIPEMD-160
+	//lint:ignore SA1019 a Stacks address's hash160 is RIPEMD-160(SHA-256(key)) by definition
+	"golang.org/x/crypto/ripemd160"
 )
 
 // maxAddressLen bounds the input ParseAddress looks at; real addresses are at most 41 characters.

@@ -12,19 +12,11 @@ import (
 // The vector model and loader live in pkg/vectors (shared with the
 // other packages' tests); these aliases keep this file's names short.
 type (
-	vecKey            = vectors.Key
-	vecMsgPositive    = vectors.MessagePositive
-	vecKAT            = vectors.KnownAnswer
-	vecMsgNegative    = vectors.MessageNegative
-	vecMsgPolicy      = vectors.MessagePolicy
-	vecAddrCheck      = vectors.AddressCheck
-	vecC32            = vectors.C32
-	vecClarity        = vectors.ClarityValue
-	vecField          = vectors.Field
-	vecSIP018Positive = vectors.SIP018Positive
-	vecSIP018Negative = vectors.SIP018Negative
-	vecSIP018Policy   = vectors.SIP018Policy
-	vectorFile        = vectors.File
+	vecKey       = vectors.Key
+	vecMsgPolicy = vectors.MessagePolicy
+	vecClarity   = vectors.ClarityValue
+	vecField     = vectors.Field
+	vectorFile   = vectors.File
 )
 
 func loadVectors(t testing.TB) *vectorFile { return vectors.Load(t) }
