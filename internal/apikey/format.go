@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math/big"
 	"strings"
 
+	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -69,6 +71,11 @@ func ParseSecret(s string, n stacks.Network) (Secret, error) {
 		return Secret{}, fmt.Errorf("key length %d, want %d", len(s), keyLen)
 	}
 	if !strings.HasPrefix(s, PrefixFor(n)) {
+		if other := otherNetwork(n); strings.HasPrefix(s, PrefixFor(other)) {
+			if _, err := ParseSecret(s, other); err == nil {
+				return Secret{}, fmt.Errorf("a %s key on %s: %w", other, n, ErrOtherNetwork)
+			}
+		}
 		return Secret{}, fmt.Errorf("key prefix is not %q", PrefixFor(n))
 	}
 	for i := len(PrefixLive); i < len(s); i++ {
@@ -81,6 +88,28 @@ func ParseSecret(s string, n stacks.Network) (Secret, error) {
 		return Secret{}, fmt.Errorf("key checksum mismatch")
 	}
 	return Secret{raw: s}, nil
+}
+
+// ErrOtherNetwork is a well-formed key of the other network (ck_test_ on
+// mainnet, ck_live_ on testnet).
+var ErrOtherNetwork = errors.New("key of the other network")
+
+func otherNetwork(n stacks.Network) stacks.Network {
+	if n == stacks.Mainnet {
+		return stacks.Testnet
+	}
+	return stacks.Mainnet
+}
+
+// SecretError is the public answer to a key ParseSecret refused: a
+// well-formed key of the other network says so (the key is never echoed);
+// anything else is "Invalid API key".
+func SecretError(err error, n stacks.Network) error {
+	if errors.Is(err, ErrOtherNetwork) {
+		return fault.Unauthenticated("API key is for another network").WithCode(fault.CodeAPIKeyWrongNetwork).
+			WithDetails(map[string]any{"keyNetwork": otherNetwork(n).String(), "gatewayNetwork": n.String()}).Wrap(err)
+	}
+	return ErrInvalidKey.Wrap(err)
 }
 
 // String returns the full key. Only the create response may show it.

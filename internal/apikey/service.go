@@ -19,9 +19,9 @@ import (
 
 // Public errors of key authentication (texts are DESIGN.md's).
 var (
-	ErrInvalidKey  = fault.Unauthenticated("Invalid API key")
-	ErrInactiveKey = fault.Unauthenticated("API key inactive")
-	ErrIPDenied    = fault.Forbidden("API key not allowed from this IP address")
+	ErrInvalidKey  = fault.Unauthenticated("Invalid API key").WithCode(fault.CodeInvalidAPIKey)
+	ErrInactiveKey = fault.Unauthenticated("API key inactive").WithCode(fault.CodeAPIKeyInactive)
+	ErrIPDenied    = fault.Forbidden("API key not allowed from this IP address").WithCode(fault.CodeAPIKeyIPDenied)
 	errKeyNotFound = fault.NotFound("API key not found").WithCode(fault.CodeAPIKeyNotFound)
 )
 
@@ -131,7 +131,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, Secret, err
 	}
 	if err := s.store.InsertKey(ctx, k, s.cfg.MaxActivePerWallet); err != nil {
 		if errors.Is(err, ErrTooManyKeys) {
-			return nil, Secret{}, fault.Invalidf("", "Too many active API keys for this wallet (maximum %d)", s.cfg.MaxActivePerWallet).
+			return nil, Secret{}, fault.Invalidf("", "Too many active API keys for this wallet (maximum %d)", s.cfg.MaxActivePerWallet).WithCode(fault.CodeTooManyAPIKeys).
 				WithDetails(map[string]any{"maximum": s.cfg.MaxActivePerWallet})
 		}
 		return nil, Secret{}, fmt.Errorf("insert key: %w", err)
@@ -217,7 +217,7 @@ func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput)
 	details := map[string]any{}
 	return s.mutate(ctx, wallet, id, func(k *Key) error {
 		if k.Status == StatusRevoked {
-			return fault.Invalid("", "API key revoked")
+			return fault.Invalid("", "API key revoked").WithCode(fault.CodeAPIKeyRevoked)
 		}
 		if in.Name != nil {
 			k.Name = name
@@ -265,7 +265,7 @@ func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended
 	}
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {
-			return fault.Invalid("", "API key revoked")
+			return fault.Invalid("", "API key revoked").WithCode(fault.CodeAPIKeyRevoked)
 		}
 		want := StatusActive
 		if suspended {

@@ -20,8 +20,8 @@ import (
 // set; without it its paths are unknown routes (404), like any other.
 
 var (
-	errOperatorToken = fault.Unauthenticated("Invalid operator token")
-	errAdminKeyGone  = fault.NotFound("API key not found")
+	errOperatorToken = fault.Unauthenticated("Invalid operator token").WithCode(fault.CodeOperatorToken)
+	errAdminKeyGone  = fault.NotFound("API key not found").WithCode(fault.CodeAPIKeyNotFound)
 )
 
 const maxReasonLen = 500

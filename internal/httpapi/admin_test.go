@@ -208,7 +208,7 @@ func TestSuspendBySQL(t *testing.T) {
 	exec("suspend", otherID, 1) // no bump: refused once the cache TTL has passed
 	expect(t, self(g2, other), 200, "")
 	g1.clock.Set(testNow.Add(g1.cfg.KeyCacheTTL + time.Second))
-	expect(t, self(g2, other), 401, `{"error":"API key inactive","timestamp":"2026-11-22T12:00:31.000Z"}`)
+	expect(t, self(g2, other), 401, `{"error":"API key inactive","code":"api_key_inactive","timestamp":"2026-11-22T12:00:31.000Z"}`)
 	g1.clock.Set(testNow)
 
 	exec("unsuspend", id, 1)

@@ -69,7 +69,7 @@ func TestExistingKeyNeverRefusedForOthersMisses(t *testing.T) {
 			continue
 		}
 		reset, _ := strconv.ParseInt(r.Header.Get("X-RateLimit-Reset"), 10, 64)
-		expect(t, r, 429, fmt.Sprintf(`{"error":"Rate limit exceeded","details":{"window":"minute","limit":5,"reset":%d},"timestamp":%q}`, reset, nowStamp))
+		expect(t, r, 429, fmt.Sprintf(`{"error":"Rate limit exceeded","code":"rate_limited","details":{"window":"minute","limit":5,"reset":%d},"timestamp":%q}`, reset, nowStamp))
 	}
 
 	fresh, _ := g2.createKey(a, "fresh", `["execute"]`) // on the other instance

@@ -80,7 +80,7 @@ func readJSONObject(c echo.Context) (map[string]json.RawMessage, error) {
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, fault.Invalid("", "Request body must be a JSON object")
+		return nil, errNotJSONObject
 	}
 	return obj, nil
 }
@@ -108,6 +108,8 @@ func flattenSignatureObject(body map[string]json.RawMessage) error {
 	}
 	return nil
 }
+
+var errNotJSONObject = fault.Invalid("", "Request body must be a JSON object").WithCode(fault.CodeInvalidJSON)
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

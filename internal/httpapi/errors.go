@@ -13,9 +13,12 @@ import (
 	"github.com/stxgate/stxgate/internal/metrics"
 )
 
-// ErrorBody is every error answer: {"error", "details"?, "timestamp"}.
+// ErrorBody is every error answer: {"error", "code", "details"?, "timestamp"}.
+// error is the reference docs' text, code its stable machine-readable name
+// (fault.Catalogue, listed in openapi.yaml and exported by the SDK).
 type ErrorBody struct {
 	Error     string         `json:"error"`
+	Code      fault.Code     `json:"code"`
 	Details   map[string]any `json:"details,omitempty"`
 	Timestamp string         `json:"timestamp"`
 }
@@ -43,13 +46,13 @@ func toFault(err error) *fault.Error {
 	if errors.As(err, &he) {
 		switch he.Code {
 		case http.StatusNotFound:
-			return fault.NotFound("Not found")
+			return fault.NotFound("Not found") // the default code, not_found
 		case http.StatusMethodNotAllowed:
-			return &fault.Error{Kind: fault.KindInvalid, Public: "Method not allowed", Err: err}
+			return &fault.Error{Kind: fault.KindInvalid, Code: fault.CodeMethodNotAllowed, Public: "Method not allowed", Err: err}
 		case http.StatusRequestEntityTooLarge:
 			return &fault.Error{Kind: fault.KindTooLarge, Public: "Request body too large", Err: err}
 		case http.StatusUnsupportedMediaType:
-			return &fault.Error{Kind: fault.KindInvalid, Public: "Content-Type must be application/json", Err: err}
+			return &fault.Error{Kind: fault.KindInvalid, Code: fault.CodeInvalidContentType, Public: "Content-Type must be application/json", Err: err}
 		}
 		if he.Code >= 400 && he.Code < 500 {
 			return &fault.Error{Kind: fault.KindInvalid, Public: http.StatusText(he.Code), Err: err}
@@ -109,7 +112,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		slog.Int("status", status),
 		slog.String("error", fe.Public),
 		slog.Any("cause", fe.Err))
-	body := ErrorBody{Error: fe.Public, Details: fe.Details, Timestamp: formatTime(s.now())}
+	body := ErrorBody{Error: fe.Public, Code: fe.CodeOf(), Details: fe.Details, Timestamp: formatTime(s.now())}
 	// A HEAD answer keeps GET's headers; net/http drops its body.
 	if err := c.JSON(status, body); err != nil {
 		s.log.Error("write error response", slog.Any("error", err))

@@ -202,7 +202,7 @@ func (g *gateway) createKey(w wallet, name, perms string) (string, string) {
 
 // errorBody is the exact error answer for text (and details, if any).
 func errorBody(text string, details map[string]any) string {
-	m := map[string]any{"error": text, "timestamp": nowStamp}
+	m := map[string]any{"error": text, "code": wantCode(text), "timestamp": nowStamp}
 	if details != nil {
 		m["details"] = details
 	}
@@ -280,4 +280,69 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// wantCodes is the code each error text must come with: the test's own copy
+// of the contract, so a changed code fails here. Texts not listed are
+// malformed input (invalid_request); wantCode matches the formatted ones.
+var wantCodes = map[string]string{
+	"Not found":                             "not_found",
+	"Method not allowed":                    "method_not_allowed",
+	"Request body too large":                "payload_too_large",
+	"Request body must be a JSON object":    "invalid_json",
+	"Content-Type must be application/json": "invalid_content_type",
+	"Rate limit exceeded":                   "rate_limited",
+	"Internal server error":                 "internal_error",
+	"signature must be 65 bytes of hex (r, s and a recovery id)": "malformed_signature",
+	"Invalid signature":                                            "invalid_signature",
+	"publicKey does not match the signature":                       "public_key_mismatch",
+	"Message already used":                                         "message_replayed",
+	"Message expired":                                              "message_expired",
+	"Message timestamp is in the future":                           "message_from_future",
+	"Message is for another network":                               "wrong_network",
+	`Message network is required on testnet ("network":"testnet")`: "network_required",
+	"Message domain does not match this gateway":                   "domain_mismatch",
+	"Message domain is required by this gateway":                   "domain_required",
+	"message must be a JSON object":                                "message_not_json",
+	"message must be a single JSON object":                         "message_not_json",
+	"message has a duplicate key":                                  "message_duplicate_key",
+	`message must not \u-escape printable ASCII characters`:        "message_escaped_ascii",
+	"message must be valid UTF-8 (no unpaired surrogates)":         "message_invalid_utf8",
+	"API key or wallet signature required":                         "auth_required",
+	"API key required":                                             "api_key_required",
+	"Invalid API key":                                              "invalid_api_key",
+	"API key is for another network":                               "api_key_wrong_network",
+	"API key inactive":                                             "api_key_inactive",
+	"API key not allowed from this IP address":                     "api_key_ip_denied",
+	"API key not authorized for this wallet":                       "api_key_wrong_wallet",
+	"API key not found":                                            "api_key_not_found",
+	"API key revoked":                                              "api_key_revoked",
+	"X-API-Key and Authorization carry different API keys":         "api_key_headers_differ",
+	"Invalid operator token":                                       "invalid_operator_token",
+	"Order not found":                                              "order_not_found",
+	"Order not open":                                               "order_not_open",
+	"Order not yet valid":                                          "order_not_yet_valid",
+	"Duplicate order uuid":                                         "duplicate_order",
+	"Invalid order signature":                                      "invalid_order_signature",
+	"Wallet not authorized for this order":                         "wallet_not_owner",
+}
+
+func wantCode(text string) string {
+	if c, ok := wantCodes[text]; ok {
+		return c
+	}
+	for prefix, c := range map[string]string{
+		"Service unavailable":                      "service_unavailable",
+		"Settlement failed: ":                      "settlement_failed",
+		"Settlement outcome unknown":               "settlement_unknown",
+		"API key does not have the ":               "permission_denied",
+		"message.action must be ":                  "wrong_action",
+		"walletAddress belongs to another network": "wallet_wrong_network",
+		"Too many active API keys":                 "too_many_api_keys",
+	} {
+		if strings.HasPrefix(text, prefix) {
+			return c
+		}
+	}
+	return "invalid_request"
 }

@@ -35,8 +35,8 @@ func keyResult(c echo.Context) *keyauth.Result {
 }
 
 var (
-	errKeyRequired   = fault.Unauthenticated("API key required")
-	errKeysDisagree  = fault.Invalid("X-API-Key", "X-API-Key and Authorization carry different API keys")
+	errKeyRequired   = fault.Unauthenticated("API key required").WithCode(fault.CodeAPIKeyRequired)
+	errKeysDisagree  = fault.Invalid("X-API-Key", "X-API-Key and Authorization carry different API keys").WithCode(fault.CodeAPIKeyHeadersDiffer)
 	errAuthorization = fault.Invalid("Authorization", "Authorization must be \"ApiKey <key>\" or \"Bearer <key>\"")
 )
 

@@ -427,7 +427,8 @@ func TestSelfAndKeyAuthentication(t *testing.T) {
 		{"Malformed401", map[string]string{"X-API-Key": "hello"}, 401, errorBody("Invalid API key", nil)},
 		{"ChecksumMismatch401", map[string]string{"X-API-Key": mutated}, 401, errorBody("Invalid API key", nil)},
 		{"UnknownKey401", map[string]string{"X-API-Key": unknown.String()}, 401, errorBody("Invalid API key", nil)},
-		{"TestnetKeyOnMainnet401", map[string]string{"X-API-Key": testnetKey.String()}, 401, errorBody("Invalid API key", nil)},
+		{"TestnetKeyOnMainnet401", map[string]string{"X-API-Key": testnetKey.String()}, 401,
+			errorBody("API key is for another network", map[string]any{"keyNetwork": "testnet", "gatewayNetwork": "mainnet"})},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -463,7 +464,7 @@ func TestSelfAndKeyAuthentication(t *testing.T) {
 		g.clock.Set(testNow.Add(2 * time.Hour))
 		defer g.clock.Set(testNow)
 		expect(t, g.do("GET", "/api/v1/api-keys/self", "", map[string]string{"X-API-Key": short}), 401,
-			`{"error":"API key inactive","timestamp":"2026-11-22T14:00:00.000Z"}`)
+			`{"error":"API key inactive","code":"api_key_inactive","timestamp":"2026-11-22T14:00:00.000Z"}`)
 		for _, k := range g.listKeys(t, a) {
 			if k["name"] == "short" && k["status"] != "expired" {
 				t.Fatalf("expired key listed as %v", k["status"])

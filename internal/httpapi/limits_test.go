@@ -64,7 +64,7 @@ func TestKeyedRateLimitHeadersAnd429(t *testing.T) {
 		t.Fatalf("sixth request: %d %s", r.Status, r.Body)
 	}
 	reset := headerInt(t, r, "X-RateLimit-Reset")
-	expect(t, r, 429, fmt.Sprintf(`{"error":"Rate limit exceeded","details":{"window":"minute","limit":5,"reset":%d},"timestamp":%q}`, reset, nowStamp))
+	expect(t, r, 429, fmt.Sprintf(`{"error":"Rate limit exceeded","code":"rate_limited","details":{"window":"minute","limit":5,"reset":%d},"timestamp":%q}`, reset, nowStamp))
 	if ra := headerInt(t, r, "Retry-After"); ra < 1 || ra > 61 {
 		t.Fatalf("Retry-After %d", ra)
 	}

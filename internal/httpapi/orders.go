@@ -71,13 +71,13 @@ type success struct {
 }
 
 var (
-	errAuthRequired = fault.Unauthenticated("API key or wallet signature required")
-	errWrongWallet  = fault.Forbidden("API key not authorized for this wallet")
-	errNotOwner     = fault.Forbidden("Wallet not authorized for this order")
+	errAuthRequired = fault.Unauthenticated("API key or wallet signature required").WithCode(fault.CodeAuthRequired)
+	errWrongWallet  = fault.Forbidden("API key not authorized for this wallet").WithCode(fault.CodeAPIKeyWrongWallet)
+	errNotOwner     = fault.Forbidden("Wallet not authorized for this order").WithCode(fault.CodeWalletNotOwner)
 )
 
 func errMissingPermission(p apikey.Permission) *fault.Error {
-	return fault.Forbidden("API key does not have the " + string(p) + " permission").
+	return fault.Forbidden("API key does not have the " + string(p) + " permission").WithCode(fault.CodePermissionDenied).
 		WithDetails(map[string]any{"permission": string(p)})
 }
 
@@ -121,7 +121,7 @@ func (s *Server) createOrder(c echo.Context) error {
 		return err
 	}
 	if body == nil {
-		return fault.Invalid("", "Request body must be a JSON object")
+		return errNotJSONObject
 	}
 	var n order.NewOrder
 	for field, dst := range map[string]*string{

@@ -301,7 +301,7 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 		vec := v.SIP018.Positive[0]
 		body, from, to := vectorOrderBody(vec.Fields, vec.RSV)
 		g.clock.Set(time.Unix((from+to)/2, 0))
-		expect(t, g.createOrder(t, body, nil), 401, fmt.Sprintf(`{"error":"Invalid order signature","timestamp":%q}`, formatStamp(g.clock.Now())))
+		expect(t, g.createOrder(t, body, nil), 401, fmt.Sprintf(`{"error":"Invalid order signature","code":"invalid_order_signature","timestamp":%q}`, formatStamp(g.clock.Now())))
 	})
 	t.Logf("sip018 vectors through HTTP: %d positive accepted, %d negative refused", accepted, refused)
 	if accepted != len(v.SIP018.Positive) || refused != len(v.SIP018.Negative) || accepted == 0 || refused == 0 {
@@ -460,7 +460,7 @@ func TestExecuteOrder(t *testing.T) {
 		g.clock.Set(testNow.Add(2 * time.Hour))
 		defer g.clock.Set(testNow)
 		r := g.do("POST", "/api/v1/orders/exec-expired/execute", "", keyed(execKey))
-		assertJSON(t, r.Body, `{"error":"Order not open","details":{"status":"expired"},"timestamp":"2026-11-22T14:00:00.000Z"}`)
+		assertJSON(t, r.Body, `{"error":"Order not open","code":"order_not_open","details":{"status":"expired"},"timestamp":"2026-11-22T14:00:00.000Z"}`)
 	})
 	t.Run("SettlementRejected502ThenRetry200", func(t *testing.T) {
 		g.createOpen(t, a, "exec-reject")

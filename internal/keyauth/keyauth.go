@@ -68,7 +68,7 @@ var ErrLimiterDown = fault.Unavailable("Service unavailable: rate limiter unreac
 func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.Addr, failOpen bool) (*Result, error) {
 	secret, err := apikey.ParseSecret(raw, a.keys.Network())
 	if err != nil {
-		return nil, apikey.ErrInvalidKey.Wrap(err)
+		return nil, apikey.SecretError(err, a.keys.Network())
 	}
 	hash := secret.Hash()
 	entry, hit := a.cache.Get(hash)

@@ -17,12 +17,12 @@ import (
 
 // Public errors (texts are DESIGN.md's where it names them).
 var (
-	ErrOrderNotFound  = fault.NotFound("Order not found")
-	errOrderNotOpen   = fault.Invalid("", "Order not open")
-	errNotYetValid    = fault.Invalid("", "Order not yet valid")
-	errDuplicate      = fault.Conflict("Duplicate order uuid")
-	errBadSignature   = fault.Unauthenticated("Invalid order signature")
-	errSignatureInput = fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)")
+	ErrOrderNotFound  = fault.NotFound("Order not found").WithCode(fault.CodeOrderNotFound)
+	errOrderNotOpen   = fault.Invalid("", "Order not open").WithCode(fault.CodeOrderNotOpen)
+	errNotYetValid    = fault.Invalid("", "Order not yet valid").WithCode(fault.CodeOrderNotYetValid)
+	errDuplicate      = fault.Conflict("Duplicate order uuid").WithCode(fault.CodeDuplicateOrder)
+	errBadSignature   = fault.Unauthenticated("Invalid order signature").WithCode(fault.CodeInvalidOrderSignature)
+	errSignatureInput = fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature)
 )
 
 // Config holds the order rules of a deployment.
@@ -246,12 +246,12 @@ func (s *Service) settlementFailed(ctx context.Context, o *Order, err error) err
 		if _, rerr := s.store.Release(ctx, o.UUID, truncate(err.Error(), 500), s.now()); rerr != nil {
 			s.log.Error("release order after rejected settlement", slog.String("uuid", o.UUID), slog.Any("error", rerr))
 		}
-		return &fault.Error{Kind: fault.KindBadGateway, Public: "Settlement failed: " + truncate(err.Error(), 200),
+		return &fault.Error{Kind: fault.KindBadGateway, Code: fault.CodeSettlementFailed, Public: "Settlement failed: " + truncate(err.Error(), 200),
 			Details: map[string]any{"uuid": o.UUID, "status": string(StatusOpen)}, Err: err}
 	}
 	s.log.Warn("settlement outcome unknown; order left executing for reconciliation",
 		slog.String("uuid", o.UUID), slog.Any("error", err))
-	return &fault.Error{Kind: fault.KindBadGateway, Public: "Settlement outcome unknown: the order will be reconciled",
+	return &fault.Error{Kind: fault.KindBadGateway, Code: fault.CodeSettlementUnknown, Public: "Settlement outcome unknown: the order will be reconciled",
 		Details: map[string]any{"uuid": o.UUID, "status": string(StatusExecuting)}, Err: err}
 }
 

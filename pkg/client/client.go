@@ -154,6 +154,7 @@ func (c *Client) LastRateLimit() RateLimit {
 type APIError struct {
 	Status    int            // HTTP status
 	Message   string         // the body's "error" (the status text if the body had none)
+	Code      ErrorCode      // the body's "code": stable, branch on it (CodeRateLimited, CodeInvalidAPIKey, …)
 	Details   map[string]any // the body's "details", if any
 	Timestamp string         // the body's "timestamp"
 	RequestID string         // X-Request-Id: quote it when reporting a problem
@@ -292,11 +293,12 @@ func (c *Client) read(resp *http.Response, out any) error {
 		apiErr := &APIError{Status: resp.StatusCode, RateLimit: rl, RequestID: resp.Header.Get("X-Request-Id")}
 		var eb struct {
 			Error     string         `json:"error"`
+			Code      ErrorCode      `json:"code"`
 			Details   map[string]any `json:"details"`
 			Timestamp string         `json:"timestamp"`
 		}
 		if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
-			apiErr.Message, apiErr.Details, apiErr.Timestamp = eb.Error, eb.Details, eb.Timestamp
+			apiErr.Message, apiErr.Code, apiErr.Details, apiErr.Timestamp = eb.Error, eb.Code, eb.Details, eb.Timestamp
 		} else {
 			apiErr.Message = http.StatusText(resp.StatusCode)
 		}
