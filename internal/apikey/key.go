@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/audit"
 )
 
 // Permission is one thing a key may do with its wallet's orders.
@@ -166,14 +168,18 @@ func MergeDeltas(deltas []UsageDelta) []UsageDelta {
 // both pass internal/store/storetest.
 type Store interface {
 	// InsertKey stores k unless its wallet already has maxActive active keys.
-	InsertKey(ctx context.Context, k *Key, maxActive int) error
+	// ev, when not nil, is written in the same transaction (its Wallet and
+	// KeyID set to k's): both are stored, or neither.
+	InsertKey(ctx context.Context, k *Key, maxActive int, ev *audit.Event) error
 	KeyByHash(ctx context.Context, h Hash) (*Key, error)
 	KeyByID(ctx context.Context, id string) (*Key, error)
 	// KeysByWallet lists a wallet's keys, oldest first.
 	KeysByWallet(ctx context.Context, wallet string) ([]*Key, error)
 	// UpdateKey applies fn to the current key atomically (read-modify-write
 	// under a row lock) and stores the result. An error from fn aborts it.
-	UpdateKey(ctx context.Context, id string, fn func(*Key) error) (*Key, error)
+	// ev, when not nil, is written in the same transaction (its Wallet and
+	// KeyID set to the key's) after fn ran, so fn may fill its Details.
+	UpdateKey(ctx context.Context, id string, fn func(*Key) error, ev *audit.Event) (*Key, error)
 	// AddUsage adds counts to keys' usage and moves lastUsedAt forward.
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
 	// KeyHashes lists the hashes of the keys stored at or after since (the

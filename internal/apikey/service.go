@@ -40,7 +40,8 @@ type Config struct {
 	// fails the create (the stored key is then listed, never usable by
 	// anyone: its secret was never shown).
 	OnCreate func(context.Context, *Key) error
-	// Audit hears of every change once it is stored (nil: no audit trail).
+	// Audit prepares the event of every change, which the store writes in
+	// the change's transaction (nil: no audit trail).
 	Audit audit.Recorder
 }
 
@@ -129,18 +130,18 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Key, Secret, err
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	if err := s.store.InsertKey(ctx, k, s.cfg.MaxActivePerWallet); err != nil {
+	details := map[string]any{"name": k.Name, "permissions": k.Permissions, "ipAllowlist": prefixStrings(k.IPAllowlist)}
+	if k.ExpiresAt != nil {
+		details["expiresAt"] = k.ExpiresAt.Format(time.RFC3339Nano)
+	}
+	ev := s.event(ctx, audit.KeyCreated, "wallet:"+in.Wallet, details)
+	if err := s.store.InsertKey(ctx, k, s.cfg.MaxActivePerWallet, ev); err != nil {
 		if errors.Is(err, ErrTooManyKeys) {
 			return nil, Secret{}, fault.Invalidf("", "Too many active API keys for this wallet (maximum %d)", s.cfg.MaxActivePerWallet).WithCode(fault.CodeTooManyAPIKeys).
 				WithDetails(map[string]any{"maximum": s.cfg.MaxActivePerWallet})
 		}
 		return nil, Secret{}, fmt.Errorf("insert key: %w", err)
 	}
-	details := map[string]any{"name": k.Name, "permissions": k.Permissions, "ipAllowlist": prefixStrings(k.IPAllowlist)}
-	if k.ExpiresAt != nil {
-		details["expiresAt"] = k.ExpiresAt.Format(time.RFC3339Nano)
-	}
-	s.record(ctx, audit.KeyCreated, k, "wallet:"+in.Wallet, details)
 	if s.cfg.OnCreate != nil {
 		if err := s.cfg.OnCreate(ctx, k); err != nil {
 			return nil, Secret{}, err
@@ -232,7 +233,7 @@ func (s *Service) Update(ctx context.Context, wallet, id string, in UpdateInput)
 			details["ipAllowlist"] = prefixStrings(allow)
 		}
 		return nil
-	}, func(k *Key) { s.record(ctx, audit.KeyUpdated, k, "wallet:"+wallet, details) })
+	}, s.event(ctx, audit.KeyUpdated, "wallet:"+wallet, details)) // fn fills details before the event is written
 }
 
 // Revoke ends a key for good. Revoking a revoked key succeeds again (idempotent).
@@ -252,9 +253,7 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 		k.Status = StatusRevoked
 		k.RevokedAt = &at
 		return nil
-	}, func(k *Key) {
-		s.record(ctx, audit.KeyRevoked, k, "wallet:"+wallet, nil)
-	})
+	}, s.event(ctx, audit.KeyRevoked, "wallet:"+wallet, nil))
 }
 
 // OperatorSetSuspended is the operator's switch; the reason is kept in the
@@ -262,6 +261,13 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
 	if !ValidID(id) {
 		return nil, errKeyNotFound
+	}
+	event, details := audit.KeyUnsuspended, map[string]any{}
+	if suspended {
+		event = audit.KeySuspended
+	}
+	if reason != "" {
+		details["reason"] = reason
 	}
 	return s.mutate(ctx, "", id, func(k *Key) error {
 		if k.Status == StatusRevoked {
@@ -276,16 +282,7 @@ func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended
 		}
 		k.Status = want
 		return nil
-	}, func(k *Key) {
-		event, details := audit.KeyUnsuspended, map[string]any{}
-		if suspended {
-			event = audit.KeySuspended
-		}
-		if reason != "" {
-			details["reason"] = reason
-		}
-		s.record(ctx, event, k, audit.ActorOperator, details)
-	})
+	}, s.event(ctx, event, audit.ActorOperator, details))
 }
 
 // errUnchanged from a mutation means the key already is as asked (revoking a
@@ -296,10 +293,11 @@ func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended
 var errUnchanged = errors.New("key unchanged")
 
 // mutate runs fn on the key under the store's row lock. wallet "" skips the
-// ownership check (operator actions). stored runs once the change is stored,
-// before it is propagated: the change happened even if propagation fails.
-// Propagation (OnChange) runs whether or not fn changed anything.
-func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error, stored func(*Key)) (*Key, error) {
+// ownership check (operator actions). ev (nil: no trail) is written with the
+// change, in its transaction, before the change is propagated: the change
+// happened even if propagation fails. Propagation (OnChange) runs whether or
+// not fn changed anything.
+func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) error, ev *audit.Event) (*Key, error) {
 	var current *Key
 	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
 		if wallet != "" && k.WalletAddress != wallet {
@@ -313,7 +311,7 @@ func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) e
 		}
 		k.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 		return nil
-	})
+	}, ev)
 	if errors.Is(err, errUnchanged) {
 		if err := s.propagate(ctx, current); err != nil {
 			return nil, err
@@ -329,7 +327,6 @@ func (s *Service) mutate(ctx context.Context, wallet, id string, fn func(*Key) e
 		}
 		return nil, fmt.Errorf("update key: %w", err)
 	}
-	stored(k)
 	if err := s.propagate(ctx, k); err != nil {
 		return nil, err
 	}
@@ -344,12 +341,13 @@ func (s *Service) propagate(ctx context.Context, k *Key) error {
 	return s.cfg.OnChange(ctx, k)
 }
 
-// record appends a key event to the audit trail, if there is one.
-func (s *Service) record(ctx context.Context, event string, k *Key, actor string, details map[string]any) {
+// event prepares the audit event of a key change (nil without a trail); the
+// store sets its wallet and key and writes it in the change's transaction.
+func (s *Service) event(ctx context.Context, event, actor string, details map[string]any) *audit.Event {
 	if s.cfg.Audit == nil {
-		return
+		return nil
 	}
-	s.cfg.Audit.Record(ctx, audit.Event{Wallet: k.WalletAddress, Event: event, KeyID: k.ID, Actor: actor, Details: details})
+	return s.cfg.Audit.Prepare(ctx, audit.Event{Event: event, Actor: actor, Details: details})
 }
 
 func prefixStrings(ps []netip.Prefix) []string {

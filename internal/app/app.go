@@ -85,18 +85,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		pg := postgres.New(pool)
 		keyStore, orderStore = pg, pg
-		trailStore := auditpg.New(pool)
-		a.Audit = trailStore
+		a.Audit = auditpg.New(pool) // read side: the stores write events with their changes
 		a.Metrics.WatchBatcher(metrics.BatchOrderClaims, pg.ClaimStats)
 		a.Metrics.WatchBatcher(metrics.BatchOrderFills, pg.FillStats)
-		a.Metrics.WatchBatcher(metrics.BatchAuditAppends, trailStore.AppendStats)
 		ready = append(ready, httpapi.Check{Name: "postgres", Check: pool.Ping})
 	} else {
 		log.Warn("DATABASE_URL is not set: using the embedded in-memory store (data is lost on restart; one instance only)")
-		keyStore, orderStore = memory.New(), memory.NewOrders()
-		a.Audit = audit.NewMemory()
+		keys, orders, trail := memory.New(), memory.NewOrders(), audit.NewMemory()
+		keys.AuditTo(trail) // events written with their change, under its lock
+		orders.AuditTo(trail)
+		keyStore, orderStore, a.Audit = keys, orders, trail
 	}
-	trail := audit.NewTrail(a.Audit, log, now)
+	trail := audit.NewTrail(now)
 	if cfg.RedisURL != "" {
 		rdb, err := redisconn.Connect(ctx, cfg.RedisURL) // one server or a cluster
 		if err != nil {

@@ -1,19 +1,16 @@
 // Package audit is the append-only trail of what happened to keys and orders:
 // who did it (a key, a wallet, the operator), from which client address, under
-// which request id. Services record events after a change succeeded; the
-// owning wallet reads its own events back.
-//
-// An audit write never fails the change it describes: the change is already
-// committed (and, for a revocation, already propagated) when it is recorded.
-// A failed write is logged at error level with the whole event, so the log is
-// the backstop record (docs/operations.md explains the choice).
+// which request id. The stores write each event in the transaction of the
+// change it records: a crash between the two cannot lose either (issue 13
+// item 11). The owning wallet reads its own events back.
 package audit
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -79,9 +76,10 @@ type Store interface {
 	List(ctx context.Context, q Query) ([]*Event, error)
 }
 
-// Recorder is what services call after a change. A nil Recorder records nothing.
+// Recorder prepares the event of a change; the service hands it to the
+// store, which writes it in the change's transaction. A nil Recorder: no trail.
 type Recorder interface {
-	Record(ctx context.Context, e Event)
+	Prepare(ctx context.Context, e Event) *Event
 }
 
 // origin is where a request came from, carried in its context.
@@ -101,24 +99,19 @@ func RequestFrom(ctx context.Context) (clientIP, requestID string) {
 	return o.clientIP, o.requestID
 }
 
-// Trail is the Recorder of a gateway: it stamps events with the time and the
-// request's origin and appends them to a Store.
+// Trail is the Recorder of a gateway: it stamps events with the time and
+// the request's origin. The stores then write each event in the
+// transaction of the change it records (apikey.Store, order.Store), so a
+// change is never stored without its event, nor an event without its change.
 type Trail struct {
-	store   Store
-	log     *slog.Logger
-	now     func() time.Time
-	timeout time.Duration
+	now func() time.Time
 }
 
-// NewTrail returns a Trail over store. now is the clock (time.Now in production).
-func NewTrail(store Store, log *slog.Logger, now func() time.Time) *Trail {
-	return &Trail{store: store, log: log, now: now, timeout: 5 * time.Second}
-}
+// NewTrail returns a Trail on clock now (time.Now in production).
+func NewTrail(now func() time.Time) *Trail { return &Trail{now: now} }
 
-// Record implements Recorder. The write outlives a client that hung up (the
-// change it describes is done), and a failure is logged loudly with the
-// whole event: events carry no secrets, so the log line can be replayed.
-func (t *Trail) Record(ctx context.Context, e Event) {
+// Prepare implements Recorder.
+func (t *Trail) Prepare(ctx context.Context, e Event) *Event {
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
@@ -126,22 +119,25 @@ func (t *Trail) Record(ctx context.Context, e Event) {
 	if e.ClientIP == "" && e.RequestID == "" {
 		e.ClientIP, e.RequestID = RequestFrom(ctx)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
-	defer cancel()
-	if err := t.store.Append(ctx, &e); err != nil {
-		details, _ := json.Marshal(e.Details)
-		t.log.LogAttrs(ctx, slog.LevelError, "AUDIT EVENT NOT RECORDED: the change is done but missing from audit_events",
-			slog.String("audit_event", e.Event),
-			slog.Time("audit_at", e.At),
-			slog.String("audit_wallet", e.Wallet),
-			slog.String("audit_key_id", e.KeyID),
-			slog.String("audit_order_uuid", e.OrderUUID),
-			slog.String("audit_actor", e.Actor),
-			slog.String("audit_client_ip", e.ClientIP),
-			slog.String("audit_request_id", e.RequestID),
-			slog.String("audit_details", string(details)),
-			slog.Any("error", err))
+	return &e
+}
+
+// Check refuses an event the table would refuse (the CHECK constraints of
+// migrations/00003_audit.sql), so every store refuses the same events, before
+// it changes anything.
+func Check(e *Event) error {
+	switch {
+	case e.Wallet == "":
+		return errors.New("audit event without a wallet")
+	case e.Actor == "":
+		return errors.New("audit event without an actor")
+	case !slices.Contains(Events, e.Event):
+		return fmt.Errorf("unknown audit event %q", e.Event)
+	case e.KeyID == "" && e.OrderUUID == "":
+		return errors.New("audit event without a key or an order")
 	}
+	_, _, err := normalise(e.Details)
+	return err
 }
 
 // normalise gives Details one canonical form, the one PostgreSQL's jsonb

@@ -1,11 +1,8 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"log/slog"
-	"strings"
+	"reflect"
 	"testing"
 	"time"
 
@@ -17,40 +14,35 @@ func TestMemoryConformance(t *testing.T) {
 	audittest.Run(t, func(t *testing.T) audit.Store { return audit.NewMemory() })
 }
 
-type failing struct{}
-
-func (failing) Append(context.Context, *audit.Event) error { return errors.New("disk on fire") }
-func (failing) List(context.Context, audit.Query) ([]*audit.Event, error) {
-	return nil, errors.New("disk on fire")
-}
-
-// Record stamps the request's origin and time; a failed write is logged at
-// error level with the whole event (the backstop record), never dropped silently.
-func TestTrailStampsOriginAndLogsFailures(t *testing.T) {
+// Prepare stamps the request's origin and the time (microseconds, UTC); the
+// store then writes the event with its change.
+func TestTrailPreparesEvents(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 123456789, time.UTC)
 	ctx := audit.WithRequest(context.Background(), "203.0.113.7", "req-1")
-
-	mem := audit.NewMemory()
-	audit.NewTrail(mem, slog.New(slog.DiscardHandler), func() time.Time { return now }).
-		Record(ctx, audit.Event{Wallet: "SPW", Event: audit.KeyRevoked, KeyID: "k1", Actor: "wallet:SPW"})
-	got, _ := mem.List(ctx, audit.Query{Wallet: "SPW"})
-	want := audit.Event{ID: 1, At: now.Truncate(time.Microsecond), Wallet: "SPW", Event: audit.KeyRevoked, KeyID: "k1",
-		Actor: "wallet:SPW", ClientIP: "203.0.113.7", RequestID: "req-1", Details: map[string]any{}}
-	if len(got) != 1 || got[0].At != want.At || got[0].ClientIP != want.ClientIP || got[0].RequestID != want.RequestID ||
-		got[0].Event != want.Event || got[0].Actor != want.Actor {
-		t.Fatalf("recorded %+v, want %+v", got, want)
+	got := audit.NewTrail(func() time.Time { return now }).
+		Prepare(ctx, audit.Event{Wallet: "SPW", Event: audit.KeyRevoked, KeyID: "k1", Actor: "wallet:SPW"})
+	want := audit.Event{At: now.Truncate(time.Microsecond), Wallet: "SPW", Event: audit.KeyRevoked, KeyID: "k1",
+		Actor: "wallet:SPW", ClientIP: "203.0.113.7", RequestID: "req-1"}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("prepared %+v, want %+v", *got, want)
 	}
-
-	var logs bytes.Buffer
-	audit.NewTrail(failing{}, slog.New(slog.NewJSONHandler(&logs, nil)), func() time.Time { return now }).
-		Record(ctx, audit.Event{Wallet: "SPW", Event: audit.OrderExecuted, OrderUUID: "o-1", Actor: "key:k1",
-			Details: map[string]any{"txid": "0xabc"}})
-	line := logs.String()
-	for _, part := range []string{`"level":"ERROR"`, `"msg":"AUDIT EVENT NOT RECORDED`, `"audit_event":"order.executed"`,
-		`"audit_order_uuid":"o-1"`, `"audit_actor":"key:k1"`, `"audit_client_ip":"203.0.113.7"`,
-		`"audit_request_id":"req-1"`, `"audit_details":"{\"txid\":\"0xabc\"}"`, `"error":"disk on fire"`} {
-		if !strings.Contains(line, part) {
-			t.Fatalf("log line lacks %s:\n%s", part, line)
+	if err := audit.Check(got); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		bad  func(e *audit.Event)
+		want string
+	}{
+		{"NoWallet", func(e *audit.Event) { e.Wallet = "" }, "audit event without a wallet"},
+		{"NoActor", func(e *audit.Event) { e.Actor = "" }, "audit event without an actor"},
+		{"UnknownEvent", func(e *audit.Event) { e.Event = "key.deleted" }, `unknown audit event "key.deleted"`},
+		{"NoSubject", func(e *audit.Event) { e.KeyID = "" }, "audit event without a key or an order"},
+	} {
+		e := *got
+		tc.bad(&e)
+		if err := audit.Check(&e); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

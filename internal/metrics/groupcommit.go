@@ -8,10 +8,9 @@ import (
 
 // Batcher names (label batcher=…).
 const (
-	BatchOrderClaims  = "order_claims"
-	BatchOrderFills   = "order_fills"
-	BatchAuditAppends = "audit_appends"
-	BatchLimiter      = "limiter_checks"
+	BatchOrderClaims = "order_claims"
+	BatchOrderFills  = "order_fills"
+	BatchLimiter     = "limiter_checks"
 )
 
 // batchCollector reads a group-commit batcher's counts at scrape time:

@@ -7,12 +7,13 @@ import (
 	"github.com/stxgate/stxgate/internal/audit"
 )
 
-// record appends an order event to the audit trail, if there is one. actor
-// is "key:<id>" or "wallet:<address>"; a key actor is also the event's key.
-// reconciled marks a fill finished by reconciliation, outside any request.
-func (s *Service) record(ctx context.Context, event string, o *Order, actor string, reconciled bool) {
+// event prepares the audit event of an order change (nil without a trail);
+// the store writes it in the change's transaction. actor is "key:<id>" or
+// "wallet:<address>"; a key actor is also the event's key. reconciled marks
+// a fill finished by reconciliation, outside any request.
+func (s *Service) event(ctx context.Context, event string, o *Order, actor string, reconciled bool) *audit.Event {
 	if s.cfg.Audit == nil {
-		return
+		return nil
 	}
 	e := audit.Event{Wallet: o.Owner, Event: event, OrderUUID: o.UUID, Actor: actor}
 	if id, ok := strings.CutPrefix(actor, "key:"); ok {
@@ -30,5 +31,5 @@ func (s *Service) record(ctx context.Context, event string, o *Order, actor stri
 			e.Details["reconciled"] = true
 		}
 	}
-	s.cfg.Audit.Record(ctx, e)
+	return s.cfg.Audit.Prepare(ctx, e)
 }

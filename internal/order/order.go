@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/audit"
 )
 
 // Status is an order's state.
@@ -94,8 +96,12 @@ type ListQuery struct {
 
 // Store keeps orders. Every transition is one conditional statement, so
 // concurrent callers (on any number of gateway instances) can never both win.
+//
+// The changes that are audited take the event to write (nil: none): the
+// store sets its Wallet and OrderUUID to the order's and writes it in the
+// change's own transaction, so a crash can never keep one without the other.
 type Store interface {
-	InsertOrder(ctx context.Context, o *Order) error
+	InsertOrder(ctx context.Context, o *Order, ev *audit.Event) error
 	OrderByUUID(ctx context.Context, uuid string) (*Order, error)
 	ListOrders(ctx context.Context, q ListQuery) ([]*Order, error)
 	// Claim moves an open order of owner inside its validity window to
@@ -104,12 +110,12 @@ type Store interface {
 	// no read before the write.
 	Claim(ctx context.Context, uuid, actor, owner string, now time.Time) (*Order, error)
 	// Fill records the settlement of an executing order (ErrNotPending otherwise).
-	Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*Order, error)
+	Fill(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*Order, error)
 	// Release returns an executing order to open with the failure recorded.
 	Release(ctx context.Context, uuid, reason string, now time.Time) (*Order, error)
 	// Cancel moves an open, unexpired order of owner to cancelled (ErrNotOpen
 	// otherwise; owner "" matches any).
-	Cancel(ctx context.Context, uuid, actor, owner string, now time.Time) (*Order, error)
+	Cancel(ctx context.Context, uuid, actor, owner string, now time.Time, ev *audit.Event) (*Order, error)
 	// Expire moves open orders past validTo to expired; uuid "" expires all due.
 	Expire(ctx context.Context, uuid string, now time.Time) (int, error)
 	// TakeStuck leases to the caller, until now+lease, up to limit

@@ -100,13 +100,12 @@ func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, auth
 	o.CreatedBy = createdBy
 	o.CreatedAt = now.UTC().Truncate(time.Microsecond)
 	o.UpdatedAt = o.CreatedAt
-	if err := s.store.InsertOrder(ctx, o); err != nil {
+	if err := s.store.InsertOrder(ctx, o, s.event(ctx, audit.OrderCreated, o, createdBy, false)); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			return nil, errDuplicate.WithDetails(map[string]any{"uuid": o.UUID})
 		}
 		return nil, fmt.Errorf("insert order: %w", err)
 	}
-	s.record(ctx, audit.OrderCreated, o, createdBy, false)
 	return o, nil
 }
 
@@ -162,7 +161,7 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 	if err != nil {
 		return nil, s.settlementFailed(ctx, claimed, err)
 	}
-	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now())
+	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, claimed, txid, c.Actor, false))
 	if errors.Is(err, ErrNotPending) {
 		// This settlement outlived ReconcileAfter and reconciliation, asking
 		// under the same idempotency key, recorded the same txid first: the
@@ -177,8 +176,14 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 			slog.String("uuid", uuid), slog.Any("error", err))
 		return nil, fmt.Errorf("record fill: %w", err)
 	}
-	s.record(ctx, audit.OrderExecuted, filled, c.Actor, false)
 	return filled, nil
+}
+
+// fillEvent is the audit event of filling o with txid.
+func (s *Service) fillEvent(ctx context.Context, o *Order, txid, actor string, reconciled bool) *audit.Event {
+	f := o.Clone()
+	f.TxID, f.Settlement = txid, s.settle.Name()
+	return s.event(ctx, audit.OrderExecuted, f, actor, reconciled)
 }
 
 // Cancel cancels an open order of the caller's wallet.
@@ -190,14 +195,14 @@ func (s *Service) Cancel(ctx context.Context, uuid string, c Caller) (*Order, er
 		return nil, err
 	}
 	now := s.now()
-	cancelled, err := s.store.Cancel(ctx, uuid, c.Actor, c.Wallet, now)
+	ev := s.event(ctx, audit.OrderCancelled, &Order{UUID: uuid, Owner: c.Wallet}, c.Actor, false)
+	cancelled, err := s.store.Cancel(ctx, uuid, c.Actor, c.Wallet, now, ev)
 	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
 		return nil, s.refused(ctx, uuid, c, now)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cancel order: %w", err)
 	}
-	s.record(ctx, audit.OrderCancelled, cancelled, c.Actor, false)
 	return cancelled, nil
 }
 
@@ -312,9 +317,8 @@ func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
 	txid, serr := s.settleCounted(ctx, o, label.PathReconcile)
 	switch {
 	case serr == nil:
-		f, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now())
+		_, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, o, txid, o.ExecutedBy, true))
 		if err == nil {
-			s.record(ctx, audit.OrderExecuted, f, f.ExecutedBy, true)
 			return reconciled{filled: true}
 		}
 		if errors.Is(err, ErrNotPending) {

@@ -68,7 +68,7 @@ func TestPublicReadsUseReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.New(admin).InsertOrder(ctx, row); err != nil {
+	if err := postgres.New(admin).InsertOrder(ctx, row, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := owner.GetOrder(ctx, o.UUID)

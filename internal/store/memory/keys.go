@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
 )
 
 // Store is an in-memory apikey.Store (and, later, order store).
 type Store struct {
+	trail  *audit.Memory // where events are written, with their change (AuditTo); nil: dropped
 	mu     sync.RWMutex
 	keys   map[string]*apikey.Key // by id
 	byHash map[apikey.Hash]string
@@ -34,8 +36,18 @@ func New() *Store {
 	}
 }
 
+// AuditTo makes the store write the events of its changes into trail, under
+// the lock of the change (call before use).
+func (s *Store) AuditTo(trail *audit.Memory) { s.trail = trail }
+
 // InsertKey implements apikey.Store.
-func (s *Store) InsertKey(_ context.Context, k *apikey.Key, maxActive int) error {
+func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev *audit.Event) error {
+	if ev != nil {
+		ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
+		if err := audit.Check(ev); err != nil { // refused as PostgreSQL would, before anything changes
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.keys[k.ID]; ok {
@@ -62,7 +74,15 @@ func (s *Store) InsertKey(_ context.Context, k *apikey.Key, maxActive int) error
 		at = s.stored[n-1].at // keep the stamps in insert order
 	}
 	s.stored = append(s.stored, storedHash{hash: k.Hash, at: at})
+	s.record(ctx, ev)
 	return nil
+}
+
+// record writes a checked event; it cannot fail (audit.Check passed).
+func (s *Store) record(ctx context.Context, ev *audit.Event) {
+	if ev != nil && s.trail != nil {
+		_ = s.trail.Append(ctx, ev)
+	}
 }
 
 // KeyHashes implements apikey.Store.
@@ -121,7 +141,7 @@ func (s *Store) KeysByWallet(_ context.Context, wallet string) ([]*apikey.Key, e
 }
 
 // UpdateKey implements apikey.Store.
-func (s *Store) UpdateKey(_ context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) error, ev *audit.Event) (*apikey.Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, ok := s.keys[id]
@@ -133,7 +153,14 @@ func (s *Store) UpdateKey(_ context.Context, id string, fn func(*apikey.Key) err
 		return nil, err
 	}
 	next.ID, next.Hash, next.WalletAddress = cur.ID, cur.Hash, cur.WalletAddress // immutable
+	if ev != nil {
+		ev.Wallet, ev.KeyID = cur.WalletAddress, cur.ID
+		if err := audit.Check(ev); err != nil {
+			return nil, err
+		}
+	}
 	s.keys[id] = next
+	s.record(ctx, ev)
 	return next.Clone(), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/store/storetest"
@@ -15,4 +16,13 @@ func TestKeyStoreConformance(t *testing.T) {
 
 func TestOrderStoreConformance(t *testing.T) {
 	storetest.RunOrderStore(t, func(t *testing.T) order.Store { return memory.NewOrders() })
+}
+
+func TestAuditedChanges(t *testing.T) {
+	storetest.RunAudited(t, func(t *testing.T) storetest.Stores {
+		keys, orders, trail := memory.New(), memory.NewOrders(), audit.NewMemory()
+		keys.AuditTo(trail)
+		orders.AuditTo(trail)
+		return storetest.Stores{Keys: keys, Orders: orders, Trail: trail}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/order"
 )
 
@@ -22,6 +23,7 @@ const maxListLimit = 1000
 // writes hand out clones. Times are kept in UTC at microsecond precision, as
 // PostgreSQL keeps them.
 type Orders struct {
+	trail  *audit.Memory // where events are written, with their change (AuditTo); nil: dropped
 	mu     sync.RWMutex
 	orders map[string]*order.Order // by uuid
 	leases map[string]time.Time    // reconciliation leases, by uuid (TakeStuck)
@@ -46,7 +48,10 @@ func tsPtr(t *time.Time) *time.Time {
 }
 
 // InsertOrder implements order.Store.
-func (s *Orders) InsertOrder(_ context.Context, o *order.Order) error {
+func (s *Orders) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event) error {
+	if err := checkEvent(ev, o.UUID, o.Owner); err != nil {
+		return err
+	}
 	c := o.Clone()
 	c.ValidFrom, c.ValidTo = ts(c.ValidFrom), ts(c.ValidTo)
 	c.CreatedAt, c.UpdatedAt = ts(c.CreatedAt), ts(c.UpdatedAt)
@@ -58,7 +63,29 @@ func (s *Orders) InsertOrder(_ context.Context, o *order.Order) error {
 		return order.ErrDuplicate
 	}
 	s.orders[c.UUID] = c
+	s.record(ctx, ev)
 	return nil
+}
+
+// AuditTo makes the store write the events of its changes into trail, under
+// the lock of the change (call before use).
+func (s *Orders) AuditTo(trail *audit.Memory) { s.trail = trail }
+
+// checkEvent completes ev with its order and refuses it as PostgreSQL would,
+// before anything changes.
+func checkEvent(ev *audit.Event, uuid, owner string) error {
+	if ev == nil {
+		return nil
+	}
+	ev.Wallet, ev.OrderUUID = owner, uuid
+	return audit.Check(ev)
+}
+
+// record writes a checked event; it cannot fail (audit.Check passed).
+func (s *Orders) record(ctx context.Context, ev *audit.Event) {
+	if ev != nil && s.trail != nil {
+		_ = s.trail.Append(ctx, ev)
+	}
 }
 
 // OrderByUUID implements order.Store.
@@ -115,6 +142,12 @@ func (s *Orders) ListOrders(_ context.Context, q order.ListQuery) ([]*order.Orde
 // transition applies change to the order uuid when allowed says it may,
 // atomically; otherwise it answers ErrNotFound or notMatched.
 func (s *Orders) transition(uuid string, notMatched error, allowed func(*order.Order) bool, change func(*order.Order)) (*order.Order, error) {
+	return s.audited(context.Background(), uuid, notMatched, allowed, change, nil)
+}
+
+// audited is transition writing ev (if any) with the change, under its lock.
+func (s *Orders) audited(ctx context.Context, uuid string, notMatched error, allowed func(*order.Order) bool,
+	change func(*order.Order), ev *audit.Event) (*order.Order, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.orders[uuid]
@@ -124,9 +157,13 @@ func (s *Orders) transition(uuid string, notMatched error, allowed func(*order.O
 	if !allowed(o) {
 		return nil, notMatched
 	}
+	if err := checkEvent(ev, o.UUID, o.Owner); err != nil {
+		return nil, err
+	}
 	next := o.Clone()
 	change(next)
 	s.orders[uuid] = next
+	s.record(ctx, ev)
 	return next.Clone(), nil
 }
 
@@ -148,7 +185,7 @@ func (s *Orders) Claim(_ context.Context, uuid, actor, owner string, now time.Ti
 }
 
 // Fill implements order.Store.
-func (s *Orders) Fill(_ context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+func (s *Orders) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if !validTxID(txid) {
 		return nil, fmt.Errorf("fill order: txid %q is not 0x and 64 lower-case hex digits", txid)
 	}
@@ -156,14 +193,14 @@ func (s *Orders) Fill(_ context.Context, uuid, txid, settlement string, now time
 		return nil, errors.New("fill order: settlement name is empty")
 	}
 	now = ts(now)
-	return s.transition(uuid, order.ErrNotPending,
+	return s.audited(ctx, uuid, order.ErrNotPending,
 		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
 		func(o *order.Order) {
 			o.Status = order.StatusFilled
 			o.TxID, o.Settlement = txid, settlement
 			o.FilledAt = &now
 			o.UpdatedAt = now
-		})
+		}, ev)
 }
 
 // Release implements order.Store.
@@ -180,9 +217,9 @@ func (s *Orders) Release(_ context.Context, uuid, reason string, now time.Time) 
 }
 
 // Cancel implements order.Store.
-func (s *Orders) Cancel(_ context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
+func (s *Orders) Cancel(ctx context.Context, uuid, actor, owner string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	now = ts(now)
-	return s.transition(uuid, order.ErrNotOpen,
+	return s.audited(ctx, uuid, order.ErrNotOpen,
 		func(o *order.Order) bool {
 			return o.Status == order.StatusOpen && o.ValidTo.After(now) && (owner == "" || o.Owner == owner)
 		},
@@ -191,7 +228,7 @@ func (s *Orders) Cancel(_ context.Context, uuid, actor, owner string, now time.T
 			o.CancelledBy = actor
 			o.CancelledAt = &now
 			o.UpdatedAt = now
-		})
+		}, ev)
 }
 
 // Expire implements order.Store.

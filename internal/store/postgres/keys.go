@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
 )
 
 const keyColumns = `id, wallet_address, name, key_hash, key_prefix, permissions, status,
@@ -62,7 +63,7 @@ func allowlist(ps []netip.Prefix) []netip.Prefix {
 
 // InsertKey implements apikey.Store. The per-wallet advisory lock makes the
 // count-then-insert atomic, so concurrent creates cannot exceed maxActive.
-func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int) error {
+func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev *audit.Event) error {
 	return s.WithTx(ctx, func(tx pgx.Tx) error {
 		if maxActive > 0 && k.Status == apikey.StatusActive {
 			const lockWallet = `SELECT pg_advisory_xact_lock(hashtextextended('api_keys:' || $1, 0))`
@@ -92,6 +93,10 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int) err
 		}
 		if err != nil {
 			return classify(fmt.Errorf("insert key: %w", err))
+		}
+		if ev != nil {
+			ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
+			return appendAudit(ctx, tx, ev)
 		}
 		return nil
 	})
@@ -143,7 +148,7 @@ func (s *Store) KeysByWallet(ctx context.Context, wallet string) ([]*apikey.Key,
 }
 
 // UpdateKey implements apikey.Store: SELECT … FOR UPDATE, fn, UPDATE, in one transaction.
-func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) error, ev *audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
 		const sel = `SELECT ` + keyColumns + ` FROM api_keys WHERE id = $1 FOR UPDATE`
@@ -162,6 +167,12 @@ func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) e
 			k.Limits.Minute, k.Limits.Hour, k.Limits.Day, allowlist(k.IPAllowlist), k.ExpiresAt,
 			k.UpdatedAt, k.RevokedAt); err != nil {
 			return classify(fmt.Errorf("update key: %w", err))
+		}
+		if ev != nil {
+			ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
+			if err := appendAudit(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
 		out = k
 		return nil

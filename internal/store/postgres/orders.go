@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/groupcommit"
 	"github.com/stxgate/stxgate/internal/order"
 )
@@ -57,18 +58,40 @@ func nullText(s string) *string {
 }
 
 // InsertOrder implements order.Store.
-func (s *Store) InsertOrder(ctx context.Context, o *order.Order) error {
+// With an event, the order and its audit row are one statement (a
+// data-modifying CTE): one round trip, one transaction.
+func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event) error {
 	const q = `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price, direction,
 			condition_token, recipient, signature, valid_from, valid_to, status,
 			txid, settlement, created_by, executed_by, cancelled_by, last_error, attempts,
 			created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at)
 		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
 			$21, $22, $23, $24, $25, $26)`
-	_, err := s.pool.Exec(ctx, q, o.UUID, o.Owner, o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice, o.Direction,
+	args := []any{o.UUID, o.Owner, o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice, o.Direction,
 		o.ConditionToken, o.Recipient, o.Signature, o.ValidFrom, o.ValidTo, string(o.Status),
 		nullText(o.TxID), nullText(o.Settlement), o.CreatedBy,
 		nullText(o.ExecutedBy), nullText(o.CancelledBy), nullText(o.LastError), o.Attempts,
-		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt)
+		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt}
+	sql := q
+	if ev != nil {
+		evArgs, err := eventArgs(ev, o.UUID, o.Owner, len(args))
+		if err != nil {
+			return err
+		}
+		sql = `WITH o AS (` + q + ` RETURNING uuid, owner) ` + insertEventFrom("o", len(args)) + ` RETURNING id`
+		args = append(args, evArgs...)
+		var id int64
+		err = s.pool.QueryRow(ctx, sql, args...).Scan(&id)
+		if err == nil {
+			ev.ID = id
+		}
+		return insertOrderError(err)
+	}
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return insertOrderError(err)
+}
+
+func insertOrderError(err error) error {
 	if isUniqueViolation(err) {
 		return order.ErrDuplicate
 	}
@@ -207,16 +230,27 @@ func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Orde
 }
 
 // Fill implements order.Store. Concurrent fills are group-committed like claims.
-func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if err := checkFill(txid, settlement); err != nil {
 		return nil, err
 	}
-	o, err := s.fills.Do(ctx, fillReq{uuid: uuid, txid: txid, settlement: settlement, now: now})
+	req := fillReq{uuid: uuid, txid: txid, settlement: settlement, now: now}
+	if ev != nil {
+		evArgs, err := eventArgs(ev, uuid, "", 0)
+		if err != nil {
+			return nil, err
+		}
+		req.ev = evArgs
+	}
+	o, err := s.fills.Do(ctx, req)
 	if err != nil {
 		return nil, classify(fmt.Errorf("fill order: %w", err))
 	}
 	if o == nil {
 		return nil, s.unmatched(ctx, "fill", uuid, order.ErrNotPending)
+	}
+	if ev != nil {
+		ev.Wallet = o.Owner
 	}
 	return o, nil
 }
@@ -224,32 +258,57 @@ func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now tim
 type fillReq struct {
 	uuid, txid, settlement string
 	now                    time.Time
+	ev                     []any // eventArgs of the fill's audit event; nil: none
 }
 
 func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order, error) {
 	const q = `WITH req AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r(r_uuid, r_txid, r_settlement, r_now)),
-		` + lockBatch + `
-		UPDATE orders SET status = 'filled', txid = r_txid, settlement = r_settlement, filled_at = r_now, updated_at = r_now
-		FROM req
-		WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked) AND status = 'executing'
-		RETURNING ` + orderColumns
-	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+				$5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+				AS r(r_uuid, r_txid, r_settlement, r_now, e_at, e_event, e_key, e_actor, e_ip, e_req, e_details)),
+		` + lockBatch + `,
+		f AS (UPDATE orders SET status = 'filled', txid = r_txid, settlement = r_settlement, filled_at = r_now, updated_at = r_now
+			FROM req
+			WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked) AND status = 'executing'
+			RETURNING orders.*, req.*),
+		-- Each fill's audit row, in the same statement (one commit for both).
+		e AS (INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
+			SELECT e_at, owner, e_event, NULLIF(e_key, ''), uuid, e_actor, NULLIF(e_ip, '')::inet, NULLIF(e_req, ''), e_details::jsonb
+			FROM f WHERE e_event <> '')
+		SELECT ` + orderColumns + ` FROM f`
+	n := len(batch)
+	at := make([]time.Time, n)
+	cols := make([][]string, 6) // event, key, actor, ip, request id, details
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for i, r := range batch {
+		if r.ev == nil {
+			at[i] = r.now
+			cols[5][i] = "{}"
+			continue
+		}
+		at[i] = r.ev[0].(time.Time)
+		for c := range 6 {
+			cols[c][i] = r.ev[c+1].(string)
+		}
+	}
+	return s.updateBatch(ctx, q, n, func(i int) (string, string, string, time.Time) {
 		r := batch[i]
 		return r.uuid, r.txid, r.settlement, r.now
-	})
+	}, at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 }
 
 // updateBatch runs a group-committed UPDATE … RETURNING whose parameters are
 // the batch as four arrays — uuid, two texts, a time — taken from row(i) for
 // each of its n inputs, and gives each input its changed order, or nil when
 // its row did not match.
-func (s *Store) updateBatch(ctx context.Context, q string, n int, row func(i int) (uuid, a, b string, at time.Time)) ([]*order.Order, error) {
+func (s *Store) updateBatch(ctx context.Context, q string, n int, row func(i int) (uuid, a, b string, at time.Time), more ...any) ([]*order.Order, error) {
 	uuids, as, bs, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 	for i := range n {
 		uuids[i], as[i], bs[i], ats[i] = row(i)
 	}
-	rows, err := s.pool.Query(ctx, q, uuids, as, bs, ats)
+	rows, err := s.pool.Query(ctx, q, append([]any{uuids, as, bs, ats}, more...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -281,12 +340,54 @@ func (s *Store) Release(ctx context.Context, uuid, reason string, now time.Time)
 }
 
 // Cancel implements order.Store.
-func (s *Store) Cancel(ctx context.Context, uuid, actor, owner string, now time.Time) (*order.Order, error) {
-	const q = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
+func (s *Store) Cancel(ctx context.Context, uuid, actor, owner string, now time.Time, ev *audit.Event) (*order.Order, error) {
+	const upd = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_to > $3
-			AND ($4 = '' OR owner = $4)
-		RETURNING ` + orderColumns
-	return s.transition(ctx, "cancel", order.ErrNotOpen, q, uuid, nullText(actor), now, owner)
+			AND ($4 = '' OR owner = $4)`
+	args := []any{uuid, nullText(actor), now, owner}
+	if ev == nil {
+		return s.transition(ctx, "cancel", order.ErrNotOpen, upd+` RETURNING `+orderColumns, args...)
+	}
+	// The cancel and its audit row in one statement; the event's wallet is
+	// the order's owner, read from the changed row.
+	evArgs, err := eventArgs(ev, uuid, "", len(args))
+	if err != nil {
+		return nil, err
+	}
+	q := `WITH c AS (` + upd + ` RETURNING *), e AS (` + insertEventFrom("c", len(args)) + `)
+		SELECT ` + orderColumns + ` FROM c`
+	o, err := s.transition(ctx, "cancel", order.ErrNotOpen, q, append(args, evArgs...)...)
+	if err == nil {
+		ev.Wallet = o.Owner
+	}
+	return o, err
+}
+
+// eventArgs completes ev with its order and returns the parameters of
+// insertEventFrom, numbered after the statement's first n.
+func eventArgs(ev *audit.Event, uuid, owner string, n int) ([]any, error) {
+	ev.OrderUUID, ev.Wallet = uuid, owner
+	probe := *ev
+	if probe.Wallet == "" {
+		probe.Wallet = "(the owner, read from the row)"
+	}
+	if err := audit.Check(&probe); err != nil {
+		return nil, err
+	}
+	details, err := audit.EncodeDetails(ev.Details)
+	if err != nil {
+		return nil, err
+	}
+	return []any{ev.At, ev.Event, ev.KeyID, ev.Actor, ev.ClientIP, ev.RequestID, string(details)}, nil
+}
+
+// insertEventFrom inserts one audit row per row of from (uuid and owner
+// taken from it), the event's other fields being parameters n+1..n+7.
+func insertEventFrom(from string, n int) string {
+	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	return `INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
+		SELECT ` + p(1) + `::timestamptz, ` + from + `.owner, ` + p(2) + `, NULLIF(` + p(3) + `, ''), ` + from + `.uuid, ` +
+		p(4) + `, NULLIF(` + p(5) + `, '')::inet, NULLIF(` + p(6) + `, ''), ` + p(7) + `::jsonb FROM ` + from
 }
 
 // transition runs one conditional UPDATE … RETURNING whose $1 is the uuid.

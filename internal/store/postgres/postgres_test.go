@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit/auditpg"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/store/storetest"
@@ -22,6 +23,14 @@ func newStore(t *testing.T) *postgres.Store { return postgres.New(testenv.Migrat
 
 func TestKeyStoreConformance(t *testing.T) {
 	storetest.RunKeyStore(t, func(t *testing.T) apikey.Store { return newStore(t) })
+}
+
+func TestAuditedChanges(t *testing.T) {
+	storetest.RunAudited(t, func(t *testing.T) storetest.Stores {
+		pool := testenv.MigratedPool(t)
+		s := postgres.New(pool)
+		return storetest.Stores{Keys: s, Orders: s, Trail: auditpg.New(pool)}
+	})
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
@@ -163,7 +172,7 @@ func TestGroupCommitAcrossGateways(t *testing.T) {
 		for k := range 4 {
 			wg.Go(func() {
 				<-start
-				_, err := stores[k%2].Fill(ctx, uuidOf(i), fmt.Sprintf("0x%064x", i+1), "relayer", time.Now())
+				_, err := stores[k%2].Fill(ctx, uuidOf(i), fmt.Sprintf("0x%064x", i+1), "relayer", time.Now(), nil)
 				switch {
 				case err == nil:
 					fills[i].Add(1)

@@ -47,7 +47,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		k.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")}
 		exp := base.Add(time.Hour)
 		k.ExpiresAt = &exp
-		if err := s.InsertKey(ctx, k, 25); err != nil {
+		if err := s.InsertKey(ctx, k, 25, nil); err != nil {
 			t.Fatalf("insert: %v", err)
 		}
 		byID, err := s.KeyByID(ctx, "k1")
@@ -69,7 +69,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 			t.Fatalf("empty store: %d hashes, newest %v, %v; want none, zero time", len(all), newest, err)
 		}
 		for _, id := range []string{"h1", "h2", "h3"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25); err != nil {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -81,7 +81,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		if len(all) != 3 || !want[all[0]] || !want[all[1]] || !want[all[2]] || all[0] == all[1] || all[1] == all[2] || all[0] == all[2] {
 			t.Fatalf("every key: %x, want the three hashes", all)
 		}
-		if err := s.InsertKey(ctx, newKey("h4", "SPW1", base), 25); err != nil {
+		if err := s.InsertKey(ctx, newKey("h4", "SPW1", base), 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		since, next, err := s.KeyHashes(ctx, first)
@@ -108,20 +108,20 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		if _, err := s.KeyByHash(ctx, apikey.Hash{1}); !errors.Is(err, apikey.ErrNotFound) {
 			t.Fatalf("by hash: got %v, want ErrNotFound", err)
 		}
-		if _, err := s.UpdateKey(ctx, "nope", func(*apikey.Key) error { return nil }); !errors.Is(err, apikey.ErrNotFound) {
+		if _, err := s.UpdateKey(ctx, "nope", func(*apikey.Key) error { return nil }, nil); !errors.Is(err, apikey.ErrNotFound) {
 			t.Fatalf("update: got %v, want ErrNotFound", err)
 		}
 	})
 
 	t.Run("DuplicateRejected", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25); err != nil {
+		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		dupHash := newKey("k2", "SPW1", base)
 		dupHash.Hash = sha256.Sum256([]byte("k1"))
 		for name, k := range map[string]*apikey.Key{"SameID": newKey("k1", "SPW2", base), "SameHash": dupHash} {
-			if err := s.InsertKey(ctx, k, 25); !errors.Is(err, apikey.ErrDuplicate) {
+			if err := s.InsertKey(ctx, k, 25, nil); !errors.Is(err, apikey.ErrDuplicate) {
 				t.Errorf("%s: got %v, want ErrDuplicate", name, err)
 			}
 		}
@@ -130,11 +130,11 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("ListByWalletOldestFirst", func(t *testing.T) {
 		s := newStore(t)
 		for i, id := range []string{"c", "a", "b"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base.Add(time.Duration(i)*time.Second)), 25); err != nil {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base.Add(time.Duration(i)*time.Second)), 25, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.InsertKey(ctx, newKey("other", "SPW2", base), 25); err != nil {
+		if err := s.InsertKey(ctx, newKey("other", "SPW2", base), 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		keys, err := s.KeysByWallet(ctx, "SPW1")
@@ -157,26 +157,26 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("MaxActiveCountsOnlyActiveUnexpired", func(t *testing.T) {
 		s := newStore(t)
 		for i := range 2 {
-			if err := s.InsertKey(ctx, newKey(fmt.Sprint("a", i), "SPW1", base), 3); err != nil {
+			if err := s.InsertKey(ctx, newKey(fmt.Sprint("a", i), "SPW1", base), 3, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		expired := newKey("expired", "SPW1", base)
 		past := base.Add(-time.Second)
 		expired.ExpiresAt = &past
-		if err := s.InsertKey(ctx, expired, 0); err != nil {
+		if err := s.InsertKey(ctx, expired, 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.InsertKey(ctx, newKey("a2", "SPW1", base), 3); err != nil {
+		if err := s.InsertKey(ctx, newKey("a2", "SPW1", base), 3, nil); err != nil {
 			t.Fatalf("third active key: %v", err)
 		}
-		if err := s.InsertKey(ctx, newKey("a3", "SPW1", base), 3); !errors.Is(err, apikey.ErrTooManyKeys) {
+		if err := s.InsertKey(ctx, newKey("a3", "SPW1", base), 3, nil); !errors.Is(err, apikey.ErrTooManyKeys) {
 			t.Fatalf("fourth active key: got %v, want ErrTooManyKeys", err)
 		}
-		if _, err := s.UpdateKey(ctx, "a0", func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil }); err != nil {
+		if _, err := s.UpdateKey(ctx, "a0", func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil }, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.InsertKey(ctx, newKey("a4", "SPW1", base), 3); err != nil {
+		if err := s.InsertKey(ctx, newKey("a4", "SPW1", base), 3, nil); err != nil {
 			t.Fatalf("after a revoke: %v", err)
 		}
 	})
@@ -188,7 +188,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		var wg sync.WaitGroup
 		for i := range tries {
 			wg.Go(func() {
-				err := s.InsertKey(ctx, newKey(fmt.Sprint("c", i), "SPRACE", base), max)
+				err := s.InsertKey(ctx, newKey(fmt.Sprint("c", i), "SPRACE", base), max, nil)
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -208,7 +208,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("UpdateAppliesAndKeepsImmutables", func(t *testing.T) {
 		s := newStore(t)
 		k := newKey("k1", "SPW1", base)
-		if err := s.InsertKey(ctx, k, 25); err != nil {
+		if err := s.InsertKey(ctx, k, 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		at := base.Add(time.Minute)
@@ -220,7 +220,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 			k.UpdatedAt = at
 			k.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,11 +239,11 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("UpdateErrorChangesNothing", func(t *testing.T) {
 		s := newStore(t)
 		k := newKey("k1", "SPW1", base)
-		if err := s.InsertKey(ctx, k, 25); err != nil {
+		if err := s.InsertKey(ctx, k, 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		boom := errors.New("boom")
-		if _, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Name = "changed"; return boom }); !errors.Is(err, boom) {
+		if _, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Name = "changed"; return boom }, nil); !errors.Is(err, boom) {
 			t.Fatalf("got %v, want boom", err)
 		}
 		got, _ := s.KeyByID(ctx, "k1")
@@ -252,14 +252,14 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 
 	t.Run("ConcurrentUpdatesSerialise", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25); err != nil {
+		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25, nil); err != nil {
 			t.Fatal(err)
 		}
 		const n = 50
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				_, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Limits.Day++; return nil })
+				_, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Limits.Day++; return nil }, nil)
 				if err != nil {
 					t.Error(err)
 				}
@@ -275,7 +275,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("AddUsageAccumulates", func(t *testing.T) {
 		s := newStore(t)
 		for _, id := range []string{"k1", "k2"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25); err != nil {
+			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

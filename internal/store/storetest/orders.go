@@ -72,7 +72,7 @@ func prepare(t *testing.T, s order.Store, o *order.Order, state orderState) *ord
 	case stPastDue:
 		o.ValidFrom, o.ValidTo = base.Add(-2*time.Hour), base.Add(-time.Minute)
 	}
-	if err := s.InsertOrder(ctx, o); err != nil {
+	if err := s.InsertOrder(ctx, o, nil); err != nil {
 		t.Fatalf("insert %s: %v", o.UUID, err)
 	}
 	var err error
@@ -81,10 +81,10 @@ func prepare(t *testing.T, s order.Store, o *order.Order, state orderState) *ord
 		_, err = s.Claim(ctx, o.UUID, "key:exec", "", base.Add(-time.Minute))
 	case stFilled:
 		if _, err = s.Claim(ctx, o.UUID, "key:exec", "", base.Add(-time.Minute)); err == nil {
-			_, err = s.Fill(ctx, o.UUID, txidOf(0), "simulated", base.Add(-30*time.Second))
+			_, err = s.Fill(ctx, o.UUID, txidOf(0), "simulated", base.Add(-30*time.Second), nil)
 		}
 	case stCancelled:
-		_, err = s.Cancel(ctx, o.UUID, "key:cancel", "", base.Add(-time.Minute))
+		_, err = s.Cancel(ctx, o.UUID, "key:cancel", "", base.Add(-time.Minute), nil)
 	case stExpired:
 		var n int
 		if n, err = s.Expire(ctx, o.UUID, o.ValidTo); err == nil && n != 1 {
@@ -116,7 +116,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		o.AmountIn = "340282366920938463463374607431768211455" // 2^128 - 1
 		o.TargetPrice = "1234567890.0000000100"
 		o.Direction = "lt"
-		if err := s.InsertOrder(ctx, o); err != nil {
+		if err := s.InsertOrder(ctx, o, nil); err != nil {
 			t.Fatalf("insert: %v", err)
 		}
 		got := mustGetOrder(t, s, "Ab-9_z")
@@ -137,7 +137,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		o.UpdatedAt = o.CreatedAt
 		o.ValidFrom = orderFrom.Add(999 * time.Nanosecond).In(zone)
 		o.ValidTo = orderTo.Add(1 * time.Nanosecond).In(zone)
-		if err := s.InsertOrder(ctx, o); err != nil {
+		if err := s.InsertOrder(ctx, o, nil); err != nil {
 			t.Fatal(err)
 		}
 		want := newTestOrder("times-1", "SPOWNER1", base)
@@ -163,9 +163,9 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		for name, call := range map[string]func() error{
 			"OrderByUUID": func() error { _, err := s.OrderByUUID(ctx, "nope"); return err },
 			"Claim":       func() error { _, err := s.Claim(ctx, "nope", "key:a", "", base); return err },
-			"Fill":        func() error { _, err := s.Fill(ctx, "nope", txidOf(1), "simulated", base); return err },
+			"Fill":        func() error { _, err := s.Fill(ctx, "nope", txidOf(1), "simulated", base, nil); return err },
 			"Release":     func() error { _, err := s.Release(ctx, "nope", "why", base); return err },
-			"Cancel":      func() error { _, err := s.Cancel(ctx, "nope", "key:a", "", base); return err },
+			"Cancel":      func() error { _, err := s.Cancel(ctx, "nope", "key:a", "", base, nil); return err },
 		} {
 			if err := call(); !errors.Is(err, order.ErrNotFound) {
 				t.Errorf("%s: got %v, want ErrNotFound", name, err)
@@ -183,7 +183,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		if _, err := s.Claim(ctx, "owned", "key:other", "SPOTHER", base); !errors.Is(err, order.ErrNotOpen) {
 			t.Fatalf("claim by another owner: got %v, want ErrNotOpen", err)
 		}
-		if _, err := s.Cancel(ctx, "owned", "key:other", "SPOTHER", base); !errors.Is(err, order.ErrNotOpen) {
+		if _, err := s.Cancel(ctx, "owned", "key:other", "SPOTHER", base, nil); !errors.Is(err, order.ErrNotOpen) {
 			t.Fatalf("cancel by another owner: got %v, want ErrNotOpen", err)
 		}
 		assertOrderEqual(t, mustGetOrder(t, s, "owned"), want)
@@ -196,13 +196,13 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("DuplicateRejected", func(t *testing.T) {
 		s := newStore(t)
 		o := newTestOrder("dup-1", "SPOWNER1", base)
-		if err := s.InsertOrder(ctx, o); err != nil {
+		if err := s.InsertOrder(ctx, o, nil); err != nil {
 			t.Fatal(err)
 		}
 		other := newTestOrder("dup-1", "SPOWNER2", base.Add(time.Minute))
 		other.AmountIn = "5"
 		for name, d := range map[string]*order.Order{"Identical": o.Clone(), "Different": other} {
-			if err := s.InsertOrder(ctx, d); !errors.Is(err, order.ErrDuplicate) {
+			if err := s.InsertOrder(ctx, d, nil); !errors.Is(err, order.ErrDuplicate) {
 				t.Errorf("%s: got %v, want ErrDuplicate", name, err)
 			}
 		}
@@ -240,7 +240,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 					o.ExecutingSince, o.UpdatedAt = ptr(last), last
 				}},
 			{"FillExecuting", stExecuting,
-				func(uuid string) (*order.Order, error) { return s.Fill(ctx, uuid, txidOf(42), "relayer", at) },
+				func(uuid string) (*order.Order, error) { return s.Fill(ctx, uuid, txidOf(42), "relayer", at, nil) },
 				func(o *order.Order) {
 					o.Status, o.TxID, o.Settlement = order.StatusFilled, txidOf(42), "relayer"
 					o.FilledAt, o.UpdatedAt = ptr(at), at
@@ -254,13 +254,13 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 					o.ExecutingSince, o.UpdatedAt = nil, at
 				}},
 			{"CancelOpen", stOpen,
-				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "key:canceller", "", at) },
+				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "key:canceller", "", at, nil) },
 				func(o *order.Order) {
 					o.Status, o.CancelledBy = order.StatusCancelled, "key:canceller"
 					o.CancelledAt, o.UpdatedAt = ptr(at), at
 				}},
 			{"CancelNotYetValid", stNotYet, // cancelling needs no validFrom
-				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "wallet:SPOWNER1", "", at) },
+				func(uuid string) (*order.Order, error) { return s.Cancel(ctx, uuid, "wallet:SPOWNER1", "", at, nil) },
 				func(o *order.Order) {
 					o.Status, o.CancelledBy = order.StatusCancelled, "wallet:SPOWNER1"
 					o.CancelledAt, o.UpdatedAt = ptr(at), at
@@ -285,9 +285,9 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		ops := map[string]func(uuid string) error{
 			"Claim":           func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", "", base); return err },
 			"ClaimAtValidTo":  func(uuid string) error { _, err := s.Claim(ctx, uuid, "key:late", "", orderTo); return err },
-			"Cancel":          func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", base); return err },
-			"CancelAtValidTo": func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", orderTo); return err },
-			"Fill":            func(uuid string) error { _, err := s.Fill(ctx, uuid, txidOf(7), "relayer", base); return err },
+			"Cancel":          func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", base, nil); return err },
+			"CancelAtValidTo": func(uuid string) error { _, err := s.Cancel(ctx, uuid, "key:late", "", orderTo, nil); return err },
+			"Fill":            func(uuid string) error { _, err := s.Fill(ctx, uuid, txidOf(7), "relayer", base, nil); return err },
 			"Release":         func(uuid string) error { _, err := s.Release(ctx, uuid, "late", base); return err },
 			"ClaimBeforeValid": func(uuid string) error {
 				_, err := s.Claim(ctx, uuid, "key:early", "", orderFrom.Add(-time.Microsecond))
@@ -349,12 +349,12 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			"Empty":           {"", "relayer"},
 			"EmptySettlement": {good, ""},
 		} {
-			if _, err := s.Fill(ctx, "badtx-1", args[0], args[1], base); err == nil {
+			if _, err := s.Fill(ctx, "badtx-1", args[0], args[1], base, nil); err == nil {
 				t.Errorf("%s: Fill(%q, %q) succeeded", name, args[0], args[1])
 			}
 		}
 		assertOrderEqual(t, mustGetOrder(t, s, "badtx-1"), before)
-		if _, err := s.Fill(ctx, "badtx-1", good, "relayer", base); err != nil { // the well-formed one passes
+		if _, err := s.Fill(ctx, "badtx-1", good, "relayer", base, nil); err != nil { // the well-formed one passes
 			t.Fatalf("Fill(%q): %v", good, err)
 		}
 	})
@@ -379,7 +379,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		want.ExecutingSince, want.UpdatedAt = ptr(t3), t3
 		assertOrderEqual(t, got, want)
 
-		got, err = s.Fill(ctx, o.UUID, txidOf(9), "simulated", t4)
+		got, err = s.Fill(ctx, o.UUID, txidOf(9), "simulated", t4, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,7 +458,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			}
 		}
 		prepare(t, s, newTestOrder("exe-open", "SPOWNER1", base.Add(-time.Hour)), stOpen)
-		if _, err := s.Fill(ctx, "exe-filled", txidOf(5), "relayer", t2); err != nil {
+		if _, err := s.Fill(ctx, "exe-filled", txidOf(5), "relayer", t2, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Release(ctx, "exe-released", "rejected", t2); err != nil {
@@ -606,7 +606,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 			})
 			wg.Go(func() {
 				<-start
-				_, results[i].cancel = s.Cancel(ctx, uuid, "key:cancel", "", base)
+				_, results[i].cancel = s.Cancel(ctx, uuid, "key:cancel", "", base, nil)
 			})
 		}
 		close(start)
@@ -643,7 +643,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				o, err := s.Fill(ctx, "race-fill", txidOf(i), "relayer", base)
+				o, err := s.Fill(ctx, "race-fill", txidOf(i), "relayer", base, nil)
 				switch {
 				case err == nil:
 					won.Add(1)
