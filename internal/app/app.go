@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/settlement"
+	stackssettle "github.com/stxgate/stxgate/internal/settlement/stacks"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/usage"
@@ -47,8 +49,9 @@ type App struct {
 	// flusher; Close waits for all of them before closing the pools.
 	background sync.WaitGroup
 
-	Metrics  *metrics.Metrics // this instance's collectors (served at /metrics)
-	readPool *pgxpool.Pool    // DATABASE_READ_URL, nil without one
+	Metrics  *metrics.Metrics       // this instance's collectors (served at /metrics)
+	Executor *stackssettle.Executor // the stacks settlement, nil on another
+	readPool *pgxpool.Pool          // DATABASE_READ_URL, nil without one
 }
 
 // Options are test hooks; production passes the zero value.
@@ -147,10 +150,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	settle := opt.Settlement
 	switch {
 	case settle != nil:
-	case cfg.RelayerURL != "":
+	case cfg.SettlementMode() == "stacks":
+		ex, err := a.newExecutor(cfg, log, now)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		settle, a.Executor = ex, ex
+		log.Info("stacks settlement: the gateway executes orders on chain",
+			slog.String("executor", ex.Address()), slog.String("contract", cfg.SettlementContract), slog.String("node", config.Redact(cfg.StacksNodeURL)))
+	case cfg.SettlementMode() == "relayer":
 		settle = settlement.NewRelayer(cfg.RelayerURL, settlement.RelayerOptions{Logger: log, AttemptTimeout: cfg.RelayerTimeout})
 	default:
-		log.Warn("STXGATE_RELAYER_URL is not set: executions use the SIMULATED settlement (no chain transaction; txids are fake and marked simulated)")
+		log.Warn("STXGATE_SETTLEMENT is simulated (nothing else is configured): executions use the SIMULATED settlement (no chain transaction; txids are fake and marked simulated)")
 		settle = settlement.NewSimulated(log)
 	}
 	if opt.Settlement == nil { // a test's own settlement is its own business
@@ -226,6 +238,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	a.background.Go(func() { a.Orders.RunMaintenance(bg, cfg.MaintenanceInterval) })
 	a.background.Go(func() { a.Usage.Run(bg, cfg.UsageFlushInterval) })
+	if a.Executor != nil {
+		a.background.Go(func() { a.Orders.RunTracker(bg, cfg.StacksPollInterval) })
+		a.background.Go(func() { a.Executor.RunGapFiller(bg, cfg.StacksPollInterval) })
+	}
 	return a, nil
 }
 
@@ -285,3 +301,22 @@ func (a *App) Close() {
 
 // Redis is the Redis client, nil on the embedded default (tests use it to cut Redis off).
 func (a *App) Redis() redis.UniversalClient { return a.rdb }
+
+// newExecutor builds the stacks settlement: its nonces live in PostgreSQL,
+// so the in-memory store cannot run it.
+func (a *App) newExecutor(cfg config.Config, log *slog.Logger, now func() time.Time) (*stackssettle.Executor, error) {
+	if a.pool == nil {
+		return nil, errors.New("STXGATE_SETTLEMENT=stacks needs DATABASE_URL: executor nonces are reserved in PostgreSQL, which the in-memory store cannot do")
+	}
+	key, err := stackssettle.ParseKey([]byte(cfg.ExecutorKey))
+	if err != nil {
+		return nil, fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %w", err)
+	}
+	return stackssettle.New(a.pool, stackssettle.Config{
+		Key: key, Network: cfg.Network, Domain: stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
+		NodeURL: cfg.StacksNodeURL, Contract: cfg.SettlementContract,
+		FeeFloor: uint64(cfg.StacksFeeFloor), FeeCap: uint64(cfg.StacksFeeCap),
+		StuckAfter: cfg.StacksStuckAfter, QueueWait: 5 * time.Second, SlippageBps: uint64(cfg.StacksSlippageBps),
+		Logger: log, Now: now,
+	})
+}

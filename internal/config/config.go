@@ -45,6 +45,16 @@ type Config struct {
 	SIP018Version string
 
 	RelayerURL          string
+	Settlement          string // "simulated", "relayer", "stacks"; "" chooses by RelayerURL
+	ExecutorKeyFile     string // stacks: the executor key's file (Load reads it into ExecutorKey)
+	ExecutorKey         string // stacks: the executor key (hex); a secret, never shown
+	StacksNodeURL       string
+	SettlementContract  string
+	StacksFeeFloor      int // µSTX
+	StacksFeeCap        int // µSTX
+	StacksStuckAfter    time.Duration
+	StacksPollInterval  time.Duration
+	StacksSlippageBps   int
 	OrderMaxLifetime    time.Duration
 	ReconcileAfter      time.Duration
 	MaintenanceInterval time.Duration
@@ -147,6 +157,31 @@ var Vars = []Var{
 		func(c *Config) *string { return &c.RelayerURL }),
 	duration("STXGATE_RELAYER_TIMEOUT", "relayer-timeout", "8s", "timeout of one relayer request (an execute makes up to 3); 3 of them must fit in STXGATE_WRITE_TIMEOUT",
 		func(c *Config) *time.Duration { return &c.RelayerTimeout }),
+	custom("STXGATE_SETTLEMENT", "settlement", "string", "", "simulated, relayer or stacks; empty: relayer when STXGATE_RELAYER_URL is set, else simulated",
+		func(c *Config, v string) error {
+			switch v {
+			case "", "simulated", "relayer", "stacks":
+				c.Settlement = v
+				return nil
+			}
+			return errors.New("want simulated, relayer or stacks")
+		}),
+	custom("STXGATE_EXECUTOR_KEY_FILE", "", "path", "", "stacks settlement: file holding the executor account's private key (hex); environment only, never a flag, and the key is never logged",
+		func(c *Config, v string) error { c.ExecutorKeyFile = v; return nil }),
+	urlVar("STXGATE_STACKS_NODE_URL", "stacks-node-url", "", "stacks settlement: Stacks node (with the Hiro API's /extended endpoints) to broadcast to and track on",
+		func(c *Config) *string { return &c.StacksNodeURL }),
+	text("STXGATE_SETTLEMENT_CONTRACT", "settlement-contract", "", "stacks settlement: <address>.<name> of the settlement contract the executor calls",
+		func(c *Config) *string { return &c.SettlementContract }),
+	number("STXGATE_STACKS_FEE_FLOOR", "stacks-fee-floor", "1000", "stacks settlement: least fee of a transaction in µSTX (also the fee when the node has no estimate)",
+		func(c *Config) *int { return &c.StacksFeeFloor }),
+	number("STXGATE_STACKS_FEE_CAP", "stacks-fee-cap", "1000000", "stacks settlement: most fee of a transaction in µSTX, replacements included",
+		func(c *Config) *int { return &c.StacksFeeCap }),
+	duration("STXGATE_STACKS_STUCK_AFTER", "stacks-stuck-after", "10m", "stacks settlement: a transaction pending this long is replaced by fee (same nonce)",
+		func(c *Config) *time.Duration { return &c.StacksStuckAfter }),
+	duration("STXGATE_STACKS_POLL_INTERVAL", "stacks-poll-interval", "2s", "stacks settlement: how often submitted transactions are looked up and nonce gaps checked",
+		func(c *Config) *time.Duration { return &c.StacksPollInterval }),
+	number("STXGATE_STACKS_SLIPPAGE_BPS", "stacks-slippage-bps", "100", "stacks settlement: payout floor below get-quote, in basis points",
+		func(c *Config) *int { return &c.StacksSlippageBps }),
 	duration("STXGATE_ORDER_MAX_LIFETIME", "order-max-lifetime", "720h", "longest validFrom..validTo span an order may have",
 		func(c *Config) *time.Duration { return &c.OrderMaxLifetime }),
 	duration("STXGATE_RECONCILE_AFTER", "reconcile-after", "30s", "an execution still unfinished after this is re-asked of settlement (same idempotency key); at least one settlement call's worst case",
@@ -251,6 +286,9 @@ func Load(args []string, getenv func(string) string, _ io.Writer) (Config, error
 	if err := c.readOperatorTokenFile(getenv("STXGATE_OPERATOR_TOKEN") != ""); err != nil {
 		problems = append(problems, err.Error())
 	}
+	if err := c.readExecutorKeyFile(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if err := c.Validate(); err != nil {
 		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}
@@ -318,7 +356,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("STXGATE_SIP018_NAME and STXGATE_SIP018_VERSION must not be empty"))
 	}
 	errs = append(errs, c.validateScale()...)
-	for env, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "REDIS_URL": c.RedisURL, "STXGATE_RELAYER_URL": c.RelayerURL} {
+	errs = append(errs, c.validateSettlement()...)
+	for env, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "REDIS_URL": c.RedisURL, "STXGATE_RELAYER_URL": c.RelayerURL, "STXGATE_STACKS_NODE_URL": c.StacksNodeURL} {
 		if u == "" {
 			continue
 		}

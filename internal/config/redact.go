@@ -58,7 +58,8 @@ func (c Config) secrets() []string {
 		}
 	}
 	add(c.OperatorToken)
-	for _, u := range []string{c.DatabaseURL, c.DatabaseReadURL, c.RedisURL, c.RelayerURL} {
+	add(c.ExecutorKey)
+	for _, u := range []string{c.DatabaseURL, c.DatabaseReadURL, c.RedisURL, c.RelayerURL, c.StacksNodeURL} {
 		if u == "" {
 			continue
 		}

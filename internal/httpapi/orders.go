@@ -36,10 +36,12 @@ type OrderView struct {
 	ValidTo        string  `json:"validTo"`
 	Status         string  `json:"status"`
 	TxID           *string `json:"txid"`
-	Settlement     *string `json:"settlement"` // "relayer" or "simulated" (no chain transaction)
+	Settlement     *string `json:"settlement"`  // "stacks", "relayer" or "simulated" (no chain transaction)
+	BlockHeight    *int64  `json:"blockHeight"` // block of the transaction once filled on chain (stacks)
 	LastError      *string `json:"lastError"`
 	CreatedAt      string  `json:"createdAt"`
 	UpdatedAt      string  `json:"updatedAt"`
+	SubmittedAt    *string `json:"submittedAt"`
 	FilledAt       *string `json:"filledAt"`
 	CancelledAt    *string `json:"cancelledAt"`
 	ExpiredAt      *string `json:"expiredAt"`
@@ -52,10 +54,18 @@ func orderView(o *order.Order) OrderView {
 		ConditionToken: o.ConditionToken, Recipient: o.Recipient,
 		ValidFrom: formatTime(o.ValidFrom), ValidTo: formatTime(o.ValidTo),
 		Status: string(o.Status), TxID: optional(o.TxID), Settlement: optional(o.Settlement),
-		LastError: optional(o.LastError),
-		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
+		LastError: optional(o.LastError), BlockHeight: optionalHeight(o.BlockHeight),
+		SubmittedAt: formatTimePtr(o.SubmittedAt),
+		CreatedAt:   formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
 		FilledAt: formatTimePtr(o.FilledAt), CancelledAt: formatTimePtr(o.CancelledAt), ExpiredAt: formatTimePtr(o.ExpiredAt),
 	}
+}
+
+func optionalHeight(h int64) *int64 {
+	if h <= 0 {
+		return nil
+	}
+	return &h
 }
 
 func optional(s string) *string {

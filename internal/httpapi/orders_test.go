@@ -110,7 +110,7 @@ func orderJSON(o orderSpec, status string, overrides ...any) string {
 		"targetPrice": o.price, "direction": o.direction, "conditionToken": sbtc, "recipient": o.owner,
 		"validFrom": o.from.UTC().Format("2006-01-02T15:04:05.000Z"), "validTo": o.to.UTC().Format("2006-01-02T15:04:05.000Z"),
 		"status": status, "txid": nil, "settlement": nil, "lastError": nil, "createdAt": nowStamp, "updatedAt": nowStamp,
-		"filledAt": nil, "cancelledAt": nil, "expiredAt": nil,
+		"filledAt": nil, "cancelledAt": nil, "expiredAt": nil, "blockHeight": nil, "submittedAt": nil,
 	}
 	for i := 0; i < len(overrides); i += 2 {
 		m[overrides[i].(string)] = overrides[i+1]

@@ -1,5 +1,6 @@
 // Package order owns orders: their validation, the state machine
-// (open → executing → filled, open → cancelled, open → expired), the
+// (open → executing → filled, or open → executing → submitted → filled with a
+// settlement that confirms on chain later; open → cancelled, open → expired), the
 // at-most-once execution protocol, and the settlement interface.
 package order
 
@@ -17,13 +18,14 @@ type Status string
 const (
 	StatusOpen      Status = "open"
 	StatusExecuting Status = "executing"
+	StatusSubmitted Status = "submitted" // transaction broadcast, awaiting its block
 	StatusFilled    Status = "filled"
 	StatusCancelled Status = "cancelled"
 	StatusExpired   Status = "expired"
 )
 
 // Statuses lists every status (for validation of filters).
-var Statuses = []Status{StatusOpen, StatusExecuting, StatusFilled, StatusCancelled, StatusExpired}
+var Statuses = []Status{StatusOpen, StatusExecuting, StatusSubmitted, StatusFilled, StatusCancelled, StatusExpired}
 
 // Order is a signed limit order.
 type Order struct {
@@ -41,8 +43,9 @@ type Order struct {
 	ValidTo        time.Time
 
 	Status      Status
-	TxID        string // "0x" + 64 lower-case hex once filled
-	Settlement  string // settlement that filled it: "relayer" or "simulated"
+	TxID        string // "0x" + 64 lower-case hex once submitted or filled
+	Settlement  string // settlement that made the txid: "stacks", "relayer" or "simulated"
+	BlockHeight int64  // block of the transaction once filled on chain (stacks); 0 otherwise
 	CreatedBy   string // "key:<id>" or "wallet:<address>"
 	ExecutedBy  string
 	CancelledBy string
@@ -52,6 +55,7 @@ type Order struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	ExecutingSince *time.Time
+	SubmittedAt    *time.Time
 	FilledAt       *time.Time
 	CancelledAt    *time.Time
 	ExpiredAt      *time.Time
@@ -61,6 +65,7 @@ type Order struct {
 func (o *Order) Clone() *Order {
 	c := *o
 	c.ExecutingSince = clonePtr(o.ExecutingSince)
+	c.SubmittedAt = clonePtr(o.SubmittedAt)
 	c.FilledAt = clonePtr(o.FilledAt)
 	c.CancelledAt = clonePtr(o.CancelledAt)
 	c.ExpiredAt = clonePtr(o.ExpiredAt)
@@ -77,10 +82,11 @@ func clonePtr(t *time.Time) *time.Time {
 
 // Store errors.
 var (
-	ErrNotFound   = errors.New("order not found")
-	ErrDuplicate  = errors.New("order uuid already exists")
-	ErrNotOpen    = errors.New("order is not open") // a conditional transition found another state
-	ErrNotPending = errors.New("order is not executing")
+	ErrNotFound     = errors.New("order not found")
+	ErrDuplicate    = errors.New("order uuid already exists")
+	ErrNotOpen      = errors.New("order is not open") // a conditional transition found another state
+	ErrNotPending   = errors.New("order is not executing")
+	ErrNotSubmitted = errors.New("order is not submitted (or its transaction changed)")
 )
 
 // ListQuery filters and pages public order reads (keyset pagination,
@@ -124,6 +130,23 @@ type Store interface {
 	// callers, on any number of gateways, never take the same order while
 	// its lease runs (reconciliation runs on one instance at a time).
 	TakeStuck(ctx context.Context, since, now time.Time, lease time.Duration, limit int) ([]*Order, error)
+
+	// Submit records the broadcast transaction of an executing order:
+	// executing → submitted (ErrNotPending otherwise).
+	Submit(ctx context.Context, uuid, txid, settlement string, now time.Time) (*Order, error)
+	// Resubmit records a replacement transaction (same nonce, higher fee) of a
+	// submitted order whose transaction is still txid (ErrNotSubmitted otherwise).
+	Resubmit(ctx context.Context, uuid, txid, newTxID string, now time.Time) (*Order, error)
+	// Confirm records the block of a submitted order's transaction txid (which
+	// may be an earlier one than the order shows, if that one won): submitted →
+	// filled (ErrNotSubmitted otherwise).
+	Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time) (*Order, error)
+	// Reopen returns a submitted order whose transaction aborted on chain to
+	// open with the reason recorded and the txid cleared (ErrNotSubmitted otherwise).
+	Reopen(ctx context.Context, uuid, reason string, now time.Time) (*Order, error)
+	// Submitted lists up to limit submitted orders, oldest submission first
+	// (for the tracker).
+	Submitted(ctx context.Context, limit int) ([]*Order, error)
 }
 
 // Settlement puts an executed order on chain. Implementations must be
@@ -132,6 +155,31 @@ type Store interface {
 type Settlement interface {
 	Name() string
 	Settle(ctx context.Context, o *Order) (txid string, err error)
+}
+
+// Tracker is a settlement whose transactions confirm later (stacks): Settle
+// returns once the transaction is broadcast (the order becomes submitted) and
+// Track follows it to its outcome.
+type Tracker interface {
+	Track(ctx context.Context, o *Order) (Outcome, error)
+}
+
+// OutcomeState is where a submitted order's transaction stands.
+type OutcomeState int
+
+const (
+	OutcomePending   OutcomeState = iota // in the mempool (or re-broadcast); nothing to record
+	OutcomeConfirmed                     // mined with success: fill with TxID and BlockHeight
+	OutcomeAborted                       // mined and rolled back: the order reopens with Reason
+	OutcomeReplaced                      // replaced by TxID (same nonce, higher fee)
+)
+
+// Outcome is what Track found.
+type Outcome struct {
+	State       OutcomeState
+	TxID        string
+	BlockHeight int64
+	Reason      string
 }
 
 // Settlement failures. Rejected is definitive (nothing was settled: the order

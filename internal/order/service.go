@@ -161,6 +161,9 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 	if err != nil {
 		return nil, s.settlementFailed(ctx, claimed, err)
 	}
+	if _, async := s.settle.(Tracker); async {
+		return s.submit(ctx, claimed, txid, c.Actor, false)
+	}
 	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, claimed, txid, c.Actor, false))
 	if errors.Is(err, ErrNotPending) {
 		// This settlement outlived ReconcileAfter and reconciliation, asking
@@ -315,7 +318,14 @@ type reconciled struct {
 // reconcileOne asks settlement again about one interrupted execution.
 func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
 	txid, serr := s.settleCounted(ctx, o, label.PathReconcile)
+	_, async := s.settle.(Tracker)
 	switch {
+	case serr == nil && async:
+		// Broadcast (again, the same signed bytes): the tracker follows it.
+		if _, err := s.submit(ctx, o, txid, o.ExecutedBy, true); err != nil {
+			return reconciled{err: err}
+		}
+		return reconciled{filled: true}
 	case serr == nil:
 		_, err := s.store.Fill(ctx, o.UUID, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, o, txid, o.ExecutedBy, true))
 		if err == nil {
@@ -337,6 +347,89 @@ func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
 	default:
 		s.log.Warn("reconcile: settlement outcome still unknown", slog.String("uuid", o.UUID), slog.Any("error", serr))
 		return reconciled{}
+	}
+}
+
+// submit records the broadcast transaction of an executing order. A submit
+// that finds the order no longer executing (reconciliation on another instance
+// recorded the same txid first) answers the order as it stands.
+func (s *Service) submit(ctx context.Context, o *Order, txid, actor string, fromReconcile bool) (*Order, error) {
+	submitted, err := s.store.Submit(ctx, o.UUID, txid, s.settle.Name(), s.now())
+	if errors.Is(err, ErrNotPending) {
+		if cur, gerr := s.store.OrderByUUID(ctx, o.UUID); gerr == nil && cur.TxID == txid &&
+			(cur.Status == StatusSubmitted || cur.Status == StatusFilled) {
+			return cur, nil
+		}
+	}
+	if err != nil {
+		s.log.Error("broadcast transaction not recorded; reconciliation will finish it",
+			slog.String("uuid", o.UUID), slog.String("txid", txid), slog.Any("error", err))
+		return nil, fmt.Errorf("record submission: %w", err)
+	}
+	// TODO(issue 15): audit the submission in the store's transaction, as Fill does.
+	_, _ = actor, fromReconcile
+	return submitted, nil
+}
+
+// Track follows the transactions of submitted orders (a Tracker settlement
+// only): a success fills the order with its block height, an on-chain abort
+// reopens it with the reason, a replacement (same nonce, higher fee) records
+// the new txid. It handles up to limit orders per call.
+func (s *Service) Track(ctx context.Context, limit int) (filled, reopened int, err error) {
+	tr, ok := s.settle.(Tracker)
+	if !ok {
+		return 0, 0, nil
+	}
+	orders, err := s.store.Submitted(ctx, limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("list submitted orders: %w", err)
+	}
+	for _, o := range orders {
+		out, terr := tr.Track(ctx, o)
+		if terr != nil {
+			s.log.Warn("track transaction", slog.String("uuid", o.UUID), slog.String("txid", o.TxID), slog.Any("error", terr))
+			continue
+		}
+		switch out.State {
+		case OutcomeConfirmed:
+			if _, err := s.store.Confirm(ctx, o.UUID, out.TxID, out.BlockHeight, s.now()); err == nil {
+				filled++
+			} else if !errors.Is(err, ErrNotSubmitted) {
+				return filled, reopened, fmt.Errorf("record confirmation: %w", err)
+			}
+		case OutcomeAborted:
+			if _, err := s.store.Reopen(ctx, o.UUID, truncate(out.Reason, 500), s.now()); err == nil {
+				reopened++
+			} else if !errors.Is(err, ErrNotSubmitted) {
+				return filled, reopened, fmt.Errorf("reopen order: %w", err)
+			}
+		case OutcomeReplaced:
+			if _, err := s.store.Resubmit(ctx, o.UUID, o.TxID, out.TxID, s.now()); err != nil && !errors.Is(err, ErrNotSubmitted) {
+				return filled, reopened, fmt.Errorf("record replacement: %w", err)
+			}
+		}
+	}
+	return filled, reopened, nil
+}
+
+// RunTracker calls Track every interval until ctx ends (a Tracker settlement only).
+func (s *Service) RunTracker(ctx context.Context, interval time.Duration) {
+	if _, ok := s.settle.(Tracker); !ok {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if f, r, err := s.Track(ctx, 500); err != nil {
+			s.log.Warn("track submitted orders failed", slog.Any("error", err))
+		} else if f+r > 0 {
+			s.log.Info("tracked orders", slog.Int("filled", f), slog.Int("reopened", r))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

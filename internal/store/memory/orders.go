@@ -299,3 +299,91 @@ func validTxID(s string) bool {
 	}
 	return strings.Trim(s[2:], "0123456789abcdef") == ""
 }
+
+// Submit implements order.Store.
+func (s *Orders) Submit(_ context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+	if !validTxID(txid) {
+		return nil, fmt.Errorf("submit order: txid %q is not 0x and 64 lower-case hex digits", txid)
+	}
+	if settlement == "" {
+		return nil, errors.New("submit order: settlement name is empty")
+	}
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotPending,
+		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
+		func(o *order.Order) {
+			o.Status = order.StatusSubmitted
+			o.TxID, o.Settlement = txid, settlement
+			o.SubmittedAt = &now
+			o.UpdatedAt = now
+		})
+}
+
+// Resubmit implements order.Store.
+func (s *Orders) Resubmit(_ context.Context, uuid, txid, newTxID string, now time.Time) (*order.Order, error) {
+	if !validTxID(newTxID) {
+		return nil, fmt.Errorf("resubmit order: txid %q is not 0x and 64 lower-case hex digits", newTxID)
+	}
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotSubmitted,
+		func(o *order.Order) bool { return o.Status == order.StatusSubmitted && o.TxID == txid },
+		func(o *order.Order) {
+			o.TxID = newTxID
+			o.UpdatedAt = now
+		})
+}
+
+// Confirm implements order.Store.
+func (s *Orders) Confirm(_ context.Context, uuid, txid string, blockHeight int64, now time.Time) (*order.Order, error) {
+	if !validTxID(txid) {
+		return nil, fmt.Errorf("confirm order: txid %q is not 0x and 64 lower-case hex digits", txid)
+	}
+	if blockHeight <= 0 {
+		return nil, fmt.Errorf("confirm order: block height %d is not positive", blockHeight)
+	}
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotSubmitted,
+		func(o *order.Order) bool { return o.Status == order.StatusSubmitted },
+		func(o *order.Order) {
+			o.Status = order.StatusFilled
+			o.TxID, o.BlockHeight = txid, blockHeight
+			o.FilledAt = &now
+			o.UpdatedAt = now
+		})
+}
+
+// Reopen implements order.Store.
+func (s *Orders) Reopen(_ context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+	now = ts(now)
+	return s.transition(uuid, order.ErrNotSubmitted,
+		func(o *order.Order) bool { return o.Status == order.StatusSubmitted },
+		func(o *order.Order) {
+			o.Status = order.StatusOpen
+			o.LastError = reason
+			o.TxID, o.Settlement = "", ""
+			o.ExecutingSince, o.SubmittedAt = nil, nil
+			o.UpdatedAt = now
+		})
+}
+
+// Submitted implements order.Store.
+func (s *Orders) Submitted(_ context.Context, limit int) ([]*order.Order, error) {
+	s.mu.RLock()
+	out := []*order.Order{}
+	for _, o := range s.orders {
+		if o.Status == order.StatusSubmitted {
+			out = append(out, o.Clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *order.Order) int {
+		if c := a.SubmittedAt.Compare(*b.SubmittedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.UUID, b.UUID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -23,7 +23,8 @@ const orderColumns = `uuid, owner, input_token, output_token, amount_in::text, t
 	condition_token, recipient, signature, valid_from, valid_to, status,
 	COALESCE(txid, ''), COALESCE(settlement, ''), created_by,
 	COALESCE(executed_by, ''), COALESCE(cancelled_by, ''), COALESCE(last_error, ''), attempts,
-	created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at`
+	created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at,
+	COALESCE(block_height, 0), submitted_at`
 
 // maxListLimit bounds one page; a zero or negative limit asks for it.
 const maxListLimit = 1000
@@ -34,13 +35,14 @@ func scanOrder(row pgx.Row) (*order.Order, error) {
 		&o.ConditionToken, &o.Recipient, &o.Signature, &o.ValidFrom, &o.ValidTo, &o.Status,
 		&o.TxID, &o.Settlement, &o.CreatedBy,
 		&o.ExecutedBy, &o.CancelledBy, &o.LastError, &o.Attempts,
-		&o.CreatedAt, &o.UpdatedAt, &o.ExecutingSince, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt)
+		&o.CreatedAt, &o.UpdatedAt, &o.ExecutingSince, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt,
+		&o.BlockHeight, &o.SubmittedAt)
 	if err != nil {
 		return nil, err
 	}
 	o.ValidFrom, o.ValidTo = o.ValidFrom.UTC(), o.ValidTo.UTC()
 	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
-	for _, p := range []**time.Time{&o.ExecutingSince, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt} {
+	for _, p := range []**time.Time{&o.ExecutingSince, &o.SubmittedAt, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt} {
 		if *p != nil {
 			t := (*p).UTC()
 			*p = &t
@@ -64,14 +66,14 @@ func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event
 	const q = `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price, direction,
 			condition_token, recipient, signature, valid_from, valid_to, status,
 			txid, settlement, created_by, executed_by, cancelled_by, last_error, attempts,
-			created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at)
+			created_at, updated_at, executing_since, filled_at, cancelled_at, expired_at, block_height, submitted_at)
 		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			$21, $22, $23, $24, $25, $26)`
+			$21, $22, $23, $24, $25, $26, NULLIF($27::bigint, 0), $28)`
 	args := []any{o.UUID, o.Owner, o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice, o.Direction,
 		o.ConditionToken, o.Recipient, o.Signature, o.ValidFrom, o.ValidTo, string(o.Status),
 		nullText(o.TxID), nullText(o.Settlement), o.CreatedBy,
 		nullText(o.ExecutedBy), nullText(o.CancelledBy), nullText(o.LastError), o.Attempts,
-		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt}
+		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt, o.BlockHeight, o.SubmittedAt}
 	sql := q
 	if ev != nil {
 		evArgs, err := eventArgs(ev, o.UUID, o.Owner, len(args))
@@ -493,4 +495,59 @@ func validTxID(s string) bool {
 		return false
 	}
 	return strings.Trim(s[2:], "0123456789abcdef") == ""
+}
+
+// Submit implements order.Store.
+func (s *Store) Submit(ctx context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+	if err := checkFill(txid, settlement); err != nil {
+		return nil, err
+	}
+	const q = `UPDATE orders SET status = 'submitted', txid = $2, settlement = $3, submitted_at = $4, updated_at = $4
+		WHERE uuid = $1 AND status = 'executing'
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "submit", order.ErrNotPending, q, uuid, txid, settlement, now)
+}
+
+// Resubmit implements order.Store.
+func (s *Store) Resubmit(ctx context.Context, uuid, txid, newTxID string, now time.Time) (*order.Order, error) {
+	if !validTxID(newTxID) {
+		return nil, fmt.Errorf("resubmit order: txid %q is not 0x and 64 lower-case hex digits", newTxID)
+	}
+	const q = `UPDATE orders SET txid = $3, updated_at = $4
+		WHERE uuid = $1 AND status = 'submitted' AND txid = $2
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "resubmit", order.ErrNotSubmitted, q, uuid, txid, newTxID, now)
+}
+
+// Confirm implements order.Store.
+func (s *Store) Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time) (*order.Order, error) {
+	if !validTxID(txid) {
+		return nil, fmt.Errorf("confirm order: txid %q is not 0x and 64 lower-case hex digits", txid)
+	}
+	if blockHeight <= 0 {
+		return nil, fmt.Errorf("confirm order: block height %d is not positive", blockHeight)
+	}
+	const q = `UPDATE orders SET status = 'filled', txid = $2, block_height = $3, filled_at = $4, updated_at = $4
+		WHERE uuid = $1 AND status = 'submitted'
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "confirm", order.ErrNotSubmitted, q, uuid, txid, blockHeight, now)
+}
+
+// Reopen implements order.Store.
+func (s *Store) Reopen(ctx context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+	const q = `UPDATE orders SET status = 'open', last_error = $2, txid = NULL, settlement = NULL,
+			executing_since = NULL, submitted_at = NULL, updated_at = $3
+		WHERE uuid = $1 AND status = 'submitted'
+		RETURNING ` + orderColumns
+	return s.transition(ctx, "reopen", order.ErrNotSubmitted, q, uuid, nullText(reason), now)
+}
+
+// Submitted implements order.Store: oldest submission first.
+func (s *Store) Submitted(ctx context.Context, limit int) ([]*order.Order, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	const q = `SELECT ` + orderColumns + ` FROM orders
+		WHERE status = 'submitted' ORDER BY submitted_at, uuid LIMIT $1`
+	return s.queryOrders(ctx, s.pool, q, limit)
 }

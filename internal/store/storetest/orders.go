@@ -822,6 +822,8 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		})
 	})
 
+	t.Run("Submitted", func(t *testing.T) { runSubmitted(t, newStore) })
+
 	t.Run("ListEmptyStore", func(t *testing.T) {
 		s := newStore(t)
 		orders, err := s.ListOrders(ctx, order.ListQuery{Limit: 10})
@@ -860,8 +862,9 @@ func describeOrder(o *order.Order) string {
 	}
 	return fmt.Sprintf("uuid=%s owner=%s in=%s out=%s amount=%s price=%s dir=%s cond=%s recipient=%s sig=%s "+
 		"from=%s to=%s status=%s txid=%q settlement=%q createdBy=%q executedBy=%q cancelledBy=%q lastError=%q attempts=%d "+
-		"created=%s updated=%s executing=%s filled=%s cancelled=%s expired=%s",
+		"created=%s updated=%s executing=%s filled=%s cancelled=%s expired=%s blockHeight=%d submitted=%s",
 		o.UUID, o.Owner, o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice, o.Direction, o.ConditionToken, o.Recipient, o.Signature,
 		ts(&o.ValidFrom), ts(&o.ValidTo), o.Status, o.TxID, o.Settlement, o.CreatedBy, o.ExecutedBy, o.CancelledBy, o.LastError, o.Attempts,
-		ts(&o.CreatedAt), ts(&o.UpdatedAt), ts(o.ExecutingSince), ts(o.FilledAt), ts(o.CancelledAt), ts(o.ExpiredAt))
+		ts(&o.CreatedAt), ts(&o.UpdatedAt), ts(o.ExecutingSince), ts(o.FilledAt), ts(o.CancelledAt), ts(o.ExpiredAt),
+		o.BlockHeight, ts(o.SubmittedAt))
 }
