@@ -175,7 +175,7 @@ func (e *Executor) sign(tx *sx.Transaction, nonce, fee uint64) ([]byte, string, 
 	if err != nil {
 		return nil, "", 0, err
 	}
-	return raw, id.Hex(), fee, nil
+	return raw, "0x" + id.Hex(), fee, nil
 }
 
 // send broadcasts a reserved slot and maps the node's answer: again is true

@@ -1,0 +1,418 @@
+package stacks_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/app"
+	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
+	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/pkg/ordersig"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// Keys of these tests: the owner's wallet signs orders (SIP-018, testnet)
+// and key requests; the executor key signs the gateway's transactions.
+const (
+	ownerKey    = "73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801"
+	executorKey = "e494f188c2d35887531ba474c433b1e41fadd8eb824aca983447fd4bb8b277a801"
+	recipKey    = "edf9aee84d9b7abc145504dde6726c64f369d37ee34ded868fabd876c26570bc01"
+
+	poolA, poolB, deposit, executorFunds = 50_000_000_000, 20_000_000_000, 5_000_000, 10_000_000
+)
+
+type chain struct {
+	t                                  *testing.T
+	node                               *testnode.Node
+	gw                                 *app.App
+	owner                              *stacks.PrivateKey
+	ownerAddr, executorAddr, recipAddr string
+	settlement, tokenA, tokenB         string
+	apiKey                             string
+}
+
+func mustKey(t *testing.T, h string) *stacks.PrivateKey {
+	k, err := stacks.ParsePrivateKey(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func pv(t *testing.T, s string) stacks.Value {
+	p, err := stacks.ParsePrincipal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stacks.PrincipalValue(p)
+}
+
+// setUp starts the test node (mining only when told), gives it a pool, the
+// owner's deposit and an authorised, funded executor, and starts a gateway
+// with stacks settlement on a fresh PostgreSQL database and Redis prefix.
+// The gateway's own tracker and gap filler are slowed to an hour so the test
+// drives them (Orders.Track, Executor.FillGaps) at the moments it chooses.
+func setUp(t *testing.T, env map[string]string) *chain {
+	n := testnode.Start(t, testnode.Options{BlockInterval: -1})
+	c := &chain{t: t, node: n, owner: mustKey(t, ownerKey),
+		settlement: n.Contract("stxgate-settlement"), tokenA: n.Contract("token-a"), tokenB: n.Contract("token-b")}
+	c.ownerAddr = c.owner.Address(stacks.Testnet).String()
+	c.executorAddr = mustKey(t, executorKey).Address(stacks.Testnet).String()
+	c.recipAddr = mustKey(t, recipKey).Address(stacks.Testnet).String()
+	d := n.Deployer
+	n.MustCall(c.tokenA, "mint", d, stacks.UInt(poolA), pv(t, d))
+	n.MustCall(c.tokenB, "mint", d, stacks.UInt(poolB), pv(t, d))
+	n.MustCall(c.tokenA, "mint", d, stacks.UInt(deposit), pv(t, c.ownerAddr))
+	n.MustCall(c.settlement, "add-liquidity", d, pv(t, c.tokenA), pv(t, c.tokenB), stacks.UInt(poolA), stacks.UInt(poolB))
+	n.MustCall(c.settlement, "set-executor", d, pv(t, c.executorAddr), stacks.Bool(true))
+	n.MustCall(c.settlement, "deposit", c.ownerAddr, pv(t, c.tokenA), stacks.UInt(deposit))
+	n.Fund(c.executorAddr, executorFunds)
+
+	keyFile := filepath.Join(t.TempDir(), "executor.key")
+	if err := os.WriteFile(keyFile, []byte(executorKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, prefix := testenv.Redis(t)
+	vars := map[string]string{
+		"DATABASE_URL": testenv.PostgresDSN(t), "REDIS_URL": testenv.RedisURL(t), "STXGATE_REDIS_PREFIX": prefix,
+		"STXGATE_NETWORK": "testnet", "STXGATE_SETTLEMENT": "stacks", "STXGATE_EXECUTOR_KEY_FILE": keyFile,
+		"STXGATE_STACKS_NODE_URL": n.URL, "STXGATE_SETTLEMENT_CONTRACT": c.settlement,
+		"STXGATE_STACKS_POLL_INTERVAL": "1h", "STXGATE_MAINTENANCE_INTERVAL": "1h",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(testLog{t}, nil)), app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	c.gw = gw
+	c.apiKey = c.createKey()
+	return c
+}
+
+type answer struct {
+	status int
+	body   string
+}
+
+func (c *chain) do(method, path, body string, headers map[string]string) answer {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	c.gw.Handler().ServeHTTP(rec, req)
+	return answer{rec.Code, strings.TrimSpace(rec.Body.String())}
+}
+
+// createKey makes an API key of the owner's wallet that may create and execute.
+func (c *chain) createKey() string {
+	msg := fmt.Sprintf(`{"action":"create_api_key","keyName":"bot","permissions":["create","execute"],"timestamp":%d}`, time.Now().UnixMilli())
+	body, _ := json.Marshal(map[string]string{"message": msg, "signature": stacks.SignMessage(c.owner, []byte(msg)), "walletAddress": c.ownerAddr})
+	r := c.do("POST", "/api/v1/api-keys", string(body), nil)
+	if r.status != http.StatusCreated {
+		c.t.Fatalf("create key: %d %s", r.status, r.body)
+	}
+	var out struct {
+		APIKey string `json:"apiKey"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+		c.t.Fatal(err)
+	}
+	return out.APIKey
+}
+
+// createOrder has the owner's wallet sign an order (SIP-018 under the
+// gateway's testnet domain) and creates it with the API key.
+func (c *chain) createOrder(uuid string, amountIn uint64) {
+	c.t.Helper()
+	now := time.Now().Truncate(time.Second)
+	o := ordersig.Order{Owner: c.ownerAddr, InputToken: c.tokenA, OutputToken: c.tokenB, AmountIn: strconv.FormatUint(amountIn, 10),
+		TargetPrice: "0.30", Direction: "gt", ConditionToken: c.tokenA, Recipient: c.recipAddr, UUID: uuid,
+		ValidFrom: now.Add(-time.Minute).Unix(), ValidTo: now.Add(time.Hour).Unix()}
+	sig, err := ordersig.Sign(c.owner, o, stacks.NewDomain("stxgate", "1", stacks.Testnet))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"owner": o.Owner, "inputToken": o.InputToken, "outputToken": o.OutputToken,
+		"amountIn": o.AmountIn, "targetPrice": o.TargetPrice, "direction": o.Direction, "conditionToken": o.ConditionToken,
+		"recipient": o.Recipient, "uuid": uuid, "signature": sig,
+		"validFrom": time.Unix(o.ValidFrom, 0).UTC().Format(time.RFC3339), "validTo": time.Unix(o.ValidTo, 0).UTC().Format(time.RFC3339)})
+	if r := c.do("POST", "/api/v1/orders/new", string(body), map[string]string{"X-API-Key": c.apiKey}); r.status != http.StatusCreated {
+		c.t.Fatalf("create order: %d %s", r.status, r.body)
+	}
+}
+
+// execute executes the order with the API key and returns the answer.
+func (c *chain) execute(uuid string) answer {
+	c.t.Helper()
+	return c.do("POST", "/api/v1/orders/"+uuid+"/execute", "", map[string]string{"X-API-Key": c.apiKey})
+}
+
+// submitted executes the order and returns the txid of its submission.
+func (c *chain) submitted(uuid string) string {
+	c.t.Helper()
+	r := c.execute(uuid)
+	var out map[string]string
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &out) != nil {
+		c.t.Fatalf("execute %s: %d %s", uuid, r.status, r.body)
+	}
+	want := fmt.Sprintf(`{"status":"success","txid":%q,"state":"submitted","settlement":"stacks"}`, out["txid"])
+	if r.body != want {
+		c.t.Fatalf("execute %s: %s\nwant %s", uuid, r.body, want)
+	}
+	return out["txid"]
+}
+
+type orderView struct {
+	Status      string  `json:"status"`
+	TxID        *string `json:"txid"`
+	Settlement  *string `json:"settlement"`
+	BlockHeight *int64  `json:"blockHeight"`
+	LastError   *string `json:"lastError"`
+	SubmittedAt *string `json:"submittedAt"`
+	FilledAt    *string `json:"filledAt"`
+}
+
+func (c *chain) order(uuid string) orderView {
+	c.t.Helper()
+	r := c.do("GET", "/api/v1/orders/"+uuid, "", nil)
+	var out struct {
+		Data orderView `json:"data"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &out) != nil {
+		c.t.Fatalf("get order %s: %d %s", uuid, r.status, r.body)
+	}
+	return out.Data
+}
+
+// track runs the gateway's tracker once and returns what it recorded.
+func (c *chain) track() (filled, reopened int) {
+	c.t.Helper()
+	f, r, err := c.gw.Orders.Track(context.Background(), 100)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return f, r
+}
+
+func str(p *string) string {
+	if p == nil {
+		return "<null>"
+	}
+	return *p
+}
+
+// quote is the pool's constant-product payout with its 0.3 % fee.
+func quote(in, reserveIn, reserveOut uint64) uint64 {
+	withFee := new(big.Int).Mul(new(big.Int).SetUint64(in), big.NewInt(9970))
+	num := new(big.Int).Mul(withFee, new(big.Int).SetUint64(reserveOut))
+	den := new(big.Int).Add(new(big.Int).Mul(new(big.Int).SetUint64(reserveIn), big.NewInt(10000)), withFee)
+	return new(big.Int).Div(num, den).Uint64()
+}
+
+// depositOf reads the contract's get-balance (an owner's deposit) through
+// POST /v2/contracts/call-read and returns it as Clarity.
+func (c *chain) depositOf(owner, token string) string {
+	c.t.Helper()
+	args := []string{"0x" + hex.EncodeToString(stacks.Serialize(pv(c.t, owner))), "0x" + hex.EncodeToString(stacks.Serialize(pv(c.t, token)))}
+	body, _ := json.Marshal(map[string]any{"sender": owner, "arguments": args})
+	resp, err := http.Post(c.node.URL+"/v2/contracts/call-read/"+strings.Replace(c.settlement, ".", "/", 1)+"/get-balance", "application/json", bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Okay   bool   `json:"okay"`
+		Result string `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Okay {
+		c.t.Fatalf("get-balance: %v %+v", err, out)
+	}
+	v, err := stacks.ParseValueHex(out.Result)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return stacks.Repr(v)
+}
+
+// The issue's first "Done when": a wallet signs an order → created with a
+// key → executed by the key → the gateway's transaction is accepted by the
+// node, the contract verifies the owner's signature on chain and moves the
+// tokens → the order is filled with that txid and block height.
+func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
+	c := setUp(t, nil)
+	n := c.node
+	c.createOrder("e2e-1", 1_000_000)
+
+	txid := c.submitted("e2e-1")
+	tx, ok := n.TxStatus(txid)
+	if !ok || tx.Status != "pending" || tx.Sender != c.executorAddr || tx.Nonce != 0 {
+		t.Fatalf("the node's record of the gateway's transaction: %+v (found %t)", tx, ok)
+	}
+	fee, _ := strconv.ParseUint(tx.FeeRate, 10, 64)
+	if fee < 1000 || fee > 1_000_000 {
+		t.Fatalf("fee %d µSTX outside the default floor 1000 and cap 1000000", fee)
+	}
+	if o := c.order("e2e-1"); o.Status != "submitted" || str(o.TxID) != txid || str(o.Settlement) != "stacks" || o.BlockHeight != nil || o.SubmittedAt == nil || o.FilledAt != nil {
+		t.Fatalf("order after execute: %+v", o)
+	}
+	// Not mined yet: the tracker records nothing.
+	if f, r := c.track(); f != 0 || r != 0 {
+		t.Fatalf("tracker before the block: %d filled, %d reopened", f, r)
+	}
+
+	if _, mined := n.Mine(1); mined != 1 {
+		t.Fatalf("mined %d transactions, want 1", mined)
+	}
+	tx, _ = n.TxStatus(txid)
+	out := quote(1_000_000, poolA, poolB)
+	if tx.Status != "success" || tx.TxResult.Repr != fmt.Sprintf("(ok (tuple (amount-in u1000000) (amount-out u%d)))", out) || tx.BlockHeight <= 0 {
+		t.Fatalf("mined transaction: %+v", tx)
+	}
+	if f, r := c.track(); f != 1 || r != 0 {
+		t.Fatalf("tracker after the block: %d filled, %d reopened; want 1, 0", f, r)
+	}
+	o := c.order("e2e-1")
+	if o.Status != "filled" || str(o.TxID) != txid || o.BlockHeight == nil || *o.BlockHeight != int64(tx.BlockHeight) || o.FilledAt == nil || o.LastError != nil {
+		t.Fatalf("order after the block: %+v, want filled with %s at height %d", o, txid, tx.BlockHeight)
+	}
+
+	// Balances, exactly: the recipient got the payout, the owner's deposit
+	// lost amount-in, the pool moved by both, the executor paid the fee.
+	if got := n.Balances(c.recipAddr)[c.tokenB+"::token"]; got != strconv.FormatUint(out, 10) {
+		t.Fatalf("recipient holds %s of token-b, want %d", got, out)
+	}
+	if got := c.depositOf(c.ownerAddr, c.tokenA); got != fmt.Sprintf("u%d", deposit-1_000_000) {
+		t.Fatalf("owner's deposit %s, want u%d", got, deposit-1_000_000)
+	}
+	bal := n.Balances(c.settlement)
+	if bal[c.tokenA+"::token"] != strconv.FormatUint(poolA+deposit, 10) || bal[c.tokenB+"::token"] != strconv.FormatUint(poolB-out, 10) {
+		t.Fatalf("contract holds %v, want token-a %d and token-b %d", bal, poolA+deposit, poolB-out)
+	}
+	if got := n.Balances(c.executorAddr)["STX"]; got != strconv.FormatUint(executorFunds-fee, 10) {
+		t.Fatalf("executor holds %s µSTX, want %d - fee %d", got, executorFunds, fee)
+	}
+	// Executed again: the order is filled, nothing is broadcast.
+	if r := c.execute("e2e-1"); r.status != http.StatusBadRequest || !strings.Contains(r.body, `"status":"filled"`) {
+		t.Fatalf("second execute: %d %s", r.status, r.body)
+	}
+	if s := n.State(); s.Mempool != 0 || s.Counters["accepted"] != 1 {
+		t.Fatalf("node state after a second execute: %+v", s)
+	}
+}
+
+// A broadcast the node refuses for good returns the order to open with the
+// reason and gives the nonce back (the next order takes it: no gap); a
+// dropped transaction is replaced by fee under the same nonce and fills.
+func TestRejectedBroadcastAndDroppedTransaction(t *testing.T) {
+	c := setUp(t, map[string]string{"STXGATE_STACKS_STUCK_AFTER": "1h"})
+	n := c.node
+	c.createOrder("rej-1", 100_000)
+	c.createOrder("drop-1", 200_000)
+
+	n.RejectNext(3, "NotEnoughFunds", map[string]any{"expected": "0x0000000000000000000000000000ffff", "actual": "0x00000000000000000000000000000000"})
+	r := c.execute("rej-1")
+	want := `{"details":{"status":"open","uuid":"rej-1"},` +
+		`"error":"Settlement failed: settlement rejected: stacks node: NotEnoughFunds (the executor account cannot pay the fee (fund it))","timestamp":"TIME"}`
+	var e map[string]any
+	if json.Unmarshal([]byte(r.body), &e) == nil {
+		if _, err := time.Parse(time.RFC3339, fmt.Sprint(e["timestamp"])); err == nil {
+			e["timestamp"] = "TIME"
+		}
+	}
+	if got, _ := json.Marshal(e); r.status != http.StatusBadGateway || string(got) != want {
+		t.Fatalf("execute with the node refusing: %d %s\nwant 502 %s", r.status, r.body, want)
+	}
+	if o := c.order("rej-1"); o.Status != "open" || o.TxID != nil || str(o.LastError) != "settlement rejected: stacks node: NotEnoughFunds (the executor account cannot pay the fee (fund it))" {
+		t.Fatalf("order after the refusal: %+v", o)
+	}
+	if s := n.State(); s.Mempool != 0 {
+		t.Fatalf("mempool after the refusal: %+v", s)
+	}
+
+	// The refused nonce 0 is given back: the next execution takes it.
+	dropTx := c.submitted("drop-1")
+	first, _ := n.TxStatus(dropTx)
+	if first.Nonce != 0 {
+		t.Fatalf("after a refused broadcast the next transaction has nonce %d, want the given-back 0", first.Nonce)
+	}
+	n.Drop(dropTx, "")
+	if f, r := c.track(); f != 0 || r != 0 {
+		t.Fatalf("tracker on a dropped transaction: %d filled, %d reopened", f, r)
+	}
+	o := c.order("drop-1")
+	if o.Status != "submitted" || str(o.TxID) == dropTx {
+		t.Fatalf("order after the replacement: %+v, want submitted with a new txid", o)
+	}
+	replacement, ok := n.TxStatus(str(o.TxID))
+	firstFee, _ := strconv.ParseUint(first.FeeRate, 10, 64)
+	newFee, _ := strconv.ParseUint(replacement.FeeRate, 10, 64)
+	if !ok || replacement.Status != "pending" || replacement.Nonce != first.Nonce || newFee != firstFee+firstFee/4+1 {
+		t.Fatalf("replacement %+v (fee %d), want pending under nonce %d with fee %d", replacement, newFee, first.Nonce, firstFee+firstFee/4+1)
+	}
+	if old, _ := n.TxStatus(dropTx); old.Status != "dropped_stale_garbage_collect" {
+		t.Fatalf("the dropped transaction: %+v", old)
+	}
+	n.Mine(1)
+	if f, r := c.track(); f != 1 || r != 0 {
+		t.Fatalf("tracker after the block: %d filled, %d reopened", f, r)
+	}
+	mined, _ := n.TxStatus(str(o.TxID))
+	if o := c.order("drop-1"); o.Status != "filled" || o.BlockHeight == nil || *o.BlockHeight != int64(mined.BlockHeight) {
+		t.Fatalf("order after the replacement mined: %+v (tx %+v)", o, mined)
+	}
+	if got := n.Balances(c.recipAddr)[c.tokenB+"::token"]; got != strconv.FormatUint(quote(200_000, poolA, poolB), 10) {
+		t.Fatalf("recipient holds %s of token-b, want %d", got, quote(200_000, poolA, poolB))
+	}
+	if got := n.Balances(c.executorAddr)["STX"]; got != strconv.FormatUint(executorFunds-newFee, 10) {
+		t.Fatalf("executor holds %s µSTX, want %d - the replacement's fee %d (the dropped one paid nothing)", got, executorFunds, newFee)
+	}
+
+	// The refused order executes now under the next nonce, 1.
+	again := c.submitted("rej-1")
+	if tx, _ := n.TxStatus(again); tx.Nonce != 1 {
+		t.Fatalf("the refused order's second execution has nonce %d, want 1", tx.Nonce)
+	}
+	n.Mine(1)
+	if f, _ := c.track(); f != 1 {
+		t.Fatalf("tracker: %d filled, want 1", f)
+	}
+	if o := c.order("rej-1"); o.Status != "filled" || str(o.TxID) != again {
+		t.Fatalf("refused order after its second execution: %+v", o)
+	}
+}
+
+// testLog shows the gateway's log in the test's output (on failure or -v).
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
