@@ -415,4 +415,7 @@ func TestRejectedBroadcastAndDroppedTransaction(t *testing.T) {
 // testLog shows the gateway's log in the test's output (on failure or -v).
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
