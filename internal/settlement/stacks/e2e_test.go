@@ -342,7 +342,7 @@ func TestRejectedBroadcastAndDroppedTransaction(t *testing.T) {
 
 	n.RejectNext(3, "NotEnoughFunds", map[string]any{"expected": "0x0000000000000000000000000000ffff", "actual": "0x00000000000000000000000000000000"})
 	r := c.execute("rej-1")
-	want := `{"details":{"status":"open","uuid":"rej-1"},` +
+	want := `{"code":"settlement_failed","details":{"status":"open","uuid":"rej-1"},` +
 		`"error":"Settlement failed: settlement rejected: stacks node: NotEnoughFunds (the executor account cannot pay the fee (fund it))","timestamp":"TIME"}`
 	var e map[string]any
 	if json.Unmarshal([]byte(r.body), &e) == nil {
