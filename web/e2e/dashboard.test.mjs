@@ -27,7 +27,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const PRIVATE_KEY = '73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801';
 const TOKEN_IN = 'SP2ZNGJ85ENDY6QRHQ5P2D4FXKGZWCKTB2T0Z55KS.charisma-token';
 const TOKEN_OUT = 'SP102V8P0F7JX67ARQ77WEA3D3CFB5XW39REDT0AM.token-wstx';
-const WALLET_LIMIT = 40; // per minute: low enough for the test to reach it on purpose
+const WALLET_LIMIT = 40; // per minute: low enough that refreshing past it is quick
 
 let gw;
 let relayer;
@@ -460,7 +460,9 @@ test('wallet dashboard', async (t) => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
-  await t.test('a reused list signature hits the wallet rate limit: the page says when to retry', async () => {
+  // Issue 13: a re-used (already verified) read signature counts once against the wallet's
+  // budget, so refreshing past the wallet limit with it is never refused.
+  await t.test('a reused list signature never uses up the wallet rate limit', async () => {
     let text = '';
     await expectSignatures([], async () => {
       for (let i = 0; i < WALLET_LIMIT + 5; i++) {
@@ -473,9 +475,7 @@ test('wallet dashboard', async (t) => {
         }
       }
     });
-    await page.locator('#keys-section').scrollIntoViewIfNeeded();
-    await shot('06-rate-limited.png');
-    assert.match(text, /^Rate limit exceeded\. Try again in \d+ s \(at \d{1,2}:\d{2}:\d{2}\s?[AP]M\)\.$/);
+    assert.equal(text, '');
   });
 
   await t.test('no script or CSP errors on the page', async () => {
