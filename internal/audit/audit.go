@@ -24,11 +24,15 @@ const (
 	OrderCreated   = "order.created"
 	OrderExecuted  = "order.executed"
 	OrderCancelled = "order.cancelled"
+	// A settlement that confirms on chain later (stacks): its transaction
+	// mined with success, or aborted and the order open again.
+	OrderFilled   = "order.filled"
+	OrderReopened = "order.reopened"
 )
 
 // Events lists every event name (the table's CHECK constraint mirrors it).
 var Events = []string{KeyCreated, KeyUpdated, KeyRevoked, KeySuspended, KeyUnsuspended,
-	OrderCreated, OrderExecuted, OrderCancelled}
+	OrderCreated, OrderExecuted, OrderCancelled, OrderFilled, OrderReopened}
 
 // ActorOperator is the actor of operator actions (the admin API).
 const ActorOperator = "operator"

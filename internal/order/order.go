@@ -133,17 +133,17 @@ type Store interface {
 
 	// Submit records the broadcast transaction of an executing order:
 	// executing → submitted (ErrNotPending otherwise).
-	Submit(ctx context.Context, uuid, txid, settlement string, now time.Time) (*Order, error)
+	Submit(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*Order, error)
 	// Resubmit records a replacement transaction (same nonce, higher fee) of a
 	// submitted order whose transaction is still txid (ErrNotSubmitted otherwise).
 	Resubmit(ctx context.Context, uuid, txid, newTxID string, now time.Time) (*Order, error)
 	// Confirm records the block of a submitted order's transaction txid (which
 	// may be an earlier one than the order shows, if that one won): submitted →
 	// filled (ErrNotSubmitted otherwise).
-	Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time) (*Order, error)
+	Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time, ev *audit.Event) (*Order, error)
 	// Reopen returns a submitted order whose transaction aborted on chain to
 	// open with the reason recorded and the txid cleared (ErrNotSubmitted otherwise).
-	Reopen(ctx context.Context, uuid, reason string, now time.Time) (*Order, error)
+	Reopen(ctx context.Context, uuid, reason string, now time.Time, ev *audit.Event) (*Order, error)
 	// Submitted lists up to limit submitted orders, oldest submission first
 	// (for the tracker).
 	Submitted(ctx context.Context, limit int) ([]*Order, error)

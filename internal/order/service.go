@@ -354,7 +354,9 @@ func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
 // that finds the order no longer executing (reconciliation on another instance
 // recorded the same txid first) answers the order as it stands.
 func (s *Service) submit(ctx context.Context, o *Order, txid, actor string, fromReconcile bool) (*Order, error) {
-	submitted, err := s.store.Submit(ctx, o.UUID, txid, s.settle.Name(), s.now())
+	ev := o.Clone()
+	ev.TxID, ev.Settlement, ev.Status = txid, s.settle.Name(), StatusSubmitted
+	submitted, err := s.store.Submit(ctx, o.UUID, txid, s.settle.Name(), s.now(), s.event(ctx, audit.OrderExecuted, ev, actor, fromReconcile))
 	if errors.Is(err, ErrNotPending) {
 		if cur, gerr := s.store.OrderByUUID(ctx, o.UUID); gerr == nil && cur.TxID == txid &&
 			(cur.Status == StatusSubmitted || cur.Status == StatusFilled) {
@@ -366,8 +368,6 @@ func (s *Service) submit(ctx context.Context, o *Order, txid, actor string, from
 			slog.String("uuid", o.UUID), slog.String("txid", txid), slog.Any("error", err))
 		return nil, fmt.Errorf("record submission: %w", err)
 	}
-	// TODO(issue 15): audit the submission in the store's transaction, as Fill does.
-	_, _ = actor, fromReconcile
 	return submitted, nil
 }
 
@@ -392,13 +392,15 @@ func (s *Service) Track(ctx context.Context, limit int) (filled, reopened int, e
 		}
 		switch out.State {
 		case OutcomeConfirmed:
-			if _, err := s.store.Confirm(ctx, o.UUID, out.TxID, out.BlockHeight, s.now()); err == nil {
+			if _, err := s.store.Confirm(ctx, o.UUID, out.TxID, out.BlockHeight, s.now(),
+				s.chainEvent(ctx, audit.OrderFilled, o, out.TxID, out.BlockHeight, "")); err == nil {
 				filled++
 			} else if !errors.Is(err, ErrNotSubmitted) {
 				return filled, reopened, fmt.Errorf("record confirmation: %w", err)
 			}
 		case OutcomeAborted:
-			if _, err := s.store.Reopen(ctx, o.UUID, truncate(out.Reason, 500), s.now()); err == nil {
+			if _, err := s.store.Reopen(ctx, o.UUID, truncate(out.Reason, 500), s.now(),
+				s.chainEvent(ctx, audit.OrderReopened, o, out.TxID, 0, truncate(out.Reason, 500))); err == nil {
 				reopened++
 			} else if !errors.Is(err, ErrNotSubmitted) {
 				return filled, reopened, fmt.Errorf("reopen order: %w", err)

@@ -13,7 +13,7 @@ import (
 type AuditEvent struct {
 	ID            int64          `json:"id"`
 	At            time.Time      `json:"at"`
-	Event         string         `json:"event"` // key.created, key.updated, key.revoked, key.suspended, key.unsuspended, order.created, order.executed, order.cancelled
+	Event         string         `json:"event"` // key.created, key.updated, key.revoked, key.suspended, key.unsuspended, order.created, order.executed, order.cancelled, order.filled, order.reopened
 	WalletAddress string         `json:"walletAddress"`
 	KeyID         string         `json:"keyId"`     // "" when no key was involved
 	OrderUUID     string         `json:"orderUuid"` // "" for key events

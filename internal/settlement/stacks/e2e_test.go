@@ -322,6 +322,35 @@ func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
 	if got := n.Balances(c.executorAddr)["STX"]; got != strconv.FormatUint(executorFunds-fee, 10) {
 		t.Fatalf("executor holds %s µSTX, want %d - fee %d", got, executorFunds, fee)
 	}
+	// The audit trail has each step, written with its change: the broadcast
+	// as the key's execution, then the fill the chain gave it.
+	msg := fmt.Sprintf(`{"action":"list_audit","network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
+	r := c.do("GET", "/api/v1/audit", "", map[string]string{"X-Message": msg,
+		"X-Signature": stacks.SignMessage(c.owner, []byte(msg)), "X-Wallet-Address": c.ownerAddr})
+	var trail struct {
+		Events []struct {
+			Event, OrderUUID, Actor string
+			Details                 map[string]any
+		} `json:"events"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &trail) != nil {
+		t.Fatalf("audit: %d %s", r.status, r.body)
+	}
+	var got []string
+	for i := len(trail.Events) - 1; i >= 0; i-- {
+		e := trail.Events[i]
+		if e.OrderUUID == "e2e-1" {
+			d, _ := json.Marshal(e.Details)
+			got = append(got, e.Event+" "+string(d))
+		}
+	}
+	want := []string{`order.created {"amountIn":"1000000","direction":"gt","inputToken":"` + c.tokenA + `","outputToken":"` + c.tokenB + `","targetPrice":"0.30"}`,
+		fmt.Sprintf(`order.executed {"settlement":"stacks","state":"submitted","txid":%q}`, txid),
+		fmt.Sprintf(`order.filled {"blockHeight":%d,"txid":%q}`, tx.BlockHeight, txid)}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit trail of the order:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
 	// Executed again: the order is filled, nothing is broadcast.
 	if r := c.execute("e2e-1"); r.status != http.StatusBadRequest || !strings.Contains(r.body, `"status":"filled"`) {
 		t.Fatalf("second execute: %d %s", r.status, r.body)

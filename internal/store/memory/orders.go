@@ -301,7 +301,7 @@ func validTxID(s string) bool {
 }
 
 // Submit implements order.Store.
-func (s *Orders) Submit(_ context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+func (s *Orders) Submit(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if !validTxID(txid) {
 		return nil, fmt.Errorf("submit order: txid %q is not 0x and 64 lower-case hex digits", txid)
 	}
@@ -309,14 +309,14 @@ func (s *Orders) Submit(_ context.Context, uuid, txid, settlement string, now ti
 		return nil, errors.New("submit order: settlement name is empty")
 	}
 	now = ts(now)
-	return s.transition(uuid, order.ErrNotPending,
+	return s.audited(ctx, uuid, order.ErrNotPending,
 		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
 		func(o *order.Order) {
 			o.Status = order.StatusSubmitted
 			o.TxID, o.Settlement = txid, settlement
 			o.SubmittedAt = &now
 			o.UpdatedAt = now
-		})
+		}, ev)
 }
 
 // Resubmit implements order.Store.
@@ -334,7 +334,7 @@ func (s *Orders) Resubmit(_ context.Context, uuid, txid, newTxID string, now tim
 }
 
 // Confirm implements order.Store.
-func (s *Orders) Confirm(_ context.Context, uuid, txid string, blockHeight int64, now time.Time) (*order.Order, error) {
+func (s *Orders) Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if !validTxID(txid) {
 		return nil, fmt.Errorf("confirm order: txid %q is not 0x and 64 lower-case hex digits", txid)
 	}
@@ -342,20 +342,20 @@ func (s *Orders) Confirm(_ context.Context, uuid, txid string, blockHeight int64
 		return nil, fmt.Errorf("confirm order: block height %d is not positive", blockHeight)
 	}
 	now = ts(now)
-	return s.transition(uuid, order.ErrNotSubmitted,
+	return s.audited(ctx, uuid, order.ErrNotSubmitted,
 		func(o *order.Order) bool { return o.Status == order.StatusSubmitted },
 		func(o *order.Order) {
 			o.Status = order.StatusFilled
 			o.TxID, o.BlockHeight = txid, blockHeight
 			o.FilledAt = &now
 			o.UpdatedAt = now
-		})
+		}, ev)
 }
 
 // Reopen implements order.Store.
-func (s *Orders) Reopen(_ context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+func (s *Orders) Reopen(ctx context.Context, uuid, reason string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	now = ts(now)
-	return s.transition(uuid, order.ErrNotSubmitted,
+	return s.audited(ctx, uuid, order.ErrNotSubmitted,
 		func(o *order.Order) bool { return o.Status == order.StatusSubmitted },
 		func(o *order.Order) {
 			o.Status = order.StatusOpen
@@ -363,7 +363,7 @@ func (s *Orders) Reopen(_ context.Context, uuid, reason string, now time.Time) (
 			o.TxID, o.Settlement = "", ""
 			o.ExecutingSince, o.SubmittedAt = nil, nil
 			o.UpdatedAt = now
-		})
+		}, ev)
 }
 
 // Submitted implements order.Store.

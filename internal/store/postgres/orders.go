@@ -346,19 +346,24 @@ func (s *Store) Cancel(ctx context.Context, uuid, actor, owner string, now time.
 	const upd = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_to > $3
 			AND ($4 = '' OR owner = $4)`
-	args := []any{uuid, nullText(actor), now, owner}
+	return s.auditedTransition(ctx, "cancel", order.ErrNotOpen, upd, ev, uuid, nullText(actor), now, owner)
+}
+
+// auditedTransition is transition for the conditional UPDATE upd (without
+// RETURNING) writing ev, if any, in the same statement: the change and its
+// audit row commit together. The event's wallet is the order's owner, read
+// from the changed row.
+func (s *Store) auditedTransition(ctx context.Context, op string, notMatched error, upd string, ev *audit.Event, args ...any) (*order.Order, error) {
 	if ev == nil {
-		return s.transition(ctx, "cancel", order.ErrNotOpen, upd+` RETURNING `+orderColumns, args...)
+		return s.transition(ctx, op, notMatched, upd+` RETURNING `+orderColumns, args...)
 	}
-	// The cancel and its audit row in one statement; the event's wallet is
-	// the order's owner, read from the changed row.
-	evArgs, err := eventArgs(ev, uuid, "", len(args))
+	evArgs, err := eventArgs(ev, args[0].(string), "", len(args))
 	if err != nil {
 		return nil, err
 	}
 	q := `WITH c AS (` + upd + ` RETURNING *), e AS (` + insertEventFrom("c", len(args)) + `)
 		SELECT ` + orderColumns + ` FROM c`
-	o, err := s.transition(ctx, "cancel", order.ErrNotOpen, q, append(args, evArgs...)...)
+	o, err := s.transition(ctx, op, notMatched, q, append(args, evArgs...)...)
 	if err == nil {
 		ev.Wallet = o.Owner
 	}
@@ -498,14 +503,13 @@ func validTxID(s string) bool {
 }
 
 // Submit implements order.Store.
-func (s *Store) Submit(ctx context.Context, uuid, txid, settlement string, now time.Time) (*order.Order, error) {
+func (s *Store) Submit(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if err := checkFill(txid, settlement); err != nil {
 		return nil, err
 	}
 	const q = `UPDATE orders SET status = 'submitted', txid = $2, settlement = $3, submitted_at = $4, updated_at = $4
-		WHERE uuid = $1 AND status = 'executing'
-		RETURNING ` + orderColumns
-	return s.transition(ctx, "submit", order.ErrNotPending, q, uuid, txid, settlement, now)
+		WHERE uuid = $1 AND status = 'executing'`
+	return s.auditedTransition(ctx, "submit", order.ErrNotPending, q, ev, uuid, txid, settlement, now)
 }
 
 // Resubmit implements order.Store.
@@ -520,7 +524,7 @@ func (s *Store) Resubmit(ctx context.Context, uuid, txid, newTxID string, now ti
 }
 
 // Confirm implements order.Store.
-func (s *Store) Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time) (*order.Order, error) {
+func (s *Store) Confirm(ctx context.Context, uuid, txid string, blockHeight int64, now time.Time, ev *audit.Event) (*order.Order, error) {
 	if !validTxID(txid) {
 		return nil, fmt.Errorf("confirm order: txid %q is not 0x and 64 lower-case hex digits", txid)
 	}
@@ -528,18 +532,16 @@ func (s *Store) Confirm(ctx context.Context, uuid, txid string, blockHeight int6
 		return nil, fmt.Errorf("confirm order: block height %d is not positive", blockHeight)
 	}
 	const q = `UPDATE orders SET status = 'filled', txid = $2, block_height = $3, filled_at = $4, updated_at = $4
-		WHERE uuid = $1 AND status = 'submitted'
-		RETURNING ` + orderColumns
-	return s.transition(ctx, "confirm", order.ErrNotSubmitted, q, uuid, txid, blockHeight, now)
+		WHERE uuid = $1 AND status = 'submitted'`
+	return s.auditedTransition(ctx, "confirm", order.ErrNotSubmitted, q, ev, uuid, txid, blockHeight, now)
 }
 
 // Reopen implements order.Store.
-func (s *Store) Reopen(ctx context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
+func (s *Store) Reopen(ctx context.Context, uuid, reason string, now time.Time, ev *audit.Event) (*order.Order, error) {
 	const q = `UPDATE orders SET status = 'open', last_error = $2, txid = NULL, settlement = NULL,
 			executing_since = NULL, submitted_at = NULL, updated_at = $3
-		WHERE uuid = $1 AND status = 'submitted'
-		RETURNING ` + orderColumns
-	return s.transition(ctx, "reopen", order.ErrNotSubmitted, q, uuid, nullText(reason), now)
+		WHERE uuid = $1 AND status = 'submitted'`
+	return s.auditedTransition(ctx, "reopen", order.ErrNotSubmitted, q, ev, uuid, nullText(reason), now)
 }
 
 // Submitted implements order.Store: oldest submission first.

@@ -133,11 +133,68 @@ func RunAudited(t *testing.T, newStores NewStores) {
 		if _, err := s.Orders.Claim(ctx, "ao-4", "key:k1", "", base); err != nil {
 			t.Fatalf("claim after the refused cancel: %v (the cancel must not be stored)", err)
 		}
-		if _, err := s.Orders.Fill(ctx, "ao-4", txidOf(2), "relayer", base, ev("order.filled", "key:k1")); err == nil {
+		if _, err := s.Orders.Fill(ctx, "ao-4", txidOf(2), "relayer", base, ev("order.deleted", "key:k1")); err == nil {
 			t.Fatal("fill with an unknown event succeeded")
 		}
 		if o, err := s.Orders.OrderByUUID(ctx, "ao-4"); err != nil || o.Status != order.StatusExecuting {
 			t.Fatalf("fill stored without its event: %+v, %v", o, err)
+		}
+		expectTrail(t, trailOf(t, s, "SPAUD"))
+	})
+
+	// A settlement that confirms on chain later (stacks): the broadcast, the
+	// fill and an abort's reopening each write their event with the change.
+	t.Run("OnChainSettlementWritesItsEvents", func(t *testing.T) {
+		s := newStores(t)
+		for _, id := range []string{"ac-1", "ac-2"} {
+			if err := s.Orders.InsertOrder(ctx, newTestOrder(id, "SPAUD", base), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orders.Claim(ctx, id, "key:k1", "", base); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Orders.Submit(ctx, id, txidOf(1), "stacks", base, ev(audit.OrderExecuted, "key:k1")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Orders.Confirm(ctx, "ac-1", txidOf(1), 7, base, ev(audit.OrderFilled, "key:k1")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orders.Reopen(ctx, "ac-2", "aborted", base, ev(audit.OrderReopened, "key:k1")); err != nil {
+			t.Fatal(err)
+		}
+		expectTrail(t, trailOf(t, s, "SPAUD"),
+			"order.executed key= order=ac-1 by key:k1 from 203.0.113.7 req-1",
+			"order.executed key= order=ac-2 by key:k1 from 203.0.113.7 req-1",
+			"order.filled key= order=ac-1 by key:k1 from 203.0.113.7 req-1",
+			"order.reopened key= order=ac-2 by key:k1 from 203.0.113.7 req-1")
+	})
+
+	t.Run("RefusedOnChainEventStoresNoChange", func(t *testing.T) {
+		s := newStores(t)
+		if err := s.Orders.InsertOrder(ctx, newTestOrder("ac-3", "SPAUD", base), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orders.Claim(ctx, "ac-3", "key:k1", "", base); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orders.Submit(ctx, "ac-3", txidOf(1), "stacks", base, ev(audit.OrderExecuted, "")); err == nil {
+			t.Fatal("submit with an event without actor succeeded")
+		}
+		if o, err := s.Orders.OrderByUUID(ctx, "ac-3"); err != nil || o.Status != order.StatusExecuting {
+			t.Fatalf("submit stored without its event: %+v, %v", o, err)
+		}
+		if _, err := s.Orders.Submit(ctx, "ac-3", txidOf(1), "stacks", base, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Orders.Confirm(ctx, "ac-3", txidOf(1), 7, base, ev("order.mined", "key:k1")); err == nil {
+			t.Fatal("confirm with an unknown event succeeded")
+		}
+		if _, err := s.Orders.Reopen(ctx, "ac-3", "aborted", base, ev(audit.OrderReopened, "")); err == nil {
+			t.Fatal("reopen with an event without actor succeeded")
+		}
+		if o, err := s.Orders.OrderByUUID(ctx, "ac-3"); err != nil || o.Status != order.StatusSubmitted {
+			t.Fatalf("confirm or reopen stored without its event: %+v, %v", o, err)
 		}
 		expectTrail(t, trailOf(t, s, "SPAUD"))
 	})

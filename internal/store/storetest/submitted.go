@@ -21,7 +21,7 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("SubmitReplaceConfirm", func(t *testing.T) {
 		s := newStore(t)
 		o := prepare(t, s, newTestOrder("sub-1", "SPOWNER1", base), stExecuting)
-		got, err := s.Submit(ctx, "sub-1", txidOf(1), "stacks", at(time.Second))
+		got, err := s.Submit(ctx, "sub-1", txidOf(1), "stacks", at(time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 		assertOrderEqual(t, got, want)
 
 		// The earlier transaction won: the fill records the txid mined.
-		got, err = s.Confirm(ctx, "sub-1", txidOf(1), 4242, at(3*time.Second))
+		got, err = s.Confirm(ctx, "sub-1", txidOf(1), 4242, at(3*time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,10 +59,10 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 		if list, err := s.Submitted(ctx, 10); err != nil || len(list) != 0 {
 			t.Fatalf("Submitted after the fill: %d orders, %v; want none", len(list), err)
 		}
-		if _, err := s.Confirm(ctx, "sub-1", txidOf(1), 4242, at(4*time.Second)); !errors.Is(err, order.ErrNotSubmitted) {
+		if _, err := s.Confirm(ctx, "sub-1", txidOf(1), 4242, at(4*time.Second), nil); !errors.Is(err, order.ErrNotSubmitted) {
 			t.Fatalf("second confirm: %v, want ErrNotSubmitted", err)
 		}
-		if _, err := s.Reopen(ctx, "sub-1", "late abort", at(4*time.Second)); !errors.Is(err, order.ErrNotSubmitted) {
+		if _, err := s.Reopen(ctx, "sub-1", "late abort", at(4*time.Second), nil); !errors.Is(err, order.ErrNotSubmitted) {
 			t.Fatalf("reopen of a filled order: %v, want ErrNotSubmitted", err)
 		}
 	})
@@ -70,10 +70,10 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("AbortReopensThenExecutesAgain", func(t *testing.T) {
 		s := newStore(t)
 		o := prepare(t, s, newTestOrder("sub-2", "SPOWNER1", base), stExecuting)
-		if _, err := s.Submit(ctx, "sub-2", txidOf(3), "stacks", at(time.Second)); err != nil {
+		if _, err := s.Submit(ctx, "sub-2", txidOf(3), "stacks", at(time.Second), nil); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Reopen(ctx, "sub-2", "transaction aborted on chain (abort_by_post_condition)", at(2*time.Second))
+		got, err := s.Reopen(ctx, "sub-2", "transaction aborted on chain (abort_by_post_condition)", at(2*time.Second), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,18 +92,18 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 		prepare(t, s, newTestOrder("sub-open", "SPOWNER1", base), stOpen)
 		prepare(t, s, newTestOrder("sub-filled", "SPOWNER1", base), stFilled)
 		for _, uuid := range []string{"sub-open", "sub-filled"} {
-			if _, err := s.Submit(ctx, uuid, txidOf(1), "stacks", base); !errors.Is(err, order.ErrNotPending) {
+			if _, err := s.Submit(ctx, uuid, txidOf(1), "stacks", base, nil); !errors.Is(err, order.ErrNotPending) {
 				t.Errorf("submit %s: %v, want ErrNotPending", uuid, err)
 			}
-			if _, err := s.Confirm(ctx, uuid, txidOf(1), 1, base); !errors.Is(err, order.ErrNotSubmitted) {
+			if _, err := s.Confirm(ctx, uuid, txidOf(1), 1, base, nil); !errors.Is(err, order.ErrNotSubmitted) {
 				t.Errorf("confirm %s: %v, want ErrNotSubmitted", uuid, err)
 			}
 		}
-		if _, err := s.Submit(ctx, "nope", txidOf(1), "stacks", base); !errors.Is(err, order.ErrNotFound) {
+		if _, err := s.Submit(ctx, "nope", txidOf(1), "stacks", base, nil); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("submit unknown: %v, want ErrNotFound", err)
 		}
 		prepare(t, s, newTestOrder("sub-bad", "SPOWNER1", base), stExecuting)
-		if _, err := s.Submit(ctx, "sub-bad", "0xABC", "stacks", base); err == nil {
+		if _, err := s.Submit(ctx, "sub-bad", "0xABC", "stacks", base, nil); err == nil {
 			t.Error("submit with a malformed txid succeeded")
 		}
 		if got := mustGetOrder(t, s, "sub-bad"); got.Status != order.StatusExecuting {
@@ -114,7 +114,7 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("ConcurrentConfirmAndReopenOneWinner", func(t *testing.T) {
 		s := newStore(t)
 		prepare(t, s, newTestOrder("sub-race", "SPOWNER1", base), stExecuting)
-		if _, err := s.Submit(ctx, "sub-race", txidOf(1), "stacks", base); err != nil {
+		if _, err := s.Submit(ctx, "sub-race", txidOf(1), "stacks", base, nil); err != nil {
 			t.Fatal(err)
 		}
 		const n = 40
@@ -126,9 +126,9 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 				<-start
 				var err error
 				if i%2 == 0 {
-					_, err = s.Confirm(ctx, "sub-race", txidOf(1), int64(i+1), base)
+					_, err = s.Confirm(ctx, "sub-race", txidOf(1), int64(i+1), base, nil)
 				} else {
-					_, err = s.Reopen(ctx, "sub-race", "aborted", base)
+					_, err = s.Reopen(ctx, "sub-race", "aborted", base, nil)
 				}
 				switch {
 				case err == nil:
