@@ -299,7 +299,10 @@ func signedPool(addr string, ws []*wallet, n int) *pool {
 			for i := w; i < n; i += workers {
 				wl := ws[i%len(ws)]
 				msg := `{"action":"list_api_keys","timestamp":` + strconv.FormatInt(now-int64(i/len(ws)), 10) + `}`
-				sig := stacks.SignMessage(wl.key, []byte(msg))
+				sig, err := stacks.SignMessage(wl.key, []byte(msg))
+				if err != nil {
+					panic(err) // the wallets' keys were generated: never zero
+				}
 				p.reqs[i] = buildRequest("GET", addr, "/api/v1/api-keys", [][2]string{
 					{"X-Message", msg}, {"X-Signature", sig}, {"X-Wallet-Address", wl.addr},
 				}, nil)

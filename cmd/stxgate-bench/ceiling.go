@@ -215,7 +215,10 @@ func recoverCeiling(ctx context.Context, warmup, duration time.Duration) (*Resul
 		var seed [8]byte
 		binary.BigEndian.PutUint64(seed[:], uint64(i))
 		in[i].hash = sha256.Sum256(seed[:])
-		s := stacks.SignHash(k, in[i].hash)
+		s, err := stacks.SignHash(k, in[i].hash)
+		if err != nil {
+			return nil, err
+		}
 		in[i].sig[0] = 27 + 4 + s.RecoveryID // decred's compact header: compressed key
 		copy(in[i].sig[1:33], s.R[:])
 		copy(in[i].sig[33:], s.S[:])

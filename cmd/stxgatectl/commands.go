@@ -319,7 +319,10 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		sig := stacks.SignMessage(k, []byte(text))
+		sig, err := stacks.SignMessage(k, []byte(text))
+		if err != nil {
+			return err
+		}
 		if g.json {
 			return g.printJSON(client.Envelope{Message: text, Signature: sig, WalletAddress: k.Address(g.network).String()})
 		}

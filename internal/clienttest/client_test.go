@@ -446,7 +446,8 @@ func TestSigners(t *testing.T) {
 	var digests atomic.Int32
 	kms, err := client.NewHashSigner(k.PublicKey(), func(_ context.Context, digest [32]byte) (string, error) {
 		digests.Add(1) // the private key never leaves this function: an HSM would sign here
-		return stacks.SignHash(k, digest).String(), nil
+		sig, err := stacks.SignHash(k, digest)
+		return sig.String(), err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +506,7 @@ type messageOnly struct{ k *stacks.PrivateKey }
 
 func (m messageOnly) Address(n stacks.Network) string { return m.k.Address(n).String() }
 func (m messageOnly) SignMessage(_ context.Context, msg []byte) (string, error) {
-	return stacks.SignMessage(m.k, msg), nil
+	return stacks.SignMessage(m.k, msg)
 }
 
 func TestTestnetGateway(t *testing.T) {

@@ -121,7 +121,13 @@ func mustWallet(t testing.TB, hexKey string) wallet {
 	return wallet{key: k, addr: k.Address(stacks.Mainnet).String(), pub: fmt.Sprintf("%x", k.PublicKey())}
 }
 
-func (w wallet) sign(msg string) string { return stacks.SignMessage(w.key, []byte(msg)) }
+func (w wallet) sign(msg string) string {
+	sig, err := stacks.SignMessage(w.key, []byte(msg))
+	if err != nil {
+		panic(err) // the test wallets' keys are valid
+	}
+	return sig
+}
 
 // signed is a wallet-signed request envelope.
 type signed struct {

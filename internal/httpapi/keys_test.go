@@ -86,7 +86,11 @@ func TestCreateKey(t *testing.T) {
 			return s[:128] + hex.EncodeToString([]byte{v[0] + 27})
 		}},
 		{"LegacyPrefix", func(msg string) string {
-			return stacks.SignHash(a.key, stacks.HashMessageWithPrefix(stacks.PrefixLegacy, []byte(msg))).String()
+			sig, err := stacks.SignHash(a.key, stacks.HashMessageWithPrefix(stacks.PrefixLegacy, []byte(msg)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sig.String()
 		}},
 	}
 	for i, enc := range encodings {

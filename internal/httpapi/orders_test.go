@@ -284,7 +284,11 @@ func TestOrderSignatureVectorsThroughHTTP(t *testing.T) {
 				if k == nil {
 					t.Fatalf("no private key for %s", vec.PublicKeyHex)
 				}
-				body = with(t, body, "signature", stacks.SignHash(k, hash32(t, vec.FinalHashHex)).String())
+				sig, err := stacks.SignHash(k, hash32(t, vec.FinalHashHex))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = with(t, body, "signature", sig.String())
 			}
 			g.clock.Set(time.Unix((from+to)/2, 0))
 			defer g.clock.Set(testNow)

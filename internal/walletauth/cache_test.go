@@ -39,9 +39,17 @@ func newCacheFixture(t *testing.T) *cacheFixture {
 	return f
 }
 
+// signed unwraps a signature by a test key (valid, so never an error).
+func signed(sig string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return sig
+}
+
 func (f *cacheFixture) envelope(action, extra string) Envelope {
 	msg := `{"action":"` + action + `","timestamp":` + strconv.FormatInt(f.clock.UnixMilli(), 10) + `,"domain":"gw.example"` + extra + `}`
-	return Envelope{Message: msg, Signature: stacks.SignMessage(f.key, []byte(msg)), WalletAddress: f.wallet}
+	return Envelope{Message: msg, Signature: signed(stacks.SignMessage(f.key, []byte(msg))), WalletAddress: f.wallet}
 }
 
 // markCached replaces the remembered key of env with a marker, so a Verify
@@ -205,7 +213,7 @@ func BenchmarkVerifyCachedRead(b *testing.B) {
 	v := NewVerifier(Config{Network: stacks.Mainnet, Window: 5 * time.Minute, Skew: 30 * time.Second},
 		NewMemoryReplay(time.Now), func() time.Time { return clock })
 	msg := `{"action":"list_api_keys","timestamp":` + strconv.FormatInt(clock.UnixMilli(), 10) + `}`
-	env := Envelope{Message: msg, Signature: stacks.SignMessage(k, []byte(msg)), WalletAddress: k.Address(stacks.Mainnet).String()}
+	env := Envelope{Message: msg, Signature: signed(stacks.SignMessage(k, []byte(msg))), WalletAddress: k.Address(stacks.Mainnet).String()}
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, env, ActionListKeys); err != nil {
 		b.Fatal(err)

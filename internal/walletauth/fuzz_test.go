@@ -48,7 +48,10 @@ func FuzzVerifyMessage(f *testing.F) {
 		v := walletauth.NewVerifier(cfg, walletauth.NewMemoryReplay(clock), clock)
 		ctx := context.Background()
 		check := func(msg string) (*walletauth.Message, error) {
-			sig := stacks.SignMessage(key, []byte(msg))
+			sig, err := stacks.SignMessage(key, []byte(msg))
+			if err != nil {
+				t.Fatal(err)
+			}
 			env := walletauth.Envelope{Message: msg, Signature: sig, WalletAddress: addr}
 			if withPublicKey {
 				env.PublicKey = fmt.Sprintf("%x", key.PublicKey())

@@ -82,7 +82,16 @@ func newVerifier(t *testing.T, domain string) (*walletauth.Verifier, *stacks.Pri
 }
 
 func env(k *stacks.PrivateKey, msg string) walletauth.Envelope {
-	return walletauth.Envelope{Message: msg, Signature: stacks.SignMessage(k, []byte(msg)), WalletAddress: k.Address(stacks.Mainnet).String()}
+	return walletauth.Envelope{Message: msg, Signature: sign(k, msg), WalletAddress: k.Address(stacks.Mainnet).String()}
+}
+
+// sign signs msg with a test key (valid, so never an error).
+func sign(k *stacks.PrivateKey, msg string) string {
+	sig, err := stacks.SignMessage(k, []byte(msg))
+	if err != nil {
+		panic(err)
+	}
+	return sig
 }
 
 func TestVerifyRules(t *testing.T) {
@@ -193,7 +202,7 @@ func TestNetworkBinding(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := walletauth.Envelope{Message: tc.msg, Signature: stacks.SignMessage(k, []byte(tc.msg)), WalletAddress: k.Address(tc.network).String()}
+			e := walletauth.Envelope{Message: tc.msg, Signature: sign(k, tc.msg), WalletAddress: k.Address(tc.network).String()}
 			m, err := verifier(tc.network).Verify(context.Background(), e, walletauth.ActionCreateKey)
 			if tc.want == "" {
 				if err != nil || m.Wallet.String() != e.WalletAddress {
@@ -215,7 +224,7 @@ func TestRefusalDetails(t *testing.T) {
 	v, k := newVerifier(t, "")
 	other, _ := stacks.ParsePrivateKey("7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801")
 	msg := fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, now.UnixMilli())
-	e := walletauth.Envelope{Message: msg, Signature: stacks.SignMessage(other, []byte(msg)), WalletAddress: k.Address(stacks.Mainnet).String()}
+	e := walletauth.Envelope{Message: msg, Signature: sign(other, msg), WalletAddress: k.Address(stacks.Mainnet).String()}
 	_, err := v.Verify(context.Background(), e, walletauth.ActionListKeys)
 	fe, _ := fault.As(err)
 	want := map[string]any{

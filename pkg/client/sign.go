@@ -38,14 +38,14 @@ type PrivateKeySigner struct{ Key *stacks.PrivateKey }
 // Address implements Signer.
 func (s PrivateKeySigner) Address(n stacks.Network) string { return s.Key.Address(n).String() }
 
-// SignMessage implements Signer.
+// SignMessage implements Signer. Without a key it fails (stacks.ErrNoPrivateKey).
 func (s PrivateKeySigner) SignMessage(_ context.Context, msg []byte) (string, error) {
-	return stacks.SignMessage(s.Key, msg), nil
+	return stacks.SignMessage(s.Key, msg)
 }
 
-// SignStructured implements Signer.
+// SignStructured implements Signer. Without a key it fails (stacks.ErrNoPrivateKey).
 func (s PrivateKeySigner) SignStructured(_ context.Context, domain, message stacks.Value) (string, error) {
-	return stacks.SignStructuredData(s.Key, domain, message), nil
+	return stacks.SignStructuredData(s.Key, domain, message)
 }
 
 // HashSigner is a Signer for keys that never leave an HSM or KMS: it hashes

@@ -10,7 +10,6 @@
 package ordersig
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -102,16 +101,14 @@ func Hash(o Order, d stacks.Domain) ([32]byte, error) {
 	return stacks.StructuredDataHash(domain, message), nil
 }
 
-// Sign signs the order as its owner's wallet would; RSV hex.
+// Sign signs the order as its owner's wallet would; RSV hex. A nil or zero
+// key is stacks.ErrNoPrivateKey.
 func Sign(k *stacks.PrivateKey, o Order, d stacks.Domain) (string, error) {
-	if k == nil {
-		return "", errors.New("ordersig: no private key")
-	}
 	domain, message, err := values(o, d)
 	if err != nil {
 		return "", err
 	}
-	return stacks.SignStructuredData(k, domain, message), nil
+	return stacks.SignStructuredData(k, domain, message)
 }
 
 // Verify checks that sigHex is o.Owner's SIP-018 signature of o under d. The

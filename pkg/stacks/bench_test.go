@@ -41,7 +41,7 @@ func benchOrder(b *testing.B) (domain, message Value) {
 func BenchmarkVerifyMessage(b *testing.B) {
 	k := mustKey(b, testKeyHex)
 	msg := []byte(benchMsg)
-	sig := SignMessage(k, msg)
+	sig := must(SignMessage(k, msg))
 	addr := k.Address(Mainnet)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -55,7 +55,7 @@ func BenchmarkVerifyMessage(b *testing.B) {
 func BenchmarkVerifyMessageLegacy(b *testing.B) {
 	k := mustKey(b, testKeyHex)
 	msg := []byte(benchMsg)
-	sig := SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg)).String()
+	sig := must(SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg))).String()
 	addr := k.Address(Mainnet)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -76,7 +76,7 @@ func BenchmarkStructuredDataHash(b *testing.B) {
 func BenchmarkVerifyStructuredData(b *testing.B) {
 	d, m := benchOrder(b)
 	k := mustKey(b, testKeyHex)
-	sig := SignStructuredData(k, d, m)
+	sig := must(SignStructuredData(k, d, m))
 	addr := k.Address(Mainnet)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -116,6 +116,6 @@ func BenchmarkSignMessage(b *testing.B) {
 	msg := []byte(benchMsg)
 	b.ReportAllocs()
 	for b.Loop() {
-		SignMessage(k, msg)
+		must(SignMessage(k, msg))
 	}
 }

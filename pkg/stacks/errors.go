@@ -25,6 +25,8 @@ var (
 	ErrMalformedPrincipal = errors.New("malformed principal")
 	// ErrMalformedPrivateKey: not a stacks.js compressed private key.
 	ErrMalformedPrivateKey = errors.New("malformed private key")
+	// ErrNoPrivateKey: asked to sign with a nil or zero PrivateKey.
+	ErrNoPrivateKey = errors.New("stacks: no private key to sign with")
 	// ErrClarityValue: the value cannot be represented in Clarity.
 	ErrClarityValue = errors.New("invalid Clarity value")
 	// ErrMalformedTransaction: the bytes (or the fields to serialise) are not

@@ -197,7 +197,7 @@ func FuzzVerifyMessage(f *testing.F) {
 		case pub != nil:
 			t.Fatal("a failed verification returned a key")
 		}
-		good := SignMessage(k, msg)
+		good := must(SignMessage(k, msg))
 		if pub, err := VerifyMessage(msg, good, addr); err != nil || !bytes.Equal(pub, k.PublicKey()) {
 			t.Fatalf("own signature does not verify: %v", err)
 		}

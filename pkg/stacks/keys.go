@@ -10,7 +10,7 @@ import (
 
 // PrivateKey is a secp256k1 private key used with its compressed public key,
 // as every current Stacks wallet does. Build it with GeneratePrivateKey or
-// ParsePrivateKey; a zero PrivateKey signs nothing (see SignHash).
+// ParsePrivateKey; a zero PrivateKey signs nothing (SignHash refuses it).
 type PrivateKey struct {
 	key *secp256k1.PrivateKey
 	pub [33]byte // compressed public key, derived once: signing a transaction needs its hash160
@@ -89,21 +89,25 @@ func (k *PrivateKey) Address(n Network) Address {
 }
 
 // SignHash signs hash deterministically (RFC 6979) with low S, like stacks.js
-// signMessageHashRsv; RecoveryID is 0 or 1. A zero PrivateKey yields the zero
-// Signature, which every verifier rejects as malformed.
-func SignHash(k *PrivateKey, hash [32]byte) Signature {
+// signMessageHashRsv; RecoveryID is 0 or 1. A nil or zero PrivateKey is an
+// error (ErrNoPrivateKey), never a zero signature that a caller could send.
+func SignHash(k *PrivateKey, hash [32]byte) (Signature, error) {
 	if !k.ok() {
-		return Signature{}
+		return Signature{}, ErrNoPrivateKey
 	}
 	c := ecdsa.SignCompact(k.key, hash[:], true) // header || r || s
 	return Signature{
 		R:          [32]byte(c[1:33]),
 		S:          [32]byte(c[33:65]),
 		RecoveryID: c[0] - 27 - 4,
-	}
+	}, nil
 }
 
 // SignMessage signs msg as stx_signMessage does (current prefix) and returns RSV hex.
-func SignMessage(k *PrivateKey, msg []byte) string {
-	return SignHash(k, HashMessage(msg)).String()
+func SignMessage(k *PrivateKey, msg []byte) (string, error) {
+	sig, err := SignHash(k, HashMessage(msg))
+	if err != nil {
+		return "", err
+	}
+	return sig.String(), nil
 }

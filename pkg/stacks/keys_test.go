@@ -93,7 +93,7 @@ func TestGeneratePrivateKey(t *testing.T) {
 		t.Fatalf("round trip: %v", err)
 	}
 	msg := []byte("generated")
-	pub, err := VerifyMessage(msg, SignMessage(k, msg), k.Address(Testnet))
+	pub, err := VerifyMessage(msg, must(SignMessage(k, msg)), k.Address(Testnet))
 	if err != nil || hex.EncodeToString(pub) != hex.EncodeToString(k.PublicKey()) {
 		t.Fatalf("sign/verify: %v", err)
 	}
@@ -104,12 +104,14 @@ func TestZeroPrivateKey(t *testing.T) {
 		if k.Hex() != "" || k.PublicKey() != nil || k.Address(Mainnet) != (Address{}) {
 			t.Error("zero key must have no material")
 		}
-		sig := SignMessage(k, []byte("x"))
-		if _, err := DecodeSignature(sig); err != nil {
-			t.Fatal(err)
+		if sig, err := SignMessage(k, []byte("x")); sig != "" || !errors.Is(err, ErrNoPrivateKey) {
+			t.Errorf("SignMessage with a zero key: %q, %v; want no signature and ErrNoPrivateKey", sig, err)
 		}
-		if _, err := VerifyMessage([]byte("x"), sig, mustAddress(t, testAddrHex)); !errors.Is(err, ErrMalformedSignature) {
-			t.Errorf("zero signature: %v", err)
+		if sig, err := SignHash(k, [32]byte{1}); sig != (Signature{}) || !errors.Is(err, ErrNoPrivateKey) {
+			t.Errorf("SignHash with a zero key: %+v, %v; want no signature and ErrNoPrivateKey", sig, err)
+		}
+		if sig, err := SignStructuredData(k, UInt(1), UInt(2)); sig != "" || !errors.Is(err, ErrNoPrivateKey) {
+			t.Errorf("SignStructuredData with a zero key: %q, %v; want no signature and ErrNoPrivateKey", sig, err)
 		}
 	}
 }

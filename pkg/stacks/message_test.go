@@ -157,9 +157,9 @@ func TestMessageDeterministicSigning(t *testing.T) {
 		k := mustKey(t, key.PrivateKeyHex)
 		var got string
 		if tc.Prefix == "current" {
-			got = SignMessage(k, []byte(tc.Message))
+			got = must(SignMessage(k, []byte(tc.Message)))
 		} else {
-			got = SignHash(k, HashMessageWithPrefix(PrefixLegacy, []byte(tc.Message))).String()
+			got = must(SignHash(k, HashMessageWithPrefix(PrefixLegacy, []byte(tc.Message)))).String()
 		}
 		if got != tc.RSV {
 			t.Errorf("%s: signed %s, want %s", tc.ID, got, tc.RSV)

@@ -229,7 +229,7 @@ func checkUncompressedPolicy(t *testing.T, tc vecMsgPolicy) {
 	if hex.EncodeToString(k.PublicKey()) != tc.PublicKeyCompressedHex {
 		t.Errorf("PublicKey = %x", k.PublicKey())
 	}
-	if got := SignMessage(k, msg); got != tc.RSV {
+	if got := must(SignMessage(k, msg)); got != tc.RSV {
 		t.Errorf("SignMessage = %s, want %s", got, tc.RSV)
 	}
 }
@@ -252,7 +252,7 @@ const (
 func TestDecodeSignatureForms(t *testing.T) {
 	k := mustKey(t, testKeyHex)
 	hash := HashMessage([]byte("decode"))
-	sig := SignHash(k, hash)
+	sig := must(SignHash(k, hash))
 	rsv := sig.RSV()
 	rsvHex := hex.EncodeToString(rsv[:])
 	vrsHex := hex.EncodeToString(append([]byte{sig.RecoveryID}, rsv[:64]...))
@@ -328,7 +328,7 @@ func TestRecoverPublicKeyRanges(t *testing.T) {
 	n := secpN()
 	hash := HashMessage([]byte("ranges"))
 	k := mustKey(t, testKeyHex)
-	good := SignHash(k, hash)
+	good := must(SignHash(k, hash))
 	set := func(b *big.Int) [32]byte { var out [32]byte; b.FillBytes(out[:]); return out }
 	half := new(big.Int).Rsh(n, 1)
 	for _, tc := range []struct {
@@ -366,8 +366,8 @@ func TestVerifyErrorPrecedence(t *testing.T) {
 	k := mustKey(t, testKeyHex)
 	addr := k.Address(Mainnet)
 	hash := HashMessage([]byte("precedence"))
-	sig := SignHash(k, hash)
-	other := SignHash(mustKey(t, strings.Repeat("a5", 32)+"01"), hash)
+	sig := must(SignHash(k, hash))
+	other := must(SignHash(mustKey(t, strings.Repeat("a5", 32)+"01"), hash))
 	high := sig
 	high.S = [32]byte(new(big.Int).Sub(secpN(), new(big.Int).SetBytes(sig.S[:])).FillBytes(make([]byte, 32)))
 	high.RecoveryID ^= 1
@@ -384,7 +384,7 @@ func TestVerifyErrorPrecedence(t *testing.T) {
 	// A wrong-key RSV whose VRS reading is high-S reports the wrong key, not high-S.
 	for i := 0; i < 200; i++ {
 		h := HashMessage([]byte{byte(i), 'p'})
-		o := SignHash(mustKey(t, strings.Repeat("a5", 32)+"01"), h)
+		o := must(SignHash(mustKey(t, strings.Repeat("a5", 32)+"01"), h))
 		if _, ok := normaliseV(o.R[0]); !ok {
 			continue
 		}
@@ -410,7 +410,7 @@ func TestVerifyMalleatedWithSecondReading(t *testing.T) {
 	k := mustKey(t, testKeyHex)
 	for i := 0; i < 400; i++ {
 		h := HashMessage([]byte{byte(i), byte(i >> 8), 'm'})
-		sig := SignHash(k, h)
+		sig := must(SignHash(k, h))
 		if _, ok := normaliseV(sig.R[0]); !ok {
 			continue
 		}
@@ -435,7 +435,7 @@ func TestVerifyMalleatedWithSecondReading(t *testing.T) {
 func TestVerifyRejectsNonSingleSig(t *testing.T) {
 	k := mustKey(t, testKeyHex)
 	msg := []byte("multisig")
-	sig := SignMessage(k, msg)
+	sig := must(SignMessage(k, msg))
 	a := k.Address(Mainnet)
 	a.Version = VersionMainnetMultiSig
 	_, err := VerifyMessage(msg, sig, a)

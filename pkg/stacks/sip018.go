@@ -54,8 +54,12 @@ func StructuredDataHash(domain, message Value) [32]byte {
 }
 
 // SignStructuredData signs domain and message as stx_signStructuredMessage does; RSV hex.
-func SignStructuredData(k *PrivateKey, domain, message Value) string {
-	return SignHash(k, StructuredDataHash(domain, message)).String()
+func SignStructuredData(k *PrivateKey, domain, message Value) (string, error) {
+	sig, err := SignHash(k, StructuredDataHash(domain, message))
+	if err != nil {
+		return "", err
+	}
+	return sig.String(), nil
 }
 
 // VerifyStructuredData checks a SIP-018 signature by addr and returns the

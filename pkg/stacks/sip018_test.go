@@ -110,7 +110,7 @@ func TestSIP018SpecVectors(t *testing.T) {
 	if hex.EncodeToString(k.PublicKey()) != sv.Signature.PublicKeyHex {
 		t.Errorf("public key")
 	}
-	if got := SignStructuredData(k, testApp, hello); got != sv.Signature.RSV || got != sv.Signature.SpecRSV {
+	if got := must(SignStructuredData(k, testApp, hello)); got != sv.Signature.RSV || got != sv.Signature.SpecRSV {
 		t.Errorf("SignStructuredData = %s, want %s", got, sv.Signature.RSV)
 	}
 	pub, err := VerifyStructuredData(testApp, hello, sv.Signature.RSV, mustAddress(t, sv.Signature.AddressTestnet))
@@ -219,7 +219,7 @@ func TestSIP018PositiveVectors(t *testing.T) {
 			if !ok {
 				t.Fatalf("unknown key %s", tc.KeyID)
 			}
-			if got := SignStructuredData(mustKey(t, key.PrivateKeyHex), domain, msg); got != tc.RSV {
+			if got := must(SignStructuredData(mustKey(t, key.PrivateKeyHex), domain, msg)); got != tc.RSV {
 				t.Errorf("SignStructuredData = %s, want %s", got, tc.RSV)
 			}
 		})

@@ -301,7 +301,12 @@ func (tx *Transaction) Sign(k *PrivateKey) error {
 		tx.Origin.Signer = signer // a refused transaction is left as it was
 		return err
 	}
-	tx.Origin.Signature = SignHash(k, presign).VRS()
+	sig, err := SignHash(k, presign)
+	if err != nil { // unreachable: k was checked above
+		tx.Origin.Signer = signer
+		return err
+	}
+	tx.Origin.Signature = sig.VRS()
 	return nil
 }
 

@@ -60,6 +60,14 @@ func mustAddress(t testing.TB, s string) Address {
 	return a
 }
 
+// must unwraps a signature of a known-good key.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func mustKey(t testing.TB, s string) *PrivateKey {
 	t.Helper()
 	k, err := ParsePrivateKey(s)

@@ -137,7 +137,11 @@ func (c *chain) do(method, path, body string, headers map[string]string) answer 
 // createKey makes an API key of the owner's wallet that may create and execute.
 func (c *chain) createKey() string {
 	msg := fmt.Sprintf(`{"action":"create_api_key","keyName":"bot","permissions":["create","execute"],"network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
-	body, _ := json.Marshal(map[string]string{"message": msg, "signature": stacks.SignMessage(c.owner, []byte(msg)), "walletAddress": c.ownerAddr})
+	sig, err := stacks.SignMessage(c.owner, []byte(msg))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"message": msg, "signature": sig, "walletAddress": c.ownerAddr})
 	r := c.do("POST", "/api/v1/api-keys", string(body), nil)
 	if r.status != http.StatusCreated {
 		c.t.Fatalf("create key: %d %s", r.status, r.body)
