@@ -134,14 +134,19 @@ func (c *chain) do(method, path, body string, headers map[string]string) answer 
 	return answer{rec.Code, strings.TrimSpace(rec.Body.String())}
 }
 
-// createKey makes an API key of the owner's wallet that may create and execute.
-func (c *chain) createKey() string {
-	msg := fmt.Sprintf(`{"action":"create_api_key","keyName":"bot","permissions":["create","execute"],"network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
+// sign signs a wallet message with the owner's key.
+func (c *chain) sign(msg string) string {
 	sig, err := stacks.SignMessage(c.owner, []byte(msg))
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]string{"message": msg, "signature": sig, "walletAddress": c.ownerAddr})
+	return sig
+}
+
+// createKey makes an API key of the owner's wallet that may create and execute.
+func (c *chain) createKey() string {
+	msg := fmt.Sprintf(`{"action":"create_api_key","keyName":"bot","permissions":["create","execute"],"network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
+	body, _ := json.Marshal(map[string]string{"message": msg, "signature": c.sign(msg), "walletAddress": c.ownerAddr})
 	r := c.do("POST", "/api/v1/api-keys", string(body), nil)
 	if r.status != http.StatusCreated {
 		c.t.Fatalf("create key: %d %s", r.status, r.body)
@@ -330,7 +335,7 @@ func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
 	// as the key's execution, then the fill the chain gave it.
 	msg := fmt.Sprintf(`{"action":"list_audit","network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
 	r := c.do("GET", "/api/v1/audit", "", map[string]string{"X-Message": msg,
-		"X-Signature": stacks.SignMessage(c.owner, []byte(msg)), "X-Wallet-Address": c.ownerAddr})
+		"X-Signature": c.sign(msg), "X-Wallet-Address": c.ownerAddr})
 	var trail struct {
 		Events []struct {
 			Event, OrderUUID, Actor string
