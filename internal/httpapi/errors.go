@@ -11,6 +11,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/metrics"
+	"github.com/stxgate/stxgate/internal/order"
 )
 
 // ErrorBody is every error answer: {"error", "code", "details"?, "timestamp"}.
@@ -39,6 +40,14 @@ var kindStatus = map[fault.Kind]int{
 // toFault turns any error a handler returns into the public error to answer.
 // This is the one place where errors become HTTP.
 func toFault(err error) *fault.Error {
+	var perm *order.PermissionError
+	if errors.As(err, &perm) {
+		return errMissingPermission(perm.Permission)
+	}
+	var owner *order.NotOwnerError
+	if errors.As(err, &owner) {
+		return notOwner(owner)
+	}
 	if fe, ok := fault.As(err); ok {
 		return fe
 	}

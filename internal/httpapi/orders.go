@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -91,18 +90,17 @@ func errMissingPermission(p apikey.Permission) *fault.Error {
 		WithDetails(map[string]any{"permission": string(p)})
 }
 
-// keyMayAct checks a key against an order: the permission, then ownership
-// (403 with the details DESIGN.md names).
-func keyMayAct(k *apikey.Key, p apikey.Permission, o *order.Order) error {
-	if !k.Has(p) {
-		return errMissingPermission(p)
-	}
-	if k.WalletAddress != o.Owner {
+// notOwner is the 403 for a caller acting on another wallet's order, with
+// the details DESIGN.md names for a key and for a signing wallet.
+func notOwner(e *order.NotOwnerError) *fault.Error {
+	if e.Caller.KeyID != "" {
 		return errWrongWallet.WithDetails(map[string]any{
-			"apiKeyWallet": k.WalletAddress, "orderOwner": o.Owner, "orderUuid": o.UUID,
+			"apiKeyWallet": e.Caller.Wallet, "orderOwner": e.Owner, "orderUuid": e.Order,
 		})
 	}
-	return nil
+	return errNotOwner.WithDetails(map[string]any{
+		"walletAddress": e.Caller.Wallet, "orderOwner": e.Owner, "orderUuid": e.Order,
+	})
 }
 
 // keyedOrSigned routes a request with an API key through the keyed stack and
@@ -145,40 +143,34 @@ func (s *Server) createOrder(c echo.Context) error {
 			}
 		}
 	}
+	by := order.WalletCaller(n.Owner) // the order's own signature authorises it
 	key := keyFrom(c)
-	createdBy := "wallet:" + n.Owner
-	var authorize, verified order.Authorize
 	if key != nil {
-		createdBy = "key:" + key.ID
-		authorize = func(o *order.Order) error { return keyMayAct(key, apikey.PermCreate, o) }
-	} else {
-		verified = func(o *order.Order) error { return s.walletBudget(c, o.Owner, nil, ClassSignedWrite) }
+		by = order.KeyCaller(key)
 	}
-	o, err := s.orders.Create(c.Request().Context(), n, createdBy, authorize, verified)
+	v, err := s.orders.Verify(n, by)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		if err := s.walletBudget(c, v.Owner(), nil, ClassSignedWrite); err != nil {
+			return err
+		}
+	}
+	o, err := s.orders.Create(c.Request().Context(), v)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, success{Status: "success", Data: orderView(o)})
 }
 
-// orderCaller authorises execute or cancel: by the request's key (permission
-// now, ownership in the store's conditional update), or by a single-use
-// wallet-signed message naming the order.
-func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action string) (order.Caller, error) {
-	uuid := c.Param("uuid")
+// orderCaller is who asks to execute or cancel the order in the URL: the
+// request's key (the service checks its permission, and ownership in the
+// store's conditional update), or the wallet of a single-use signed message
+// naming the order, consumed here before the order changes.
+func (s *Server) orderCaller(c echo.Context, action string) (order.Caller, error) {
 	if k := keyFrom(c); k != nil {
-		if !k.Has(perm) {
-			return order.Caller{}, errMissingPermission(perm)
-		}
-		return order.Caller{
-			Actor:  "key:" + k.ID,
-			Wallet: k.WalletAddress,
-			Refuse: func(o *order.Order) error {
-				return errWrongWallet.WithDetails(map[string]any{
-					"apiKeyWallet": k.WalletAddress, "orderOwner": o.Owner, "orderUuid": o.UUID,
-				})
-			},
-		}, nil
+		return order.KeyCaller(k), nil
 	}
 	env, err := readEnvelope(c)
 	if err != nil {
@@ -195,23 +187,22 @@ func (s *Server) orderCaller(c echo.Context, perm apikey.Permission, action stri
 	if err := m.Field("uuid", &signed); err != nil {
 		return order.Caller{}, err
 	}
+	uuid := c.Param("uuid")
 	if signed != uuid {
 		return order.Caller{}, fault.Invalid("message.uuid", "message.uuid does not match the order in the URL")
 	}
-	wallet := m.Wallet.String()
-	return order.Caller{
-		Actor:  "wallet:" + wallet,
-		Wallet: wallet,
-		Before: func(ctx context.Context) error { return s.wallets.Claim(ctx, m) }, // single use
-		Refuse: func(o *order.Order) error {
-			return errNotOwner.WithDetails(map[string]any{"walletAddress": wallet, "orderOwner": o.Owner, "orderUuid": o.UUID})
-		},
-	}, nil
+	if !order.ValidUUID(uuid) {
+		return order.Caller{}, order.ErrOrderNotFound // no such order: the message stays unused
+	}
+	if err := s.wallets.Claim(c.Request().Context(), m); err != nil { // single use
+		return order.Caller{}, err
+	}
+	return order.WalletCaller(m.Wallet.String()), nil
 }
 
 // executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid, state, settlement}.
 func (s *Server) executeOrder(c echo.Context) error {
-	caller, err := s.orderCaller(c, apikey.PermExecute, walletauth.ActionExecuteOrder)
+	caller, err := s.orderCaller(c, walletauth.ActionExecuteOrder)
 	if err != nil {
 		return err
 	}
@@ -234,7 +225,7 @@ type executed struct {
 
 // cancelOrder: PATCH /api/v1/orders/:uuid/cancel → {status, data}.
 func (s *Server) cancelOrder(c echo.Context) error {
-	caller, err := s.orderCaller(c, apikey.PermCancel, walletauth.ActionCancelOrder)
+	caller, err := s.orderCaller(c, walletauth.ActionCancelOrder)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,14 @@ func FuzzCreateOrder(f *testing.F) {
 			}
 		}
 		ctx := context.Background()
-		o, err := svc.Create(ctx, n, "fuzz", nil, nil)
+		create := func() (*order.Order, error) {
+			v, err := svc.Verify(n, order.WalletCaller(n.Owner))
+			if err != nil {
+				return nil, err
+			}
+			return svc.Create(ctx, v)
+		}
+		o, err := create()
 		if err != nil {
 			fe, ok := fault.As(err)
 			if !ok || (fe.Kind != fault.KindInvalid && fe.Kind != fault.KindUnauthenticated) {
@@ -112,7 +119,7 @@ func FuzzCreateOrder(f *testing.F) {
 			got.Signature != o.Signature {
 			t.Fatalf("read back %+v: %v", got, err)
 		}
-		if _, err := svc.Create(ctx, n, "fuzz", nil, nil); err == nil {
+		if _, err := create(); err == nil {
 			t.Fatalf("second create of %q accepted", uuid)
 		} else if fe, ok := fault.As(err); !ok || fe.Kind != fault.KindConflict {
 			t.Fatalf("second create of %q: %v, want 409", uuid, err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/metrics/label"
@@ -52,34 +53,32 @@ func NewService(store Store, settle Settlement, cfg Config, now func() time.Time
 	return &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
 }
 
-// Authorize is a check of a new order before it is stored (the creating
-// key's permission and ownership, the wallet's rate limit).
-type Authorize func(o *Order) error
-
-// Caller is who asks to execute or cancel an order.
-type Caller struct {
-	Actor  string // "key:<id>" or "wallet:<address>", recorded on the order
-	Wallet string // the wallet it acts for: only that wallet's orders change
-	// Before runs before the order changes (a single-use message is consumed).
-	Before func(context.Context) error
-	// Refuse is the answer for an order of another owner (403 with details).
-	Refuse func(o *Order) error
+// Verified is a create request that passed validation, the caller's
+// permission and ownership checks and the owner's signature: what Create stores.
+type Verified struct {
+	order *Order
+	by    Caller
 }
 
-// Create validates n, lets authorize check the caller against the new order
-// (cheap checks first), verifies the owner's SIP-018 signature over the
-// canonical tuple, runs verified (e.g. the wallet's rate limit), and stores
-// the order. createdBy records who created it.
-func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, authorize, verified Authorize) (*Order, error) {
+// Owner is the wallet the verified order belongs to.
+func (v *Verified) Owner() string { return v.order.Owner }
+
+// Verify validates n, checks the caller against the new order (a key needs
+// the create permission and its wallet must own the order; cheap checks
+// first), and verifies the owner's SIP-018 signature over the canonical
+// tuple. Between Verify and Create the caller may apply what needs a proven
+// owner (the wallet's rate limit).
+func (s *Service) Verify(n NewOrder, by Caller) (*Verified, error) {
 	now := s.now()
 	v, err := validate(n, s.cfg.Network, now, s.cfg.MaxLifetime)
 	if err != nil {
 		return nil, err
 	}
-	if authorize != nil {
-		if err := authorize(v.order); err != nil {
-			return nil, err
-		}
+	if err := by.may(apikey.PermCreate); err != nil {
+		return nil, err
+	}
+	if by.Wallet != v.order.Owner {
+		return nil, &NotOwnerError{Caller: by, Order: v.order.UUID, Owner: v.order.Owner}
 	}
 	if err := s.verifySignature(v.sig, n.Signature); err != nil {
 		if errors.Is(err, stacks.ErrMalformedSignature) {
@@ -87,20 +86,21 @@ func (s *Service) Create(ctx context.Context, n NewOrder, createdBy string, auth
 		}
 		return nil, errBadSignature.Wrap(err)
 	}
-	if verified != nil {
-		if err := verified(v.order); err != nil {
-			return nil, err
-		}
-	}
 	o := v.order
 	o.Signature, err = canonicalSignature(v.sig, s.cfg.Domain, n.Signature)
 	if err != nil {
 		return nil, err
 	}
-	o.CreatedBy = createdBy
+	o.CreatedBy = by.Actor()
 	o.CreatedAt = now.UTC().Truncate(time.Microsecond)
 	o.UpdatedAt = o.CreatedAt
-	if err := s.store.InsertOrder(ctx, o, s.event(ctx, audit.OrderCreated, o, createdBy, false)); err != nil {
+	return &Verified{order: o, by: by}, nil
+}
+
+// Create stores a verified order.
+func (s *Service) Create(ctx context.Context, v *Verified) (*Order, error) {
+	o := v.order.Clone()
+	if err := s.store.InsertOrder(ctx, o, s.event(ctx, audit.OrderCreated, o, o.CreatedBy, false)); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			return nil, errDuplicate.WithDetails(map[string]any{"uuid": o.UUID})
 		}
@@ -140,14 +140,14 @@ func (s *Service) List(ctx context.Context, q ListQuery) ([]*Order, error) {
 // executing for Reconcile. The happy path reads nothing before the claim: the
 // owner check is in the claim, and a refused claim is explained afterwards.
 func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, error) {
+	if err := c.may(apikey.PermExecute); err != nil {
+		return nil, err
+	}
 	if !ValidUUID(uuid) {
 		return nil, ErrOrderNotFound
 	}
-	if err := c.before(ctx); err != nil {
-		return nil, err
-	}
 	now := s.now()
-	claimed, err := s.store.Claim(ctx, uuid, c.Actor, c.Wallet, now)
+	claimed, err := s.store.Claim(ctx, uuid, c.Actor(), c.Wallet, now)
 	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
 		return nil, s.refused(ctx, uuid, c, now)
 	}
@@ -162,9 +162,9 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 		return nil, s.settlementFailed(ctx, claimed, err)
 	}
 	if _, async := s.settle.(Tracker); async {
-		return s.submit(ctx, claimed, txid, c.Actor, false)
+		return s.submit(ctx, claimed, txid, c.Actor(), false)
 	}
-	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, claimed, txid, c.Actor, false))
+	filled, err := s.store.Fill(ctx, uuid, txid, s.settle.Name(), s.now(), s.fillEvent(ctx, claimed, txid, c.Actor(), false))
 	if errors.Is(err, ErrNotPending) {
 		// This settlement outlived ReconcileAfter and reconciliation, asking
 		// under the same idempotency key, recorded the same txid first: the
@@ -191,15 +191,15 @@ func (s *Service) fillEvent(ctx context.Context, o *Order, txid, actor string, r
 
 // Cancel cancels an open order of the caller's wallet.
 func (s *Service) Cancel(ctx context.Context, uuid string, c Caller) (*Order, error) {
+	if err := c.may(apikey.PermCancel); err != nil {
+		return nil, err
+	}
 	if !ValidUUID(uuid) {
 		return nil, ErrOrderNotFound
 	}
-	if err := c.before(ctx); err != nil {
-		return nil, err
-	}
 	now := s.now()
-	ev := s.event(ctx, audit.OrderCancelled, &Order{UUID: uuid, Owner: c.Wallet}, c.Actor, false)
-	cancelled, err := s.store.Cancel(ctx, uuid, c.Actor, c.Wallet, now, ev)
+	ev := s.event(ctx, audit.OrderCancelled, &Order{UUID: uuid, Owner: c.Wallet}, c.Actor(), false)
+	cancelled, err := s.store.Cancel(ctx, uuid, c.Actor(), c.Wallet, now, ev)
 	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
 		return nil, s.refused(ctx, uuid, c, now)
 	}
@@ -209,22 +209,15 @@ func (s *Service) Cancel(ctx context.Context, uuid string, c Caller) (*Order, er
 	return cancelled, nil
 }
 
-func (c Caller) before(ctx context.Context) error {
-	if c.Before == nil {
-		return nil
-	}
-	return c.Before(ctx)
-}
-
 // refused explains a claim or cancel that changed nothing: no such order
-// (404), another owner's (the caller's 403), or not open (400).
+// (404), another owner's (NotOwnerError), or not open (400).
 func (s *Service) refused(ctx context.Context, uuid string, c Caller, now time.Time) error {
 	o, err := s.Get(ctx, uuid)
 	if err != nil {
 		return err
 	}
-	if o.Owner != c.Wallet && c.Refuse != nil {
-		return c.Refuse(o)
+	if o.Owner != c.Wallet {
+		return &NotOwnerError{Caller: c, Order: o.UUID, Owner: o.Owner}
 	}
 	return s.notOpen(ctx, uuid, now)
 }
