@@ -26,3 +26,7 @@ func TestAuditedChanges(t *testing.T) {
 		return storetest.Stores{Keys: keys, Orders: orders, Trail: trail}
 	})
 }
+
+func TestEventLogConformance(t *testing.T) {
+	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return memory.NewOrders() })
+}

@@ -27,6 +27,7 @@ type Orders struct {
 	mu     sync.RWMutex
 	orders map[string]*order.Order // by uuid
 	leases map[string]time.Time    // reconciliation leases, by uuid (TakeStuck)
+	events eventLog                // appended under mu, with each change (events.go)
 }
 
 var _ order.Store = (*Orders)(nil)
@@ -64,6 +65,7 @@ func (s *Orders) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Even
 	}
 	s.orders[c.UUID] = c
 	s.record(ctx, ev)
+	s.events.append(order.EventCreated, c)
 	return nil
 }
 
@@ -164,6 +166,9 @@ func (s *Orders) audited(ctx context.Context, uuid string, notMatched error, all
 	change(next)
 	s.orders[uuid] = next
 	s.record(ctx, ev)
+	if typ, ok := order.EventOf(o.Status, next.Status); ok {
+		s.events.append(typ, next)
+	}
 	return next.Clone(), nil
 }
 
@@ -245,6 +250,7 @@ func (s *Orders) Expire(_ context.Context, uuid string, now time.Time) (int, err
 		next.ExpiredAt = &now
 		next.UpdatedAt = now
 		s.orders[id] = next
+		s.events.append(order.EventExpired, next)
 		return 1
 	}
 	if uuid != "" {

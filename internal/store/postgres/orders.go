@@ -40,6 +40,12 @@ func scanOrder(row pgx.Row) (*order.Order, error) {
 	if err != nil {
 		return nil, err
 	}
+	inUTC(&o)
+	return &o, nil
+}
+
+// inUTC puts o's times in UTC (PostgreSQL answers in the session's zone).
+func inUTC(o *order.Order) {
 	o.ValidFrom, o.ValidTo = o.ValidFrom.UTC(), o.ValidTo.UTC()
 	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
 	for _, p := range []**time.Time{&o.ExecutingSince, &o.SubmittedAt, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt} {
@@ -48,7 +54,6 @@ func scanOrder(row pgx.Row) (*order.Order, error) {
 			*p = &t
 		}
 	}
-	return &o, nil
 }
 
 // nullText stores "" as NULL.
@@ -74,22 +79,22 @@ func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event
 		nullText(o.TxID), nullText(o.Settlement), o.CreatedBy,
 		nullText(o.ExecutedBy), nullText(o.CancelledBy), nullText(o.LastError), o.Attempts,
 		o.CreatedAt, o.UpdatedAt, o.ExecutingSince, o.FilledAt, o.CancelledAt, o.ExpiredAt, o.BlockHeight, o.SubmittedAt}
-	sql := q
+	// The order, its order event and its audit row (if any): one statement.
+	with := `WITH c AS (` + q + ` RETURNING *), ` + eventCTEs("c", order.EventCreated) + ` `
 	if ev != nil {
 		evArgs, err := eventArgs(ev, o.UUID, o.Owner, len(args))
 		if err != nil {
 			return err
 		}
-		sql = `WITH o AS (` + q + ` RETURNING uuid, owner) ` + insertEventFrom("o", len(args)) + ` RETURNING id`
 		args = append(args, evArgs...)
 		var id int64
-		err = s.pool.QueryRow(ctx, sql, args...).Scan(&id)
+		err = s.pool.QueryRow(ctx, with+insertEventFrom("c", len(args)-len(evArgs))+` RETURNING id`, args...).Scan(&id)
 		if err == nil {
 			ev.ID = id
 		}
 		return insertOrderError(err)
 	}
-	_, err := s.pool.Exec(ctx, sql, args...)
+	_, err := s.pool.Exec(ctx, with+`SELECT count(*) FROM c`, args...)
 	return insertOrderError(err)
 }
 
@@ -215,16 +220,19 @@ const lockBatch = `locked AS (
 // that was not open (or not the caller's, or outside its window) has no row
 // in RETURNING and gets nil.
 func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Order, error) {
-	const q = `WITH req AS (
+	q := `WITH req AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS r(r_uuid, r_actor, r_owner, r_now)),
-		` + lockBatch + `
-		UPDATE orders SET status = 'executing', attempts = attempts + 1,
+		` + lockBatch + `,
+		c AS (UPDATE orders SET status = 'executing', attempts = attempts + 1,
 			executing_since = r_now, executed_by = NULLIF(r_actor, ''), updated_at = r_now
 		FROM req
 		WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked)
 			AND status = 'open' AND valid_from <= r_now AND valid_to > r_now
 			AND (r_owner = '' OR owner = r_owner)
-		RETURNING ` + orderColumns
+		RETURNING orders.*),
+		-- The batch's order events: one counter update, one multi-row insert.
+		` + eventCTEs("c", order.EventExecuting) + `
+		SELECT ` + orderColumns + ` FROM c`
 	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
 		r := batch[i]
 		return r.uuid, r.actor, r.owner, r.now
@@ -264,7 +272,7 @@ type fillReq struct {
 }
 
 func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order, error) {
-	const q = `WITH req AS (
+	q := `WITH req AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
 				$5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
 				AS r(r_uuid, r_txid, r_settlement, r_now, e_at, e_event, e_key, e_actor, e_ip, e_req, e_details)),
@@ -276,7 +284,8 @@ func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order,
 		-- Each fill's audit row, in the same statement (one commit for both).
 		e AS (INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
 			SELECT e_at, owner, e_event, NULLIF(e_key, ''), uuid, e_actor, NULLIF(e_ip, '')::inet, NULLIF(e_req, ''), e_details::jsonb
-			FROM f WHERE e_event <> '')
+			FROM f WHERE e_event <> ''),
+		` + eventCTEs("f", order.EventFilled) + `
 		SELECT ` + orderColumns + ` FROM f`
 	n := len(batch)
 	at := make([]time.Time, n)
@@ -335,9 +344,8 @@ func (s *Store) updateBatch(ctx context.Context, q string, n int, row func(i int
 
 // Release implements order.Store.
 func (s *Store) Release(ctx context.Context, uuid, reason string, now time.Time) (*order.Order, error) {
-	const q = `UPDATE orders SET status = 'open', last_error = $2, executing_since = NULL, updated_at = $3
-		WHERE uuid = $1 AND status = 'executing'
-		RETURNING ` + orderColumns
+	q := evented(order.EventFailed, `UPDATE orders SET status = 'open', last_error = $2, executing_since = NULL, updated_at = $3
+		WHERE uuid = $1 AND status = 'executing'`)
 	return s.transition(ctx, "release", order.ErrNotPending, q, uuid, nullText(reason), now)
 }
 
@@ -346,23 +354,22 @@ func (s *Store) Cancel(ctx context.Context, uuid, actor, owner string, now time.
 	const upd = `UPDATE orders SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, updated_at = $3
 		WHERE uuid = $1 AND status = 'open' AND valid_to > $3
 			AND ($4 = '' OR owner = $4)`
-	return s.auditedTransition(ctx, "cancel", order.ErrNotOpen, upd, ev, uuid, nullText(actor), now, owner)
+	return s.auditedTransition(ctx, "cancel", order.ErrNotOpen, order.EventCancelled, upd, ev, uuid, nullText(actor), now, owner)
 }
 
 // auditedTransition is transition for the conditional UPDATE upd (without
-// RETURNING) writing ev, if any, in the same statement: the change and its
-// audit row commit together. The event's wallet is the order's owner, read
-// from the changed row.
-func (s *Store) auditedTransition(ctx context.Context, op string, notMatched error, upd string, ev *audit.Event, args ...any) (*order.Order, error) {
+// RETURNING) writing its order event of typ and ev, if any, in the same
+// statement: the change and its rows commit together. The event's wallet is
+// the order's owner, read from the changed row.
+func (s *Store) auditedTransition(ctx context.Context, op string, notMatched error, typ order.EventType, upd string, ev *audit.Event, args ...any) (*order.Order, error) {
 	if ev == nil {
-		return s.transition(ctx, op, notMatched, upd+` RETURNING `+orderColumns, args...)
+		return s.transition(ctx, op, notMatched, evented(typ, upd), args...)
 	}
 	evArgs, err := eventArgs(ev, args[0].(string), "", len(args))
 	if err != nil {
 		return nil, err
 	}
-	q := `WITH c AS (` + upd + ` RETURNING *), e AS (` + insertEventFrom("c", len(args)) + `)
-		SELECT ` + orderColumns + ` FROM c`
+	q := evented(typ, upd, `e AS (`+insertEventFrom("c", len(args))+`)`)
 	o, err := s.transition(ctx, op, notMatched, q, append(args, evArgs...)...)
 	if err == nil {
 		ev.Wallet = o.Owner
@@ -431,14 +438,15 @@ func (s *Store) Expire(ctx context.Context, uuid string, now time.Time) (int, er
 	// so one statement's work and locks stay bounded. It skips rows another statement holds (a claim in flight, a
 	// sweep on another gateway): concurrent sweeps never wait on each other
 	// nor deadlock, and each expired order is counted by exactly one of them.
-	const (
-		all = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
+	// Both answer "SELECT n", n the orders expired (and events appended).
+	var (
+		all = evented(order.EventExpired, `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
 			WHERE status = 'open' AND uuid IN (
 				SELECT uuid FROM orders WHERE status = 'open' AND valid_to <= $1
 				ORDER BY valid_to LIMIT 1000 -- order.ExpireBatch
-				FOR UPDATE SKIP LOCKED)`
-		one = `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
-			WHERE uuid = $2 AND status = 'open' AND valid_to <= $1`
+				FOR UPDATE SKIP LOCKED)`)
+		one = evented(order.EventExpired, `UPDATE orders SET status = 'expired', expired_at = $1, updated_at = $1
+			WHERE uuid = $2 AND status = 'open' AND valid_to <= $1`)
 	)
 	var (
 		tag pgconn.CommandTag
@@ -509,7 +517,7 @@ func (s *Store) Submit(ctx context.Context, uuid, txid, settlement string, now t
 	}
 	const q = `UPDATE orders SET status = 'submitted', txid = $2, settlement = $3, submitted_at = $4, updated_at = $4
 		WHERE uuid = $1 AND status = 'executing'`
-	return s.auditedTransition(ctx, "submit", order.ErrNotPending, q, ev, uuid, txid, settlement, now)
+	return s.auditedTransition(ctx, "submit", order.ErrNotPending, order.EventSubmitted, q, ev, uuid, txid, settlement, now)
 }
 
 // Resubmit implements order.Store.
@@ -517,9 +525,9 @@ func (s *Store) Resubmit(ctx context.Context, uuid, txid, newTxID string, now ti
 	if !validTxID(newTxID) {
 		return nil, fmt.Errorf("resubmit order: txid %q is not 0x and 64 lower-case hex digits", newTxID)
 	}
-	const q = `UPDATE orders SET txid = $3, updated_at = $4
-		WHERE uuid = $1 AND status = 'submitted' AND txid = $2
-		RETURNING ` + orderColumns
+	// A replacement is an order.submitted event again: the txid to follow changed.
+	q := evented(order.EventSubmitted, `UPDATE orders SET txid = $3, updated_at = $4
+		WHERE uuid = $1 AND status = 'submitted' AND txid = $2`)
 	return s.transition(ctx, "resubmit", order.ErrNotSubmitted, q, uuid, txid, newTxID, now)
 }
 
@@ -533,7 +541,7 @@ func (s *Store) Confirm(ctx context.Context, uuid, txid string, blockHeight int6
 	}
 	const q = `UPDATE orders SET status = 'filled', txid = $2, block_height = $3, filled_at = $4, updated_at = $4
 		WHERE uuid = $1 AND status = 'submitted'`
-	return s.auditedTransition(ctx, "confirm", order.ErrNotSubmitted, q, ev, uuid, txid, blockHeight, now)
+	return s.auditedTransition(ctx, "confirm", order.ErrNotSubmitted, order.EventFilled, q, ev, uuid, txid, blockHeight, now)
 }
 
 // Reopen implements order.Store.
@@ -541,7 +549,7 @@ func (s *Store) Reopen(ctx context.Context, uuid, reason string, now time.Time, 
 	const q = `UPDATE orders SET status = 'open', last_error = $2, txid = NULL, settlement = NULL,
 			executing_since = NULL, submitted_at = NULL, updated_at = $3
 		WHERE uuid = $1 AND status = 'submitted'`
-	return s.auditedTransition(ctx, "reopen", order.ErrNotSubmitted, q, ev, uuid, nullText(reason), now)
+	return s.auditedTransition(ctx, "reopen", order.ErrNotSubmitted, order.EventReopened, q, ev, uuid, nullText(reason), now)
 }
 
 // Submitted implements order.Store: oldest submission first.

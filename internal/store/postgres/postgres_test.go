@@ -296,3 +296,7 @@ func TestCancelledClaimsReportWhatWasCommitted(t *testing.T) {
 		t.Fatalf("%d done, %d cancelled: the race did not exercise both outcomes", claimed, cancelled)
 	}
 }
+
+func TestEventLogConformance(t *testing.T) {
+	storetest.RunEventLog(t, func(t *testing.T) storetest.EventStore { return newStore(t) })
+}

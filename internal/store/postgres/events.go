@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stxgate/stxgate/internal/order"
+)
+
+var _ order.EventLog = (*Store)(nil)
+
+// EventChannel is the NOTIFY channel every statement that appends order
+// events signals, on commit (ListenEvents).
+const EventChannel = "stxgate_order_events"
+
+// eventCTEs are the common table expressions that append one event of typ
+// for each row of the CTE from (the changed orders, with every orders column),
+// inside the statement that changed them, so both commit or neither does. A
+// statement that changed nothing touches neither the counter nor the log.
+//
+// The ids come from the counter row (migrations/00007_order_events.sql),
+// locked after the orders (ev_n reads every changed row first), so lock order
+// is always orders then counter and two statements cannot deadlock over it.
+// One UPDATE of the counter and one multi-row INSERT serve a whole
+// group-committed batch.
+func eventCTEs(from string, typ order.EventType) string {
+	return `ev_n AS (SELECT count(*) AS n FROM ` + from + `),
+		ev_ids AS (UPDATE order_event_counter SET last_id = last_id + ev_n.n FROM ev_n WHERE ev_n.n > 0
+			RETURNING last_id - ev_n.n AS base, pg_notify('` + EventChannel + `', last_id::text)),
+		ev AS (INSERT INTO order_events (id, order_uuid, owner, type, data, created_at)
+			SELECT ev_ids.base + row_number() OVER (ORDER BY x.uuid), x.uuid, x.owner, '` + string(typ) + `', ` +
+		eventData("x") + `, x.updated_at
+			FROM ` + from + ` x, ev_ids)`
+}
+
+// evented is the statement change (an UPDATE of orders without RETURNING)
+// with its events appended, returning the changed orders as orderColumns.
+// more are further CTEs over c, the changed rows (an audit row).
+func evented(typ order.EventType, change string, more ...string) string {
+	q := `WITH c AS (` + change + ` RETURNING *), ` + eventCTEs("c", typ)
+	for _, m := range more {
+		q += `, ` + m
+	}
+	return q + ` SELECT ` + orderColumns + ` FROM c`
+}
+
+// eventData renders the row x as the event's data: order.Order's fields, by
+// their Go names, the signature left out.
+func eventData(x string) string {
+	return `jsonb_build_object('UUID', ` + x + `.uuid, 'Owner', ` + x + `.owner, 'InputToken', ` + x + `.input_token,
+		'OutputToken', ` + x + `.output_token, 'AmountIn', ` + x + `.amount_in::text, 'TargetPrice', ` + x + `.target_price,
+		'Direction', ` + x + `.direction, 'ConditionToken', ` + x + `.condition_token, 'Recipient', ` + x + `.recipient,
+		'ValidFrom', ` + x + `.valid_from, 'ValidTo', ` + x + `.valid_to, 'Status', ` + x + `.status,
+		'TxID', COALESCE(` + x + `.txid, ''), 'Settlement', COALESCE(` + x + `.settlement, ''),
+		'BlockHeight', COALESCE(` + x + `.block_height, 0), 'CreatedBy', ` + x + `.created_by,
+		'ExecutedBy', COALESCE(` + x + `.executed_by, ''), 'CancelledBy', COALESCE(` + x + `.cancelled_by, ''),
+		'LastError', COALESCE(` + x + `.last_error, ''), 'Attempts', ` + x + `.attempts,
+		'CreatedAt', ` + x + `.created_at, 'UpdatedAt', ` + x + `.updated_at, 'ExecutingSince', ` + x + `.executing_since,
+		'SubmittedAt', ` + x + `.submitted_at, 'FilledAt', ` + x + `.filled_at, 'CancelledAt', ` + x + `.cancelled_at,
+		'ExpiredAt', ` + x + `.expired_at)`
+}
+
+// EventsAfter implements order.EventLog.
+func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limit int) ([]order.Event, error) {
+	if limit <= 0 || limit > maxListLimit {
+		limit = maxListLimit
+	}
+	const (
+		all     = `SELECT id, type, data, created_at FROM order_events WHERE id > $1 ORDER BY id LIMIT $2`
+		byOwner = `SELECT id, type, data, created_at FROM order_events WHERE id > $1 AND owner = $3 ORDER BY id LIMIT $2`
+	)
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if owner == "" {
+		rows, err = s.pool.Query(ctx, all, after, limit)
+	} else {
+		rows, err = s.pool.Query(ctx, byOwner, after, limit, owner)
+	}
+	if err != nil {
+		return nil, classify(fmt.Errorf("select order events: %w", err))
+	}
+	defer rows.Close()
+	out := []order.Event{}
+	for rows.Next() {
+		var (
+			e    order.Event
+			data []byte
+		)
+		if err := rows.Scan(&e.ID, &e.Type, &data, &e.At); err != nil {
+			return nil, classify(fmt.Errorf("scan order event: %w", err))
+		}
+		o, err := decodeEventOrder(data)
+		if err != nil {
+			return nil, fmt.Errorf("order event %d: %w", e.ID, err)
+		}
+		e.Order, e.At = o, e.At.UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("select order events: %w", err))
+	}
+	return out, nil
+}
+
+// decodeEventOrder reads eventData back, times in UTC as scanOrder gives them.
+func decodeEventOrder(data []byte) (*order.Order, error) {
+	var o order.Order
+	if err := json.Unmarshal(data, &o); err != nil {
+		return nil, err
+	}
+	inUTC(&o)
+	return &o, nil
+}
+
+// LastEventID implements order.EventLog: the counter is the newest committed id.
+func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, `SELECT last_id FROM order_event_counter`).Scan(&id); err != nil {
+		return 0, classify(fmt.Errorf("select last order event: %w", err))
+	}
+	return id, nil
+}
+
+// DeleteEventsBefore implements order.EventLog. SKIP LOCKED: retention jobs
+// on several gateways never wait on each other nor count a row twice.
+func (s *Store) DeleteEventsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	const q = `DELETE FROM order_events WHERE id IN (
+			SELECT id FROM order_events WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	tag, err := s.pool.Exec(ctx, q, cutoff, limit)
+	if err != nil {
+		return 0, classify(fmt.Errorf("delete old order events: %w", err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ListenEvents calls wake whenever a statement that appended order events
+// commits, on any gateway sharing the database, until ctx ends. It holds one
+// connection of its own (not the pool's) and, after losing it, connects again
+// and calls wake once, since notifications sent meanwhile are lost. wake must
+// not block; the log stays the source of truth, the signal only says "read".
+// Each lost connection is reported to onError.
+func (s *Store) ListenEvents(ctx context.Context, wake func(), retry time.Duration, onError func(error)) {
+	for {
+		err := s.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+		onError(classify(fmt.Errorf("listen for order events: %w", err)))
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, wake func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN `+EventChannel); err != nil {
+		return err
+	}
+	wake() // whatever was appended while nobody listened
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
+}
