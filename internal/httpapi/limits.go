@@ -156,17 +156,12 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 			if !d.Allowed {
 				return rateLimited(d)
 			}
+			if ch := chargeOf(c); ch != nil {
+				ch.shown = d // the wallet's limit replaces these headers only when tighter
+			}
 			return next(c)
 		}
 	}
-}
-
-func headerRemaining(c echo.Context) int {
-	v, err := strconv.Atoi(c.Response().Header().Get("X-RateLimit-Remaining"))
-	if err != nil {
-		return math.MaxInt
-	}
-	return v
 }
 
 // keyed authenticates the API key, counts the request in the key's windows,

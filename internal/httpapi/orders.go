@@ -109,7 +109,7 @@ func (s *Server) keyedOrSigned(class RouteClass, action usage.Action) echo.Middl
 	withKey := s.keyed(class, action)
 	withoutKey := s.limitIP(ClassSignedWrite)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		keyed, signed := withKey(next), withoutKey(s.chargeWallets(next))
+		keyed, signed := withKey(next), s.chargeWallets(withoutKey(next))
 		return func(c echo.Context) error {
 			if _, present, err := presentedKey(c); err != nil {
 				return err

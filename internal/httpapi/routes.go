@@ -31,8 +31,8 @@ func (s *Server) routes(bodyLimit int64) {
 
 	// Pre-authentication limits run before any signature check or store read;
 	// chargeWallets counts a signed request against its wallet once it succeeded.
-	signedRead := []echo.MiddlewareFunc{s.limitIP(ClassSignedRead), s.chargeWallets}
-	signedWrite := []echo.MiddlewareFunc{s.limitIP(ClassSignedWrite), s.chargeWallets}
+	signedRead := []echo.MiddlewareFunc{s.chargeWallets, s.limitIP(ClassSignedRead)}
+	signedWrite := []echo.MiddlewareFunc{s.chargeWallets, s.limitIP(ClassSignedWrite)}
 	keyedRead := []echo.MiddlewareFunc{s.keyed(ClassKeyedRead, usage.ActionOther)}
 	public := []echo.MiddlewareFunc{s.limitIP(ClassPublic)}
 	orderWrite := func(a usage.Action) []echo.MiddlewareFunc {

@@ -26,21 +26,30 @@ import (
 // the limit (a refused Allow records nothing), and only the wallet's own
 // signatures can make such requests.
 
-// walletCharge is what a signed request will cost once it has succeeded.
+// walletCharge is what a signed request will cost once it has succeeded,
+// and the per-IP decision whose rate-limit headers the answer carries.
 type walletCharge struct {
 	wallet   string
 	msg      *walletauth.Message // nil for an unkeyed order create (its uuid is single use)
 	reusable bool                // a read message, counted at its first success only
+	shown    ratelimit.Decision  // set by limitIP; no windows when it set no headers (fail open)
 }
 
 type chargeCtx struct{}
+
+// chargeOf is the request's walletCharge (nil outside chargeWallets).
+func chargeOf(c echo.Context) *walletCharge {
+	ch, _ := c.Request().Context().Value(chargeCtx{}).(*walletCharge)
+	return ch
+}
 
 func (s *Server) walletPolicy() ratelimit.Policy {
 	return ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
 }
 
-// chargeWallets runs around every wallet-signed handler: it counts the
-// request against the wallet that signed it once the answer is a success.
+// chargeWallets runs around every wallet-signed handler and its per-IP limit:
+// it counts the request against the wallet that signed it once the answer is
+// a success.
 func (s *Server) chargeWallets(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ch := &walletCharge{}
@@ -72,13 +81,13 @@ func (s *Server) chargeWallet(ctx context.Context, ch *walletCharge) {
 // without counting it, and arranges for it to be counted if it succeeds.
 // m is the signed message (nil for an unkeyed order create).
 func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Message, class RouteClass) error {
-	ch, _ := c.Request().Context().Value(chargeCtx{}).(*walletCharge)
+	ch := chargeOf(c)
 	if ch == nil {
 		// A route without chargeWallets: count now rather than never.
 		ch = &walletCharge{}
 		defer s.chargeWallet(context.WithoutCancel(c.Request().Context()), ch)
 	}
-	*ch = walletCharge{wallet: wallet, msg: m, reusable: class == ClassSignedRead}
+	ch.wallet, ch.msg, ch.reusable = wallet, m, class == ClassSignedRead
 	if m != nil && m.Action == walletauth.ActionDeleteKey {
 		return nil // an owner can always revoke
 	}
@@ -93,7 +102,7 @@ func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Messa
 	if d.Allowed {
 		d = countingThis(d)
 	}
-	if d.Tightest().Remaining < headerRemaining(c) || !d.Allowed {
+	if !d.Allowed || len(ch.shown.Windows) == 0 || d.Tightest().Remaining < ch.shown.Tightest().Remaining {
 		setRateHeaders(c.Response().Header(), d)
 	}
 	if !d.Allowed {
