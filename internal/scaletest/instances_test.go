@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
 )
 
@@ -20,7 +21,7 @@ import (
 // usage counters add up across instances, /metrics carries the traffic, and
 // SIGTERM stops every process cleanly.
 func TestThreeGatewayProcesses(t *testing.T) {
-	bin := gatewayBinary(t)
+	bin := testgateway.Binary(t)
 	dsn := testenv.PostgresDSN(t)
 	_, prefix := testenv.Redis(t)
 	env := func(metricsListen, metricsPublic string) map[string]string {
@@ -40,7 +41,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 		}
 	}
 	// Started together: the three race to migrate the empty database.
-	procs := make([]*process, 3)
+	procs := make([]*testgateway.Process, 3)
 	var wg sync.WaitGroup
 	for i := range procs {
 		// Instance 0 keeps /metrics on a private listener (the default); the
@@ -49,7 +50,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 		if i == 0 {
 			metricsListen, metricsPublic = "127.0.0.1:0", "false"
 		}
-		wg.Go(func() { procs[i] = startProcess(t, bin, env(metricsListen, metricsPublic)) })
+		wg.Go(func() { procs[i] = testgateway.StartProcess(t, bin, env(metricsListen, metricsPublic)) })
 	}
 	wg.Wait()
 	if t.Failed() {
@@ -252,10 +253,10 @@ func TestThreeGatewayProcesses(t *testing.T) {
 
 	// 6. SIGTERM: every instance drains and exits 0.
 	for i, p := range procs {
-		if !p.stop(10 * time.Second) {
-			t.Errorf("instance %d did not exit cleanly on SIGTERM: %v", i, p.exitErr)
+		if !p.Stop(10 * time.Second) {
+			t.Errorf("instance %d did not exit cleanly on SIGTERM: %v", i, p.ExitErr())
 		}
-		if !strings.Contains(p.logs.String(), `"msg":"stopped"`) {
+		if !strings.Contains(p.Logs.String(), `"msg":"stopped"`) {
 			t.Errorf("instance %d: no \"stopped\" log line", i)
 		}
 	}

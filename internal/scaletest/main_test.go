@@ -2,15 +2,10 @@ package scaletest
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
 // TestMain removes the gateway binary the process tests built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildOnce.path != "" {
-		_ = os.RemoveAll(filepath.Dir(buildOnce.path))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testgateway.Main(m)) }

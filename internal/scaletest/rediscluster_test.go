@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/testenv"
+
+	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
 // redisCluster is a local Redis Cluster of three masters (no replicas) on
@@ -106,18 +108,5 @@ func clusterLogs(dir string) string {
 	return b.String()
 }
 
-// waitFor retries f every 50 ms until it succeeds or ctx ends.
-func waitFor(ctx context.Context, t testing.TB, what string, f func() error) {
-	t.Helper()
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v", what, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
+// waitFor is testgateway.WaitFor.
+var waitFor = testgateway.WaitFor

@@ -1,9 +1,7 @@
 package stacks_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,10 +38,23 @@ type chain struct {
 	t                                  *testing.T
 	node                               *testnode.Node
 	gw                                 *app.App
+	base                               string // a gateway process's URL; "" for gw in process
 	owner                              *stacks.PrivateKey
 	ownerAddr, executorAddr, recipAddr string
 	settlement, tokenA, tokenB         string
 	apiKey                             string
+	db                                 string        // the gateways' database (gatewayEnv)
+	validity                           time.Duration // of the orders createOrder makes; 0: an hour
+}
+
+// validFor is how long createOrder's orders are valid. The test node's
+// chain clock runs ahead of the wall clock by 10 s a transaction, so tests
+// that mine hundreds give their orders longer.
+func (c *chain) validFor() time.Duration {
+	if c.validity == 0 {
+		return time.Hour
+	}
+	return c.validity
 }
 
 func mustKey(t *testing.T, h string) *stacks.PrivateKey {
@@ -68,32 +79,10 @@ func pv(t *testing.T, s string) stacks.Value {
 // The gateway's own tracker and gap filler are slowed to an hour so the test
 // drives them (Orders.Track, Executor.FillGaps) at the moments it chooses.
 func setUp(t *testing.T, env map[string]string) *chain {
-	n := testnode.Start(t, testnode.Options{BlockInterval: -1})
-	c := &chain{t: t, node: n, owner: mustKey(t, ownerKey),
-		settlement: n.Contract("stxgate-settlement"), tokenA: n.Contract("token-a"), tokenB: n.Contract("token-b")}
-	c.ownerAddr = c.owner.Address(stacks.Testnet).String()
-	c.executorAddr = mustKey(t, executorKey).Address(stacks.Testnet).String()
-	c.recipAddr = mustKey(t, recipKey).Address(stacks.Testnet).String()
-	d := n.Deployer
-	n.MustCall(c.tokenA, "mint", d, stacks.UInt(poolA), pv(t, d))
-	n.MustCall(c.tokenB, "mint", d, stacks.UInt(poolB), pv(t, d))
-	n.MustCall(c.tokenA, "mint", d, stacks.UInt(deposit), pv(t, c.ownerAddr))
-	n.MustCall(c.settlement, "add-liquidity", d, pv(t, c.tokenA), pv(t, c.tokenB), stacks.UInt(poolA), stacks.UInt(poolB))
-	n.MustCall(c.settlement, "set-executor", d, pv(t, c.executorAddr), stacks.Bool(true))
-	n.MustCall(c.settlement, "deposit", c.ownerAddr, pv(t, c.tokenA), stacks.UInt(deposit))
-	n.Fund(c.executorAddr, executorFunds)
-
-	keyFile := filepath.Join(t.TempDir(), "executor.key")
-	if err := os.WriteFile(keyFile, []byte(executorKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, prefix := testenv.Redis(t)
-	vars := map[string]string{
-		"DATABASE_URL": testenv.PostgresDSN(t), "REDIS_URL": testenv.RedisURL(t), "STXGATE_REDIS_PREFIX": prefix,
-		"STXGATE_NETWORK": "testnet", "STXGATE_SETTLEMENT": "stacks", "STXGATE_EXECUTOR_KEY_FILE": keyFile,
-		"STXGATE_STACKS_NODE_URL": n.URL, "STXGATE_SETTLEMENT_CONTRACT": c.settlement,
-		"STXGATE_STACKS_POLL_INTERVAL": "1h", "STXGATE_MAINTENANCE_INTERVAL": "1h",
-	}
+	c := startChain(t, testnode.Options{BlockInterval: -1})
+	c.authorise(executorKey, executorFunds)
+	vars := c.gatewayEnv(executorKey)
+	vars["STXGATE_STACKS_POLL_INTERVAL"], vars["STXGATE_MAINTENANCE_INTERVAL"] = "1h", "1h"
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -111,6 +100,46 @@ func setUp(t *testing.T, env map[string]string) *chain {
 	return c
 }
 
+// startChain starts the test node and gives it a pool and the owner's deposit.
+func startChain(t *testing.T, opts testnode.Options) *chain {
+	n := testnode.Start(t, opts)
+	c := &chain{t: t, node: n, owner: mustKey(t, ownerKey),
+		settlement: n.Contract("stxgate-settlement"), tokenA: n.Contract("token-a"), tokenB: n.Contract("token-b")}
+	c.ownerAddr = c.owner.Address(stacks.Testnet).String()
+	c.recipAddr = mustKey(t, recipKey).Address(stacks.Testnet).String()
+	d := n.Deployer
+	n.MustCall(c.tokenA, "mint", d, stacks.UInt(poolA), pv(t, d))
+	n.MustCall(c.tokenB, "mint", d, stacks.UInt(poolB), pv(t, d))
+	n.MustCall(c.tokenA, "mint", d, stacks.UInt(deposit), pv(t, c.ownerAddr))
+	n.MustCall(c.settlement, "add-liquidity", d, pv(t, c.tokenA), pv(t, c.tokenB), stacks.UInt(poolA), stacks.UInt(poolB))
+	n.MustCall(c.settlement, "deposit", c.ownerAddr, pv(t, c.tokenA), stacks.UInt(deposit))
+	return c
+}
+
+// authorise makes the account of keyHex an executor of the settlement
+// contract with microSTX for fees, and the chain's executor.
+func (c *chain) authorise(keyHex string, microSTX uint64) {
+	c.executorAddr = mustKey(c.t, keyHex).Address(stacks.Testnet).String()
+	c.node.MustCall(c.settlement, "set-executor", c.node.Deployer, pv(c.t, c.executorAddr), stacks.Bool(true))
+	c.node.Fund(c.executorAddr, microSTX)
+}
+
+// gatewayEnv is the environment of a gateway settling on the chain's node
+// with the executor key keyHex, on a fresh PostgreSQL database and Redis prefix.
+func (c *chain) gatewayEnv(keyHex string) map[string]string {
+	keyFile := filepath.Join(c.t.TempDir(), "executor.key")
+	if err := os.WriteFile(keyFile, []byte(keyHex+"\n"), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	_, prefix := testenv.Redis(c.t)
+	c.db = testenv.PostgresDSN(c.t)
+	return map[string]string{
+		"DATABASE_URL": c.db, "REDIS_URL": testenv.RedisURL(c.t), "STXGATE_REDIS_PREFIX": prefix,
+		"STXGATE_NETWORK": "testnet", "STXGATE_SETTLEMENT": "stacks", "STXGATE_EXECUTOR_KEY_FILE": keyFile,
+		"STXGATE_STACKS_NODE_URL": c.node.URL, "STXGATE_SETTLEMENT_CONTRACT": c.settlement,
+	}
+}
+
 type answer struct {
 	status int
 	body   string
@@ -123,11 +152,26 @@ func (c *chain) do(method, path, body string, headers map[string]string) answer 
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, path, rd)
+	if c.base != "" {
+		var err error
+		if req, err = http.NewRequest(method, c.base+path, rd); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
+	}
+	if c.base != "" {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return answer{0, err.Error()} // the gateway is gone (killed)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, strings.TrimSpace(string(b))}
 	}
 	rec := httptest.NewRecorder()
 	c.gw.Handler().ServeHTTP(rec, req)
@@ -167,7 +211,7 @@ func (c *chain) createOrder(uuid string, amountIn uint64) {
 	now := time.Now().Truncate(time.Second)
 	o := ordersig.Order{Owner: c.ownerAddr, InputToken: c.tokenA, OutputToken: c.tokenB, AmountIn: strconv.FormatUint(amountIn, 10),
 		TargetPrice: "0.30", Direction: "gt", ConditionToken: c.tokenA, Recipient: c.recipAddr, UUID: uuid,
-		ValidFrom: now.Add(-time.Minute).Unix(), ValidTo: now.Add(time.Hour).Unix()}
+		ValidFrom: now.Add(-time.Minute).Unix(), ValidTo: now.Add(c.validFor()).Unix()}
 	sig, err := ordersig.Sign(c.owner, o, stacks.NewDomain("stxgate", "1", stacks.Testnet))
 	if err != nil {
 		c.t.Fatal(err)
@@ -249,29 +293,11 @@ func quote(in, reserveIn, reserveOut uint64) uint64 {
 	return new(big.Int).Div(num, den).Uint64()
 }
 
-// depositOf reads the contract's get-balance (an owner's deposit) through
-// POST /v2/contracts/call-read and returns it as Clarity.
+// depositOf reads the contract's get-balance (an owner's deposit) and
+// returns it as Clarity.
 func (c *chain) depositOf(owner, token string) string {
 	c.t.Helper()
-	args := []string{"0x" + hex.EncodeToString(stacks.Serialize(pv(c.t, owner))), "0x" + hex.EncodeToString(stacks.Serialize(pv(c.t, token)))}
-	body, _ := json.Marshal(map[string]any{"sender": owner, "arguments": args})
-	resp, err := http.Post(c.node.URL+"/v2/contracts/call-read/"+strings.Replace(c.settlement, ".", "/", 1)+"/get-balance", "application/json", bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Okay   bool   `json:"okay"`
-		Result string `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Okay {
-		c.t.Fatalf("get-balance: %v %+v", err, out)
-	}
-	v, err := stacks.ParseValueHex(out.Result)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return stacks.Repr(v)
+	return c.node.ReadOnly(c.settlement, "get-balance", owner, pv(c.t, owner), pv(c.t, token))
 }
 
 // The issue's first "Done when": a wallet signs an order → created with a

@@ -109,14 +109,14 @@ func (e *Executor) Settle(ctx context.Context, o *order.Order) (string, error) {
 		return "", err
 	}
 	if s != nil {
-		return e.rebroadcast(ctx, s)
+		return e.rebroadcast(ctx, s, true)
 	}
 	for range 3 { // a re-nonce after BadNonce or ConflictingNonceInMempool
 		s, err := e.reserve(ctx, o)
 		if err != nil {
 			return "", err
 		}
-		txid, err, again := e.send(ctx, s)
+		txid, err, again := e.send(ctx, s, true)
 		if !again {
 			return txid, err
 		}
@@ -179,8 +179,13 @@ func (e *Executor) sign(tx *sx.Transaction, nonce, fee uint64) ([]byte, string, 
 }
 
 // send broadcasts a reserved slot and maps the node's answer: again is true
-// when the order needs another nonce.
-func (e *Executor) send(ctx context.Context, s *slot) (txid string, err error, again bool) {
+// when the order needs another nonce (the slot is retired). owned says the
+// slot's order is executing under this call (Settle): only then does a
+// definitive refusal give the nonce back and fail the settlement. A
+// re-broadcast for a submitted order (tracker, gap filler) that is refused
+// keeps the slot: the order still shows its transaction, and the next round
+// tries again or replaces it by fee.
+func (e *Executor) send(ctx context.Context, s *slot, owned bool) (txid string, err error, again bool) {
 	for try := 0; ; try++ {
 		start := time.Now()
 		err := e.node.broadcast(ctx, s.Raw)
@@ -200,8 +205,14 @@ func (e *Executor) send(ctx context.Context, s *slot) (txid string, err error, a
 		switch rej.Reason {
 		case "BadNonce", "ConflictingNonceInMempool":
 			// Mined or pending already under one of our signings of this
-			// slot (a replacement's predecessor, a crash's re-broadcast)?
-			// Then the nonce is ours and so is the outcome.
+			// slot (a replacement's predecessor, a crash's re-broadcast, one
+			// another gateway signed meanwhile)? Then the nonce is ours and
+			// so is the outcome.
+			if cur, err := e.ledger.byNonce(ctx, s.Nonce); err != nil {
+				return "", err, false
+			} else if cur != nil && cur.State == "pending" && cur.OrderUUID == s.OrderUUID {
+				s.TxIDs = cur.TxIDs
+			}
 			for i := len(s.TxIDs) - 1; i >= 0; i-- {
 				if t, found, _ := e.node.tx(ctx, s.TxIDs[i]); found && !strings.HasPrefix(t.Status, "dropped") {
 					return s.TxIDs[i], nil, false
@@ -222,7 +233,7 @@ func (e *Executor) send(ctx context.Context, s *slot) (txid string, err error, a
 		case "FeeTooLow":
 			want, ok := rej.expected()
 			if !ok || want > e.cfg.FeeCap || try >= 2 {
-				return "", e.refuse(ctx, s, rej, fmt.Sprintf("the node wants a fee above the cap of %d µSTX", e.cfg.FeeCap)), false
+				return "", e.refuse(ctx, s, rej, fmt.Sprintf("the node wants a fee above the cap of %d µSTX", e.cfg.FeeCap), owned), false
 			}
 			if err := e.resign(ctx, s, max(want, s.Fee+1)); err != nil {
 				return "", err, false
@@ -233,7 +244,7 @@ func (e *Executor) send(ctx context.Context, s *slot) (txid string, err error, a
 					// Queued: the bytes stay reserved; reconciliation sends them once the chain moves.
 					return "", fmt.Errorf("stacks settlement: %w; queued for reconciliation", rej), false
 				}
-				return "", e.refuse(ctx, s, rej, reasonText(rej.Reason)), false
+				return "", e.refuse(ctx, s, rej, reasonText(rej.Reason), owned), false
 			}
 			select {
 			case <-ctx.Done():
@@ -241,7 +252,7 @@ func (e *Executor) send(ctx context.Context, s *slot) (txid string, err error, a
 			case <-time.After(time.Duration(try+1) * 300 * time.Millisecond):
 			}
 		default:
-			return "", e.refuse(ctx, s, rej, reasonText(rej.Reason)), false
+			return "", e.refuse(ctx, s, rej, reasonText(rej.Reason), owned), false
 		}
 	}
 }
@@ -256,8 +267,12 @@ func reasonText(reason string) string {
 	return "refused by the node"
 }
 
-// refuse gives the nonce back and answers a definitive rejection.
-func (e *Executor) refuse(ctx context.Context, s *slot, rej *Rejection, why string) error {
+// refuse gives the nonce back and answers a definitive rejection of an
+// owned slot; a re-broadcast's refusal keeps the slot for the next round.
+func (e *Executor) refuse(ctx context.Context, s *slot, rej *Rejection, why string, owned bool) error {
+	if !owned {
+		return fmt.Errorf("stacks settlement: the node refused the re-broadcast of nonce %d: %w (%s); tried again next round", s.Nonce, rej, why)
+	}
 	if err := e.ledger.release(ctx, s.Nonce, "free", e.now()); err != nil {
 		return err
 	}
@@ -287,18 +302,22 @@ func (e *Executor) resign(ctx context.Context, s *slot, fee uint64) error {
 	return nil
 }
 
+// errRetired: the node refused a slot's nonce as used by a transaction not
+// ours; the slot is void and its order needs another nonce.
+var errRetired = errors.New("stacks settlement: the node refused the reserved nonce as used by another transaction; the order's slot is retired")
+
 // rebroadcast sends a slot's bytes again (idempotent at the node) unless
-// the transaction is already known.
-func (e *Executor) rebroadcast(ctx context.Context, s *slot) (string, error) {
+// the transaction is already known. owned as for send.
+func (e *Executor) rebroadcast(ctx context.Context, s *slot, owned bool) (string, error) {
 	if s.State == "mined" {
 		return s.TxID, nil
 	}
 	if t, found, err := e.node.tx(ctx, s.TxID); err == nil && found && !strings.HasPrefix(t.Status, "dropped") {
 		return s.TxID, nil
 	}
-	txid, err, again := e.send(ctx, s)
+	txid, err, again := e.send(ctx, s, owned)
 	if again {
-		return "", errors.New("stacks settlement: the node refused the reserved nonce; the order's slot is retired")
+		return "", errRetired
 	}
 	return txid, err
 }
@@ -417,7 +436,7 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 		return order.Outcome{}, err
 	}
 	if s == nil {
-		return order.Outcome{}, fmt.Errorf("%w (uuid %s, claim %d)", errNoTx, o.UUID, o.Attempts)
+		return e.trackUnrecorded(ctx, o)
 	}
 	// Newest first: a replacement is the likely winner, but any of them may be.
 	var newest chainTx
@@ -457,14 +476,48 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 	switch {
 	case !newestFound && s.BroadcastAt == nil, !newestFound && !stuck:
 		// Never accepted, or the node lost it: the same bytes again.
-		if _, err := e.rebroadcast(ctx, s); err != nil {
-			return order.Outcome{}, err
+		if _, err := e.rebroadcast(ctx, s, false); err != nil {
+			return retiredOutcome(s, err)
 		}
 		return order.Outcome{State: order.OutcomePending}, nil
 	case dropped || stuck:
 		return e.replaceByFee(ctx, s)
 	}
 	return order.Outcome{State: order.OutcomePending}, nil
+}
+
+// retiredOutcome is what a refused re-broadcast means for a submitted
+// order: when the node gave its nonce to a transaction not ours (the slot
+// is void), none of ours can be mined and the order opens again; any other
+// refusal is retried next round.
+func retiredOutcome(s *slot, err error) (order.Outcome, error) {
+	if err == nil || errors.Is(err, errRetired) {
+		return order.Outcome{State: order.OutcomeAborted, TxID: s.TxID,
+			Reason: fmt.Sprintf("nonce %d of transaction %s was used by another transaction; the order can be executed again", s.Nonce, s.TxID)}, nil
+	}
+	return order.Outcome{}, err
+}
+
+// trackUnrecorded follows a submitted order whose claim has no live slot in
+// the ledger (it was retired, or the ledger lost it) by the txid the order
+// shows: mined, it is the outcome; unknown to the node or dropped, nothing
+// of this claim can be mined any more and the order opens again.
+func (e *Executor) trackUnrecorded(ctx context.Context, o *order.Order) (order.Outcome, error) {
+	t, found, err := e.node.tx(ctx, o.TxID)
+	if err != nil {
+		return order.Outcome{}, err
+	}
+	switch {
+	case found && t.Status == "success":
+		return order.Outcome{State: order.OutcomeConfirmed, TxID: o.TxID, BlockHeight: t.BlockHeight}, nil
+	case found && t.Status == "pending":
+		return order.Outcome{State: order.OutcomePending}, nil
+	case found && strings.HasPrefix(t.Status, "abort"):
+		return order.Outcome{State: order.OutcomeAborted, TxID: o.TxID,
+			Reason: fmt.Sprintf("transaction %s aborted on chain (%s): %s", o.TxID, t.Status, t.Result.Repr)}, nil
+	}
+	return order.Outcome{State: order.OutcomeAborted, TxID: o.TxID,
+		Reason: fmt.Sprintf("%v (uuid %s, claim %d) and the node has not mined %s; the order can be executed again", errNoTx, o.UUID, o.Attempts, o.TxID)}, nil
 }
 
 func (e *Executor) mined(ctx context.Context, s *slot) {
@@ -479,16 +532,16 @@ func (e *Executor) mined(ctx context.Context, s *slot) {
 func (e *Executor) replaceByFee(ctx context.Context, s *slot) (order.Outcome, error) {
 	fee := min(s.Fee+s.Fee/4+1, e.cfg.FeeCap)
 	if fee <= s.Fee {
-		if _, err, _ := e.send(ctx, s); err != nil {
-			return order.Outcome{}, err
+		if _, err, again := e.send(ctx, s, false); err != nil || again {
+			return retiredOutcome(s, err)
 		}
 		return order.Outcome{State: order.OutcomePending}, nil
 	}
 	if err := e.resign(ctx, s, fee); err != nil {
 		return order.Outcome{}, err
 	}
-	if _, err, _ := e.send(ctx, s); err != nil {
-		return order.Outcome{}, err
+	if _, err, again := e.send(ctx, s, false); err != nil || again {
+		return retiredOutcome(s, err)
 	}
 	e.Metrics.Replacements.Add(1)
 	e.log.Info("replaced a dropped or stuck transaction by fee", slog.String("uuid", s.OrderUUID),
@@ -519,7 +572,7 @@ func (e *Executor) FillGaps(ctx context.Context) (int, error) {
 			e.log.Warn("nonce gap the executor never reserved (another signer uses this account?)", slog.Uint64("nonce", n))
 			continue
 		case s.State == "pending":
-			if _, err, _ := e.send(ctx, s); err != nil {
+			if _, err, _ := e.send(ctx, s, false); err != nil {
 				return filled, err
 			}
 		case s.State == "free":

@@ -50,6 +50,7 @@ const journal = []; // every state change applied to simnet, to rebuild it witho
 const txs = new Map(); // txid (hex, no 0x) -> record
 const nextNonce = new Map(); // sender -> next nonce the chain expects
 let lastBlock = { height: simnet.blockHeight, time: Number(simnet.getBlockTime()), hash: blockHash(simnet.blockHeight) };
+const rejectedBy = {}; // rejection reason -> count
 const counters = { accepted: 0, rejected: 0, dropped: 0, mined: 0, success: 0, abortByResponse: 0, abortByPostCondition: 0, rebuilds: 0 };
 
 const faults = {
@@ -546,7 +547,10 @@ async function route(req, res) {
     const bytes = new Uint8Array(await readBody(req));
     const [status, body] = await withChain(() => admit(bytes));
     if (status === 200) counters.accepted++;
-    else counters.rejected++;
+    else {
+      counters.rejected++;
+      rejectedBy[body.reason] = (rejectedBy[body.reason] ?? 0) + 1;
+    }
     if (faults.delayMs > 0) await sleep(faults.delayMs);
     return send(res, status, body);
   }
@@ -623,7 +627,7 @@ async function route(req, res) {
   // Control API (test code only).
   if (req.method === "GET" && path === "/control/state") {
     const mempool = [...txs.values()].filter((r) => r.status === "pending").length;
-    return send(res, 200, { height: lastBlock.height, blockTime: lastBlock.time, mempool, counters,
+    return send(res, 200, { height: lastBlock.height, blockTime: lastBlock.time, mempool, counters, rejectedBy,
       faults: { ...faults, rejectNext: faults.rejectNext.map((f) => ({ ...f })) }, deployer });
   }
   if (req.method === "POST" && path === "/control/faults") {
@@ -670,6 +674,12 @@ async function route(req, res) {
       }
       send(res, 200, { result: { hex: hexOf(r.result), repr: cvToString(r.result) }, events: hiroEvents(r.events, "".padStart(64, "0")) });
     });
+  }
+  if (req.method === "GET" && (g = m(/^\/control\/txs\/([A-Z0-9]+)$/))) {
+    // Every transaction of a sender the node ever accepted, by nonce then
+    // arrival: what a test checks nonces and outcomes against.
+    const list = [...txs.values()].filter((r) => r.sender === g[1]).sort((a, b) => a.nonce - b.nonce);
+    return send(res, 200, list.map(txJSON));
   }
   if (req.method === "GET" && (g = m(/^\/control\/balance\/([A-Z0-9]+(?:\.[a-zA-Z0-9_-]+)?)$/))) {
     const out = {};

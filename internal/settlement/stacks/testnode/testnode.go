@@ -236,6 +236,31 @@ func (n *Node) MustCall(contract, function, sender string, args ...stacks.Value)
 	return r
 }
 
+// ReadOnly calls a read-only function of contract as sender through
+// POST /v2/contracts/call-read and returns the result as Clarity.
+func (n *Node) ReadOnly(contract, function, sender string, args ...stacks.Value) string {
+	n.t.Helper()
+	hexArgs := make([]string, len(args))
+	for i, a := range args {
+		hexArgs[i] = "0x" + hex.EncodeToString(stacks.Serialize(a))
+	}
+	var out struct {
+		Okay   bool   `json:"okay"`
+		Result string `json:"result"`
+		Cause  any    `json:"cause"`
+	}
+	n.control("/v2/contracts/call-read/"+strings.Replace(contract, ".", "/", 1)+"/"+function,
+		map[string]any{"sender": sender, "arguments": hexArgs}, &out)
+	if !out.Okay {
+		n.t.Fatalf("testnode: %s.%s: %v", contract, function, out.Cause)
+	}
+	v, err := stacks.ParseValueHex(out.Result)
+	if err != nil {
+		n.t.Fatalf("testnode: %s.%s: %v", contract, function, err)
+	}
+	return stacks.Repr(v)
+}
+
 // Balances returns what principal holds: "STX" and "<contract>::<token>" to
 // amounts in base units.
 func (n *Node) Balances(principal string) map[string]string {
@@ -251,6 +276,8 @@ type State struct {
 	BlockTime int64          `json:"blockTime"`
 	Mempool   int            `json:"mempool"`
 	Counters  map[string]int `json:"counters"`
+	// RejectedBy counts refused broadcasts by rejection reason.
+	RejectedBy map[string]int `json:"rejectedBy"`
 }
 
 // State returns the tip, the mempool size and the node's counters.
@@ -282,8 +309,27 @@ type Tx struct {
 	FeeRate              string `json:"fee_rate"`
 	Sender               string `json:"sender_address"`
 	BlockHeight          int    `json:"block_height"`
+	TxType               string `json:"tx_type"`
 	TxResult             Value  `json:"tx_result"`
 	PostConditionFailure string `json:"post_condition_failure"`
+	ContractCall         *struct {
+		ContractID   string  `json:"contract_id"`
+		FunctionName string  `json:"function_name"`
+		FunctionArgs []Value `json:"function_args"`
+	} `json:"contract_call"`
+	TokenTransfer *struct {
+		Recipient string `json:"recipient_address"`
+		Amount    string `json:"amount"`
+	} `json:"token_transfer"`
+}
+
+// Txs returns every transaction of sender the node accepted (pending,
+// mined or dropped), by nonce then arrival.
+func (n *Node) Txs(sender string) []Tx {
+	n.t.Helper()
+	var out []Tx
+	n.get("/control/txs/"+sender, &out)
+	return out
 }
 
 // Value is a Clarity value as the API shows it.

@@ -1,4 +1,4 @@
-package scaletest
+package testgateway
 
 import (
 	"bufio"
@@ -15,57 +15,69 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
-// buildOnce compiles cmd/stxgate once per test binary (with the ambient
+// binary is cmd/stxgate, compiled once per test binary (with the ambient
 // build settings, so the build cache of `go vet` and `go build` is reused).
-var buildOnce struct {
+var binary struct {
 	sync.Once
 	path string
 	err  error
 }
 
-func gatewayBinary(t *testing.T) string {
+// Binary builds cmd/stxgate once per test binary and returns its path. A
+// package using it runs its tests with Main, which removes it.
+func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
+	binary.Do(func() {
+		goBin, err := exec.LookPath("go") // go test puts its own go first on PATH
 		if err != nil {
-			buildOnce.err = fmt.Errorf("go tool not on PATH: %w", err)
+			binary.err = fmt.Errorf("go tool not on PATH: %w", err)
 			return
 		}
-		dir, err := os.MkdirTemp("", "stxgate-scaletest-")
+		dir, err := os.MkdirTemp("", "stxgate-bin-")
 		if err != nil {
-			buildOnce.err = err
+			binary.err = err
 			return
 		}
-		buildOnce.path = filepath.Join(dir, "stxgate")
-		cmd := exec.Command(goBin, "build", "-o", buildOnce.path, "github.com/stxgate/stxgate/cmd/stxgate")
+		binary.path = filepath.Join(dir, "stxgate")
+		cmd := exec.Command(goBin, "build", "-o", binary.path, "github.com/stxgate/stxgate/cmd/stxgate")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildOnce.err = fmt.Errorf("go build ./cmd/stxgate: %v\n%s", err, out)
+			binary.err = fmt.Errorf("go build ./cmd/stxgate: %v\n%s", err, out)
 		}
 	})
-	if buildOnce.err != nil {
-		t.Fatal(buildOnce.err)
+	if binary.err != nil {
+		t.Fatal(binary.err)
 	}
-	return buildOnce.path
+	return binary.path
 }
 
-// process is one gateway process.
-type process struct {
+// Main runs the tests of a package that uses Binary, then deletes the
+// binary: func TestMain(m *testing.M) { os.Exit(testgateway.Main(m)) }.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binary.path != "" {
+		_ = os.RemoveAll(filepath.Dir(binary.path))
+	}
+	return code
+}
+
+// Process is one gateway process.
+type Process struct {
 	URL        string // main listener
 	MetricsURL string // /metrics URL (own listener when STXGATE_METRICS_LISTEN is set)
+	Logs       *LogBuffer
 	cmd        *exec.Cmd
-	logs       *testgateway.LogBuffer
 	exited     chan struct{}
 	exitErr    error
 }
 
-// startProcess runs the gateway binary with env (on top of a clean
+// StartProcess runs the gateway binary with env (on top of a clean
 // environment: no inherited STXGATE_*, DATABASE_URL or REDIS_URL) and waits
-// until it is ready. It listens on a free loopback port it reports in its log.
-func startProcess(t *testing.T, bin string, env map[string]string) *process {
+// until it is ready. It listens on a free loopback port it reports in its
+// log. The process is stopped when the test ends; its log is shown if the
+// test failed.
+func StartProcess(t testing.TB, bin string, env map[string]string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin)
 	for _, kv := range os.Environ() {
@@ -90,14 +102,14 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &testgateway.LogBuffer{}, exited: make(chan struct{})}
+	p := &Process{cmd: cmd, Logs: &LogBuffer{}, exited: make(chan struct{})}
 	addrs := make(chan [2]string, 2)
 	go func() {
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Bytes()
-			_, _ = p.logs.Write(append(append([]byte{}, line...), '\n'))
+			_, _ = p.Logs.Write(append(append([]byte{}, line...), '\n'))
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal(line, &rec) == nil && rec.Addr != "" && strings.HasSuffix(rec.Msg, "listening") {
 				addrs <- [2]string{rec.Msg, rec.Addr}
@@ -110,9 +122,9 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
-		p.stop(5 * time.Second)
+		p.Stop(5 * time.Second)
 		if t.Failed() {
-			t.Logf("gateway %s log:\n%s", p.URL, p.logs.String())
+			t.Logf("gateway %s log:\n%s", p.URL, p.Logs.String())
 		}
 	})
 
@@ -130,9 +142,9 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 				p.URL = "http://" + a[1]
 			}
 		case <-p.exited:
-			t.Fatalf("gateway exited at start: %v\n%s", p.exitErr, p.logs.String())
+			t.Fatalf("gateway exited at start: %v\n%s", p.exitErr, p.Logs.String())
 		case <-deadline:
-			t.Fatalf("gateway did not report its listener\n%s", p.logs.String())
+			t.Fatalf("gateway did not report its listener\n%s", p.Logs.String())
 		}
 	}
 	if p.MetricsURL == "" {
@@ -140,7 +152,7 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	waitFor(ctx, t, p.URL+"/readyz", func() error {
+	WaitFor(ctx, t, p.URL+"/readyz", func() error {
 		resp, err := http.Get(p.URL + "/readyz")
 		if err != nil {
 			return err
@@ -154,9 +166,9 @@ func startProcess(t *testing.T, bin string, env map[string]string) *process {
 	return p
 }
 
-// stop sends SIGTERM and waits up to grace for a clean exit, then kills.
+// Stop sends SIGTERM and waits up to grace for a clean exit, then kills.
 // It reports whether the process exited by itself with status 0.
-func (p *process) stop(grace time.Duration) (clean bool) {
+func (p *Process) Stop(grace time.Duration) (clean bool) {
 	select {
 	case <-p.exited:
 		return p.exitErr == nil
@@ -170,5 +182,35 @@ func (p *process) stop(grace time.Duration) (clean bool) {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
 		return false
+	}
+}
+
+// Kill ends the process with SIGKILL (a crash: nothing drains) and waits
+// until it is gone.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// ExitErr is how the process ended (after Stop or Kill).
+func (p *Process) ExitErr() error {
+	<-p.exited
+	return p.exitErr
+}
+
+// WaitFor retries f every 50 ms until it succeeds or ctx ends (then the
+// test fails with f's last error).
+func WaitFor(ctx context.Context, t testing.TB, what string, f func() error) {
+	t.Helper()
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
