@@ -29,6 +29,7 @@ func inProcessGateway(b *testing.B) (http.Handler, string) {
 	env := map[string]string{
 		"STXGATE_RATE_LIMIT_MINUTE": "1000000000", "STXGATE_RATE_LIMIT_HOUR": "1000000000",
 		"STXGATE_RATE_LIMIT_DAY": "1000000000", "STXGATE_LOG_LEVEL": "warn",
+		"STXGATE_IP_LIMIT_MINUTE": "1000000000", "STXGATE_WALLET_LIMIT_MINUTE": "1000000000",
 	}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
