@@ -112,6 +112,18 @@ func (k *Key) AllowsIP(ip netip.Addr) bool {
 	return false
 }
 
+// Usable applies the rules every keyed request passes: active, not expired
+// at now, allowed from ip.
+func (k *Key) Usable(ip netip.Addr, now time.Time) error {
+	if k.EffectiveStatus(now) != StatusActive {
+		return ErrInactiveKey
+	}
+	if !k.AllowsIP(ip) {
+		return ErrIPDenied
+	}
+	return nil
+}
+
 // Clone returns a deep copy, so cached keys are never shared mutable state.
 func (k *Key) Clone() *Key {
 	c := *k

@@ -66,15 +66,6 @@ func NewService(store Store, cfg Config, now func() time.Time) *Service {
 // Network is the network keys are issued for.
 func (s *Service) Network() stacks.Network { return s.cfg.Network }
 
-// SetOnChange installs the change hook (wiring: the authenticator exists after the service).
-func (s *Service) SetOnChange(fn func(context.Context, *Key) error) { s.cfg.OnChange = fn }
-
-// SetOnCreate installs the creation hook (wiring, as SetOnChange).
-func (s *Service) SetOnCreate(fn func(context.Context, *Key) error) { s.cfg.OnCreate = fn }
-
-// Store returns the underlying store, for components that read keys directly.
-func (s *Service) Store() Store { return s.store }
-
 // CreateInput is a validated-by-Create request for a new key.
 type CreateInput struct {
 	Wallet      string
@@ -173,6 +164,11 @@ func (s *Service) Get(ctx context.Context, wallet, id string) (*Key, error) {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
 	return k, nil
+}
+
+// OperatorGet returns any wallet's key (the operator API); ErrNotFound if none.
+func (s *Service) OperatorGet(ctx context.Context, id string) (*Key, error) {
+	return s.store.KeyByID(ctx, id)
 }
 
 // UpdateInput changes a key; nil fields stay as they are.
@@ -356,18 +352,6 @@ func prefixStrings(ps []netip.Prefix) []string {
 		out[i] = p.String()
 	}
 	return out
-}
-
-// Check applies the rules every keyed request passes: active, not expired,
-// allowed from ip.
-func (s *Service) Check(k *Key, ip netip.Addr) error {
-	if k.EffectiveStatus(s.now()) != StatusActive {
-		return ErrInactiveKey
-	}
-	if !k.AllowsIP(ip) {
-		return ErrIPDenied
-	}
-	return nil
 }
 
 // ParsePermissions validates names: at least one, no unknown ones. Duplicates

@@ -120,31 +120,33 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		limiter = ratelimit.NewMemory(now)
 	}
 
-	a.Keys = apikey.NewService(keyStore, apikey.Config{
-		Network:            cfg.Network,
-		MaxActivePerWallet: cfg.MaxKeysPerWallet,
-		DefaultLimits:      apikey.Limits{Minute: cfg.RateLimitMinute, Hour: cfg.RateLimitHour, Day: cfg.RateLimitDay},
-		Audit:              trail,
-	}, now)
-	a.Auth = keyauth.New(a.Keys, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now))
+	// The authenticator reads the key store; the key service tells it of
+	// every creation and change (OnCreate, OnChange).
+	a.Auth = keyauth.New(keyStore, cfg.Network, limiter, keyauth.NewCache(cfg.KeyCacheTTL, 1<<20, now), now)
 	a.Auth.SetMissLimit(cfg.KeyMissLimitMinute)
 	if err := a.Auth.Known().Load(ctx); err != nil {
 		// Not fatal: the first unknown key lists the keys again.
 		log.Warn("load the set of existing API keys", slog.Any("error", err))
 	}
-	a.Keys.SetOnCreate(a.Auth.Announce)
 	changed := cfg.RedisPrefix + "keys:changed"
-	a.Keys.SetOnChange(func(ctx context.Context, k *apikey.Key) error {
-		if err := a.Auth.Invalidate(ctx, k); err != nil {
-			return err
-		}
-		if a.rdb != nil { // evict promptly elsewhere; correctness rests on the generation
-			if err := a.rdb.Publish(ctx, changed, k.ID).Err(); err != nil {
-				log.Warn("publish key change", slog.Any("error", err))
+	a.Keys = apikey.NewService(keyStore, apikey.Config{
+		Network:            cfg.Network,
+		MaxActivePerWallet: cfg.MaxKeysPerWallet,
+		DefaultLimits:      apikey.Limits{Minute: cfg.RateLimitMinute, Hour: cfg.RateLimitHour, Day: cfg.RateLimitDay},
+		Audit:              trail,
+		OnCreate:           a.Auth.Announce,
+		OnChange: func(ctx context.Context, k *apikey.Key) error {
+			if err := a.Auth.Invalidate(ctx, k); err != nil {
+				return err
 			}
-		}
-		return nil
-	})
+			if a.rdb != nil { // evict promptly elsewhere; correctness rests on the generation
+				if err := a.rdb.Publish(ctx, changed, k.ID).Err(); err != nil {
+					log.Warn("publish key change", slog.Any("error", err))
+				}
+			}
+			return nil
+		},
+	}, now)
 	a.Usage = usage.NewRecorder(keyStore, log)
 
 	settle := opt.Settlement

@@ -65,7 +65,7 @@ func (s *Server) adminKey(c echo.Context) (*apikey.Key, error) {
 	if !apikey.ValidID(c.Param("keyId")) {
 		return nil, errAdminKeyGone
 	}
-	k, err := s.keys.Store().KeyByID(c.Request().Context(), c.Param("keyId"))
+	k, err := s.keys.OperatorGet(c.Request().Context(), c.Param("keyId"))
 	if errors.Is(err, apikey.ErrNotFound) {
 		return nil, errAdminKeyGone
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // Subject is the limiter subject of a key: its windows and its generation.
@@ -38,9 +39,18 @@ type Result struct {
 	Limited bool
 }
 
+// Keys is what authentication reads of the key store: a key by its secret's
+// hash, and the hashes of the keys stored since a time (Known).
+type Keys interface {
+	KeyByHash(ctx context.Context, h apikey.Hash) (*apikey.Key, error)
+	KeyHashes(ctx context.Context, since time.Time) ([]apikey.Hash, time.Time, error)
+}
+
 // Authenticator resolves keys through the cache and the limiter.
 type Authenticator struct {
-	keys    *apikey.Service
+	keys    Keys
+	network stacks.Network // keys are issued for this network only
+	now     func() time.Time
 	limiter ratelimit.Limiter
 	cache   *Cache
 	known   *Known           // every key hash the store has (known.go)
@@ -49,9 +59,10 @@ type Authenticator struct {
 	missPolicy ratelimit.Policy // unknown-key lookups per client IP (misses.go); nil: none
 }
 
-// New returns an Authenticator.
-func New(keys *apikey.Service, limiter ratelimit.Limiter, cache *Cache) *Authenticator {
-	return &Authenticator{keys: keys, limiter: limiter, cache: cache, known: NewKnown(keys.Store(), limiter)}
+// New returns an Authenticator of network's keys, read from keys. now is the
+// clock expiry is judged by (time.Now in production).
+func New(keys Keys, network stacks.Network, limiter ratelimit.Limiter, cache *Cache, now func() time.Time) *Authenticator {
+	return &Authenticator{keys: keys, network: network, now: now, limiter: limiter, cache: cache, known: NewKnown(keys, limiter)}
 }
 
 // ErrLimiterDown is returned (wrapped in a 503) when the limiter is unreachable
@@ -66,9 +77,9 @@ var ErrLimiterDown = fault.Unavailable("Service unavailable: rate limiter unreac
 // an inactive key) is not counted: a thief outside the allowlist cannot use
 // up the owner's limits.
 func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.Addr, failOpen bool) (*Result, error) {
-	secret, err := apikey.ParseSecret(raw, a.keys.Network())
+	secret, err := apikey.ParseSecret(raw, a.network)
 	if err != nil {
-		return nil, apikey.SecretError(err, a.keys.Network())
+		return nil, apikey.SecretError(err, a.network)
 	}
 	hash := secret.Hash()
 	entry, hit := a.cache.Get(hash)
@@ -80,7 +91,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		}
 		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers
 	}
-	if err := a.keys.Check(entry.Key, ip); err != nil {
+	if err := entry.Key.Usable(ip, a.now()); err != nil {
 		var d ratelimit.Decision
 		entry, d, err = a.recheck(ctx, hash, entry, hit, ip)
 		if err != nil {
@@ -121,7 +132,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		}
 		res.Key = entry.Key
 	}
-	if err := a.keys.Check(res.Key, ip); err != nil {
+	if err := res.Key.Usable(ip, a.now()); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -153,7 +164,7 @@ func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *En
 		entry.Gen = d.Generation // not shared yet
 		a.cache.Put(hash, entry)
 	}
-	return entry, d, a.keys.Check(entry.Key, ip)
+	return entry, d, entry.Key.Usable(ip, a.now())
 }
 
 // lookup reads a key that is not cached. Only a hash the known set has
@@ -175,7 +186,7 @@ func (a *Authenticator) lookup(ctx context.Context, hash apikey.Hash, ip netip.A
 }
 
 func (a *Authenticator) load(ctx context.Context, hash apikey.Hash) (*apikey.Key, error) {
-	k, err := a.keys.Store().KeyByHash(ctx, hash)
+	k, err := a.keys.KeyByHash(ctx, hash)
 	if errors.Is(err, apikey.ErrNotFound) {
 		return nil, apikey.ErrInvalidKey
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/testenv"
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // fullCache is a cache holding n keys, as a busy gateway's would.
@@ -64,14 +63,9 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 func authenticator(b *testing.B, limiter ratelimit.Limiter) (*keyauth.Authenticator, string) {
 	b.Helper()
 	limits := apikey.Limits{Minute: 1 << 30, Hour: 1 << 30, Day: 1 << 30}
-	svc := apikey.NewService(memory.New(), apikey.Config{Network: stacks.Mainnet, MaxActivePerWallet: 25, DefaultLimits: limits}, time.Now)
-	_, secret, err := svc.Create(context.Background(), apikey.CreateInput{
-		Wallet: "SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R", Name: "bench", Permissions: []string{"execute"},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return keyauth.New(svc, limiter, keyauth.NewCache(time.Hour, 1<<20, time.Now)), secret.String()
+	p := newKeyPath(memory.New(), limiter, limits, time.Hour, time.Now)
+	_, secret := p.newKey(b, "SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R", "bench")
+	return p.auth, secret.String()
 }
 
 func benchAuthenticate(b *testing.B, limiter ratelimit.Limiter) {

@@ -35,7 +35,7 @@ import (
 // per key plus slice slack; TestKnownMemoryForAMillionKeys measures it.
 type Known struct {
 	shards  [256]knownShard
-	store   apikey.Store
+	store   hashLister
 	limiter ratelimit.Limiter
 
 	seen    atomic.Int64 // the generation the last listing started under; 0: none yet
@@ -59,8 +59,13 @@ var genPolicy = ratelimit.Policy{ratelimit.MinuteWindow(1)}
 // listed. Inserting a key is one short transaction.
 const listMargin = 5 * time.Minute
 
+// hashLister lists the hashes of the keys stored since a time (apikey.Store.KeyHashes).
+type hashLister interface {
+	KeyHashes(ctx context.Context, since time.Time) ([]apikey.Hash, time.Time, error)
+}
+
 // NewKnown returns an empty set over store; limiter carries the generation.
-func NewKnown(store apikey.Store, limiter ratelimit.Limiter) *Known {
+func NewKnown(store hashLister, limiter ratelimit.Limiter) *Known {
 	return &Known{store: store, limiter: limiter}
 }
 

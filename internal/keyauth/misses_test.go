@@ -37,16 +37,10 @@ func TestUnknownKeysLimitedPerIP(t *testing.T) {
 	clock := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
 	store := &countingStore{Store: memory.New()}
-	svc := apikey.NewService(store, apikey.Config{Network: stacks.Mainnet, MaxActivePerWallet: 5,
-		DefaultLimits: apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}}, now)
-	auth := keyauth.New(svc, ratelimit.NewMemory(now), keyauth.NewCache(30*time.Second, 1000, now))
-	svc.SetOnCreate(auth.Announce)
+	p := newKeyPath(store, ratelimit.NewMemory(now), testLimits, 30*time.Second, now)
+	auth := p.auth
 	auth.SetMissLimit(3)
-	_, real, err := svc.Create(context.Background(), apikey.CreateInput{
-		Wallet: "SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R", Name: "real", Permissions: []string{"execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, real := p.newKey(t, "SP1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRCBGD7R", "real")
 	random := func() string {
 		s, err := apikey.NewSecret(stacks.Mainnet)
 		if err != nil {

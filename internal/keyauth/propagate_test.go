@@ -14,7 +14,6 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/testenv"
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // failingBumps is the real Redis limiter whose next Bump calls fail, as
@@ -31,23 +30,6 @@ func (f *failingBumps) Bump(ctx context.Context, subject string) (int64, error) 
 	return f.Limiter.Bump(ctx, subject)
 }
 
-// instance is one gateway's key path: its own service and key cache over
-// the shared PostgreSQL and Redis.
-type instance struct {
-	keys *apikey.Service
-	auth *keyauth.Authenticator
-}
-
-func newInstance(t *testing.T, store apikey.Store, limiter ratelimit.Limiter) instance {
-	t.Helper()
-	svc := apikey.NewService(store, apikey.Config{Network: stacks.Mainnet, MaxActivePerWallet: 25,
-		DefaultLimits: apikey.Limits{Minute: 100, Hour: 1000, Day: 10000}}, time.Now)
-	auth := keyauth.New(svc, limiter, keyauth.NewCache(keyauth.DefaultTTL, 1000, time.Now))
-	svc.SetOnChange(auth.Invalidate)
-	svc.SetOnCreate(auth.Announce)
-	return instance{keys: svc, auth: auth}
-}
-
 // Issue 13 item 6: a revoke (or suspend) whose generation bump failed
 // answers 503; its retry finds the row already changed and must still
 // propagate, so the other instance stops accepting the key at once (before,
@@ -59,8 +41,8 @@ func TestRetriedRevokeAndSuspendPropagate(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	shared := ratelimit.NewRedis(rdb, prefix)
 	flaky := &failingBumps{Limiter: shared}
-	a := newInstance(t, postgres.New(pool), flaky)
-	b := newInstance(t, postgres.New(pool), shared)
+	a := newKeyPath(postgres.New(pool), flaky, testLimits, keyauth.DefaultTTL, time.Now)
+	b := newKeyPath(postgres.New(pool), shared, testLimits, keyauth.DefaultTTL, time.Now)
 	ip := netip.MustParseAddr("192.0.2.7")
 	const wallet = "SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR"
 
@@ -74,16 +56,13 @@ func TestRetriedRevokeAndSuspendPropagate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k, secret, err := a.keys.Create(ctx, apikey.CreateInput{Wallet: wallet, Name: tc.name, Permissions: []string{"execute"}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, secret := a.newKey(t, wallet, tc.name)
 			if _, err := b.auth.Authenticate(ctx, secret.String(), ip, false); err != nil { // B caches the key
 				t.Fatalf("instance B before the change: %v", err)
 			}
 
 			flaky.fail.Store(1)
-			_, err = tc.change(k.ID)
+			_, err := tc.change(k.ID)
 			fe, _ := fault.As(err)
 			if fe == nil || fe.Kind != fault.KindUnavailable || fe.Public != "Service unavailable: could not propagate the key change" {
 				t.Fatalf("change with the bump failing: %v; want 503 could not propagate the key change", err)
