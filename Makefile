@@ -129,7 +129,7 @@ migrate: ## apply migrations to DATABASE_URL (default: local PostgreSQL)
 # loopback against ceilings measured in the same run. Needs PostgreSQL and Redis (DATABASE_URL /
 # REDIS_URL, else the local defaults); creates and drops its own databases and Redis prefix.
 BENCH_SDK_PKGS ?= ./stacks ./ordersig
-BENCH_PKGS ?= ./internal/apikey ./internal/keyauth ./internal/ratelimit ./internal/httpapi
+BENCH_PKGS ?= ./internal/apikey ./internal/keyauth ./internal/ratelimit/... ./internal/httpapi
 BENCH_MICRO = { (cd $(SDK) && $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_SDK_PKGS)) \
 	&& $(GO) test -run '^$$' -bench . -benchmem -count=1 -benchtime=$(1) $(BENCH_PKGS); } > bin/bench-micro.txt 2>&1 \
 	|| { cat bin/bench-micro.txt; exit 1; }; cat bin/bench-micro.txt

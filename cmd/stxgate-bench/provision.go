@@ -228,7 +228,7 @@ func createOrdersViaAPI(ctx context.Context, addr string, ws []*wallet, keys [][
 // default policy — with pipelined EVALSHA of the real script.
 type limiterFill struct {
 	rdb    *redis.Client
-	prefix string // the limiter's, as ratelimit.NewRedis takes it
+	prefix string // the limiter's, as redislimit.New takes it
 	n      int
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/settlement"
 	stackssettle "github.com/stxgate/stxgate/internal/settlement/stacks"
@@ -108,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		a.rdb = rdb
 		replay = redisconn.NewReplay(rdb, cfg.RedisPrefix)
-		redisLimiter := ratelimit.NewRedis(rdb, cfg.RedisPrefix)
+		redisLimiter := redislimit.New(rdb, cfg.RedisPrefix)
 		limiter = redisLimiter
 		a.Metrics.WatchBatcher(metrics.BatchLimiter, redisLimiter.PipelineStats)
 		ready = append(ready, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})

@@ -8,13 +8,13 @@ import (
 
 // The domain packages know no transport and no driver: metrics reach them
 // through small interfaces, Redis and PostgreSQL through the adapters app
-// wires in. ratelimit still holds its Redis limiter (not yet split out).
+// wires in (ratelimit/redislimit, redisconn, store/postgres).
 func TestDomainImportsNoTransportOrDriver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
 	forbidden := []string{"github.com/labstack/echo", "github.com/jackc/pgx", "github.com/redis/go-redis"}
-	for _, pkg := range []string{"order", "apikey", "walletauth", "usage"} {
+	for _, pkg := range []string{"order", "apikey", "walletauth", "usage", "ratelimit"} {
 		out, err := exec.Command("go", "list", "-deps", "github.com/stxgate/stxgate/internal/"+pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

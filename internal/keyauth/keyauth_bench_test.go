@@ -11,6 +11,7 @@ import (
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
@@ -94,7 +95,7 @@ func benchAuthenticate(b *testing.B, limiter ratelimit.Limiter) {
 // callers in flight, ns/op is the inverse of throughput, not a latency.
 func BenchmarkAuthenticateRedis(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
-	benchAuthenticate(b, ratelimit.NewRedis(rdb, prefix))
+	benchAuthenticate(b, redislimit.New(rdb, prefix))
 }
 
 // BenchmarkAuthenticateMemory is the same path on the in-process limiter:

@@ -12,6 +12,7 @@ import (
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
@@ -39,7 +40,7 @@ func TestRetriedRevokeAndSuspendPropagate(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.MigratedPool(t)
 	rdb, prefix := testenv.Redis(t)
-	shared := ratelimit.NewRedis(rdb, prefix)
+	shared := redislimit.New(rdb, prefix)
 	flaky := &failingBumps{Limiter: shared}
 	a := newKeyPath(postgres.New(pool), flaky, testLimits, keyauth.DefaultTTL, time.Now)
 	b := newKeyPath(postgres.New(pool), shared, testLimits, keyauth.DefaultTTL, time.Now)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Memory is the in-process twin of Redis for the embedded default: the same
+// Memory is the in-process twin of redislimit.Limiter for the embedded default: the same
 // bucket algorithm, for one gateway instance.
 type Memory struct {
 	mu       sync.Mutex

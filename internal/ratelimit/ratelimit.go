@@ -1,6 +1,8 @@
 // Package ratelimit is the sliding-window limiter: several windows per
-// subject checked and recorded at once, in Redis (one Lua script, one round
-// trip) or in process (the embedded default), with the same semantics.
+// subject checked and recorded at once, in Redis (package redislimit: one Lua
+// script, one round trip) or in process (Memory, the embedded default), with
+// the same semantics. This package knows no driver; redislimit's tests run
+// both limiters against each other.
 //
 // A window of size W is kept as N+1 buckets of granularity g = W/N. A
 // request is admitted only if, in every window, the buckets that overlap the

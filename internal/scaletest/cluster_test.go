@@ -16,6 +16,7 @@ import (
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/pkg/client"
@@ -62,7 +63,7 @@ func TestRedisCluster(t *testing.T) {
 		cc := connect(t).(*redis.ClusterClient)
 		nodes := map[string]bool{}
 		for i := range 30 {
-			keys := ratelimittest.Keys(prefix, fmt.Sprintf("k:key%d", i)) // ratelimit.NewRedis(cc, prefix)'s
+			keys := ratelimittest.Keys(prefix, fmt.Sprintf("k:key%d", i)) // redislimit.New(cc, prefix)'s
 			s1, err1 := cc.ClusterKeySlot(ctx, keys[0]).Result()
 			s2, err2 := cc.ClusterKeySlot(ctx, keys[1]).Result()
 			if err1 != nil || err2 != nil || s1 != s2 {
@@ -82,7 +83,7 @@ func TestRedisCluster(t *testing.T) {
 	// The limiter test of internal/ratelimit, on the cluster: two instances
 	// (two clients), 1,000 concurrent requests for each of three subjects.
 	t.Run("ExactlyLimitAdmittedUnderConcurrency", func(t *testing.T) {
-		lims := []ratelimit.Limiter{ratelimit.NewRedis(connect(t), prefix), ratelimit.NewRedis(connect(t), prefix)}
+		lims := []ratelimit.Limiter{redislimit.New(connect(t), prefix), redislimit.New(connect(t), prefix)}
 		subjects := []string{"k:race-a", "k:race-b", "k:race-c"}
 		admitted := make([]atomic.Int64, len(subjects))
 		refused := make([]atomic.Int64, len(subjects))
@@ -111,7 +112,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	t.Run("GenerationBump", func(t *testing.T) {
-		l1, l2 := ratelimit.NewRedis(connect(t), prefix), ratelimit.NewRedis(connect(t), prefix)
+		l1, l2 := redislimit.New(connect(t), prefix), redislimit.New(connect(t), prefix)
 		subject := "k:gen"
 		d, err := l1.Allow(ctx, subject, std(10))
 		if err != nil || d.Generation != 0 {

@@ -1,5 +1,5 @@
 // Package limiterscript is the Redis limiter's Lua script and how it is
-// called: its keys and its arguments. Only the limiter (internal/ratelimit)
+// called: its keys and its arguments. Only the limiter (ratelimit/redislimit)
 // and its benchmark support (internal/ratelimit/ratelimittest) import it.
 package limiterscript
 

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ func impls(t *testing.T) []impl {
 	rdb, prefix := testenv.Redis(t)
 	mem := ratelimit.NewMemory(time.Now)
 	return []impl{
-		{"Redis", func() ratelimit.Limiter { return ratelimit.NewRedis(rdb, prefix) }},
+		{"Redis", func() ratelimit.Limiter { return redislimit.New(rdb, prefix) }},
 		{"Memory", func() ratelimit.Limiter { return mem }},
 	}
 }
@@ -217,7 +218,7 @@ func TestGenerationBump(t *testing.T) {
 // TestRedisMemoryPerKey reports MEMORY USAGE of a key that used every bucket.
 func TestRedisMemoryPerKey(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	l := ratelimit.NewRedis(rdb, prefix)
+	l := redislimit.New(rdb, prefix)
 	subject := fresh("mem")
 	for range 300 {
 		if _, err := l.Allow(context.Background(), subject, std(1000, 10000, 100000)); err != nil {
@@ -240,7 +241,7 @@ func TestRedisMemoryPerKey(t *testing.T) {
 // default policy at its window's limit.
 func TestRedisMemoryWorstCase(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	l := ratelimit.NewRedis(rdb, prefix)
+	l := redislimit.New(rdb, prefix)
 	subject := fresh("worst")
 	if _, err := l.Allow(context.Background(), subject, std(100, 1000, 10000)); err != nil {
 		t.Fatal(err)
@@ -288,7 +289,7 @@ func TestPipelinedChecksStayExact(t *testing.T) {
 			}
 		}
 	}()
-	lims := []*ratelimit.Redis{ratelimit.NewRedis(rdb, prefix), ratelimit.NewRedis(rdb, prefix)}
+	lims := []*redislimit.Limiter{redislimit.New(rdb, prefix), redislimit.New(rdb, prefix)}
 	const subjects, checks, limit = 40, 60, 25
 	admitted := make([]atomic.Int64, subjects)
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -19,7 +20,7 @@ var benchPolicy = std(1<<30, 1<<30, 1<<30)
 // trip plus the script (three windows of 61, 61 and 49 buckets).
 func BenchmarkRedisAllow(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
-	l := ratelimit.NewRedis(rdb, prefix)
+	l := redislimit.New(rdb, prefix)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -34,7 +35,7 @@ func BenchmarkRedisAllow(b *testing.B) {
 // ceiling (a) of the load benchmark adds HTTP to.
 func BenchmarkRedisAllowParallel(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
-	l := ratelimit.NewRedis(rdb, prefix)
+	l := redislimit.New(rdb, prefix)
 	ctx := context.Background()
 	var next atomic.Int64
 	b.ReportAllocs()
@@ -87,7 +88,7 @@ func BenchmarkMemoryAllow(b *testing.B) {
 // figure (INFO commandstats; other clients of a shared Redis add to it).
 func BenchmarkScriptBuckets(b *testing.B) {
 	rdb, prefix := testenv.Redis(b)
-	l := ratelimit.NewRedis(rdb, prefix)
+	l := redislimit.New(rdb, prefix)
 	ctx := context.Background()
 	for _, n := range []int{60, 600, 6000} {
 		b.Run("N="+strconv.Itoa(n), func(b *testing.B) {

@@ -1,4 +1,7 @@
-package ratelimit
+// Package redislimit is the production rate limiter: ratelimit's sliding
+// windows kept in Redis by one Lua script, so every gateway instance counts
+// against the same state.
+package redislimit
 
 import (
 	"context"
@@ -9,22 +12,23 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/groupcommit"
+	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/ratelimit/internal/limiterscript"
 )
 
-// script is the limiter's Lua script (internal/limiterscript/limiter.lua).
+// script is the limiter's Lua script (../internal/limiterscript/limiter.lua).
 var script = limiterscript.Script
 
-// Redis is the production limiter. Keys are hash-tagged per subject, so the
-// script runs unchanged on Redis Cluster; time comes from Redis TIME, so every
-// gateway instance agrees.
+// Limiter is the production ratelimit.Limiter. Keys are hash-tagged per
+// subject, so the script runs unchanged on Redis Cluster; time comes from
+// Redis TIME, so every gateway instance agrees.
 //
 // Concurrent checks are pipelined: while one pipeline is in flight, new
 // checks queue, and the next pipeline carries all of them — one write and one
 // read for many requests instead of one each, for the gateway and for Redis.
 // Each check is still its own EVALSHA, atomic on its own; a check on an idle
 // limiter goes at once.
-type Redis struct {
+type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
 	calls  *groupcommit.Batcher[scriptCall, scriptResult]
@@ -48,20 +52,20 @@ type scriptResult struct {
 // other; 4 is the middle.
 const pipelinesInFlight = 4
 
-// NewRedis returns a limiter storing its state under prefix.
-func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
-	r := &Redis{rdb: rdb, prefix: prefix}
+// New returns a limiter storing its state under prefix.
+func New(rdb redis.UniversalClient, prefix string) *Limiter {
+	r := &Limiter{rdb: rdb, prefix: prefix}
 	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[scriptCall]{InFlight: pipelinesInFlight})
 	return r
 }
 
 // PipelineStats tells how checks were pipelined (metrics, tests).
-func (r *Redis) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
+func (r *Limiter) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
 
 // pipeline runs a batch of script calls in one round trip. A call that finds
 // the script missing (a restarted or failed-over Redis) is run again alone by
 // script.Run, which loads it.
-func (r *Redis) pipeline(ctx context.Context, batch []scriptCall) ([]scriptResult, error) {
+func (r *Limiter) pipeline(ctx context.Context, batch []scriptCall) ([]scriptResult, error) {
 	out := make([]scriptResult, len(batch))
 	if len(batch) == 1 {
 		out[0].res, out[0].err = script.Run(ctx, r.rdb, batch[0].keys, batch[0].args...).Int64Slice()
@@ -84,15 +88,15 @@ func (r *Redis) pipeline(ctx context.Context, batch []scriptCall) ([]scriptResul
 }
 
 // keys are the state and generation keys of subject.
-func (r *Redis) keys(subject string) []string { return limiterscript.Keys(r.prefix, subject) }
+func (r *Limiter) keys(subject string) []string { return limiterscript.Keys(r.prefix, subject) }
 
 // Allow implements Limiter.
-func (r *Redis) Allow(ctx context.Context, subject string, p Policy) (Decision, error) {
+func (r *Limiter) Allow(ctx context.Context, subject string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return r.run(ctx, subject, p, true)
 }
 
 // Peek implements Limiter.
-func (r *Redis) Peek(ctx context.Context, subject string, p Policy) (Decision, error) {
+func (r *Limiter) Peek(ctx context.Context, subject string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return r.run(ctx, subject, p, false)
 }
 
@@ -100,47 +104,47 @@ func (r *Redis) Peek(ctx context.Context, subject string, p Policy) (Decision, e
 // rather than incremented, so a Redis restart that lost it can never bring
 // back a value some instance cached earlier (no ABA); it only has to outlive
 // the key cache's TTL.
-func (r *Redis) Bump(ctx context.Context, subject string) (int64, error) {
-	gen := NewGeneration()
-	if err := r.rdb.Set(ctx, r.keys(subject)[1], gen, GenerationTTL).Err(); err != nil {
-		return 0, fmt.Errorf("%w: bump generation: %w", ErrUnavailable, err)
+func (r *Limiter) Bump(ctx context.Context, subject string) (int64, error) {
+	gen := ratelimit.NewGeneration()
+	if err := r.rdb.Set(ctx, r.keys(subject)[1], gen, ratelimit.GenerationTTL).Err(); err != nil {
+		return 0, fmt.Errorf("%w: bump generation: %w", ratelimit.ErrUnavailable, err)
 	}
 	return gen, nil
 }
 
 // scriptArgs are the script's arguments for p.
-func scriptArgs(p Policy, record bool) []any {
+func scriptArgs(p ratelimit.Policy, record bool) []any {
 	return limiterscript.Args(record, len(p), func(i int) (int64, int, int) {
 		return p[i].Granularity().Milliseconds(), p[i].Buckets, p[i].Limit
 	})
 }
 
-func (r *Redis) run(ctx context.Context, subject string, p Policy, record bool) (Decision, error) {
+func (r *Limiter) run(ctx context.Context, subject string, p ratelimit.Policy, record bool) (ratelimit.Decision, error) {
 	return r.runArgs(ctx, subject, p, scriptArgs(p, record))
 }
 
 // runAt is run on a clock of the caller's (tests: clock steps); production
 // always uses Redis TIME.
-func (r *Redis) runAt(ctx context.Context, subject string, p Policy, record bool, now time.Time) (Decision, error) {
+func (r *Limiter) runAt(ctx context.Context, subject string, p ratelimit.Policy, record bool, now time.Time) (ratelimit.Decision, error) {
 	return r.runArgs(ctx, subject, p, append(scriptArgs(p, record), strconv.FormatInt(now.UnixMilli(), 10)))
 }
 
-func (r *Redis) runArgs(ctx context.Context, subject string, p Policy, args []any) (Decision, error) {
+func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Policy, args []any) (ratelimit.Decision, error) {
 	out, err := r.calls.Do(ctx, scriptCall{keys: r.keys(subject), args: args})
 	res := out.res
 	if err == nil {
 		err = out.err
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("%w: limiter script: %w", ErrUnavailable, err)
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
 	if len(res) != 3+3*len(p) {
-		return Decision{}, fmt.Errorf("limiter script returned %d values for %d windows", len(res), len(p))
+		return ratelimit.Decision{}, fmt.Errorf("limiter script returned %d values for %d windows", len(res), len(p))
 	}
-	d := Decision{Allowed: res[0] == 1, Now: time.UnixMilli(res[1]), Generation: res[2], Windows: make([]WindowState, len(p))}
+	d := ratelimit.Decision{Allowed: res[0] == 1, Now: time.UnixMilli(res[1]), Generation: res[2], Windows: make([]ratelimit.WindowState, len(p))}
 	for i, w := range p {
 		v := res[3+3*i:]
-		d.Windows[i] = WindowState{
+		d.Windows[i] = ratelimit.WindowState{
 			Window:     w,
 			Remaining:  int(v[0]),
 			Reset:      time.UnixMilli(v[1]),

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/ratelimit"
+	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -37,7 +38,7 @@ var clockSteps = []clockStep{
 
 func TestScriptMatchesTwinUnderClockSteps(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	red := ratelimit.NewRedis(rdb, prefix)
+	red := redislimit.New(rdb, prefix)
 	// Small windows with few buckets so steps cross buckets and windows often;
 	// the default shape too (its buckets at 1 s, 1 min, 30 min; steps in minutes).
 	policies := map[string]ratelimit.Policy{
@@ -127,7 +128,7 @@ func diffDecision(want, got ratelimit.Decision) string {
 // bucket, and stepping forward again finds them there.
 func TestClockStepBackCountsInNewestBucket(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	red := ratelimit.NewRedis(rdb, prefix)
+	red := redislimit.New(rdb, prefix)
 	p := ratelimit.Policy{{Name: "w", Size: time.Second, Buckets: 10, Limit: 3}}
 	subject := fresh("back")
 	t0 := time.UnixMilli(1_900_000_000_000)
