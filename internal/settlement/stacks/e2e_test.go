@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
@@ -482,4 +484,163 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// A nonce the node never saw leaves a gap (detected_missing_nonces) that
+// stops every later transaction of the executor. The gap filler closes it:
+// a reserved transaction whose broadcast was lost (as in a crash between
+// reserving and broadcasting) is re-broadcast from its stored bytes, and a
+// nonce given back that no order took is filled with a 1 µSTX transfer.
+func TestNonceGapsFilled(t *testing.T) {
+	c := setUp(t, nil)
+	n := c.node
+	ctx := context.Background()
+	for _, u := range []string{"gap-a", "gap-b", "gap-c"} {
+		c.createOrder(u, 100_000)
+	}
+
+	// gap-a's broadcast is lost: its nonce 0 is reserved with signed bytes,
+	// the outcome unknown, the order left executing.
+	n.SetFaults(testnode.Faults{UnavailableNext: testnode.Ptr(1)})
+	if r := c.execute("gap-a"); r.status != http.StatusBadGateway || errorCode(r.body) != "settlement_unknown" {
+		t.Fatalf("execute with the broadcast lost: %d %s", r.status, r.body)
+	}
+	txB := c.submitted("gap-b")
+	if tx, _ := n.TxStatus(txB); tx.Nonce != 1 {
+		t.Fatalf("gap-b has nonce %d, want 1", tx.Nonce)
+	}
+	if _, mined := n.Mine(1); mined != 0 {
+		t.Fatalf("mined %d transactions over the gap at nonce 0, want 0", mined)
+	}
+	missing := c.nonces()
+	if fmt.Sprint(missing.Missing) != "[0]" {
+		t.Fatalf("node's nonces: %+v, want nonce 0 missing", missing)
+	}
+	filled, err := c.gw.Executor.FillGaps(ctx)
+	if err != nil || filled != 1 {
+		t.Fatalf("FillGaps: %d, %v; want 1", filled, err)
+	}
+	if got := c.gw.Executor.Metrics.GapsFilled.Load(); got != 1 {
+		t.Fatalf("gaps filled metric %d, want 1", got)
+	}
+	if _, mined := n.Mine(1); mined != 2 {
+		t.Fatalf("mined %d transactions after the gap was filled, want 2", mined)
+	}
+	// Nonce 0 carries gap-a's own transaction: reconciliation finds it
+	// mined and the tracker fills both orders.
+	txs := n.Txs(c.executorAddr)
+	if len(txs) != 2 || txs[0].Nonce != 0 || txs[0].Status != "success" || !strings.Contains(txs[0].ContractCall.FunctionArgs[0].Repr, `(uuid "gap-a")`) {
+		t.Fatalf("executor's transactions: %+v", txs)
+	}
+	if f, _, err := c.gw.Orders.Reconcile(ctx, 0); err != nil || f != 1 {
+		t.Fatalf("reconcile: %d, %v", f, err)
+	}
+	if f, r := c.track(); f != 2 || r != 0 {
+		t.Fatalf("tracker: %d filled, %d reopened; want 2, 0", f, r)
+	}
+	if o := c.order("gap-a"); o.Status != "filled" || str(o.TxID) != txs[0].TxID {
+		t.Fatalf("gap-a: %+v, want filled by %s", o, txs[0].TxID)
+	}
+
+	// gap-c's broadcast is lost too (nonce 2), then reconciliation's
+	// re-broadcast is refused for good: the nonce is given back and the
+	// order opens again. Meanwhile another transaction went out under nonce
+	// 3 (the account's next): nonce 2 is a gap no order is bound to.
+	n.SetFaults(testnode.Faults{UnavailableNext: testnode.Ptr(1)})
+	if r := c.execute("gap-c"); r.status != http.StatusBadGateway || errorCode(r.body) != "settlement_unknown" {
+		t.Fatalf("execute gap-c with the broadcast lost: %d %s", r.status, r.body)
+	}
+	c.createOrder("gap-d", 100_000)
+	txD := c.submitted("gap-d")
+	if tx, _ := n.TxStatus(txD); tx.Nonce != 3 {
+		t.Fatalf("gap-d has nonce %d, want 3", tx.Nonce)
+	}
+	n.RejectNext(1, "TemporarilyBlacklisted", nil)
+	if _, released, err := c.gw.Orders.Reconcile(ctx, 0); err != nil || released != 1 {
+		t.Fatalf("reconcile gap-c: %d released, %v; want 1", released, err)
+	}
+	if o := c.order("gap-c"); o.Status != "open" || !strings.Contains(str(o.LastError), "TemporarilyBlacklisted") {
+		t.Fatalf("gap-c after the refusal: %+v", o)
+	}
+	if filled, err := c.gw.Executor.FillGaps(ctx); err != nil || filled != 1 {
+		t.Fatalf("FillGaps: %d, %v; want 1", filled, err)
+	}
+	if _, mined := n.Mine(1); mined != 2 {
+		t.Fatalf("mined %d after the filler, want 2", mined)
+	}
+	txs = n.Txs(c.executorAddr)
+	filler := txs[2]
+	if len(txs) != 4 || filler.Nonce != 2 || filler.Status != "success" || filler.TokenTransfer == nil ||
+		filler.TokenTransfer.Amount != "1" || filler.TokenTransfer.Recipient != c.settlement || filler.FeeRate != "1000" {
+		t.Fatalf("nonce 2: %+v, want a 1 µSTX transfer to the settlement contract at the 1000 µSTX fee floor", filler)
+	}
+	if f, _ := c.track(); f != 1 {
+		t.Fatalf("tracker: %d filled, want gap-d", f)
+	}
+	// gap-c executes again under the next nonce, 4.
+	if tx, _ := n.TxStatus(c.submitted("gap-c")); tx.Nonce != 4 {
+		t.Fatalf("gap-c's second execution has nonce %d, want 4", tx.Nonce)
+	}
+	if got := c.nonces(); got.PossibleNext != 5 || len(got.Missing) != 0 {
+		t.Fatalf("node's nonces at the end: %+v", got)
+	}
+}
+
+type accountNonces struct {
+	PossibleNext uint64   `json:"possible_next_nonce"`
+	Missing      []uint64 `json:"detected_missing_nonces"`
+}
+
+// nonces is the node's GET /extended/v1/address/{executor}/nonces.
+func (c *chain) nonces() accountNonces {
+	c.t.Helper()
+	resp, err := http.Get(c.node.URL + "/extended/v1/address/" + c.executorAddr + "/nonces")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out accountNonces
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		c.t.Fatal(err)
+	}
+	return out
+}
+
+// A transaction that aborts with (err u1003), the uuid already executed, is
+// not a failure when the executor's own earlier transaction for the order
+// executed it: the tracker looks up the contract's get-executed and the
+// order's transactions and fills the order with the one that succeeded.
+func TestUUIDUsedByOurEarlierTransactionFills(t *testing.T) {
+	c := setUp(t, nil)
+	n := c.node
+	c.createOrder("twice-1", 100_000)
+	first := c.submitted("twice-1")
+	n.Mine(1)
+	mined, _ := n.TxStatus(first)
+	if mined.Status != "success" {
+		t.Fatalf("first transaction: %+v", mined)
+	}
+	// The gateway missed that success and reopened the order (as after an
+	// API that briefly reported the transaction dropped): the order is
+	// open again, its mined transaction still in the executor's ledger.
+	conn, err := pgx.Connect(context.Background(), c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE orders SET status = 'open', txid = NULL, settlement = NULL,
+		submitted_at = NULL, executing_since = NULL WHERE uuid = 'twice-1'`); err != nil {
+		t.Fatal(err)
+	}
+	second := c.submitted("twice-1")
+	n.Mine(1)
+	if tx, _ := n.TxStatus(second); tx.Status != "abort_by_response" || tx.TxResult.Repr != "(err u1003)" || tx.Nonce != 1 {
+		t.Fatalf("second transaction: %+v, want aborted with (err u1003) under nonce 1", tx)
+	}
+	if f, r := c.track(); f != 1 || r != 0 {
+		t.Fatalf("tracker: %d filled, %d reopened; want 1 filled", f, r)
+	}
+	if o := c.order("twice-1"); o.Status != "filled" || str(o.TxID) != first || o.BlockHeight == nil || *o.BlockHeight != int64(mined.BlockHeight) || o.LastError != nil {
+		t.Fatalf("order: %+v, want filled by the first transaction %s at %d", o, first, mined.BlockHeight)
+	}
 }

@@ -460,6 +460,11 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 			return order.Outcome{State: order.OutcomeConfirmed, TxID: id, BlockHeight: t.BlockHeight}, nil
 		case "abort_by_response", "abort_by_post_condition":
 			e.mined(ctx, s)
+			if t.Status == "abort_by_response" && t.Result.Repr == errUUIDUsed {
+				if out, ours, err := e.filledBefore(ctx, o); err != nil || ours {
+					return out, err
+				}
+			}
 			reason := fmt.Sprintf("transaction %s aborted on chain (%s): %s", id, t.Status, t.Result.Repr)
 			if t.PostConditionFailure != "" {
 				reason += "; " + t.PostConditionFailure
@@ -484,6 +489,45 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 		return e.replaceByFee(ctx, s)
 	}
 	return order.Outcome{State: order.OutcomePending}, nil
+}
+
+// errUUIDUsed is the settlement contract's answer to an order uuid that is
+// already executed on chain (ERR-UUID-USED).
+const errUUIDUsed = "(err u1003)"
+
+// filledBefore looks up who executed o's uuid on chain when a transaction of
+// o aborted with errUUIDUsed: if it was one of the executor's own earlier
+// transactions for o (an earlier claim whose success the gateway missed),
+// the order is filled by that one, at its block. ours is false when the
+// contract has no record or the executing transaction is not ours.
+func (e *Executor) filledBefore(ctx context.Context, o *order.Order) (out order.Outcome, ours bool, err error) {
+	uuid, err := sx.StringASCII(o.UUID)
+	if err != nil {
+		return out, false, nil
+	}
+	res, err := e.node.callReadOnly(ctx, e.cfg.Contract, "get-executed", e.address, [][]byte{sx.Serialize(uuid)})
+	if err != nil {
+		return out, false, fmt.Errorf("stacks settlement: look up executed uuid %s: %w", o.UUID, err)
+	}
+	if v, err := sx.ParseValueHex(res); err != nil || sx.Repr(v) == "none" {
+		return out, false, err
+	}
+	txids, err := e.ledger.orderTxIDs(ctx, o.UUID)
+	if err != nil {
+		return out, false, err
+	}
+	for _, id := range txids {
+		t, found, err := e.node.tx(ctx, id)
+		if err != nil {
+			return out, false, err
+		}
+		if found && t.Status == "success" && t.ContractCall.FunctionName == "execute-order" {
+			e.log.Info("order already filled on chain by an earlier transaction of the executor", slog.String("uuid", o.UUID),
+				slog.String("txid", id), slog.Int64("block_height", t.BlockHeight))
+			return order.Outcome{State: order.OutcomeConfirmed, TxID: id, BlockHeight: t.BlockHeight}, true, nil
+		}
+	}
+	return out, false, nil
 }
 
 // retiredOutcome is what a refused re-broadcast means for a submitted

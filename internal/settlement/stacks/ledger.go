@@ -199,3 +199,23 @@ func (l *ledger) fill(ctx context.Context, nonce uint64, txid string, fee uint64
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// orderTxIDs is every txid the executor signed for the order uuid, over all
+// its claims, whose nonce is still bound to it (pending or mined).
+func (l *ledger) orderTxIDs(ctx context.Context, uuid string) ([]string, error) {
+	rows, err := l.pool.Query(ctx, `SELECT txids FROM stacks_executor_txs
+		WHERE address = $1 AND order_uuid = $2 AND state IN ('pending', 'mined') ORDER BY nonce`, l.address, uuid)
+	if err != nil {
+		return nil, fmt.Errorf("executor ledger: %w", err)
+	}
+	var out []string
+	for rows.Next() {
+		var ids []string
+		if err := rows.Scan(&ids); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("executor ledger: %w", err)
+		}
+		out = append(out, ids...)
+	}
+	return out, rows.Err()
+}

@@ -66,6 +66,9 @@ type chainTx struct {
 		Repr string `json:"repr"`
 	} `json:"tx_result"`
 	PostConditionFailure string `json:"post_condition_failure"`
+	ContractCall         struct {
+		FunctionName string `json:"function_name"`
+	} `json:"contract_call"`
 }
 
 func (n *node) do(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {

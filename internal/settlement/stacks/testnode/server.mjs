@@ -51,10 +51,11 @@ const txs = new Map(); // txid (hex, no 0x) -> record
 const nextNonce = new Map(); // sender -> next nonce the chain expects
 let lastBlock = { height: simnet.blockHeight, time: Number(simnet.getBlockTime()), hash: blockHash(simnet.blockHeight) };
 const rejectedBy = {}; // rejection reason -> count
-const counters = { accepted: 0, rejected: 0, dropped: 0, mined: 0, success: 0, abortByResponse: 0, abortByPostCondition: 0, rebuilds: 0 };
+const counters = { accepted: 0, rejected: 0, dropped: 0, mined: 0, success: 0, abortByResponse: 0, abortByPostCondition: 0, rebuilds: 0, unavailable: 0 };
 
 const faults = {
   rejectNext: [], // [{count, reason, reasonData}] consumed first to last
+  unavailableNext: 0, // the next n broadcasts get a 503 and never reach the mempool (a lost request)
   rejectFraction: 0, // each otherwise acceptable broadcast is refused with this probability
   rejectReason: "ServerFailureOther",
   dropFraction: 0, // each accepted transaction is silently dropped with this probability
@@ -496,7 +497,7 @@ function setFaults(body) {
   const fraction = (v, name) => (typeof v === "number" && v >= 0 && v <= 1 ? v : bad(`${name} must be a number in 0..1`));
   const count = (v, name) => (Number.isInteger(v) && v >= 0 ? v : bad(`${name} must be a non-negative integer`));
   for (const key of Object.keys(body)) {
-    if (!["rejectNext", "rejectFraction", "rejectReason", "dropFraction", "delayMs", "chainLimit", "minFeeRate", "feeRates",
+    if (!["rejectNext", "unavailableNext", "rejectFraction", "rejectReason", "dropFraction", "delayMs", "chainLimit", "minFeeRate", "feeRates",
       "feeEstimateUnavailable", "blockIntervalMs", "paused", "seed"].includes(key)) bad(`unknown fault ${key}`);
   }
   if (body.rejectNext !== undefined) {
@@ -504,6 +505,7 @@ function setFaults(body) {
     if (!reasons.has(r?.reason)) bad(`rejectNext.reason must be one of ${[...reasons].join(", ")}`);
     faults.rejectNext.push({ count: count(r.count ?? 1, "rejectNext.count"), reason: r.reason, reasonData: r.reasonData });
   }
+  if (body.unavailableNext !== undefined) faults.unavailableNext = count(body.unavailableNext, "unavailableNext");
   if (body.rejectReason !== undefined) {
     if (!reasons.has(body.rejectReason)) bad(`rejectReason must be one of ${[...reasons].join(", ")}`);
     faults.rejectReason = body.rejectReason;
@@ -545,6 +547,11 @@ async function route(req, res) {
       return send(res, 400, "Expected Content-Type application/octet-stream", "text/plain");
     }
     const bytes = new Uint8Array(await readBody(req));
+    if (faults.unavailableNext > 0) {
+      faults.unavailableNext--;
+      counters.unavailable++;
+      return send(res, 503, "Service Unavailable", "text/plain");
+    }
     const [status, body] = await withChain(() => admit(bytes));
     if (status === 200) counters.accepted++;
     else {

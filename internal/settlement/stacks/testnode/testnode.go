@@ -152,6 +152,10 @@ func (n *Node) Contract(name string) string { return n.Deployer + "." + name }
 // Faults are the node's fault switches (POST /control/faults); nil fields are
 // left as they are.
 type Faults struct {
+	// UnavailableNext: the next n broadcasts are answered 503 and never
+	// reach the mempool (a request lost on the way: the outcome is unknown
+	// to the executor).
+	UnavailableNext        *int      `json:"unavailableNext,omitempty"`
 	RejectFraction         *float64  `json:"rejectFraction,omitempty"`
 	RejectReason           *string   `json:"rejectReason,omitempty"`
 	DropFraction           *float64  `json:"dropFraction,omitempty"`
