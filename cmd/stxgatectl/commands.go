@@ -403,10 +403,12 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	fs := newFlags("keys " + sub)
 	name := fs.String("name", "", "key name")
-	perms := fs.String("permissions", "", "comma-separated: create,execute,cancel")
+	perms := fs.String("permissions", "", "comma-separated: create,execute,cancel,read (read alone: a monitoring key)")
 	ip := fs.String("ip", "", "comma-separated CIDRs allowed to use the key")
 	expires := fs.String("expires", "", "RFC 3339 expiry time")
-	export := fs.Bool("export", false, "print a shell export line (keys create)")
+	export := fs.Bool("export", false, "print a shell export line with the new key")
+	var grace lifetime
+	fs.Var(&grace, "grace", "how long the old key keeps working: 90s, 1h, 24h at most (0: revoked at once)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -460,11 +462,13 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		return nil
 	}
 	switch sub {
-	case "create", "list", "get", "update", "revoke":
+	case "create", "list", "get", "update", "rotate", "revoke":
 	default:
-		return usagef("keys: want create, list, get, update, revoke or self")
+		return usagef("keys: want create, list, get, update, rotate, revoke or self")
 	}
-	c, err := g.client(true)
+	// keys list with a read key (STXGATE_API_KEY) and no wallet key: no signature.
+	withWallet := !(sub == "list" && g.keyFile == "" && g.getenv("STXGATE_PRIVATE_KEY") == "" && g.getenv("STXGATE_API_KEY") != "")
+	c, err := g.client(withWallet)
 	if err != nil {
 		return err
 	}
@@ -501,9 +505,37 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 				k.Name, k.KeyID, strings.Join(k.Permissions, ","))
 			return nil
 		}
-		fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
-			k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
-		fmt.Fprintln(g.errOut, "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).")
+		g.printNewKey(k)
+		return nil
+	case "rotate":
+		id, err := keyID()
+		if err != nil {
+			return err
+		}
+		if g.json && *export {
+			return usagef("keys rotate: --json and --export exclude each other")
+		}
+		if time.Duration(grace) > 24*time.Hour || time.Duration(grace)%time.Second != 0 {
+			return usagef("keys rotate: --grace: want whole seconds up to 24h, such as 1h or 90s")
+		}
+		k, err := c.RotateKey(ctx, id, time.Duration(grace))
+		if err != nil {
+			return err
+		}
+		if g.json {
+			return g.printJSON(k)
+		}
+		old := "the old key " + id + " is revoked"
+		if grace > 0 {
+			old = fmt.Sprintf("the old key %s keeps working for %s", id, time.Duration(grace))
+		}
+		if *export {
+			fmt.Fprintf(g.out, "export STXGATE_API_KEY=%s\n# key id: %s\n", k.APIKey, k.KeyID)
+			fmt.Fprintf(g.errOut, "Rotated API key %q to key id %s; %s. The new key is in the export line and shown only once.\n", k.Name, k.KeyID, old)
+			return nil
+		}
+		g.printNewKey(k)
+		fmt.Fprintf(g.errOut, "Rotated: %s.\n", old)
 		return nil
 	case "list":
 		if err := noArgs(); err != nil {
@@ -578,6 +610,13 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		fmt.Fprintln(g.out, msg)
 		return nil
 	}
+}
+
+// printNewKey prints a created or rotated key, its secret shown this once.
+func (g *globals) printNewKey(k *client.CreatedKey) {
+	fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
+		k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
+	fmt.Fprintln(g.errOut, "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).")
 }
 
 func (g *globals) printKeys(keys []client.Key) {

@@ -169,6 +169,12 @@ func TestGoldenTranscript(t *testing.T) {
 	tr.hide(ops.KeyID, "KEY_ID_2")
 	tr.hide(ops.Prefix, "KEY_PREFIX_2")
 	step("keys", "list")
+	rotateArgs := []string{"keys", "rotate", ops.KeyID, "--grace", "1h"}
+	r = c.run("", rotateArgs...)
+	rotatedKey, rotatedID := field(t, r.stdout, "api key"), field(t, r.stdout, "key id")
+	tr.hide(rotatedKey, "API_KEY_3")
+	tr.hide(rotatedID, "KEY_ID_3")
+	tr.record(rotateArgs, r)
 	c.env["STXGATE_API_KEY"] = apiKey
 
 	step(append([]string{"orders", "create", "--uuid", "golden-1"}, orderFlags...)...)
@@ -186,7 +192,7 @@ func TestGoldenTranscript(t *testing.T) {
 	out := tr.String()
 	golden(t, "transcript.golden", out)
 	logs := g.Logs.String()
-	for _, secret := range []string{newKey, w.PrivateKey, testgateway.PrivA, apiKey, ops.APIKey} {
+	for _, secret := range []string{newKey, w.PrivateKey, testgateway.PrivA, apiKey, ops.APIKey, rotatedKey} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("a secret reached the gateway's log")
 		}

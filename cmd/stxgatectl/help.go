@@ -17,9 +17,10 @@ var commandHelp = map[string][2]string{
 	"sign message":    {"sign message <text|->", "Sign text (or stdin with -) as stx_signMessage does and print the RSV hex signature."},
 	"sign order":      {"sign order [order flags]", "Sign an order (SIP-018) and print the body of POST /api/v1/orders/new."},
 	"keys create":     {"keys create --name N --permissions P [--ip CIDR,...] [--expires RFC3339] [--export]", "Create an API key, signed by the wallet. The key is printed once."},
-	"keys list":       {"keys list", "List the wallet's API keys."},
+	"keys list":       {"keys list", "List the wallet's API keys (with only STXGATE_API_KEY set: a read key's wallet's, unsigned)."},
 	"keys get":        {"keys get <key id>", "Show one of the wallet's API keys."},
 	"keys update":     {"keys update <key id> [--name N] [--permissions P] [--ip CIDR,...]", "Change a key's name, permissions or IP allowlist (--ip \"\" allows every address)."},
+	"keys rotate":     {"keys rotate <key id> [--grace 1h] [--export]", "Replace a key by a new secret with the same settings, signed by the wallet; the old key works for --grace. The new key is printed once."},
 	"keys revoke":     {"keys revoke <key id>", "Revoke a key for good, signed by the wallet."},
 	"keys self":       {"keys self", "Show the key in STXGATE_API_KEY and its rate-limit windows."},
 	"orders create":   {"orders create [order flags]", "Sign and submit an order (with STXGATE_API_KEY when set: dual-auth)."},
@@ -106,7 +107,8 @@ func printCommandHelp(w io.Writer, fs *flag.FlagSet, shown []string) error {
 // keyFlags are the flags each keys command takes (keysCmd defines them all
 // on one flag set); walletFlags and adminFlags likewise.
 var (
-	keyFlags    = map[string][]string{"create": {"name", "permissions", "ip", "expires", "export"}, "update": {"name", "permissions", "ip"}}
+	keyFlags = map[string][]string{"create": {"name", "permissions", "ip", "expires", "export"}, "update": {"name", "permissions", "ip"},
+		"rotate": {"grace", "export"}}
 	walletFlags = map[string][]string{"new": {"export"}}
 	adminFlags  = map[string][]string{"suspend": {"reason"}, "unsuspend": {"reason"}, "audit": {"limit", "cursor"}}
 )

@@ -56,11 +56,12 @@ Wallet and signing (no gateway needed):
   sign order [order flags]        sign an order (SIP-018) and print the POST /orders/new body
 
 API keys (signed by the wallet; "keys self" uses STXGATE_API_KEY):
-  keys create --name N --permissions create,execute,cancel [--ip CIDR,...] [--expires RFC3339] [--export]
+  keys create --name N --permissions create,execute,cancel,read [--ip CIDR,...] [--expires RFC3339] [--export]
                                   (--export: "export STXGATE_API_KEY=..." for eval "$(...)")
-  keys list
+  keys list                       (with only STXGATE_API_KEY, a read key: its wallet's keys, unsigned)
   keys get <key id>
   keys update <key id> [--name N] [--permissions P] [--ip CIDR,...]   (--ip "" allows every address)
+  keys rotate <key id> [--grace 1h] [--export]   a new secret, same settings; the old key works for --grace
   keys revoke <key id>
   keys self                       the key in STXGATE_API_KEY and its rate-limit windows
 
@@ -93,7 +94,7 @@ Global flags (anywhere on the line):
 
 Environment:
   STXGATE_PRIVATE_KEY   the wallet's private key (66 hex; never accepted as a flag)
-  STXGATE_API_KEY       API key for keyed calls (keys self, orders create/execute/cancel)
+  STXGATE_API_KEY       API key for keyed calls (keys self, orders create/execute/cancel; keys list with a read key)
   STXGATE_SIP018_NAME, STXGATE_SIP018_VERSION   SIP-018 domain of orders (default stxgate, 1)
   STXGATE_OPERATOR_TOKEN  the gateway's operator token, for the admin commands
 

@@ -277,7 +277,7 @@ func TestMoreCommands(t *testing.T) {
 	t.Run("GatewayRefusal", func(t *testing.T) {
 		c := c.in(t)
 		r := c.fails(exitAPI, "keys", "create", "--name", "x", "--permissions", "fly")
-		if !strings.HasPrefix(r.stderr, "stxgatectl: gateway refused: 400 Unknown permission \"fly\" (allowed: create, execute, cancel)\n  field: permissions\n") {
+		if !strings.HasPrefix(r.stderr, "stxgatectl: gateway refused: 400 Unknown permission \"fly\" (allowed: create, execute, cancel, read)\n  field: permissions\n") {
 			t.Fatalf("stderr %q", r.stderr)
 		}
 		r = c.fails(exitAPI, "orders", "get", "nope")
@@ -402,5 +402,64 @@ func TestSignedCommandsBindToTheGateway(t *testing.T) {
 	r = c.fails(exitUsage, "--network", "mainnet", "keys", "list")
 	if !strings.Contains(r.stderr, "the gateway runs on testnet, this client signs for mainnet") {
 		t.Fatalf("mainnet CLI on a testnet gateway: %+v", r)
+	}
+}
+
+// TestKeysRotateAndReadKey: keys rotate prints the new key once and keeps
+// the old one for --grace; a read key lists its wallet's keys without the
+// wallet's private key.
+func TestKeysRotateAndReadKey(t *testing.T) {
+	g := testgateway.Start(t)
+	c := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_PRIVATE_KEY": testgateway.PrivA}}
+	created := c.ok("keys", "create", "--name", "bot", "--permissions", "execute")
+	oldKey, oldID := field(t, created, "api key"), field(t, created, "key id")
+
+	r := c.run("", "keys", "rotate", oldID, "--grace", "1h")
+	if r.code != 0 || r.stderr != "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).\n"+
+		"Rotated: the old key "+oldID+" keeps working for 1h0m0s.\n" {
+		t.Fatalf("keys rotate: %+v", r)
+	}
+	newKey, newID := field(t, r.stdout, "api key"), field(t, r.stdout, "key id")
+	if newKey == oldKey || newID == oldID || field(t, r.stdout, "name") != "bot" || field(t, r.stdout, "permissions") != "execute" {
+		t.Fatalf("keys rotate printed:\n%s", r.stdout)
+	}
+	for _, k := range []string{oldKey, newKey} {
+		self := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_API_KEY": k}}
+		self.ok("keys", "self")
+	}
+	r = c.fails(exitAPI, "keys", "rotate", oldID)
+	if !strings.HasPrefix(r.stderr, "stxgatectl: gateway refused: 409 API key already rotated\n  rotatedTo: "+newID+"\n") {
+		t.Fatalf("second rotation: %s", r.stderr)
+	}
+	r = c.run("", "keys", "rotate", newID, "--export")
+	m := regexp.MustCompile(`\Aexport STXGATE_API_KEY=(ck_live_[0-9A-Za-z]+)\n# key id: (\S+)\n\z`).FindStringSubmatch(r.stdout)
+	if r.code != 0 || m == nil || !strings.HasSuffix(r.stderr, "; the old key "+newID+" is revoked. The new key is in the export line and shown only once.\n") {
+		t.Fatalf("keys rotate --export: %+v", r)
+	}
+	gone := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_API_KEY": newKey}}
+	if r := gone.fails(exitAPI, "keys", "self"); !strings.HasPrefix(r.stderr, "stxgatectl: gateway refused: 401 API key inactive\n") {
+		t.Fatalf("key rotated without grace: %s", r.stderr)
+	}
+	for _, bad := range [][]string{{"--grace", "25h"}, {"--grace", "1500ms"}, {"--grace", "soon"}, {"--name", "x"}} {
+		c.fails(exitUsage, append([]string{"keys", "rotate", m[2]}, bad...)...)
+	}
+	c.fails(exitUsage, "keys", "rotate")
+
+	// A read key: keys list with only STXGATE_API_KEY.
+	reader := field(t, c.ok("keys", "create", "--name", "monitor", "--permissions", "read"), "api key")
+	monitor := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_API_KEY": reader}}
+	var keys []struct{ KeyID, Name, RotatedFrom, RotatedTo string }
+	if err := json.Unmarshal([]byte(monitor.ok("keys", "list", "--json")), &keys); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 4 || keys[0].KeyID != oldID || keys[0].RotatedTo != newID || keys[1].RotatedFrom != oldID || keys[3].Name != "monitor" {
+		t.Fatalf("keys listed with the read key: %+v", keys)
+	}
+	notReader := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_API_KEY": m[1]}}
+	if r := notReader.fails(exitAPI, "keys", "list"); !strings.HasPrefix(r.stderr, "stxgatectl: gateway refused: 403 API key does not have the read permission\n") {
+		t.Fatalf("keys list with an execute key: %s", r.stderr)
+	}
+	if r := monitor.fails(exitUsage, "keys", "get", oldID); !strings.Contains(r.stderr, "no private key") {
+		t.Fatalf("keys get with only a read key: %s", r.stderr)
 	}
 }

@@ -20,10 +20,13 @@ const (
 	PermCreate  Permission = "create"
 	PermExecute Permission = "execute"
 	PermCancel  Permission = "cancel"
+	// PermRead lets a key list its wallet's keys and read its audit trail
+	// without a wallet signature; it grants nothing on orders.
+	PermRead Permission = "read"
 )
 
 // AllPermissions in canonical order.
-var AllPermissions = []Permission{PermCreate, PermExecute, PermCancel}
+var AllPermissions = []Permission{PermCreate, PermExecute, PermCancel, PermRead}
 
 // Status of a key. Expiry is not a status: it is derived from ExpiresAt.
 type Status string
@@ -85,6 +88,11 @@ type Key struct {
 	RevokedAt     *time.Time
 	LastUsedAt    *time.Time
 	Usage         Usage
+	// RotatedFrom is the key this one replaced (RotateKey); "" if none.
+	RotatedFrom string
+	// RotatedTo is the key that replaced this one; "" if none. A rotated
+	// key lives on until its ExpiresAt (the grace period) or is revoked.
+	RotatedTo string
 }
 
 // EffectiveStatus is Status, or StatusExpired for an active key past ExpiresAt.
@@ -179,7 +187,9 @@ func MergeDeltas(deltas []UsageDelta) []UsageDelta {
 // Store keeps keys. PostgreSQL in production, memory for the embedded default;
 // both pass internal/store/storetest.
 type Store interface {
-	// InsertKey stores k unless its wallet already has maxActive active keys.
+	// InsertKey stores k unless its wallet already has maxActive active keys
+	// (active, unexpired and not rotated: a key in its grace period is on its
+	// way out and does not count).
 	// ev, when not nil, is written in the same transaction (its Wallet and
 	// KeyID set to k's): both are stored, or neither.
 	InsertKey(ctx context.Context, k *Key, maxActive int, ev *audit.Event) error
@@ -191,7 +201,16 @@ type Store interface {
 	// under a row lock) and stores the result. An error from fn aborts it.
 	// ev, when not nil, is written in the same transaction (its Wallet and
 	// KeyID set to the key's) after fn ran, so fn may fill its Details.
+	// The id, hash, wallet and rotation links never change.
 	UpdateKey(ctx context.Context, id string, fn func(*Key) error, ev *audit.Event) (*Key, error)
+	// RotateKey replaces key id by next in one transaction: under the old
+	// key's row lock, fn gives next the old key's settings and ends the old
+	// key (an expiry or a revocation); the store links the two (old.RotatedTo,
+	// next.RotatedFrom, next's wallet is old's) and stores both with their
+	// events — rotated (the old key's) and created (next's), each completed
+	// with its key's wallet and id after fn ran — or nothing at all. An error
+	// from fn aborts it. It returns the old key as stored.
+	RotateKey(ctx context.Context, id string, next *Key, fn func(old, next *Key) error, rotated, created *audit.Event) (*Key, error)
 	// AddUsage adds counts to keys' usage and moves lastUsedAt forward.
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
 	// KeyHashes lists the hashes of the keys stored at or after since (the

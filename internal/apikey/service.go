@@ -252,6 +252,113 @@ func (s *Service) Revoke(ctx context.Context, wallet, id string, claimFn func(co
 	}, s.event(ctx, audit.KeyRevoked, "wallet:"+wallet, nil))
 }
 
+// MaxGrace bounds a rotation's grace period: the old key lives at most a day.
+const MaxGrace = 24 * time.Hour
+
+// RotateInput asks for a key's replacement.
+type RotateInput struct {
+	Wallet string
+	ID     string
+	// Grace is how long the old key stays valid (0: revoked at once;
+	// an earlier expiry of the old key stands).
+	Grace time.Duration
+	Claim func(context.Context) error // as in CreateInput
+}
+
+// Errors of a rotation refused for the old key's state.
+var (
+	errRotateRevoked   = fault.Invalid("", "API key revoked").WithCode(fault.CodeAPIKeyRevoked)
+	errRotateSuspended = fault.Invalid("", "API key suspended").WithCode(fault.CodeAPIKeySuspended)
+	errRotateExpired   = fault.Invalid("", "API key expired").WithCode(fault.CodeAPIKeyExpired)
+	errAlreadyRotated  = fault.Conflict("API key already rotated").WithCode(fault.CodeAPIKeyAlreadyRotated)
+)
+
+// Rotate replaces one of the wallet's keys by a new key with a new secret
+// and the same name, permissions, limits, allowlist and expiry. The old key
+// stays valid for in.Grace, then fails as any expired key; with no grace it
+// is revoked at once. It returns the new key with the only copy of its
+// secret, and the old key as stored. Both keys, the old key's end and both
+// audit events (key.rotated, key.created) are stored in one transaction.
+func (s *Service) Rotate(ctx context.Context, in RotateInput) (next, old *Key, secret Secret, err error) {
+	if !ValidID(in.ID) {
+		return nil, nil, Secret{}, errKeyNotFound // before the claim: a request that cannot succeed spends nothing
+	}
+	if in.Grace < 0 || in.Grace > MaxGrace {
+		return nil, nil, Secret{}, fault.Invalidf("message.graceSeconds", "message.graceSeconds must be an integer from 0 to %d", int(MaxGrace/time.Second))
+	}
+	if err := claim(ctx, in.Claim); err != nil {
+		return nil, nil, Secret{}, err
+	}
+	secret, err = NewSecret(s.cfg.Network)
+	if err != nil {
+		return nil, nil, Secret{}, fmt.Errorf("generate key: %w", err)
+	}
+	id, err := newKeyID()
+	if err != nil {
+		return nil, nil, Secret{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	next = &Key{ID: id, Hash: secret.Hash(), Prefix: secret.Display(), Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+	graceSeconds := int(in.Grace / time.Second)
+	rotatedDetails := map[string]any{"rotatedTo": id, "graceSeconds": graceSeconds}
+	createdDetails := map[string]any{"rotatedFrom": in.ID}
+	fn := func(o, n *Key) error {
+		switch {
+		case o.WalletAddress != in.Wallet:
+			return errKeyNotFound
+		case o.RotatedTo != "": // first: a rotated key is revoked or expiring, and this says by what
+			return errAlreadyRotated.WithDetails(map[string]any{"rotatedTo": o.RotatedTo})
+		case o.Status == StatusRevoked:
+			return errRotateRevoked
+		case o.Status == StatusSuspended:
+			return errRotateSuspended
+		case o.EffectiveStatus(now) == StatusExpired:
+			return errRotateExpired
+		}
+		n.Name, n.Permissions, n.Limits = o.Name, slices.Clone(o.Permissions), o.Limits
+		n.IPAllowlist, n.ExpiresAt = slices.Clone(o.IPAllowlist), clonePtr(o.ExpiresAt)
+		createdDetails["name"], createdDetails["permissions"] = n.Name, n.Permissions
+		createdDetails["ipAllowlist"] = prefixStrings(n.IPAllowlist)
+		if n.ExpiresAt != nil {
+			createdDetails["expiresAt"] = n.ExpiresAt.Format(time.RFC3339Nano)
+		}
+		if in.Grace == 0 {
+			o.Status, o.RevokedAt = StatusRevoked, &now
+		} else if end := now.Add(in.Grace); o.ExpiresAt == nil || end.Before(*o.ExpiresAt) {
+			o.ExpiresAt = &end
+		}
+		if o.ExpiresAt != nil && o.Status == StatusActive {
+			rotatedDetails["expiresAt"] = o.ExpiresAt.Format(time.RFC3339Nano)
+		}
+		o.UpdatedAt = now
+		return nil
+	}
+	// fn fills the events' details before the store writes them.
+	rotated := s.event(ctx, audit.KeyRotated, "wallet:"+in.Wallet, rotatedDetails)
+	created := s.event(ctx, audit.KeyCreated, "wallet:"+in.Wallet, createdDetails)
+	old, err = s.store.RotateKey(ctx, in.ID, next, fn, rotated, created)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, Secret{}, errKeyNotFound
+	}
+	if err != nil {
+		if _, ok := fault.As(err); ok {
+			return nil, nil, Secret{}, err
+		}
+		return nil, nil, Secret{}, fmt.Errorf("rotate key: %w", err)
+	}
+	// Every instance must know the new key before its secret is handed out,
+	// and see the old key's end before the rotation is reported done.
+	if s.cfg.OnCreate != nil {
+		if err := s.cfg.OnCreate(ctx, next); err != nil {
+			return nil, nil, Secret{}, err
+		}
+	}
+	if err := s.propagate(ctx, old); err != nil {
+		return nil, nil, Secret{}, err
+	}
+	return next, old, secret, nil
+}
+
 // OperatorSetSuspended is the operator's switch; the reason is kept in the
 // audit trail (where the key's owner can read it). A revoked key stays revoked.
 func (s *Service) OperatorSetSuspended(ctx context.Context, id string, suspended bool, reason string) (*Key, error) {
@@ -358,13 +465,13 @@ func prefixStrings(ps []netip.Prefix) []string {
 // collapse; the result is in canonical order.
 func ParsePermissions(names []string) ([]Permission, error) {
 	if len(names) == 0 {
-		return nil, fault.Invalid("permissions", "permissions must name at least one of create, execute, cancel")
+		return nil, fault.Invalid("permissions", "permissions must name at least one of create, execute, cancel, read")
 	}
 	var out []Permission
 	for _, n := range names {
 		p := Permission(n)
 		if !slices.Contains(AllPermissions, p) {
-			return nil, fault.Invalidf("permissions", "Unknown permission %q (allowed: create, execute, cancel)", n)
+			return nil, fault.Invalidf("permissions", "Unknown permission %q (allowed: create, execute, cancel, read)", n)
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

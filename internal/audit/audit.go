@@ -19,6 +19,7 @@ const (
 	KeyCreated     = "key.created"
 	KeyUpdated     = "key.updated"
 	KeyRevoked     = "key.revoked"
+	KeyRotated     = "key.rotated" // the old key of a rotation; the new one has its key.created
 	KeySuspended   = "key.suspended"
 	KeyUnsuspended = "key.unsuspended"
 	OrderCreated   = "order.created"
@@ -31,7 +32,7 @@ const (
 )
 
 // Events lists every event name (the table's CHECK constraint mirrors it).
-var Events = []string{KeyCreated, KeyUpdated, KeyRevoked, KeySuspended, KeyUnsuspended,
+var Events = []string{KeyCreated, KeyUpdated, KeyRevoked, KeyRotated, KeySuspended, KeyUnsuspended,
 	OrderCreated, OrderExecuted, OrderCancelled, OrderFilled, OrderReopened}
 
 // ActorOperator is the actor of operator actions (the admin API).

@@ -294,7 +294,7 @@ func TestTypedErrors(t *testing.T) {
 
 	t.Run("BadRequest400NamesTheField", func(t *testing.T) {
 		_, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []string{"fly"}})
-		if e := apiError(t, err, 400, `Unknown permission "fly" (allowed: create, execute, cancel)`); e.Details["field"] != "permissions" {
+		if e := apiError(t, err, 400, `Unknown permission "fly" (allowed: create, execute, cancel, read)`); e.Details["field"] != "permissions" {
 			t.Fatalf("details %v", e.Details)
 		}
 	})

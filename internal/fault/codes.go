@@ -47,18 +47,22 @@ const (
 	CodeAuthRequired        Code = "auth_required"
 
 	// API keys.
-	CodeAPIKeyRequired      Code = "api_key_required"
-	CodeInvalidAPIKey       Code = "invalid_api_key"
-	CodeAPIKeyWrongNetwork  Code = "api_key_wrong_network"
-	CodeAPIKeyInactive      Code = "api_key_inactive"
-	CodeAPIKeyIPDenied      Code = "api_key_ip_denied"
-	CodeAPIKeyWrongWallet   Code = "api_key_wrong_wallet"
-	CodePermissionDenied    Code = "permission_denied"
-	CodeAPIKeyNotFound      Code = "api_key_not_found"
-	CodeAPIKeyRevoked       Code = "api_key_revoked"
-	CodeTooManyAPIKeys      Code = "too_many_api_keys"
-	CodeAPIKeyHeadersDiffer Code = "api_key_headers_differ"
-	CodeOperatorToken       Code = "invalid_operator_token"
+	CodeAPIKeyRequired          Code = "api_key_required"
+	CodeInvalidAPIKey           Code = "invalid_api_key"
+	CodeAPIKeyWrongNetwork      Code = "api_key_wrong_network"
+	CodeAPIKeyInactive          Code = "api_key_inactive"
+	CodeAPIKeyIPDenied          Code = "api_key_ip_denied"
+	CodeAPIKeyWrongWallet       Code = "api_key_wrong_wallet"
+	CodePermissionDenied        Code = "permission_denied"
+	CodeAPIKeyNotFound          Code = "api_key_not_found"
+	CodeAPIKeyRevoked           Code = "api_key_revoked"
+	CodeAPIKeySuspended         Code = "api_key_suspended"
+	CodeAPIKeyExpired           Code = "api_key_expired"
+	CodeAPIKeyAlreadyRotated    Code = "api_key_already_rotated"
+	CodeWalletSignatureRequired Code = "wallet_signature_required"
+	CodeTooManyAPIKeys          Code = "too_many_api_keys"
+	CodeAPIKeyHeadersDiffer     Code = "api_key_headers_differ"
+	CodeOperatorToken           Code = "invalid_operator_token"
 
 	// Orders.
 	CodeOrderNotFound         Code = "order_not_found"
@@ -134,6 +138,10 @@ var Catalogue = []Entry{
 	{CodePermissionDenied, KindForbidden},
 	{CodeAPIKeyNotFound, KindNotFound},
 	{CodeAPIKeyRevoked, KindInvalid},
+	{CodeAPIKeySuspended, KindInvalid},
+	{CodeAPIKeyExpired, KindInvalid},
+	{CodeAPIKeyAlreadyRotated, KindConflict},
+	{CodeWalletSignatureRequired, KindForbidden},
 	{CodeTooManyAPIKeys, KindInvalid},
 	{CodeAPIKeyHeadersDiffer, KindInvalid},
 	{CodeOperatorToken, KindUnauthenticated},

@@ -25,7 +25,8 @@ func keyViewJSON(id, wallet, name, prefix, status, perms string) string {
 	return fmt.Sprintf(`{"id":%q,"keyId":%q,"walletAddress":%q,"name":%q,"prefix":%q,"status":%q,
 		"permissions":%s,"rateLimit":100,"rateLimits":{"minute":100,"hour":1000,"day":10000},"ipAllowlist":[],
 		"expiresAt":null,"createdAt":%q,"updatedAt":%q,"revokedAt":null,"lastUsedAt":null,
-		"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0}}`,
+		"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0},
+			"rotatedFrom":null,"rotatedTo":null}`,
 		id, id, wallet, name, prefix, status, perms, nowStamp, nowStamp)
 }
 

@@ -130,8 +130,18 @@ func (s *Server) verifySigned(c echo.Context, class RouteClass, actions ...strin
 	return s.verifyEnvelope(c, env, class, actions...)
 }
 
+// errSignatureRequired answers an API key sent, without a signature, to a
+// route only a wallet signature opens (key management): a key, read-only
+// or not, never manages keys.
+var errSignatureRequired = fault.Forbidden("Wallet signature required: API keys are not accepted here").WithCode(fault.CodeWalletSignatureRequired)
+
 // verifyEnvelope is verifySigned for an envelope already read.
 func (s *Server) verifyEnvelope(c echo.Context, env walletauth.Envelope, class RouteClass, actions ...string) (*walletauth.Message, error) {
+	if env.Message == "" && env.Signature == "" && env.WalletAddress == "" {
+		if _, present, _ := presentedKey(c); present {
+			return nil, errSignatureRequired
+		}
+	}
 	m, err := s.wallets.Verify(c.Request().Context(), env, actions...)
 	if err != nil {
 		return nil, err

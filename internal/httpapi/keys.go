@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +34,8 @@ type KeyView struct {
 	RevokedAt     *string       `json:"revokedAt"`
 	LastUsedAt    *string       `json:"lastUsedAt"`
 	UsageStats    apikey.Usage  `json:"usageStats"`
+	RotatedFrom   *string       `json:"rotatedFrom"` // the key this one replaced
+	RotatedTo     *string       `json:"rotatedTo"`   // the key that replaced this one
 }
 
 func (s *Server) keyView(k *apikey.Key) KeyView {
@@ -56,6 +60,8 @@ func (s *Server) keyView(k *apikey.Key) KeyView {
 		RevokedAt:     formatTimePtr(k.RevokedAt),
 		LastUsedAt:    formatTimePtr(k.LastUsedAt),
 		UsageStats:    k.Usage,
+		RotatedFrom:   optional(k.RotatedFrom),
+		RotatedTo:     optional(k.RotatedTo),
 	}
 }
 
@@ -103,17 +109,77 @@ func (s *Server) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.newKey(c, k, secret)
+}
+
+// newKey answers 201 with a new key and the only copy of its secret.
+func (s *Server) newKey(c echo.Context, k *apikey.Key, secret apikey.Secret) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, CreatedKey{APIKey: secret.String(), KeyView: s.keyView(k)})
 }
 
-// listKeys: GET /api/v1/api-keys, signed list_api_keys (reusable in its window).
-func (s *Server) listKeys(c echo.Context) error {
-	m, err := s.verifySigned(c, ClassSignedRead, walletauth.ActionListKeys)
+// signedForKey verifies a single-use message of action naming the URL's key.
+func (s *Server) signedForKey(c echo.Context, action string) (*walletauth.Message, error) {
+	m, err := s.verifySigned(c, ClassSignedWrite, action)
+	if err != nil {
+		return nil, err
+	}
+	if err := matchKeyID(c, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// rotateKey: POST /api/v1/api-keys/:keyId/rotate, signed rotate_api_key
+// {keyId, graceSeconds?}: 201 like a create, with rotatedFrom.
+func (s *Server) rotateKey(c echo.Context) error {
+	m, err := s.signedForKey(c, walletauth.ActionRotateKey)
 	if err != nil {
 		return err
 	}
-	keys, err := s.keys.List(c.Request().Context(), m.Wallet.String())
+	in := apikey.RotateInput{Wallet: m.Wallet.String(), ID: c.Param("keyId"), Claim: s.claimer(m)}
+	if m.Has("graceSeconds") {
+		secs, err := graceSeconds(m)
+		if err != nil {
+			return err
+		}
+		in.Grace = time.Duration(secs) * time.Second
+	}
+	k, _, secret, err := s.keys.Rotate(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return s.newKey(c, k, secret)
+}
+
+// graceSeconds reads message.graceSeconds: a JSON integer of seconds (a
+// string, a fraction or an exponent is refused, as for timestamp).
+func graceSeconds(m *walletauth.Message) (int64, error) {
+	limit := int64(apikey.MaxGrace / time.Second)
+	bad := fault.Invalidf("message.graceSeconds", "message.graceSeconds must be an integer from 0 to %d", limit)
+	var v any
+	if err := m.Field("graceSeconds", &v); err != nil {
+		return 0, bad
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, bad
+	}
+	secs, err := strconv.ParseInt(n.String(), 10, 64)
+	if err != nil || secs < 0 || secs > limit {
+		return 0, bad
+	}
+	return secs, nil
+}
+
+// listKeys: GET /api/v1/api-keys, signed list_api_keys (reusable in its
+// window), or with a key holding read: the wallet's keys.
+func (s *Server) listKeys(c echo.Context) error {
+	wallet, err := s.readingWallet(c, walletauth.ActionListKeys)
+	if err != nil {
+		return err
+	}
+	keys, err := s.keys.List(c.Request().Context(), wallet)
 	if err != nil {
 		return err
 	}
@@ -122,6 +188,22 @@ func (s *Server) listKeys(c echo.Context) error {
 		views[i] = s.keyView(k)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"apiKeys": views})
+}
+
+// readingWallet is the wallet whose keys or trail a read serves: the
+// calling key's, when it holds read, else the signer's of a message of action.
+func (s *Server) readingWallet(c echo.Context, action string) (string, error) {
+	if k := keyFrom(c); k != nil {
+		if !k.Has(apikey.PermRead) {
+			return "", errMissingPermission(apikey.PermRead)
+		}
+		return k.WalletAddress, nil
+	}
+	m, err := s.verifySigned(c, ClassSignedRead, action)
+	if err != nil {
+		return "", err
+	}
+	return m.Wallet.String(), nil
 }
 
 // getKey: GET /api/v1/api-keys/:keyId, signed get_api_key {keyId} or a list_api_keys message.
@@ -152,11 +234,8 @@ func (s *Server) signedReadKey(c echo.Context) (*apikey.Key, error) {
 // updateKey: PATCH /api/v1/api-keys/:keyId, signed update_api_key
 // {keyId, keyName?, permissions?, ipAllowlist?}.
 func (s *Server) updateKey(c echo.Context) error {
-	m, err := s.verifySigned(c, ClassSignedWrite, walletauth.ActionUpdateKey)
+	m, err := s.signedForKey(c, walletauth.ActionUpdateKey)
 	if err != nil {
-		return err
-	}
-	if err := matchKeyID(c, m); err != nil {
 		return err
 	}
 	in := apikey.UpdateInput{Claim: s.claimer(m)}
@@ -187,11 +266,8 @@ func (s *Server) updateKey(c echo.Context) error {
 
 // deleteKey: DELETE /api/v1/api-keys/:keyId, signed delete_api_key {keyId}.
 func (s *Server) deleteKey(c echo.Context) error {
-	m, err := s.verifySigned(c, ClassSignedWrite, walletauth.ActionDeleteKey)
+	m, err := s.signedForKey(c, walletauth.ActionDeleteKey)
 	if err != nil {
-		return err
-	}
-	if err := matchKeyID(c, m); err != nil {
 		return err
 	}
 	k, err := s.keys.Revoke(c.Request().Context(), m.Wallet.String(), c.Param("keyId"), s.claimer(m))

@@ -54,7 +54,8 @@ func TestCreateKey(t *testing.T) {
 			"prefix":%q,"status":"active","permissions":["create","execute","cancel"],"rateLimit":100,
 			"rateLimits":{"minute":100,"hour":1000,"day":10000},"ipAllowlist":[],"expiresAt":null,
 			"createdAt":%q,"updatedAt":%q,"revokedAt":null,"lastUsedAt":null,
-			"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0}}`,
+			"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0},
+			"rotatedFrom":null,"rotatedTo":null}`,
 			key, id, id, a.addr, key[:16], nowStamp, nowStamp))
 		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Fatalf("Cache-Control %q, want no-store", cc)
@@ -149,9 +150,9 @@ func TestCreateKey(t *testing.T) {
 		{"LowerCaseAddress400", signed{Message: fresh("x"), Signature: a.sign(fresh("x")), WalletAddress: strings.ToLower(a.addr)}.body(), nil, 400,
 			errorBody("walletAddress is not a valid Stacks address", field("walletAddress"))},
 		{"UnknownPermission400", a.envelope(createMsg("x", `["execute","admin"]`, ms(-time.Minute))).body(), nil, 400,
-			errorBody(`Unknown permission "admin" (allowed: create, execute, cancel)`, field("permissions"))},
+			errorBody(`Unknown permission "admin" (allowed: create, execute, cancel, read)`, field("permissions"))},
 		{"NoPermissions400", a.envelope(createMsg("x", `[]`, ms(-time.Minute))).body(), nil, 400,
-			errorBody("permissions must name at least one of create, execute, cancel", field("permissions"))},
+			errorBody("permissions must name at least one of create, execute, cancel, read", field("permissions"))},
 		{"PermissionsNotArray400", a.envelope(createMsg("x", `"execute"`, ms(-time.Minute))).body(), nil, 400,
 			errorBody("message.permissions has the wrong type", field("message.permissions"))},
 		{"MissingKeyName400", a.envelope(fmt.Sprintf(`{"action":"create_api_key","permissions":["execute"],"timestamp":%d}`, ms(-time.Minute))).body(), nil, 400,
@@ -304,7 +305,8 @@ func TestGetKey(t *testing.T) {
 		expect(t, r, 200, fmt.Sprintf(`{"id":%q,"keyId":%q,"walletAddress":%q,"name":"bot","prefix":%q,"status":"active",
 			"permissions":["execute"],"rateLimit":100,"rateLimits":{"minute":100,"hour":1000,"day":10000},"ipAllowlist":[],
 			"expiresAt":null,"createdAt":%q,"updatedAt":%q,"revokedAt":null,"lastUsedAt":null,
-			"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0}}`,
+			"usageStats":{"totalRequests":0,"successfulRequests":0,"failedRequests":0,"creationCount":0,"executionCount":0,"cancellationCount":0},
+			"rotatedFrom":null,"rotatedTo":null}`,
 			id, id, a.addr, secret[:16], nowStamp, nowStamp))
 	})
 	t.Run("ListMessage200", func(t *testing.T) {

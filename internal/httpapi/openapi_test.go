@@ -375,7 +375,7 @@ func contractMain(t *testing.T, c *contract) {
 	// Key reads.
 	list := a.envelope(signedMsg("list_api_keys"))
 	c.do(t, g, exchange{name: "list", method: "GET", path: "/api/v1/api-keys", headers: list.headers(), status: 200})
-	c.do(t, g, exchange{name: "list/no-headers", method: "GET", path: "/api/v1/api-keys", status: 400, invalidRequest: true})
+	c.do(t, g, exchange{name: "list/no-headers", method: "GET", path: "/api/v1/api-keys", status: 400, wantError: "walletAddress is required"})
 	c.do(t, g, exchange{name: "list/wrong-action", method: "GET", path: "/api/v1/api-keys",
 		headers: a.envelope(createMsg("x", `["execute"]`, ms(0))).headers(), status: 400})
 	badList := list
@@ -506,7 +506,7 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(t, g, exchange{name: "audit/all", method: "GET", path: "/api/v1/audit", headers: audit.headers(), status: 200})
 	c.do(t, g, exchange{name: "audit/bad-cursor", method: "GET", path: "/api/v1/audit?cursor=bogus", headers: audit.headers(), status: 400})
 	c.do(t, g, exchange{name: "audit/limit-0", method: "GET", path: "/api/v1/audit?limit=0", headers: audit.headers(), status: 400, invalidRequest: true})
-	c.do(t, g, exchange{name: "audit/no-headers", method: "GET", path: "/api/v1/audit", status: 400, invalidRequest: true})
+	c.do(t, g, exchange{name: "audit/no-headers", method: "GET", path: "/api/v1/audit", status: 400, wantError: "walletAddress is required"})
 	badAudit := audit
 	badAudit.Signature = a.sign("other")
 	c.do(t, g, exchange{name: "audit/wrong-signature", method: "GET", path: "/api/v1/audit", headers: badAudit.headers(), status: 401})
@@ -516,6 +516,62 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(t, g, exchange{name: "key-audit/keyid-mismatch", method: "GET", path: keyAudit, headers: a.envelope(signedMsg("get_api_key", "keyId", "other")).headers(), status: 400})
 	c.do(t, g, exchange{name: "key-audit/wrong-signature", method: "GET", path: keyAudit, headers: badList.headers(), status: 401})
 	c.do(t, g, exchange{name: "key-audit/other-wallets-key", method: "GET", path: "/api/v1/api-keys/" + keyBID + "/audit", headers: list.headers(), status: 404})
+
+	// Read keys: the wallet's keys and trail without a signature, nothing else.
+	reader, _ := created(c.do(t, g, exchange{name: "create/read-only", method: "POST", path: "/api/v1/api-keys",
+		body: a.envelope(createMsg("monitor", `["read"]`, ms(-6*time.Second))).body(), status: 201}))
+	c.do(t, g, exchange{name: "list/read-key", method: "GET", path: "/api/v1/api-keys", headers: keyHeader(reader), status: 200})
+	c.do(t, g, exchange{name: "list/read-key-authorization", method: "GET", path: "/api/v1/api-keys",
+		headers: map[string]string{"Authorization": "ApiKey " + reader}, status: 200})
+	c.do(t, g, exchange{name: "list/key-without-read", method: "GET", path: "/api/v1/api-keys", headers: keyHeader(execOnly), status: 403,
+		wantError: "API key does not have the read permission"})
+	c.do(t, g, exchange{name: "list/unknown-key", method: "GET", path: "/api/v1/api-keys", headers: keyHeader("ck_live_nope"), status: 401})
+	c.do(t, g, exchange{name: "audit/read-key", method: "GET", path: "/api/v1/audit?limit=2", headers: keyHeader(reader), status: 200})
+	c.do(t, g, exchange{name: "audit/key-without-read", method: "GET", path: "/api/v1/audit", headers: keyHeader(keyA), status: 403})
+	c.do(t, g, exchange{name: "audit/read-key-bad-cursor", method: "GET", path: "/api/v1/audit?cursor=bogus", headers: keyHeader(reader), status: 400})
+	c.do(t, g, exchange{name: "order/read-key", method: "POST", path: "/api/v1/orders/new", body: newOrder("oa-r"), headers: keyHeader(reader), status: 403,
+		wantError: "API key does not have the create permission"})
+	c.do(t, g, exchange{name: "execute/read-key", method: "POST", path: exec("oa-6"), headers: keyHeader(reader), status: 403})
+	c.do(t, g, exchange{name: "cancel/read-key", method: "PATCH", path: cancel("oa-6"), headers: keyHeader(reader), status: 403})
+	noSig := "Wallet signature required: API keys are not accepted here"
+	for _, x := range []exchange{
+		{name: "create", method: "POST", path: "/api/v1/api-keys"},
+		{name: "get", method: "GET", path: keyPath, invalidRequest: true},
+		{name: "update", method: "PATCH", path: keyPath},
+		{name: "revoke", method: "DELETE", path: keyPath},
+		{name: "rotate", method: "POST", path: keyPath + "/rotate"},
+		{name: "key-audit", method: "GET", path: keyAudit, invalidRequest: true},
+	} {
+		x.name, x.headers, x.status, x.wantError = x.name+"/read-key", keyHeader(reader), 403, noSig
+		c.do(t, g, x)
+	}
+
+	// Rotation.
+	_, rotID := created(c.do(t, g, exchange{name: "create/to-rotate", method: "POST", path: "/api/v1/api-keys",
+		body: a.envelope(createMsg("rotating", `["execute","read"]`, ms(-7*time.Second))).body(), status: 201}))
+	rotate := func(id string) string { return "/api/v1/api-keys/" + id + "/rotate" }
+	rot := c.do(t, g, exchange{name: "rotate", method: "POST", path: rotate(rotID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", rotID, "graceSeconds", 3600)).body(), status: 201})
+	_, rot2ID := created(rot)
+	if from, _ := rot.json(t)["rotatedFrom"].(string); from != rotID {
+		t.Errorf("rotate: rotatedFrom %q, want %q", from, rotID)
+	}
+	c.do(t, g, exchange{name: "rotate/headers-no-grace", method: "POST", path: rotate(rot2ID),
+		headers: a.envelope(signedMsg("rotate_api_key", "keyId", rot2ID)).headers(), status: 201})
+	c.do(t, g, exchange{name: "rotate/again", method: "POST", path: rotate(rotID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", rotID, "nonce", 1)).body(), status: 409, wantError: "API key already rotated"})
+	c.do(t, g, exchange{name: "rotate/revoked", method: "POST", path: rotate(doomedID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", doomedID)).body(), status: 400, wantError: "API key revoked"})
+	c.do(t, g, exchange{name: "rotate/grace-too-long", method: "POST", path: rotate(execOnlyID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", execOnlyID, "graceSeconds", 86401)).body(), status: 400})
+	c.do(t, g, exchange{name: "rotate/keyid-mismatch", method: "POST", path: rotate(execOnlyID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", rotID)).body(), status: 400})
+	badRotate := a.envelope(signedMsg("rotate_api_key", "keyId", execOnlyID))
+	badRotate.Signature = a.sign("other")
+	c.do(t, g, exchange{name: "rotate/wrong-signature", method: "POST", path: rotate(execOnlyID), headers: badRotate.headers(), status: 401})
+	c.do(t, g, exchange{name: "rotate/other-wallets-key", method: "POST", path: rotate(keyBID),
+		body: a.envelope(signedMsg("rotate_api_key", "keyId", keyBID)).body(), status: 404})
+	c.do(t, g, exchange{name: "rotate/too-large", method: "POST", path: rotate(execOnlyID), body: big, status: 413})
 
 	// The operator API.
 	admin := "/api/v1/admin/api-keys/"
@@ -618,6 +674,9 @@ func contractRateLimited(t *testing.T, c *contract) {
 	twice("revoke-key", "DELETE", "/api/v1/api-keys/"+key2ID, 200,
 		exchange{body: a.envelope(signedMsg("delete_api_key", "keyId", key2ID)).body()},
 		exchange{body: a.envelope(signedMsg("delete_api_key", "keyId", key2ID, "x", 1)).body()})
+	twice("rotate-key", "POST", keyPath+"/rotate", 201,
+		exchange{body: a.envelope(signedMsg("rotate_api_key", "keyId", keyID, "graceSeconds", 60)).body()},
+		exchange{body: a.envelope(signedMsg("rotate_api_key", "keyId", keyID, "x", 1)).body()})
 	twice("get-order", "GET", "/api/v1/orders/rl-1", 200, exchange{}, exchange{})
 	twice("list-orders", "GET", "/api/v1/orders", 200, exchange{}, exchange{})
 	twice("info", "GET", "/api/v1/info", 200, exchange{}, exchange{})
@@ -657,6 +716,7 @@ func contractRedisDown(t *testing.T, c *contract) {
 		{name: "get-key", method: "GET", path: keyPath, headers: signed("get_api_key").headers()},
 		{name: "update-key", method: "PATCH", path: keyPath, body: signed("update_api_key").body()},
 		{name: "revoke-key", method: "DELETE", path: keyPath, body: signed("delete_api_key").body()},
+		{name: "rotate-key", method: "POST", path: keyPath + "/rotate", body: signed("rotate_api_key").body()},
 		{name: "self", method: "GET", path: "/api/v1/api-keys/self", headers: keyHeader(key)},
 		{name: "create-order", method: "POST", path: "/api/v1/orders/new", headers: keyHeader(key), body: a.order("rd-2").body(t)},
 		{name: "execute", method: "POST", path: "/api/v1/orders/rd-1/execute", headers: keyHeader(key)},

@@ -103,13 +103,15 @@ func notOwner(e *order.NotOwnerError) *fault.Error {
 	})
 }
 
-// keyedOrSigned routes a request with an API key through the keyed stack and
-// one without through the per-IP limit of signed calls.
-func (s *Server) keyedOrSigned(class RouteClass, action usage.Action) echo.MiddlewareFunc {
+// keyedOr routes a request with an API key through the keyed stack and one
+// without through the stack of its wallet-signed twin.
+func (s *Server) keyedOr(class RouteClass, action usage.Action, unkeyed []echo.MiddlewareFunc) echo.MiddlewareFunc {
 	withKey := s.keyed(class, action)
-	withoutKey := s.limitIP(ClassSignedWrite)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		keyed, signed := withKey(next), s.chargeWallets(withoutKey(next))
+		keyed, signed := withKey(next), next
+		for i := len(unkeyed) - 1; i >= 0; i-- {
+			signed = unkeyed[i](signed)
+		}
 		return func(c echo.Context) error {
 			if _, present, err := presentedKey(c); err != nil {
 				return err

@@ -36,19 +36,22 @@ func (s *Server) routes(bodyLimit int64) {
 	keyedRead := []echo.MiddlewareFunc{s.keyed(ClassKeyedRead, usage.ActionOther)}
 	public := []echo.MiddlewareFunc{s.limitIP(ClassPublic)}
 	orderWrite := func(a usage.Action) []echo.MiddlewareFunc {
-		return []echo.MiddlewareFunc{s.keyedOrSigned(ClassKeyedWrite, a)}
+		return []echo.MiddlewareFunc{s.keyedOr(ClassKeyedWrite, a, signedWrite)}
 	}
+	// A read key, or the wallet's signature (issue 18: the read permission).
+	keyedOrSignedRead := []echo.MiddlewareFunc{s.keyedOr(ClassKeyedRead, usage.ActionOther, signedRead)}
 
 	v1 := e.Group("/api/v1")
 	v1.Match(readMethods, "/info", s.getInfo, public...)
 	v1.POST("/api-keys", s.createKey, signedWrite...)
-	v1.Match(readMethods, "/api-keys", s.listKeys, signedRead...)
+	v1.Match(readMethods, "/api-keys", s.listKeys, keyedOrSignedRead...)
 	v1.Match(readMethods, "/api-keys/self", s.selfKey, keyedRead...)
 	v1.Match(readMethods, "/api-keys/:keyId", s.getKey, signedRead...)
 	v1.Match(readMethods, "/api-keys/:keyId/audit", s.keyAudit, signedRead...)
-	v1.Match(readMethods, "/audit", s.listAudit, signedRead...)
+	v1.Match(readMethods, "/audit", s.listAudit, keyedOrSignedRead...)
 	v1.PATCH("/api-keys/:keyId", s.updateKey, signedWrite...)
 	v1.DELETE("/api-keys/:keyId", s.deleteKey, signedWrite...)
+	v1.POST("/api-keys/:keyId/rotate", s.rotateKey, signedWrite...)
 
 	v1.POST("/orders/new", s.createOrder, orderWrite(usage.ActionCreate)...)
 	v1.POST("/orders/:uuid/execute", s.executeOrder, orderWrite(usage.ActionExecute)...)

@@ -97,7 +97,11 @@ func appendSelfJSON(b []byte, k *apikey.Key, status apikey.Status, ws []ratelimi
 	b = strconv.AppendInt(b, u.ExecutionCount, 10)
 	b = append(b, `,"cancellationCount":`...)
 	b = strconv.AppendInt(b, u.CancellationCount, 10)
-	b = append(b, `},"rateLimitState":{`...)
+	b = append(b, `},"rotatedFrom":`...)
+	b = appendJSONStringOrNull(b, k.RotatedFrom)
+	b = append(b, `,"rotatedTo":`...)
+	b = appendJSONStringOrNull(b, k.RotatedTo)
+	b = append(b, `,"rateLimitState":{`...)
 	// encoding/json writes a map's keys sorted; a name twice keeps the last.
 	var order [8]int
 	idx := order[:0]
@@ -149,6 +153,14 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendJSONStringOrNull is appendJSONString, or null for "" (optional).
+func appendJSONStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, s)
 }
 
 func appendJSONTime(b []byte, t time.Time) []byte {

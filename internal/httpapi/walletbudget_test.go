@@ -55,7 +55,7 @@ func TestNobodyButTheOwnerSpendsTheWalletBudget(t *testing.T) {
 	for i := range 5 {
 		bad := createMsg("bad", `["admin"]`, ms(-time.Duration(10+i)*time.Millisecond))
 		expect(t, g.do("POST", "/api/v1/api-keys", a.envelope(bad).body(), nil), 400,
-			errorBody(`Unknown permission "admin" (allowed: create, execute, cancel)`, field("permissions")))
+			errorBody(`Unknown permission "admin" (allowed: create, execute, cancel, read)`, field("permissions")))
 	}
 
 	del := a.envelope(fmt.Sprintf(`{"action":"delete_api_key","keyId":%q,"timestamp":%d}`, keyID, ms(0)))

@@ -30,6 +30,7 @@ const (
 	ActionGetKey       = "get_api_key"
 	ActionUpdateKey    = "update_api_key"
 	ActionDeleteKey    = "delete_api_key"
+	ActionRotateKey    = "rotate_api_key"
 	ActionExecuteOrder = "execute_order"
 	ActionCancelOrder  = "cancel_order"
 	ActionListAudit    = "list_audit"

@@ -13,7 +13,7 @@ import (
 type AuditEvent struct {
 	ID            int64          `json:"id"`
 	At            time.Time      `json:"at"`
-	Event         string         `json:"event"` // key.created, key.updated, key.revoked, key.suspended, key.unsuspended, order.created, order.executed, order.cancelled, order.filled, order.reopened
+	Event         string         `json:"event"` // key.created, key.updated, key.revoked, key.rotated, key.suspended, key.unsuspended, order.created, order.executed, order.cancelled, order.filled, order.reopened
 	WalletAddress string         `json:"walletAddress"`
 	KeyID         string         `json:"keyId"`     // "" when no key was involved
 	OrderUUID     string         `json:"orderUuid"` // "" for key events
@@ -50,15 +50,16 @@ func (q AuditQuery) query() string {
 	return "?" + v.Encode()
 }
 
-// Audit reads the signer's wallet trail: the events of its keys and orders
-// (signed list_audit).
+// Audit reads the wallet's trail: the events of its keys and orders — the
+// signer's (signed list_audit), or, on a client with an API key and no
+// signer, the API key's wallet's (the key needs the read permission).
 func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
-	h, err := c.signedHeaders(ctx, "list_audit", nil)
+	req, err := c.walletRead(ctx, "/api/v1/audit"+q.query(), "list_audit")
 	if err != nil {
 		return nil, err
 	}
 	var out AuditPage
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/audit" + q.query(), headers: h}, &out); err != nil {
+	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -46,6 +46,8 @@ type Key struct {
 	RevokedAt     *time.Time `json:"revokedAt"`
 	LastUsedAt    *time.Time `json:"lastUsedAt"`
 	UsageStats    Usage      `json:"usageStats"`
+	RotatedFrom   string     `json:"rotatedFrom,omitempty"` // the key this one replaced; "" if none
+	RotatedTo     string     `json:"rotatedTo,omitempty"`   // the key that replaced this one (it works until ExpiresAt); "" if none
 }
 
 // CreatedKey is a new key with its secret: the only time the secret is shown.
@@ -72,7 +74,7 @@ type SelfKey struct {
 // CreateKeyRequest asks for a new key.
 type CreateKeyRequest struct {
 	Name        string
-	Permissions []string // create, execute, cancel
+	Permissions []string // create, execute, cancel, read
 	IPAllowlist []string // CIDRs or addresses; empty: any
 	ExpiresAt   *time.Time
 }
@@ -125,19 +127,34 @@ func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey
 	return &out, nil
 }
 
-// ListKeys lists the signer's keys, oldest first.
+// ListKeys lists the wallet's keys, oldest first: the signer's (signed
+// list_api_keys), or — on a client with an API key and no signer — the keys
+// of the API key's wallet, which needs the read permission.
 func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
-	h, err := c.signedHeaders(ctx, "list_api_keys", nil)
+	req, err := c.walletRead(ctx, "/api/v1/api-keys", "list_api_keys")
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
 		APIKeys []Key `json:"apiKeys"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys", headers: h}, &out); err != nil {
+	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
 	return out.APIKeys, nil
+}
+
+// walletRead is a read of the wallet's keys or trail: signed with action by
+// the signer, or, without one, keyed with the client's API key (a read key).
+func (c *Client) walletRead(ctx context.Context, path, action string) (request, error) {
+	if c.signer == nil && c.apiKey != "" {
+		return request{method: http.MethodGet, path: path, keyed: true}, nil
+	}
+	h, err := c.signedHeaders(ctx, action, nil)
+	if err != nil {
+		return request{}, err
+	}
+	return request{method: http.MethodGet, path: path, headers: h}, nil
 }
 
 // GetKey returns one of the signer's keys with its usage statistics.
@@ -202,6 +219,32 @@ func (c *Client) RevokeKey(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	return out.Message, nil
+}
+
+// RotatedKey is the new key of a rotation, with its secret (shown only here).
+// RotatedFrom names the key it replaced.
+type RotatedKey = CreatedKey
+
+// RotateKey replaces one of the signer's keys by a new key — a new secret and
+// key id, the same name, permissions, limits, allowlist and expiry. The old
+// key keeps working for grace (whole seconds, at most 24 h; 0 revokes it at
+// once) and then fails with "API key inactive" on every gateway instance.
+// A key rotated before answers CodeAPIKeyAlreadyRotated (409, details
+// "rotatedTo"); revoked, suspended and expired keys cannot be rotated.
+func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration) (*RotatedKey, error) {
+	if grace < 0 || grace > 24*time.Hour || grace%time.Second != 0 {
+		return nil, fmt.Errorf("stxgate: rotate: grace %v must be whole seconds from 0 to 24h", grace)
+	}
+	fields := map[string]any{"keyId": id, "graceSeconds": int64(grace / time.Second)}
+	body, err := c.signedBody(ctx, "rotate_api_key", fields)
+	if err != nil {
+		return nil, err
+	}
+	var out RotatedKey
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/api-keys/" + url.PathEscape(id) + "/rotate", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Self returns the calling key and its rate-limit windows (keyed; the call

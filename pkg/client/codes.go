@@ -41,18 +41,22 @@ const (
 	CodeAuthRequired        ErrorCode = "auth_required"
 
 	// API keys.
-	CodeAPIKeyRequired      ErrorCode = "api_key_required"
-	CodeInvalidAPIKey       ErrorCode = "invalid_api_key"
-	CodeAPIKeyWrongNetwork  ErrorCode = "api_key_wrong_network"
-	CodeAPIKeyInactive      ErrorCode = "api_key_inactive"
-	CodeAPIKeyIPDenied      ErrorCode = "api_key_ip_denied"
-	CodeAPIKeyWrongWallet   ErrorCode = "api_key_wrong_wallet"
-	CodePermissionDenied    ErrorCode = "permission_denied"
-	CodeAPIKeyNotFound      ErrorCode = "api_key_not_found"
-	CodeAPIKeyRevoked       ErrorCode = "api_key_revoked"
-	CodeTooManyAPIKeys      ErrorCode = "too_many_api_keys"
-	CodeAPIKeyHeadersDiffer ErrorCode = "api_key_headers_differ"
-	CodeOperatorToken       ErrorCode = "invalid_operator_token"
+	CodeAPIKeyRequired          ErrorCode = "api_key_required"
+	CodeInvalidAPIKey           ErrorCode = "invalid_api_key"
+	CodeAPIKeyWrongNetwork      ErrorCode = "api_key_wrong_network"
+	CodeAPIKeyInactive          ErrorCode = "api_key_inactive"
+	CodeAPIKeyIPDenied          ErrorCode = "api_key_ip_denied"
+	CodeAPIKeyWrongWallet       ErrorCode = "api_key_wrong_wallet"
+	CodePermissionDenied        ErrorCode = "permission_denied"
+	CodeAPIKeyNotFound          ErrorCode = "api_key_not_found"
+	CodeAPIKeyRevoked           ErrorCode = "api_key_revoked"
+	CodeAPIKeySuspended         ErrorCode = "api_key_suspended"
+	CodeAPIKeyExpired           ErrorCode = "api_key_expired"
+	CodeAPIKeyAlreadyRotated    ErrorCode = "api_key_already_rotated" // details.rotatedTo names the successor
+	CodeWalletSignatureRequired ErrorCode = "wallet_signature_required"
+	CodeTooManyAPIKeys          ErrorCode = "too_many_api_keys"
+	CodeAPIKeyHeadersDiffer     ErrorCode = "api_key_headers_differ"
+	CodeOperatorToken           ErrorCode = "invalid_operator_token"
 
 	// Orders.
 	CodeOrderNotFound         ErrorCode = "order_not_found"
@@ -74,7 +78,8 @@ var ErrorCodes = []ErrorCode{
 	CodeWrongAction, CodeMessageNotJSON, CodeMessageDuplicateKey, CodeMessageEscapedASCII, CodeMessageInvalidUTF8,
 	CodeWalletWrongNetwork, CodeAuthRequired,
 	CodeAPIKeyRequired, CodeInvalidAPIKey, CodeAPIKeyWrongNetwork, CodeAPIKeyInactive, CodeAPIKeyIPDenied,
-	CodeAPIKeyWrongWallet, CodePermissionDenied, CodeAPIKeyNotFound, CodeAPIKeyRevoked, CodeTooManyAPIKeys,
+	CodeAPIKeyWrongWallet, CodePermissionDenied, CodeAPIKeyNotFound, CodeAPIKeyRevoked, CodeAPIKeySuspended,
+	CodeAPIKeyExpired, CodeAPIKeyAlreadyRotated, CodeWalletSignatureRequired, CodeTooManyAPIKeys,
 	CodeAPIKeyHeadersDiffer, CodeOperatorToken,
 	CodeOrderNotFound, CodeOrderNotOpen, CodeOrderNotYetValid, CodeDuplicateOrder, CodeInvalidOrderSignature,
 	CodeWalletNotOwner, CodeSettlementFailed, CodeSettlementUnknown,

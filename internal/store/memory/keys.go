@@ -59,7 +59,7 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev 
 	if maxActive > 0 && k.Status == apikey.StatusActive {
 		active := 0
 		for _, o := range s.keys {
-			if o.WalletAddress == k.WalletAddress && o.EffectiveStatus(k.CreatedAt) == apikey.StatusActive {
+			if o.WalletAddress == k.WalletAddress && o.EffectiveStatus(k.CreatedAt) == apikey.StatusActive && o.RotatedTo == "" {
 				active++
 			}
 		}
@@ -67,6 +67,13 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev 
 			return apikey.ErrTooManyKeys
 		}
 	}
+	s.put(k)
+	s.record(ctx, ev)
+	return nil
+}
+
+// put stores a new key (the caller holds the lock and checked duplicates).
+func (s *Store) put(k *apikey.Key) {
 	s.keys[k.ID] = k.Clone()
 	s.byHash[k.Hash] = k.ID
 	at := time.Now()
@@ -74,8 +81,6 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev 
 		at = s.stored[n-1].at // keep the stamps in insert order
 	}
 	s.stored = append(s.stored, storedHash{hash: k.Hash, at: at})
-	s.record(ctx, ev)
-	return nil
 }
 
 // record writes a checked event; it cannot fail (audit.Check passed).
@@ -153,6 +158,7 @@ func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) e
 		return nil, err
 	}
 	next.ID, next.Hash, next.WalletAddress = cur.ID, cur.Hash, cur.WalletAddress // immutable
+	next.RotatedFrom, next.RotatedTo = cur.RotatedFrom, cur.RotatedTo
 	if ev != nil {
 		ev.Wallet, ev.KeyID = cur.WalletAddress, cur.ID
 		if err := audit.Check(ev); err != nil {
@@ -162,6 +168,46 @@ func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) e
 	s.keys[id] = next
 	s.record(ctx, ev)
 	return next.Clone(), nil
+}
+
+// RotateKey implements apikey.Store: every check runs before anything
+// changes, under the store's lock, so the rotation is stored whole or not at all.
+func (s *Store) RotateKey(ctx context.Context, id string, next *apikey.Key, fn func(old, next *apikey.Key) error, rotated, created *audit.Event) (*apikey.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.keys[id]
+	if !ok {
+		return nil, apikey.ErrNotFound
+	}
+	old := cur.Clone()
+	if err := fn(old, next); err != nil {
+		return nil, err
+	}
+	old.ID, old.Hash, old.WalletAddress, old.RotatedFrom = cur.ID, cur.Hash, cur.WalletAddress, cur.RotatedFrom
+	old.RotatedTo, next.RotatedFrom, next.WalletAddress = next.ID, old.ID, old.WalletAddress
+	if _, dup := s.keys[next.ID]; dup {
+		return nil, apikey.ErrDuplicate
+	}
+	if _, dup := s.byHash[next.Hash]; dup {
+		return nil, apikey.ErrDuplicate
+	}
+	for _, ev := range []struct {
+		e *audit.Event
+		k *apikey.Key
+	}{{rotated, old}, {created, next}} {
+		if ev.e == nil {
+			continue
+		}
+		ev.e.Wallet, ev.e.KeyID = ev.k.WalletAddress, ev.k.ID
+		if err := audit.Check(ev.e); err != nil { // refused as PostgreSQL would, before anything changes
+			return nil, err
+		}
+	}
+	s.put(next)
+	s.keys[id] = old
+	s.record(ctx, rotated)
+	s.record(ctx, created)
+	return old.Clone(), nil
 }
 
 // AddUsage implements apikey.Store.

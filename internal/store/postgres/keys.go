@@ -17,7 +17,7 @@ const keyColumns = `id, wallet_address, name, key_hash, key_prefix, permissions,
 	rate_limit_minute, rate_limit_hour, rate_limit_day, ip_allowlist, expires_at,
 	created_at, updated_at, revoked_at, last_used_at,
 	total_requests, successful_requests, failed_requests,
-	creation_count, execution_count, cancellation_count`
+	creation_count, execution_count, cancellation_count, rotated_from, rotated_to`
 
 func scanKey(row pgx.Row) (*apikey.Key, error) {
 	var (
@@ -25,14 +25,22 @@ func scanKey(row pgx.Row) (*apikey.Key, error) {
 		hash  []byte
 		perms []string
 		allow []netip.Prefix
+		from  *string
+		to    *string
 	)
 	err := row.Scan(&k.ID, &k.WalletAddress, &k.Name, &hash, &k.Prefix, &perms, &k.Status,
 		&k.Limits.Minute, &k.Limits.Hour, &k.Limits.Day, &allow, &k.ExpiresAt,
 		&k.CreatedAt, &k.UpdatedAt, &k.RevokedAt, &k.LastUsedAt,
 		&k.Usage.TotalRequests, &k.Usage.SuccessfulRequests, &k.Usage.FailedRequests,
-		&k.Usage.CreationCount, &k.Usage.ExecutionCount, &k.Usage.CancellationCount)
+		&k.Usage.CreationCount, &k.Usage.ExecutionCount, &k.Usage.CancellationCount, &from, &to)
 	if err != nil {
 		return nil, err
+	}
+	if from != nil {
+		k.RotatedFrom = *from
+	}
+	if to != nil {
+		k.RotatedTo = *to
 	}
 	if len(hash) != len(k.Hash) {
 		return nil, fmt.Errorf("key %s: stored hash has %d bytes", k.ID, len(hash))
@@ -71,7 +79,8 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev 
 				return classify(fmt.Errorf("lock wallet: %w", err))
 			}
 			const countActive = `SELECT count(*) FROM api_keys
-				WHERE wallet_address = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)`
+				WHERE wallet_address = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)
+				AND rotated_to IS NULL`
 			var n int
 			if err := tx.QueryRow(ctx, countActive, k.WalletAddress, k.CreatedAt).Scan(&n); err != nil {
 				return classify(fmt.Errorf("count active keys: %w", err))
@@ -80,26 +89,33 @@ func (s *Store) InsertKey(ctx context.Context, k *apikey.Key, maxActive int, ev 
 				return apikey.ErrTooManyKeys
 			}
 		}
-		const insert = `INSERT INTO api_keys (` + keyColumns + `)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`
-		_, err := tx.Exec(ctx, insert, k.ID, k.WalletAddress, k.Name, k.Hash[:], k.Prefix,
-			permStrings(k.Permissions), string(k.Status),
-			k.Limits.Minute, k.Limits.Hour, k.Limits.Day, allowlist(k.IPAllowlist), k.ExpiresAt,
-			k.CreatedAt, k.UpdatedAt, k.RevokedAt, k.LastUsedAt,
-			k.Usage.TotalRequests, k.Usage.SuccessfulRequests, k.Usage.FailedRequests,
-			k.Usage.CreationCount, k.Usage.ExecutionCount, k.Usage.CancellationCount)
-		if isUniqueViolation(err) {
-			return apikey.ErrDuplicate
-		}
-		if err != nil {
-			return classify(fmt.Errorf("insert key: %w", err))
-		}
-		if ev != nil {
-			ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
-			return appendAudit(ctx, tx, ev)
-		}
-		return nil
+		return insertKey(ctx, tx, k, ev)
 	})
+}
+
+// insertKey writes k and its event (if any) in tx.
+func insertKey(ctx context.Context, tx pgx.Tx, k *apikey.Key, ev *audit.Event) error {
+	const insert = `INSERT INTO api_keys (` + keyColumns + `)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,
+			NULLIF($23, ''), NULLIF($24, ''))`
+	_, err := tx.Exec(ctx, insert, k.ID, k.WalletAddress, k.Name, k.Hash[:], k.Prefix,
+		permStrings(k.Permissions), string(k.Status),
+		k.Limits.Minute, k.Limits.Hour, k.Limits.Day, allowlist(k.IPAllowlist), k.ExpiresAt,
+		k.CreatedAt, k.UpdatedAt, k.RevokedAt, k.LastUsedAt,
+		k.Usage.TotalRequests, k.Usage.SuccessfulRequests, k.Usage.FailedRequests,
+		k.Usage.CreationCount, k.Usage.ExecutionCount, k.Usage.CancellationCount,
+		k.RotatedFrom, k.RotatedTo)
+	if isUniqueViolation(err) {
+		return apikey.ErrDuplicate
+	}
+	if err != nil {
+		return classify(fmt.Errorf("insert key: %w", err))
+	}
+	if ev != nil {
+		ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
+		return appendAudit(ctx, tx, ev)
+	}
+	return nil
 }
 
 // KeyByHash implements apikey.Store.
@@ -151,22 +167,17 @@ func (s *Store) KeysByWallet(ctx context.Context, wallet string) ([]*apikey.Key,
 func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) error, ev *audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
 	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		const sel = `SELECT ` + keyColumns + ` FROM api_keys WHERE id = $1 FOR UPDATE`
-		k, err := s.oneKey(ctx, tx, sel, id)
+		k, err := s.lockKey(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		from, to := k.RotatedFrom, k.RotatedTo // immutable here: RotateKey sets them
 		if err := fn(k); err != nil {
 			return err
 		}
-		const upd = `UPDATE api_keys SET name = $2, permissions = $3, status = $4,
-			rate_limit_minute = $5, rate_limit_hour = $6, rate_limit_day = $7,
-			ip_allowlist = $8, expires_at = $9, updated_at = $10, revoked_at = $11
-			WHERE id = $1`
-		if _, err := tx.Exec(ctx, upd, id, k.Name, permStrings(k.Permissions), string(k.Status),
-			k.Limits.Minute, k.Limits.Hour, k.Limits.Day, allowlist(k.IPAllowlist), k.ExpiresAt,
-			k.UpdatedAt, k.RevokedAt); err != nil {
-			return classify(fmt.Errorf("update key: %w", err))
+		k.RotatedFrom, k.RotatedTo = from, to
+		if err := updateKey(ctx, tx, id, k); err != nil {
+			return err
 		}
 		if ev != nil {
 			ev.Wallet, ev.KeyID = k.WalletAddress, k.ID
@@ -181,6 +192,74 @@ func (s *Store) UpdateKey(ctx context.Context, id string, fn func(*apikey.Key) e
 		return nil, err
 	}
 	return out, nil
+}
+
+// RotateKey implements apikey.Store: the old key's row lock, fn, the old
+// key's update, the new key's insert and both events, in one transaction.
+// The wallet's active-key count needs no lock: a rotation ends one counted
+// key (fn refuses a key that is not active) and adds one.
+func (s *Store) RotateKey(ctx context.Context, id string, next *apikey.Key, fn func(old, next *apikey.Key) error, rotated, created *audit.Event) (*apikey.Key, error) {
+	var out *apikey.Key
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		old, err := s.lockKey(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		oldID, oldHash, wallet := old.ID, old.Hash, old.WalletAddress
+		if err := fn(old, next); err != nil {
+			return err
+		}
+		old.ID, old.Hash, old.WalletAddress = oldID, oldHash, wallet
+		old.RotatedTo, next.RotatedFrom, next.WalletAddress = next.ID, old.ID, old.WalletAddress
+		// The new key first: the old key's rotated_to references it. The
+		// events follow in the order of the story: rotated, then created.
+		if err := insertKey(ctx, tx, next, nil); err != nil {
+			return err
+		}
+		if err := updateKey(ctx, tx, id, old); err != nil {
+			return err
+		}
+		for _, e := range []struct {
+			ev *audit.Event
+			k  *apikey.Key
+		}{{rotated, old}, {created, next}} {
+			if e.ev == nil {
+				continue
+			}
+			e.ev.Wallet, e.ev.KeyID = e.k.WalletAddress, e.k.ID
+			if err := appendAudit(ctx, tx, e.ev); err != nil {
+				return err
+			}
+		}
+		out = old
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lockKey reads key id under a row lock (FOR UPDATE) in tx.
+func (s *Store) lockKey(ctx context.Context, tx pgx.Tx, id string) (*apikey.Key, error) {
+	const sel = `SELECT ` + keyColumns + ` FROM api_keys WHERE id = $1 FOR UPDATE`
+	return s.oneKey(ctx, tx, sel, id)
+}
+
+// updateKey writes k's mutable columns and rotated_to (rotated_from is set
+// at insert only).
+func updateKey(ctx context.Context, tx pgx.Tx, id string, k *apikey.Key) error {
+	const upd = `UPDATE api_keys SET name = $2, permissions = $3, status = $4,
+		rate_limit_minute = $5, rate_limit_hour = $6, rate_limit_day = $7,
+		ip_allowlist = $8, expires_at = $9, updated_at = $10, revoked_at = $11,
+		rotated_to = NULLIF($12, '')
+		WHERE id = $1`
+	if _, err := tx.Exec(ctx, upd, id, k.Name, permStrings(k.Permissions), string(k.Status),
+		k.Limits.Minute, k.Limits.Hour, k.Limits.Day, allowlist(k.IPAllowlist), k.ExpiresAt,
+		k.UpdatedAt, k.RevokedAt, k.RotatedTo); err != nil {
+		return classify(fmt.Errorf("update key: %w", err))
+	}
+	return nil
 }
 
 // AddUsage implements apikey.Store: one statement for the whole batch.

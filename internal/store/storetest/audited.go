@@ -93,6 +93,43 @@ func RunAudited(t *testing.T, newStores NewStores) {
 		expectTrail(t, trailOf(t, s, "SPAUD"))
 	})
 
+	t.Run("RotationWritesBothEvents", func(t *testing.T) {
+		s := newStores(t)
+		if err := s.Keys.InsertKey(ctx, newKey("ar1", "SPAUD", base), 25, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Keys.RotateKey(ctx, "ar1", successor("ar2", at), inherit(nil, at),
+			ev(audit.KeyRotated, "wallet:SPAUD"), ev(audit.KeyCreated, "wallet:SPAUD")); err != nil {
+			t.Fatal(err)
+		}
+		expectTrail(t, trailOf(t, s, "SPAUD"),
+			"key.rotated key=ar1 order= by wallet:SPAUD from 203.0.113.7 req-1",
+			"key.created key=ar2 order= by wallet:SPAUD from 203.0.113.7 req-1")
+	})
+
+	t.Run("RefusedRotationEventStoresNothing", func(t *testing.T) {
+		s := newStores(t)
+		k := newKey("ar3", "SPAUD", base)
+		if err := s.Keys.InsertKey(ctx, k, 25, nil); err != nil {
+			t.Fatal(err)
+		}
+		for name, evs := range map[string][2]*audit.Event{
+			"RotatedEventRefused": {ev(audit.KeyRotated, ""), ev(audit.KeyCreated, "wallet:SPAUD")},
+			"CreatedEventRefused": {ev(audit.KeyRotated, "wallet:SPAUD"), ev("key.born", "wallet:SPAUD")},
+		} {
+			if _, err := s.Keys.RotateKey(ctx, "ar3", successor("ar4", at), inherit(nil, at), evs[0], evs[1]); err == nil {
+				t.Fatalf("%s: rotation succeeded", name)
+			}
+			if got, err := s.Keys.KeyByID(ctx, "ar3"); err != nil || describe(got) != describe(k) {
+				t.Fatalf("%s: old key changed without its events: %+v, %v", name, got, err)
+			}
+			if _, err := s.Keys.KeyByID(ctx, "ar4"); err != apikey.ErrNotFound {
+				t.Fatalf("%s: new key stored without its events: %v", name, err)
+			}
+		}
+		expectTrail(t, trailOf(t, s, "SPAUD"))
+	})
+
 	t.Run("OrderChangesWriteTheirEvents", func(t *testing.T) {
 		s := newStores(t)
 		for _, id := range []string{"ao-1", "ao-2"} {

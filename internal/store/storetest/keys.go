@@ -215,6 +215,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		got, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error {
 			k.Name = "renamed"
 			k.Permissions = []apikey.Permission{apikey.PermCreate}
+			k.RotatedFrom, k.RotatedTo = "k0", "k2" // links are RotateKey's alone
 			k.Status = apikey.StatusRevoked
 			k.RevokedAt = &at
 			k.UpdatedAt = at
@@ -310,6 +311,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 			t.Fatalf("k2: %+v lastUsedAt %v", k2.Usage, k2.LastUsedAt)
 		}
 	})
+	runRotate(t, newStore)
 }
 
 func assertKeyEqual(t *testing.T, got, want *apikey.Key) {
@@ -327,7 +329,7 @@ func describe(k *apikey.Key) string {
 		}
 		return p.UTC().Format(time.RFC3339Nano)
 	}
-	return fmt.Sprintf("id=%s wallet=%s name=%q hash=%x prefix=%s perms=%v status=%s limits=%+v allow=%v exp=%s created=%s updated=%s revoked=%s used=%s usage=%+v",
+	return fmt.Sprintf("id=%s wallet=%s name=%q hash=%x prefix=%s perms=%v status=%s limits=%+v allow=%v exp=%s created=%s updated=%s revoked=%s used=%s usage=%+v from=%q to=%q",
 		k.ID, k.WalletAddress, k.Name, k.Hash, k.Prefix, k.Permissions, k.Status, k.Limits, k.IPAllowlist,
-		ts(k.ExpiresAt), ts(&k.CreatedAt), ts(&k.UpdatedAt), ts(k.RevokedAt), ts(k.LastUsedAt), k.Usage)
+		ts(k.ExpiresAt), ts(&k.CreatedAt), ts(&k.UpdatedAt), ts(k.RevokedAt), ts(k.LastUsedAt), k.Usage, k.RotatedFrom, k.RotatedTo)
 }
