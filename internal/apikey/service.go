@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
@@ -558,13 +559,11 @@ func ValidID(id string) bool {
 
 // newKeyID returns a random UUIDv4 string: public, stable, unguessable.
 func newKeyID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	id, err := uuid.NewRandom()
+	if err != nil {
 		return "", fmt.Errorf("key id: %w", err)
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+	return id.String(), nil
 }
 
 func claim(ctx context.Context, fn func(context.Context) error) error {

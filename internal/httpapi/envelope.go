@@ -63,6 +63,19 @@ func readEnvelope(c echo.Context) (walletauth.Envelope, error) {
 
 // readJSONObject decodes an optional JSON object body. An empty body is nil.
 func readJSONObject(c echo.Context) (map[string]json.RawMessage, error) {
+	raw, err := readBody(c)
+	if raw == nil || err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, errNotJSONObject
+	}
+	return obj, nil
+}
+
+// readBody reads an optional request body; nil when there is none.
+func readBody(c echo.Context) ([]byte, error) {
 	req := c.Request()
 	if req.Body == nil || req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return nil, nil
@@ -78,11 +91,7 @@ func readJSONObject(c echo.Context) (map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, errNotJSONObject
-	}
-	return obj, nil
+	return raw, nil
 }
 
 // flattenSignatureObject accepts the whole result of a wallet's signMessage

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -126,24 +127,13 @@ func (s *Server) keyedOr(class RouteClass, action usage.Action, unkeyed []echo.M
 // createOrder: POST /api/v1/orders/new. The owner's order signature is always
 // required; a key, when sent, must hold create and belong to the owner.
 func (s *Server) createOrder(c echo.Context) error {
-	body, err := readJSONObject(c)
+	raw, err := readBody(c)
 	if err != nil {
 		return err
 	}
-	if body == nil {
-		return errNotJSONObject
-	}
-	var n order.NewOrder
-	for field, dst := range map[string]*string{
-		"owner": &n.Owner, "inputToken": &n.InputToken, "outputToken": &n.OutputToken, "amountIn": &n.AmountIn,
-		"targetPrice": &n.TargetPrice, "direction": &n.Direction, "conditionToken": &n.ConditionToken,
-		"recipient": &n.Recipient, "signature": &n.Signature, "uuid": &n.UUID, "validFrom": &n.ValidFrom, "validTo": &n.ValidTo,
-	} {
-		if raw, ok := body[field]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return fault.Invalidf(field, "%s must be a string", field)
-			}
-		}
+	n, err := decodeNewOrder(raw)
+	if err != nil {
+		return err
 	}
 	by := order.WalletCaller(n.Owner) // the order's own signature authorises it
 	key := keyFrom(c)
@@ -164,6 +154,23 @@ func (s *Server) createOrder(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, success{Status: "success", Data: orderView(o)})
+}
+
+// decodeNewOrder decodes a create body into the wire type (its JSON tags).
+// A field that is not a string (null is absent) is named in the 400.
+func decodeNewOrder(raw []byte) (order.NewOrder, error) {
+	var n order.NewOrder
+	if raw == nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return n, errNotJSONObject
+	}
+	if err := json.Unmarshal(raw, &n); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return n, fault.Invalidf(te.Field, "%s must be a string", te.Field)
+		}
+		return n, errNotJSONObject
+	}
+	return n, nil
 }
 
 // orderCaller is who asks to execute or cancel the order in the URL: the

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,8 @@ import (
 
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/logging"
+	"github.com/stxgate/stxgate/internal/syncbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func records(t *testing.T, s string) []map[string]any {
 	t.Helper()
@@ -101,7 +84,7 @@ func TestRedisLinesAreJSON(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	redis.SetLogger(logging.Redis(logging.New(&buf, slog.LevelInfo, nil)))
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer rdb.Close()

@@ -79,8 +79,10 @@ func validate(n NewOrder, network stacks.Network, now time.Time, maxLifetime tim
 	if err != nil {
 		return nil, err
 	}
-	// The signed tuple carries whole seconds, so the rules compare whole
-	// seconds (the order keeps the times as given, to the microsecond).
+	// The signed tuple carries whole seconds, so the window's order and start
+	// are judged in whole seconds (a window empty once signed is refused);
+	// "in the future" and the lifetime use the times as given, which the
+	// order keeps to the microsecond.
 	fromS, toS := from.Unix(), to.Unix()
 	switch {
 	case fromS < 0:

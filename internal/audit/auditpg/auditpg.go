@@ -5,18 +5,14 @@ package auditpg
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stxgate/stxgate/internal/audit"
-	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/groupcommit"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 )
@@ -53,7 +49,7 @@ func (s *Store) Append(ctx context.Context, e *audit.Event) error {
 	}
 	id, err := s.appends.Do(ctx, row{e: e, details: string(details)})
 	if err != nil {
-		return unavailable(fmt.Errorf("insert audit event: %w", err))
+		return postgres.Classify(fmt.Errorf("insert audit event: %w", err))
 	}
 	e.ID = id
 	return nil
@@ -114,7 +110,7 @@ func (s *Store) List(ctx context.Context, q audit.Query) ([]*audit.Event, error)
 	sql += ` ORDER BY id DESC LIMIT ` + arg(limit)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("select audit events: %w", err))
+		return nil, postgres.Classify(fmt.Errorf("select audit events: %w", err))
 	}
 	defer rows.Close()
 	out := []*audit.Event{}
@@ -125,7 +121,7 @@ func (s *Store) List(ctx context.Context, q audit.Query) ([]*audit.Event, error)
 		)
 		if err := rows.Scan(&e.ID, &e.At, &e.Wallet, &e.Event, &e.KeyID, &e.OrderUUID, &e.Actor,
 			&e.ClientIP, &e.RequestID, &details); err != nil {
-			return nil, unavailable(fmt.Errorf("scan audit event: %w", err))
+			return nil, postgres.Classify(fmt.Errorf("scan audit event: %w", err))
 		}
 		if err := json.Unmarshal(details, &e.Details); err != nil {
 			return nil, fmt.Errorf("audit event %d: details: %w", e.ID, err)
@@ -134,25 +130,7 @@ func (s *Store) List(ctx context.Context, q audit.Query) ([]*audit.Event, error)
 		out = append(out, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(fmt.Errorf("select audit events: %w", err))
+		return nil, postgres.Classify(fmt.Errorf("select audit events: %w", err))
 	}
 	return out, nil
-}
-
-// unavailable marks errors of an unreachable or failing server so callers
-// answer 503; SQL errors (a constraint, a refused statement) stay as they are.
-func unavailable(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		for _, class := range []string{"08", "53", "57P"} { // connection, resources, operator intervention
-			if strings.HasPrefix(pgErr.Code, class) {
-				return fmt.Errorf("%w: %w", fault.ErrUnavailable, err)
-			}
-		}
-		return err
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", fault.ErrUnavailable, err)
 }

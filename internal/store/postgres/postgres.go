@@ -135,8 +135,12 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return nil
 }
 
-// classify marks errors caused by an unreachable or failing server with
-// fault.ErrUnavailable; SQL errors (constraints, syntax) stay as they are.
+// Classify is the one rule for PostgreSQL errors, for every store on
+// PostgreSQL (this one, auditpg): it marks errors caused by an unreachable or
+// failing server with fault.ErrUnavailable (callers answer 503); SQL errors
+// (constraints, syntax) stay as they are.
+func Classify(err error) error { return classify(err) }
+
 func classify(err error) error {
 	if err == nil || errors.Is(err, pgx.ErrNoRows) || errors.Is(err, context.Canceled) {
 		return err
