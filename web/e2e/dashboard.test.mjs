@@ -438,6 +438,71 @@ test('wallet dashboard', async (t) => {
     await shot('04-orders.png');
   });
 
+  // Issue 18: a read key made at create, then rotated from its card.
+  await t.test('a read-only key, then a rotation: the new secret shown once, the old key works for its grace period', async () => {
+    await page.getByLabel('Name').first().fill('E2E monitor');
+    assert.equal(await page.locator('#create-perm-read').isChecked(), false, 'read is offered, not checked by default');
+    for (const p of ['create', 'execute', 'cancel']) await page.locator(`#create-perm-${p}`).uncheck();
+    await page.locator('#create-perm-read').check();
+    await expectSignatures(['create_api_key'], async () => {
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await page.locator('#secret-value').waitFor();
+      await idle();
+    });
+    assert.deepEqual(wallet.signed().at(-1).permissions, ['read']);
+    const oldSecret = await page.locator('#secret-value').inputValue();
+    await page.getByRole('button', { name: 'I have saved it — hide the key' }).click();
+    const listed = await api('GET', '/api/v1/api-keys', { key: oldSecret });
+    assert.equal(listed.status, 200, 'a read key lists its wallet’s keys without a signature');
+    const oldId = listed.body.apiKeys.find((k) => k.name === 'E2E monitor').keyId;
+    const denied = await api('POST', '/api/v1/orders/new', { key: oldSecret, body: newOrder(`e2e-read-${randomUUID()}`) });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error, 'API key does not have the create permission');
+
+    const card = keyCard('E2E monitor');
+    await card.waitFor();
+    assert.equal(await card.locator('.key-perms').innerText(), 'read');
+    await card.getByRole('button', { name: 'Rotate key E2E monitor' }).click();
+    const grace = page.getByLabel('Grace period for the old key');
+    assert.equal(await grace.evaluate((el) => el === document.activeElement), true, 'the grace choice has focus');
+    assert.equal(await grace.inputValue(), '3600', 'one hour by default');
+    await expectSignatures(['rotate_api_key'], async () => {
+      await page.getByRole('button', { name: 'Rotate key', exact: true }).click();
+      await page.locator('#secret-value').waitFor();
+      await idle();
+    });
+    const signed = wallet.signed().at(-1);
+    assert.deepEqual(Object.keys(signed), ['action', 'keyId', 'graceSeconds', 'network', 'timestamp']);
+    assert.equal(signed.keyId, oldId);
+    assert.equal(signed.graceSeconds, 3600);
+    const newSecret = await page.locator('#secret-value').inputValue();
+    assert.match(newSecret, /^ck_live_[0-9A-Za-z]{40,}$/);
+    assert.notEqual(newSecret, oldSecret);
+    assert.equal(await page.getByRole('heading', { name: 'Your new API key “E2E monitor”' }).isVisible(), true);
+    assert.match(await page.locator('#secret-replaces').innerText(), /^It replaces key ck_live_[0-9A-Za-z]{8}…, which keeps working until .+\.$/);
+    await shot('06-key-rotated.png');
+    await page.getByRole('button', { name: 'I have saved it — hide the key' }).click();
+    assert.equal((await page.content()).includes(newSecret), false, 'the new key is gone from the page once hidden');
+
+    // Both keys work during the grace period; the old one names its successor.
+    const oldSelf = await api('GET', '/api/v1/api-keys/self', { key: oldSecret });
+    const newSelf = await api('GET', '/api/v1/api-keys/self', { key: newSecret });
+    assert.equal(oldSelf.status, 200);
+    assert.equal(newSelf.status, 200);
+    assert.equal(oldSelf.body.rotatedTo, newSelf.body.keyId);
+    assert.equal(newSelf.body.rotatedFrom, oldId);
+    assert.ok(oldSelf.body.expiresAt, 'the old key shows the end of its grace period');
+
+    const oldCard = page.locator(`article.key[data-key-id="${oldId}"]`);
+    const newCard = page.locator(`article.key[data-key-id="${newSelf.body.keyId}"]`);
+    await newCard.waitFor();
+    assert.match(await oldCard.locator('.key-rotated-to').innerText(), /^ck_live_[0-9A-Za-z]{8}… \(E2E monitor\)$/);
+    assert.match(await newCard.locator('.key-rotated-from').innerText(), /^ck_live_[0-9A-Za-z]{8}… \(E2E monitor\)$/);
+    assert.equal(await oldCard.getByRole('button', { name: 'Rotate key E2E monitor' }).count(), 0, 'a rotated key is not rotated again');
+    assert.equal(await newCard.getByRole('button', { name: 'Rotate key E2E monitor' }).count(), 1);
+    assert.match(await oldCard.innerText(), /Expires/);
+  });
+
   await t.test('every control has a label', async () => {
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, textarea, select, button')]

@@ -48,6 +48,10 @@ export interface KeyView {
   revokedAt: string | null;
   lastUsedAt: string | null;
   usageStats: UsageStats;
+  /** The key this one replaced (a rotation). */
+  rotatedFrom: string | null;
+  /** The key that replaced this one; it works until expiresAt (the grace period) or is revoked. */
+  rotatedTo: string | null;
 }
 
 export interface CreatedKey extends KeyView {
@@ -150,6 +154,8 @@ export const api = {
   createKey: (s: Signed) => call<CreatedKey>('POST', '/api/v1/api-keys', { body: s }),
   updateKey: (keyId: string, s: Signed) =>
     call<KeyView>('PATCH', `/api/v1/api-keys/${encodeURIComponent(keyId)}`, { body: s }),
+  rotateKey: (keyId: string, s: Signed) =>
+    call<CreatedKey>('POST', `/api/v1/api-keys/${encodeURIComponent(keyId)}/rotate`, { body: s }),
   deleteKey: (keyId: string, s: Signed) =>
     call<{ message: string }>('DELETE', `/api/v1/api-keys/${encodeURIComponent(keyId)}`, { body: s }),
   listOrders: (owner: string, cursor?: string) => {

@@ -17,12 +17,24 @@ import {
   walletErrorText,
 } from './wallet';
 
-const PERMISSIONS = ['create', 'execute', 'cancel'] as const;
+const PERMISSIONS = ['create', 'execute', 'cancel', 'read'] as const;
+/** What a new key may do unless the person changes it: trade, not just watch. */
+const DEFAULT_PERMISSIONS = ['create', 'execute', 'cancel'] as const;
 const PERMISSION_HELP: Record<string, string> = {
   create: 'submit new orders signed by this wallet',
   execute: 'execute this wallet’s open orders',
   cancel: 'cancel this wallet’s open orders',
+  read: 'list this wallet’s keys and read its audit trail, without a signature (alone: a monitoring key)',
 };
+
+/** Grace periods offered for the old key of a rotation, in seconds. */
+const GRACE_CHOICES: [number, string][] = [
+  [0, 'none: revoke the old key at once'],
+  [300, '5 minutes'],
+  [3600, '1 hour'],
+  [21600, '6 hours'],
+  [86400, '24 hours'],
+];
 
 let info: Info;
 let account: Account | null = null;
@@ -273,7 +285,7 @@ function buildCreateForm(): void {
       h('label', { for: 'key-name' }, 'Name'),
       h('input', { id: 'key-name', name: 'keyName', required: true, maxlength: 100, autocomplete: 'off', placeholder: 'e.g. Trading bot' }),
     ),
-    permissionBoxes('create', PERMISSIONS),
+    permissionBoxes('create', DEFAULT_PERMISSIONS),
     h('details', { class: 'more' },
       h('summary', {}, 'Optional: IP allowlist and expiry'),
       h('div', { class: 'field' },
@@ -318,7 +330,7 @@ async function onCreate(form: HTMLFormElement): Promise<void> {
   });
 }
 
-function showSecret(name: string, secret: string): void {
+function showSecret(name: string, secret: string, replaced?: (Node | string)[]): void {
   const sec = byId('secret-section');
   const input = h('input', { id: 'secret-value', readonly: true, value: secret, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'secret-warning' });
   const status = h('p', { id: 'copy-status', class: 'help', role: 'status' });
@@ -333,6 +345,7 @@ function showSecret(name: string, secret: string): void {
     h('p', { id: 'secret-warning', class: 'warn' },
       h('strong', {}, 'Copy it now: this is the only time it is shown. '),
       'stxgate keeps only a hash of it and cannot show it again. Anyone holding it can act on your orders within its permissions.'),
+    ...(replaced ? [h('p', { id: 'secret-replaces', class: 'help' }, ...replaced)] : []),
     h('label', { for: 'secret-value' }, 'API key'),
     h('div', { class: 'copyrow' }, input, copy),
     status,
@@ -419,6 +432,8 @@ function keyCard(k: KeyView): HTMLElement {
         h('div', {}, h('dt', {}, 'IP allowlist'), h('dd', {}, k.ipAllowlist.length ? k.ipAllowlist.join(', ') : 'any address')),
         k.expiresAt ? h('div', {}, h('dt', {}, 'Expires'), h('dd', {}, time(k.expiresAt))) : null,
         k.revokedAt ? h('div', {}, h('dt', {}, 'Revoked'), h('dd', {}, time(k.revokedAt))) : null,
+        k.rotatedTo ? h('div', {}, h('dt', {}, 'Replaced by'), h('dd', { class: 'key-rotated-to' }, keyLabel(k.rotatedTo))) : null,
+        k.rotatedFrom ? h('div', {}, h('dt', {}, 'Replaces'), h('dd', { class: 'key-rotated-from' }, keyLabel(k.rotatedFrom))) : null,
         h('div', {}, h('dt', {}, 'Usage'), h('dd', { class: 'key-usage' },
           `${num(k.usageStats.totalRequests)} requests (${num(k.usageStats.successfulRequests)} ok, ${num(k.usageStats.failedRequests)} failed)`)),
       ),
@@ -427,16 +442,77 @@ function keyCard(k: KeyView): HTMLElement {
   );
   if (active) {
     const edit = h('div', { class: 'edit', hidden: true });
+    const rotate = h('div', { class: 'edit rotate', hidden: true });
     card.append(
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'edit-key', 'aria-label': `Edit key ${k.name}`, 'aria-expanded': 'false',
           onclick: (ev: Event) => toggleEdit(k, edit, ev.currentTarget as HTMLButtonElement) }, 'Edit'),
+        // A key rotated before is on its way out: its successor is the one to rotate.
+        k.rotatedTo ? null : h('button', { type: 'button', class: 'rotate-key', 'aria-label': `Rotate key ${k.name}`, 'aria-expanded': 'false',
+          onclick: (ev: Event) => toggleRotate(k, rotate, ev.currentTarget as HTMLButtonElement) }, 'Rotate'),
         h('button', { type: 'button', class: 'danger revoke-key', 'aria-label': `Revoke key ${k.name}`, onclick: () => void onRevoke(k) }, 'Revoke'),
       ),
       edit,
+      rotate,
     );
   }
   return card;
+}
+
+/** A key named by its display prefix when it is listed, else by its id. */
+function keyLabel(id: string): string {
+  const k = keys.find((x) => x.id === id);
+  return k ? `${k.prefix}… (${k.name})` : id;
+}
+
+function toggleRotate(k: KeyView, box: HTMLElement, btn: HTMLButtonElement): void {
+  if (!box.hidden) {
+    box.hidden = true;
+    btn.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  const p = `rotate-${k.id}`;
+  const form = h('form', { class: 'stack', 'aria-label': `Rotate key ${k.name}` },
+    h('p', { class: 'help' },
+      'Rotation gives this key a new secret with the same name, permissions, limits, allowlist and expiry. ',
+      'Bots keep working with the old key during the grace period; then it stops working on every gateway.'),
+    h('div', { class: 'field' },
+      h('label', { for: `${p}-grace` }, 'Grace period for the old key'),
+      h('select', { id: `${p}-grace`, name: 'graceSeconds' },
+        GRACE_CHOICES.map(([secs, text]) => h('option', { value: String(secs), selected: secs === 3600 }, text))),
+    ),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary confirm-rotate' }, 'Rotate key'),
+      h('button', { type: 'button', onclick: () => toggleRotate(k, box, btn) }, 'Cancel'),
+    ),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void onRotate(k, Number(byId<HTMLSelectElement>(`${p}-grace`).value));
+  });
+  box.replaceChildren(form);
+  box.hidden = false;
+  btn.setAttribute('aria-expanded', 'true');
+  byId<HTMLSelectElement>(`${p}-grace`).focus();
+}
+
+async function onRotate(k: KeyView, graceSeconds: number): Promise<void> {
+  await action('keys', async () => {
+    const created = await api.rotateKey(k.id, await sign('rotate_api_key', { keyId: k.id, graceSeconds }));
+    const { apiKey, ...view } = created;
+    // The old key's end: the grace period, unless its own expiry comes first.
+    const graceEnd = new Date(Date.now() + graceSeconds * 1000).toISOString();
+    const end = k.expiresAt && k.expiresAt < graceEnd ? k.expiresAt : graceEnd;
+    // The old key as the gateway now has it; a valid list signature reads it back exactly.
+    upsertKey(graceSeconds === 0
+      ? { ...k, status: 'revoked', revokedAt: new Date().toISOString(), rotatedTo: view.id }
+      : { ...k, expiresAt: end, rotatedTo: view.id });
+    upsertKey(view);
+    if (listSigValid()) await fetchKeys();
+    showSecret(view.name, apiKey, graceSeconds === 0
+      ? [`It replaces key ${k.prefix}…, which is revoked.`]
+      : [`It replaces key ${k.prefix}…, which keeps working until `, time(end), '.']);
+  });
 }
 
 function toggleEdit(k: KeyView, box: HTMLElement, btn: HTMLButtonElement): void {
