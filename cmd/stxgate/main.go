@@ -123,6 +123,7 @@ func start(ctx context.Context, command string, cfg config.Config, log *slog.Log
 		MaxHeaderBytes:    cfg.MaxHeaderBytes, // larger header blocks get 431
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(a.CloseStreams) // Shutdown waits for requests: streams end at once, clients resume elsewhere
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", slog.String("addr", ln.Addr().String()))

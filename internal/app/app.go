@@ -22,6 +22,7 @@ import (
 	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/order"
+	"github.com/stxgate/stxgate/internal/orderstream"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/redisconn"
@@ -53,6 +54,7 @@ type App struct {
 	Metrics  *metrics.Metrics       // this instance's collectors (served at /metrics)
 	Executor *stackssettle.Executor // the stacks settlement, nil on another
 	readPool *pgxpool.Pool          // DATABASE_READ_URL, nil without one
+	Events   *orderstream.Hub       // this instance's order event streams
 }
 
 // Options are test hooks; production passes the zero value.
@@ -71,6 +73,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	var (
 		keyStore   apikey.Store
 		orderStore order.Store
+		eventLog   order.EventLog
+		listen     func(ctx context.Context, wake func()) // PostgreSQL: the cross-instance wake-up of the streams
+		memOrders  *memory.Orders
 		replay     walletauth.ReplayStore
 		limiter    ratelimit.Limiter
 		ready      []httpapi.Check
@@ -88,7 +93,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			}
 		}
 		pg := postgres.New(pool)
-		keyStore, orderStore = pg, pg
+		keyStore, orderStore, eventLog = pg, pg, pg
+		listen = func(ctx context.Context, wake func()) {
+			pg.ListenEvents(ctx, wake, time.Second, func(err error) {
+				log.Warn("order event notifications lost; reconnecting (streams poll meanwhile)", slog.Any("error", err))
+			})
+		}
 		a.Audit = auditpg.New(pool) // read side: the stores write events with their changes
 		a.Metrics.WatchBatcher(metrics.BatchOrderClaims, pg.ClaimStats)
 		a.Metrics.WatchBatcher(metrics.BatchOrderFills, pg.FillStats)
@@ -98,7 +108,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		keys, orders, trail := memory.New(), memory.NewOrders(), audit.NewMemory()
 		keys.AuditTo(trail) // events written with their change, under its lock
 		orders.AuditTo(trail)
-		keyStore, orderStore, a.Audit = keys, orders, trail
+		keyStore, orderStore, a.Audit, eventLog = keys, orders, trail, orders
+		memOrders = orders // tells the streams itself, in process (below)
 	}
 	trail := audit.NewTrail(now)
 	if cfg.RedisURL != "" {
@@ -187,6 +198,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		a.Close()
 		return nil, err
 	}
+	a.Events, err = orderstream.New(ctx, orderstream.Config{
+		Log: eventLog, Render: httpapi.RenderOrderEvent, Buffer: cfg.EventsBuffer, Poll: cfg.EventsPoll, Logger: log,
+	})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("order event log: %w", err)
+	}
+	if memOrders != nil {
+		memOrders.OnEvent(a.Events.Wake)
+	}
 	failOpen := make(map[httpapi.RouteClass]bool)
 	for _, class := range cfg.FailOpen {
 		failOpen[httpapi.RouteClass(class)] = true
@@ -231,6 +252,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		MetricsHandler: a.metricsOnMain(cfg),
 		OrderReads:     readOrders,
 		Info:           info,
+		Streams:        httpapi.Streams{Hub: a.Events, Heartbeat: cfg.EventsHeartbeat, PerIP: cfg.EventsPerIP},
 	})
 	a.instrument()
 
@@ -241,6 +263,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	}
 	a.background.Go(func() { a.Orders.RunMaintenance(bg, cfg.MaintenanceInterval) })
 	a.background.Go(func() { a.Usage.Run(bg, cfg.UsageFlushInterval) })
+	a.background.Go(func() { a.Events.Run(bg) })
+	if listen != nil {
+		a.background.Go(func() { listen(bg, a.Events.Wake) })
+	}
+	a.background.Go(func() { a.Events.RunRetention(bg, cfg.MaintenanceInterval, cfg.EventsRetention, now) })
 	if a.Executor != nil {
 		a.background.Go(func() { a.Orders.RunTracker(bg, cfg.StacksPollInterval) })
 		a.background.Go(func() { a.Executor.RunGapFiller(bg, cfg.StacksPollInterval) })
@@ -285,8 +312,18 @@ func (a *App) listenKeyChanges(ctx context.Context, channel string) {
 // Handler is what to serve.
 func (a *App) Handler() http.Handler { return a.Server.Echo() }
 
+// CloseStreams ends every order event stream (their clients resume elsewhere
+// with Last-Event-ID). Servers call it as they shut down, since a stream never
+// ends on its own.
+func (a *App) CloseStreams() {
+	if a.Events != nil {
+		a.Events.Close()
+	}
+}
+
 // Close stops background work (flushing usage one last time) and releases connections.
 func (a *App) Close() {
+	a.CloseStreams()
 	if a.stop != nil {
 		a.stop()
 		a.background.Wait()

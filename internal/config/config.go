@@ -59,6 +59,12 @@ type Config struct {
 	ReconcileAfter      time.Duration
 	MaintenanceInterval time.Duration
 
+	EventsHeartbeat time.Duration // order event streams: comment frame interval
+	EventsPerIP     int           // order event streams open at once per client IP, per instance
+	EventsBuffer    int           // frames a stream may lag behind before it is dropped
+	EventsRetention time.Duration // order events older than this are deleted
+	EventsPoll      time.Duration // the log is read this often even without a notification
+
 	TrustedProxies []netip.Prefix
 	OperatorToken  string // bearer token of /api/v1/admin; "": the operator API is off
 	// OperatorTokenFile holds the operator token instead of the environment
@@ -188,6 +194,16 @@ var Vars = []Var{
 		func(c *Config) *time.Duration { return &c.ReconcileAfter }),
 	duration("STXGATE_MAINTENANCE_INTERVAL", "maintenance-interval", "10s", "how often executions are reconciled and expired orders swept",
 		func(c *Config) *time.Duration { return &c.MaintenanceInterval }),
+	duration("STXGATE_EVENTS_HEARTBEAT", "events-heartbeat", "15s", "order event streams (GET /api/v1/orders/events) send a comment line this often, so proxies keep them open",
+		func(c *Config) *time.Duration { return &c.EventsHeartbeat }),
+	number("STXGATE_EVENTS_PER_IP", "events-per-ip", "20", "order event streams one client IP may hold open at once on one instance (429 above)",
+		func(c *Config) *int { return &c.EventsPerIP }),
+	number("STXGATE_EVENTS_BUFFER", "events-buffer", "256", "order events a stream may lag behind before it is closed (the client resumes with Last-Event-ID)",
+		func(c *Config) *int { return &c.EventsBuffer }),
+	duration("STXGATE_EVENTS_RETENTION", "events-retention", "24h", "order events are kept this long for streams to resume from (at least 24h)",
+		func(c *Config) *time.Duration { return &c.EventsRetention }),
+	duration("STXGATE_EVENTS_POLL", "events-poll", "2s", "the order event log is read this often even without a PostgreSQL notification (a lost one is found by then)",
+		func(c *Config) *time.Duration { return &c.EventsPoll }),
 	custom("STXGATE_TRUSTED_PROXIES", "trusted-proxies", "CIDRs", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty: none",
 		func(c *Config, v string) (err error) { c.TrustedProxies, err = parsePrefixes(v); return }),
 	secret("STXGATE_OPERATOR_TOKEN", "bearer token of the operator API (/api/v1/admin: suspend keys); empty: no operator API. Environment only, never a flag; see STXGATE_OPERATOR_TOKEN_FILE",
@@ -356,6 +372,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("STXGATE_SIP018_NAME and STXGATE_SIP018_VERSION must not be empty"))
 	}
 	errs = append(errs, c.validateScale()...)
+	errs = append(errs, c.validateEvents()...)
 	errs = append(errs, c.validateSettlement()...)
 	for env, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "REDIS_URL": c.RedisURL, "STXGATE_RELAYER_URL": c.RelayerURL, "STXGATE_STACKS_NODE_URL": c.StacksNodeURL} {
 		if u == "" {

@@ -73,6 +73,7 @@ const (
 	CodeWalletNotOwner        Code = "wallet_not_owner"
 	CodeSettlementFailed      Code = "settlement_failed"
 	CodeSettlementUnknown     Code = "settlement_unknown"
+	CodeTooManyStreams        Code = "too_many_streams" // order event streams per client IP
 )
 
 // KindCode is the default code of each Kind.
@@ -154,6 +155,7 @@ var Catalogue = []Entry{
 	{CodeWalletNotOwner, KindForbidden},
 	{CodeSettlementFailed, KindBadGateway},
 	{CodeSettlementUnknown, KindBadGateway},
+	{CodeTooManyStreams, KindRateLimited},
 }
 
 // WithCode returns a copy of e carrying code.

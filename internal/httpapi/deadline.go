@@ -24,6 +24,9 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			return next
 		}
 		return func(c echo.Context) error {
+			if c.Path() == EventsPath { // a stream lives until the client leaves; its reads are bounded by the store's own timeouts
+				return next(c)
+			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))

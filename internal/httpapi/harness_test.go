@@ -335,6 +335,8 @@ var wantCodes = map[string]string{
 	"Duplicate order uuid":                                         "duplicate_order",
 	"Invalid order signature":                                      "invalid_order_signature",
 	"Wallet not authorized for this order":                         "wallet_not_owner",
+	"Too many order event streams from this address":               "too_many_streams",
+	"Order event streams are shutting down":                        "service_unavailable",
 }
 
 func wantCode(text string) string {

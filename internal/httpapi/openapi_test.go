@@ -90,8 +90,9 @@ type exchange struct {
 	headers        map[string]string
 	ip             string // client address (fresh ones dodge the per-IP limits)
 	status         int
-	invalidRequest bool   // the request breaks the document on purpose: its validation must fail
-	wantError      string // when set, the answer's "error" text
+	invalidRequest bool            // the request breaks the document on purpose: its validation must fail
+	wantError      string          // when set, the answer's "error" text
+	ctx            context.Context // the request's context (a stream ends with it); nil: background
 }
 
 // do sends x to g, validates request and answer, and returns the answer.
@@ -114,6 +115,9 @@ func (c *contract) do(t *testing.T, g *gateway, x exchange) response {
 			ip = "192.0.2.10"
 		}
 		req.RemoteAddr = ip + ":40000"
+		if x.ctx != nil {
+			req = req.WithContext(x.ctx)
+		}
 		return req
 	}
 	ctx := context.Background()
@@ -321,6 +325,7 @@ func keyHeader(k string) map[string]string { return map[string]string{"X-API-Key
 
 func contractMain(t *testing.T, c *contract) {
 	g, sim := newOrderGateway(t, withContractOperator, func(cfg *config.Config) {
+		cfg.EventsPerIP = 1
 		cfg.WalletLimitMinute = 1000
 		cfg.MetricsPublic = true // /metrics is documented for the API listener when asked for
 	})
@@ -596,6 +601,17 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(t, g, exchange{name: "admin/audit-wrong-token", method: "GET", path: admin + keyBID + "/audit", headers: wrongToken, status: 401})
 	c.do(t, g, exchange{name: "admin/audit-unknown", method: "GET", path: admin + "nope/audit", headers: contractOperatorHeader(), status: 404})
 
+	// Order event streams: one per client IP in this gateway.
+	c.do(t, g, exchange{name: "events/bad-owner", method: "GET", path: "/api/v1/orders/events?owner=SPNOPE", ip: ip(), status: 400})
+	c.do(t, g, exchange{name: "events/bad-after", method: "GET", path: "/api/v1/orders/events?after=-1", ip: ip(), status: 400, invalidRequest: true})
+	c.do(t, g, exchange{name: "events", method: "GET", path: "/api/v1/orders/events?after=0&owner=" + a.addr, ip: ip(),
+		ctx: endOnceStreaming(t, g, 1), status: 200})
+	held := ip()
+	stop := holdStream(t, g, held)
+	c.do(t, g, exchange{name: "events/per-ip", method: "GET", path: "/api/v1/orders/events", ip: held, status: 429,
+		wantError: "Too many order event streams from this address"})
+	stop()
+
 	// Redis gone: the routes that fail open answer without rate-limit headers.
 	if err := g.app.Redis().Close(); err != nil {
 		t.Fatal(err)
@@ -723,6 +739,7 @@ func contractRedisDown(t *testing.T, c *contract) {
 		{name: "cancel", method: "PATCH", path: "/api/v1/orders/rd-1/cancel", headers: keyHeader(key)},
 		{name: "get-order", method: "GET", path: "/api/v1/orders/rd-1"},
 		{name: "list-orders", method: "GET", path: "/api/v1/orders"},
+		{name: "order-events", method: "GET", path: "/api/v1/orders/events"},
 		{name: "readyz", method: "GET", path: "/readyz"},
 		{name: "info", method: "GET", path: "/api/v1/info"},
 		{name: "audit", method: "GET", path: "/api/v1/audit", headers: signed("list_audit").headers()},

@@ -56,6 +56,7 @@ func (s *Server) routes(bodyLimit int64) {
 	v1.POST("/orders/new", s.createOrder, orderWrite(usage.ActionCreate)...)
 	v1.POST("/orders/:uuid/execute", s.executeOrder, orderWrite(usage.ActionExecute)...)
 	v1.PATCH("/orders/:uuid/cancel", s.cancelOrder, orderWrite(usage.ActionCancel)...)
+	v1.Match(readMethods, "/orders/events", s.orderEvents, public...) // before :uuid (a static route wins anyway)
 	v1.Match(readMethods, "/orders/:uuid", s.getOrder, public...)
 	v1.Match(readMethods, "/orders", s.listOrders, public...)
 	s.adminRoutes(v1) // operator API, only when STXGATE_OPERATOR_TOKEN is set

@@ -53,6 +53,7 @@ type Deps struct {
 	MetricsHandler http.Handler     // served at GET /metrics when set (nil: a separate listener serves it)
 	OrderReads     *order.Service   // public order reads (a read replica); nil: Orders
 	Info           Info             // GET /api/v1/info
+	Streams        Streams          // GET /api/v1/orders/events
 }
 
 // Server holds the handlers' dependencies.
@@ -80,6 +81,9 @@ type Server struct {
 	info           Info
 
 	requestTimeout time.Duration // requestDeadline (deadline.go)
+
+	streams     Streams   // order event streams (events.go)
+	openStreams ipStreams // per client IP
 }
 
 // New builds the Echo instance with every route.
@@ -107,6 +111,13 @@ func New(d Deps) *Server {
 	}
 	s.audit = d.Audit
 	s.requestTimeout = d.RequestTimeout
+	s.streams = d.Streams
+	if s.streams.Heartbeat <= 0 {
+		s.streams.Heartbeat = 15 * time.Second
+	}
+	if s.streams.PerIP <= 0 {
+		s.streams.PerIP = 20
+	}
 	s.operatorEnabled, s.operatorToken = d.OperatorToken != "", operatorTokenHash(d.OperatorToken)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -112,7 +112,8 @@ func StartWith(t testing.TB, cfg config.Config, opt app.Options) *Gateway {
 	}
 	t.Cleanup(a.Close)
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close) // runs before a.Close: no request outlives the app
+	t.Cleanup(srv.Close)      // runs before a.Close: no request outlives the app
+	t.Cleanup(a.CloseStreams) // runs before srv.Close, which waits for every request, streams included
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", logs.String())

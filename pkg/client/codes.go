@@ -67,6 +67,7 @@ const (
 	CodeWalletNotOwner        ErrorCode = "wallet_not_owner"
 	CodeSettlementFailed      ErrorCode = "settlement_failed"
 	CodeSettlementUnknown     ErrorCode = "settlement_unknown"
+	CodeTooManyStreams        ErrorCode = "too_many_streams" // order event streams per client IP
 )
 
 // ErrorCodes lists every code above.
@@ -82,5 +83,5 @@ var ErrorCodes = []ErrorCode{
 	CodeAPIKeyExpired, CodeAPIKeyAlreadyRotated, CodeWalletSignatureRequired, CodeTooManyAPIKeys,
 	CodeAPIKeyHeadersDiffer, CodeOperatorToken,
 	CodeOrderNotFound, CodeOrderNotOpen, CodeOrderNotYetValid, CodeDuplicateOrder, CodeInvalidOrderSignature,
-	CodeWalletNotOwner, CodeSettlementFailed, CodeSettlementUnknown,
+	CodeWalletNotOwner, CodeSettlementFailed, CodeSettlementUnknown, CodeTooManyStreams,
 }

@@ -30,7 +30,11 @@ func (l *eventLog) append(typ order.EventType, o *order.Order) {
 
 // OnEvent makes the store call wake after each appended event (call before
 // use). wake runs under the store's lock: it must not block nor call back.
-func (s *Orders) OnEvent(wake func()) { s.events.wake = wake }
+func (s *Orders) OnEvent(wake func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events.wake = wake
+}
 
 // EventsAfter implements order.EventLog.
 func (s *Orders) EventsAfter(_ context.Context, after int64, owner string, limit int) ([]order.Event, error) {
