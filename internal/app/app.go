@@ -119,7 +119,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 			return nil, err
 		}
 		a.rdb = rdb
-		replay = redisconn.NewReplay(rdb, cfg.RedisPrefix)
+		redisReplay := redisconn.NewReplay(rdb, cfg.RedisPrefix)
+		replay = redisReplay
+		a.Metrics.WatchBatcher(metrics.BatchReplay, redisReplay.PipelineStats)
 		redisLimiter := redislimit.New(rdb, cfg.RedisPrefix)
 		limiter = redisLimiter
 		a.Metrics.WatchBatcher(metrics.BatchLimiter, redisLimiter.PipelineStats)

@@ -14,6 +14,7 @@ import (
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/usage"
+	"github.com/stxgate/stxgate/internal/walletauth"
 )
 
 // RouteClass groups routes by what they do when the limiter (Redis) is down.
@@ -144,7 +145,7 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 	policy := ratelimit.Policy{ratelimit.MinuteWindow(limit)}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			d, err := s.limiter.Allow(c.Request().Context(), ratelimit.IPSubject(kind, clientIP(c)), policy)
+			d, err := s.allowIP(c, ratelimit.IPSubject(kind, clientIP(c)), policy)
 			s.metrics.RateLimit(metrics.ScopeIP, d.Allowed, err)
 			if err != nil {
 				if s.limits.FailOpen[class] {
@@ -162,6 +163,28 @@ func (s *Server) limitIP(class RouteClass) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// allowIP counts the request against its client IP. A signed request naming
+// its wallet in X-Wallet-Address also has the wallet's budget read in the same
+// round trip; walletBudget uses that reading once the signature has verified
+// (a peek records nothing, so an unverified request spends no one's budget).
+func (s *Server) allowIP(c echo.Context, subject string, policy ratelimit.Policy) (ratelimit.Decision, error) {
+	ctx := c.Request().Context()
+	ch := chargeOf(c)
+	header := c.Request().Header.Get("X-Wallet-Address")
+	if ch == nil || header == "" {
+		return s.limiter.Allow(ctx, subject, policy)
+	}
+	wallet, err := walletauth.ParseWallet(header, s.network)
+	if err != nil {
+		return s.limiter.Allow(ctx, subject, policy) // the verifier explains the address
+	}
+	d, peeked, err := s.limiter.AllowAndPeek(ctx, subject, policy, "w:"+wallet.String(), s.walletPolicy())
+	if err == nil {
+		ch.peeked, ch.peekedWallet = peeked, wallet.String()
+	}
+	return d, err
 }
 
 // keyed authenticates the API key, counts the request in the key's windows,

@@ -33,6 +33,11 @@ type walletCharge struct {
 	msg      *walletauth.Message // nil for an unkeyed order create (its uuid is single use)
 	reusable bool                // a read message, counted at its first success only
 	shown    ratelimit.Decision  // set by limitIP; no windows when it set no headers (fail open)
+
+	// The budget of the wallet the request claims, read with the per-IP
+	// limit (allowIP); empty when it was not.
+	peeked       ratelimit.Decision
+	peekedWallet string
 }
 
 type chargeCtx struct{}
@@ -91,7 +96,10 @@ func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Messa
 	if m != nil && m.Action == walletauth.ActionDeleteKey {
 		return nil // an owner can always revoke
 	}
-	d, err := s.limiter.Peek(c.Request().Context(), "w:"+wallet, s.walletPolicy())
+	d, err := ch.peeked, error(nil)
+	if ch.peekedWallet != wallet {
+		d, err = s.limiter.Peek(c.Request().Context(), "w:"+wallet, s.walletPolicy())
+	}
 	s.metrics.RateLimit(metrics.ScopeWallet, d.Allowed, err)
 	if err != nil {
 		if s.limits.FailOpen[class] {

@@ -154,3 +154,55 @@ func TestBadIDsAreNotFoundNever500(t *testing.T) {
 		t.Fatalf("a bad id reached a store:\n%s", g.logs.String())
 	}
 }
+
+// Issue 16 item 4: a wallet-signed read naming its wallet in
+// X-Wallet-Address reads the wallet's budget in the round trip of its per-IP
+// limit; only its first success adds a second (the count). A replay of the
+// same read is one limiter round trip. Round trips are the limiter's and the
+// replay store's pipelines, counted one request at a time.
+func TestSignedReadLimitRoundTrips(t *testing.T) {
+	g := newGateway(t)
+	a := mustWallet(t, privA)
+	pipelines := func(batcher string) float64 {
+		t.Helper()
+		fams, err := g.app.Metrics.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() != "stxgate_group_commit_batches_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "batcher" && l.GetValue() == batcher {
+						return m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		t.Fatalf("no stxgate_group_commit_batches_total{batcher=%q}", batcher)
+		return 0
+	}
+	list := a.envelope(fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, ms(-time.Second))).headers()
+	for i, want := range []struct {
+		limiter, replay float64
+		remaining       string
+	}{
+		{2, 1, "59"}, // the IP limit with the wallet's budget read, then the count
+		{1, 1, "58"}, // a replay: the IP limit with the budget read, not counted again (the header counts the request, as every answer does)
+	} {
+		lim, rep := pipelines("limiter_checks"), pipelines("replay_claims")
+		r := g.do("GET", "/api/v1/api-keys", "", list)
+		expect(t, r, 200, "")
+		if got := r.Header.Get("X-RateLimit-Remaining"); got != want.remaining {
+			t.Fatalf("request %d: X-RateLimit-Remaining %q, want %s", i, got, want.remaining)
+		}
+		if d := pipelines("limiter_checks") - lim; d != want.limiter {
+			t.Fatalf("request %d: %v limiter round trips, want %v", i, d, want.limiter)
+		}
+		if d := pipelines("replay_claims") - rep; d != want.replay {
+			t.Fatalf("request %d: %v replay-store round trips, want %v", i, d, want.replay)
+		}
+	}
+}

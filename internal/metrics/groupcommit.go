@@ -11,6 +11,7 @@ const (
 	BatchOrderClaims = "order_claims"
 	BatchOrderFills  = "order_fills"
 	BatchLimiter     = "limiter_checks"
+	BatchReplay      = "replay_claims"
 )
 
 // batchCollector reads a group-commit batcher's counts at scrape time:

@@ -42,6 +42,11 @@ func (m *Memory) Peek(_ context.Context, subject string, p Policy) (Decision, er
 	return m.run(subject, p, false), nil
 }
 
+// AllowAndPeek implements Limiter.
+func (m *Memory) AllowAndPeek(_ context.Context, allow string, ap Policy, peek string, pp Policy) (Decision, Decision, error) {
+	return m.run(allow, ap, true), m.run(peek, pp, false), nil
+}
+
 // Bump implements Limiter.
 func (m *Memory) Bump(_ context.Context, subject string) (int64, error) {
 	m.mu.Lock()

@@ -116,6 +116,9 @@ type Limiter interface {
 	Allow(ctx context.Context, subject string, p Policy) (Decision, error)
 	// Peek reports the state without recording a request.
 	Peek(ctx context.Context, subject string, p Policy) (Decision, error)
+	// AllowAndPeek is Allow of one subject and Peek of another in one round
+	// trip: a signed request's per-IP limit and its wallet's budget.
+	AllowAndPeek(ctx context.Context, allow string, ap Policy, peek string, pp Policy) (allowed, peeked Decision, err error)
 	// Bump increments the subject's generation (revocation, updates) and
 	// returns the new value.
 	Bump(ctx context.Context, subject string) (int64, error)

@@ -326,3 +326,49 @@ func TestPipelinedChecksStayExact(t *testing.T) {
 	}
 	t.Logf("%d checks in %d round trips", inputs, batches)
 }
+
+// AllowAndPeek records the first subject and only reads the second, like
+// Allow and Peek called apart; racing callers still admit exactly the limit
+// of the allowed subject and never move the peeked one.
+func TestAllowAndPeek(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			lim := im.new()
+			ctx := context.Background()
+			ip, wallet := fresh("ip"), fresh("wallet")
+			ipPolicy, walletPolicy := ratelimit.Policy{ratelimit.MinuteWindow(40)}, ratelimit.Policy{ratelimit.MinuteWindow(5)}
+			for range 2 {
+				if _, err := lim.Allow(ctx, wallet, walletPolicy); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var admitted atomic.Int32
+			var wg sync.WaitGroup
+			for range 10 {
+				wg.Go(func() {
+					for range 5 {
+						a, p, err := lim.AllowAndPeek(ctx, ip, ipPolicy, wallet, walletPolicy)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if a.Allowed {
+							admitted.Add(1)
+						}
+						if !p.Allowed || p.Windows[0].Remaining != 3 {
+							t.Errorf("peeked wallet: allowed %v remaining %d, want true 3", p.Allowed, p.Windows[0].Remaining)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if n := admitted.Load(); n != 40 {
+				t.Fatalf("admitted %d of 50 racing requests, want the limit 40", n)
+			}
+			d, err := lim.Peek(ctx, ip, ipPolicy)
+			if err != nil || d.Allowed || d.Windows[0].Remaining != 0 {
+				t.Fatalf("ip after the race: allowed %v remaining %d (%v), want false 0", d.Allowed, d.Windows[0].Remaining, err)
+			}
+		})
+	}
+}

@@ -27,11 +27,12 @@ var script = limiterscript.Script
 // checks queue, and the next pipeline carries all of them — one write and one
 // read for many requests instead of one each, for the gateway and for Redis.
 // Each check is still its own EVALSHA, atomic on its own; a check on an idle
-// limiter goes at once.
+// limiter goes at once. A caller may queue several checks as one unit
+// (AllowAndPeek): they go out in the same pipeline.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
-	calls  *groupcommit.Batcher[scriptCall, scriptResult]
+	calls  *groupcommit.Batcher[[]scriptCall, []scriptResult]
 }
 
 type scriptCall struct {
@@ -55,34 +56,42 @@ const pipelinesInFlight = 4
 // New returns a limiter storing its state under prefix.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	r := &Limiter{rdb: rdb, prefix: prefix}
-	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[scriptCall]{InFlight: pipelinesInFlight})
+	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[[]scriptCall]{InFlight: pipelinesInFlight})
 	return r
 }
 
 // PipelineStats tells how checks were pipelined (metrics, tests).
 func (r *Limiter) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
 
-// pipeline runs a batch of script calls in one round trip. A call that finds
-// the script missing (a restarted or failed-over Redis) is run again alone by
-// script.Run, which loads it.
-func (r *Limiter) pipeline(ctx context.Context, batch []scriptCall) ([]scriptResult, error) {
-	out := make([]scriptResult, len(batch))
-	if len(batch) == 1 {
-		out[0].res, out[0].err = script.Run(ctx, r.rdb, batch[0].keys, batch[0].args...).Int64Slice()
+// pipeline runs a batch of units of script calls in one round trip. A call
+// that finds the script missing (a restarted or failed-over Redis) is run
+// again alone by script.Run, which loads it.
+func (r *Limiter) pipeline(ctx context.Context, batch [][]scriptCall) ([][]scriptResult, error) {
+	out := make([][]scriptResult, len(batch))
+	if len(batch) == 1 && len(batch[0]) == 1 {
+		c := batch[0][0]
+		res, err := script.Run(ctx, r.rdb, c.keys, c.args...).Int64Slice()
+		out[0] = []scriptResult{{res: res, err: err}}
 		return out, nil
 	}
-	cmds := make([]*redis.Cmd, len(batch))
+	cmds := make([][]*redis.Cmd, len(batch))
 	_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, c := range batch {
-			cmds[i] = script.EvalSha(ctx, p, c.keys, c.args...)
+		for i, unit := range batch {
+			cmds[i] = make([]*redis.Cmd, len(unit))
+			for j, c := range unit {
+				cmds[i][j] = script.EvalSha(ctx, p, c.keys, c.args...)
+			}
 		}
 		return nil
 	})
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			cmd = script.Run(ctx, r.rdb, batch[i].keys, batch[i].args...)
+	for i, unit := range batch {
+		out[i] = make([]scriptResult, len(unit))
+		for j, cmd := range cmds[i] {
+			if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				cmd = script.Run(ctx, r.rdb, unit[j].keys, unit[j].args...)
+			}
+			out[i][j].res, out[i][j].err = cmd.Int64Slice()
 		}
-		out[i].res, out[i].err = cmd.Int64Slice()
 	}
 	return out, nil
 }
@@ -98,6 +107,27 @@ func (r *Limiter) Allow(ctx context.Context, subject string, p ratelimit.Policy)
 // Peek implements Limiter.
 func (r *Limiter) Peek(ctx context.Context, subject string, p ratelimit.Policy) (ratelimit.Decision, error) {
 	return r.run(ctx, subject, p, false)
+}
+
+// AllowAndPeek implements Limiter: both checks go out in one pipeline.
+func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.Policy, peek string, pp ratelimit.Policy) (ratelimit.Decision, ratelimit.Decision, error) {
+	out, err := r.calls.Do(ctx, []scriptCall{
+		{keys: r.keys(allow), args: scriptArgs(ap, true)},
+		{keys: r.keys(peek), args: scriptArgs(pp, false)},
+	})
+	if err != nil {
+		err = fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, ratelimit.Decision{}, err
+	}
+	allowed, err := decision(out[0], ap)
+	if err != nil {
+		return ratelimit.Decision{}, ratelimit.Decision{}, err
+	}
+	peeked, err := decision(out[1], pp)
+	if err != nil {
+		return ratelimit.Decision{}, ratelimit.Decision{}, err
+	}
+	return allowed, peeked, nil
 }
 
 // Bump implements Limiter. The generation is set to a fresh random value
@@ -130,11 +160,16 @@ func (r *Limiter) runAt(ctx context.Context, subject string, p ratelimit.Policy,
 }
 
 func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Policy, args []any) (ratelimit.Decision, error) {
-	out, err := r.calls.Do(ctx, scriptCall{keys: r.keys(subject), args: args})
-	res := out.res
-	if err == nil {
-		err = out.err
+	out, err := r.calls.Do(ctx, []scriptCall{{keys: r.keys(subject), args: args}})
+	if err != nil {
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
+	return decision(out[0], p)
+}
+
+// decision reads one script call's reply for policy p.
+func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) {
+	res, err := out.res, out.err
 	if err != nil {
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
