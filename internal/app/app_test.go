@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/postgres"
-	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 )
 
 // Every test's gateways are closed by the time the package ends: nothing
@@ -24,14 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func testConfig(t *testing.T) config.Config {
 	t.Helper()
-	_, prefix := testenv.Redis(t)
-	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DatabaseURL = testenv.PostgresDSN(t)
-	cfg.RedisURL = testenv.RedisURL(t)
-	cfg.RedisPrefix = prefix
+	cfg := testgateway.Config(t)
 	cfg.MaintenanceInterval = 20 * time.Millisecond
 	cfg.UsageFlushInterval = 20 * time.Millisecond
 	return cfg

@@ -28,12 +28,8 @@ func TestKill9DuringExecutes(t *testing.T) {
 		return reply{Delay: time.Duration(20+h.Sum32()%230) * time.Millisecond}
 	})
 	env := gatewayEnv(t)
-	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = "500ms"
-	env["STXGATE_RECONCILE_AFTER"] = "5500ms" // one relayer Settle's worst case: 3 x 500ms + 2 x 2s backoff
-	g := startGateway(t, "stxgate#1", env)
-	w := mustWallet(t, privA)
-	key := createKey(t, g, w)
+	relayedEnv(env, rel, 500*time.Millisecond)
+	g, w, key := keyedGateway(t, "stxgate#1", env)
 	uuids := createOrders(t, g, w, key, "crash", orders)
 
 	// The burst: every order once, a third of them twice (concurrent

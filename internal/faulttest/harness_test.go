@@ -8,11 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -440,6 +442,83 @@ func (w wallet) orderBody(t testing.TB, uuid string) string {
 		"uuid": uuid, "validFrom": from.UTC().Format(time.RFC3339), "validTo": to.UTC().Format(time.RFC3339), "signature": sig,
 	})
 	return string(b)
+}
+
+// phases names the phase a fault test's load runs in ("1 up", "2 down", …)
+// and keeps the first problems its clients report.
+type phases struct {
+	now      atomic.Value // string
+	mu       sync.Mutex
+	problems []string
+}
+
+func newPhases(first string) *phases {
+	p := &phases{}
+	p.now.Store(first)
+	return p
+}
+
+func (p *phases) set(name string) { p.now.Store(name) }
+func (p *phases) get() string     { return p.now.Load().(string) }
+
+// span is the phase of a request that started in start: start, or
+// "start → end" when the phase moved while it ran.
+func (p *phases) span(start string) string {
+	if end := p.get(); end != start {
+		return start + " → " + end
+	}
+	return start
+}
+
+// fail records a problem (the first 20 are kept).
+func (p *phases) fail(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.problems) < 20 {
+		p.problems = append(p.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// report fails t with every problem recorded.
+func (p *phases) report(t testing.TB) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, msg := range p.problems {
+		t.Error(msg)
+	}
+}
+
+// relayedEnv points env's gateway at rel, each settlement attempt bounded by
+// attempt, and sets STXGATE_RECONCILE_AFTER to one Settle's worst case (3
+// attempts and 2 backoffs of 2s): the shortest the gateway accepts.
+func relayedEnv(env map[string]string, rel *relayer, attempt time.Duration) {
+	env["STXGATE_RELAYER_URL"] = rel.url
+	env["STXGATE_RELAYER_TIMEOUT"] = attempt.String()
+	env["STXGATE_RECONCILE_AFTER"] = (3*attempt + 2*2*time.Second).String()
+}
+
+// proxiedPostgres routes env's gateway to PostgreSQL through a proxy the
+// test can cut or stall; it returns the proxy and the direct DSN (for the
+// test's own reads).
+func proxiedPostgres(t testing.TB, env map[string]string) (*tcpProxy, string) {
+	t.Helper()
+	direct := env["DATABASE_URL"]
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	u.Host = p.addr()
+	env["DATABASE_URL"] = u.String()
+	return p, direct
+}
+
+// keyedGateway starts a gateway on env and gives it a wallet (privA) and a key of it.
+func keyedGateway(t testing.TB, name string, env map[string]string) (*gateway, wallet, string) {
+	t.Helper()
+	g := startGateway(t, name, env)
+	w := mustWallet(t, privA)
+	return g, w, createKey(t, g, w)
 }
 
 // createKey makes a key with every permission for w on g.

@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -164,42 +162,20 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 		return reply{}
 	})
 	env := gatewayEnv(t)
-	direct := env["DATABASE_URL"]
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startProxy(t, u.Host)
-	u.Host = proxy.addr()
-	env["DATABASE_URL"] = u.String()
-	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = "1s"
-	env["STXGATE_RECONCILE_AFTER"] = "7s" // one relayer Settle's worst case: 3 x 1s + 2 x 2s backoff
-	g := startGateway(t, "stxgate", env)
-	w := mustWallet(t, privA)
-	key := createKey(t, g, w)
+	proxy, direct := proxiedPostgres(t, env)
+	relayedEnv(env, rel, time.Second)
+	g, w, key := keyedGateway(t, "stxgate", env)
 
-	var phase atomic.Value
-	phase.Store("1 up")
+	phase := newPhases("1 up")
+	fail := phase.fail
 	tl := newTally()
 	var (
 		mu       sync.Mutex
-		problems []string
 		created  = map[string]int{}    // uuid → create status (0: no answer)
 		filledBy = map[string]string{} // uuid → txid answered with 200
 	)
-	fail := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
 	check := func(route string, startPhase string, r result) {
-		p := startPhase
-		if end := phase.Load().(string); end != startPhase {
-			p = startPhase + " → " + end
-		}
+		p := phase.span(startPhase)
 		tl.add(fmt.Sprintf("%-8s %s", route, p), r)
 		switch {
 		case r.Err != nil || r.Status >= 500 && r.Status != http.StatusServiceUnavailable:
@@ -247,7 +223,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 				default:
 				}
 				uuid := fmt.Sprintf("load%d-%d", i, n)
-				p := phase.Load().(string)
+				p := phase.get()
 				r := do(c, "POST", g.url+"/api/v1/orders/new", w.orderBody(t, uuid), h)
 				check("create", p, r)
 				mu.Lock()
@@ -257,7 +233,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 					pool = append(pool, uuid)
 				}
 				if len(pool) > 0 {
-					p = phase.Load().(string)
+					p = phase.get()
 					r = do(c, "POST", g.url+"/api/v1/orders/"+pool[0]+"/execute", "", h)
 					check(map[bool]string{false: "execute", true: "retry"}[retry], p, r)
 					if r.Status == http.StatusOK {
@@ -272,21 +248,21 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 						pool = pool[1:]
 					}
 				}
-				p = phase.Load().(string)
+				p = phase.get()
 				check("self", p, do(c, "GET", g.url+"/api/v1/api-keys/self", "", h))
-				p = phase.Load().(string)
+				p = phase.get()
 				check("get", p, do(c, "GET", g.url+"/api/v1/orders/"+known, "", nil))
 			}
 		}()
 	}
 
 	time.Sleep(800 * time.Millisecond)
-	phase.Store("1→2 cutting")
+	phase.set("1→2 cutting")
 	proxy.cut()
-	phase.Store("2 down")
+	phase.set("2 down")
 	time.Sleep(1500 * time.Millisecond)
 	readyDown := do(httpClient(false), "GET", g.url+"/readyz", "", nil)
-	phase.Store("3 recovering")
+	phase.set("3 recovering")
 	proxy.restore()
 	restoredAt := time.Now()
 	for {
@@ -300,7 +276,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	recoveredIn := time.Since(restoredAt)
-	phase.Store("4 recovered")
+	phase.set("4 recovered")
 	time.Sleep(800 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -341,9 +317,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 	t.Logf("orders %v: %d rows, all whole; 201 but missing: %d; stored although the create got no 201: %d; "+
 		"filled without a 200 (finished by reconciliation): %d; settlements per order ≤ 1",
 		stateCounts(rows), len(rows), lost, storedDespite503, reconciled)
-	for _, p := range problems {
-		t.Error(p)
-	}
+	phase.report(t)
 	if total := tl.total(); total.S500 != 0 || total.Other5xx != 0 || total.Transport != 0 {
 		t.Errorf("500s or dropped requests: %s", total)
 	}
@@ -399,18 +373,9 @@ func countWholeOrders(t testing.TB, dsn, owner string) int {
 func TestPostgresPartitioned(t *testing.T) {
 	skipShort(t)
 	env := gatewayEnv(t)
-	direct := env["DATABASE_URL"]
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := startProxy(t, u.Host)
-	u.Host = proxy.addr()
-	env["DATABASE_URL"] = u.String()
+	proxy, direct := proxiedPostgres(t, env)
 	env["STXGATE_REQUEST_TIMEOUT"] = "1s"
-	g := startGateway(t, "stxgate", env)
-	w := mustWallet(t, privA)
-	key := createKey(t, g, w)
+	g, w, key := keyedGateway(t, "stxgate", env)
 	createOrders(t, g, w, key, "part", 1)
 	h := map[string]string{"X-API-Key": key}
 	c := httpClient(false)

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,26 +62,12 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	w := mustWallet(t, privA)
 	key := createKey(t, closed, w)
 
-	var phase atomic.Value
-	phase.Store("1 up")
+	phase := newPhases("1 up")
+	fail := phase.fail
 	tl := newTally()
-	var (
-		mu       sync.Mutex
-		problems []string
-	)
-	fail := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
 	// check records r under gateway/route/phase and asserts what the phase demands.
 	check := func(gw, route string, write bool, startPhase string, r result) {
-		p := startPhase
-		if end := phase.Load().(string); end != startPhase {
-			p = startPhase + " → " + end // crossed a fault boundary: only "never 500" applies
-		}
+		p := phase.span(startPhase) // crossed a fault boundary: only "never 500" applies
 		tl.add(fmt.Sprintf("%-10s %-8s %s", gw, route, p), r)
 		limited := r.Header.Get("X-RateLimit-Limit") != ""
 		keyed := route != "get"
@@ -133,37 +118,37 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 				default:
 				}
 				u := fmt.Sprintf("load%d-%d", i, n)
-				p := phase.Load().(string)
+				p := phase.get()
 				r := do(c, "POST", cl.gw.url+"/api/v1/orders/new", w.orderBody(t, u), h)
 				check(cl.name, "create", true, p, r)
 				if r.Status == http.StatusCreated {
 					cl.pool = append(cl.pool, u)
 				}
 				if len(cl.pool) > 0 {
-					p = phase.Load().(string)
+					p = phase.get()
 					r = do(c, "POST", cl.gw.url+"/api/v1/orders/"+cl.pool[0]+"/execute", "", h)
 					check(cl.name, "execute", true, p, r)
 					if r.Status == http.StatusOK {
 						cl.pool = cl.pool[1:]
 					}
 				}
-				p = phase.Load().(string)
+				p = phase.get()
 				check(cl.name, "self", false, p, do(c, "GET", cl.gw.url+"/api/v1/api-keys/self", "", h))
-				p = phase.Load().(string)
+				p = phase.get()
 				check(cl.name, "get", false, p, do(c, "GET", cl.gw.url+"/api/v1/orders/"+known, "", nil))
 			}
 		}()
 	}
 
 	time.Sleep(800 * time.Millisecond)
-	phase.Store("1→2 killing")
+	phase.set("1→2 killing")
 	rds.kill()
-	phase.Store("2 down")
+	phase.set("2 down")
 	time.Sleep(1200 * time.Millisecond)
 	readyDown := do(httpClient(false), "GET", closed.url+"/readyz", "", nil)
-	phase.Store("2→3 restarting")
+	phase.set("2→3 restarting")
 	startRedis(t, port) // same port, empty: nothing persisted
-	phase.Store("3 recovering")
+	phase.set("3 recovering")
 	// Recovery: both gateways count keyed writes again, without a restart.
 	recoverStart := time.Now()
 	for _, g := range []*gateway{closed, open} {
@@ -180,7 +165,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 		}
 	}
 	recoveredIn := time.Since(recoverStart)
-	phase.Store("4 recovered")
+	phase.set("4 recovered")
 	time.Sleep(800 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -189,9 +174,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	tl.log(t, "Redis SIGKILLed under load, then restarted empty on the same port (phases by request start → end):")
 	t.Logf("readyz while down: %s; after: %s; both gateways counting again %s after Redis answered, same processes",
 		readyDown, readyUp, recoveredIn.Round(time.Millisecond))
-	for _, p := range problems {
-		t.Error(p)
-	}
+	phase.report(t)
 	for _, gw := range []string{"default", "fail-open"} {
 		for _, route := range []string{"create", "execute", "self", "get"} {
 			for _, p := range []string{"1 up", "2 down", "4 recovered"} {

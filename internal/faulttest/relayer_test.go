@@ -56,16 +56,11 @@ func TestRelayerFaults(t *testing.T) {
 		return reply{}
 	})
 	env := gatewayEnv(t)
-	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = timeout.String()
+	// Reconciliation waits for one Settle's worst case, so "late" is
+	// reconciled only after the client got its 502.
+	relayedEnv(env, rel, timeout)
 	env["STXGATE_WRITE_TIMEOUT"] = "15s"
-	// One Settle's worst case (3 x 300ms + 2 x 2s backoff; shorter is
-	// refused at start), so "late" is reconciled only after the client got
-	// its 502.
-	env["STXGATE_RECONCILE_AFTER"] = "4900ms"
-	g := startGateway(t, "stxgate", env)
-	w := mustWallet(t, privA)
-	key := createKey(t, g, w)
+	g, w, key := keyedGateway(t, "stxgate", env)
 	kinds := []string{"slow", "flaky", "lost", "late", "reject", "gone", "race"}
 	var uuids []string
 	for _, k := range kinds {

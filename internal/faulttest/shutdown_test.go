@@ -37,12 +37,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	skipShort(t)
 	rel := newRelayer(t, func(string, int) reply { return reply{Delay: 300 * time.Millisecond} })
 	env := gatewayEnv(t)
-	env["STXGATE_RELAYER_URL"] = rel.url
-	env["STXGATE_RELAYER_TIMEOUT"] = "1s"
-	env["STXGATE_RECONCILE_AFTER"] = "7s" // one relayer Settle's worst case: 3 x 1s + 2 x 2s backoff
-	g := startGateway(t, "stxgate", env)
-	w := mustWallet(t, privA)
-	key := createKey(t, g, w)
+	relayedEnv(env, rel, time.Second)
+	g, w, key := keyedGateway(t, "stxgate", env)
 	uuids := createOrders(t, g, w, key, "term", 60)
 
 	jobs := make(chan string, len(uuids))

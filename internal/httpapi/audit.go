@@ -66,13 +66,9 @@ func auditView(e *audit.Event, forOwner bool) AuditEventView {
 
 // auditPage reads one page for q from the request's limit and cursor.
 func (s *Server) auditPage(c echo.Context, q audit.Query, forOwner bool) error {
-	q.Limit = defaultPageSize
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageSize {
-			return fault.Invalidf("limit", "limit must be an integer from 1 to %d", maxPageSize)
-		}
-		q.Limit = n
+	var err error
+	if q.Limit, err = pageLimit(c); err != nil {
+		return err
 	}
 	if cur := c.QueryParam("cursor"); cur != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cur)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
-	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -58,14 +58,7 @@ type setupOpt func(*config.Config)
 
 func newGateway(t *testing.T, opts ...setupOpt) *gateway {
 	t.Helper()
-	_, prefix := testenv.Redis(t)
-	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DatabaseURL = testenv.PostgresDSN(t)
-	cfg.RedisURL = testenv.RedisURL(t)
-	cfg.RedisPrefix = prefix
+	cfg := testgateway.Config(t)
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -266,10 +266,23 @@ const (
 	maxPageSize     = 100
 )
 
+// pageLimit is a list's page size: ?limit=, 1 to maxPageSize, default defaultPageSize.
+func pageLimit(c echo.Context) (int, error) {
+	l := c.QueryParam("limit")
+	if l == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, fault.Invalidf("limit", "limit must be an integer from 1 to %d", maxPageSize)
+	}
+	return n, nil
+}
+
 // listOrders: GET /api/v1/orders?owner=&status=&limit=&cursor= (public,
 // newest first, keyset pagination).
 func (s *Server) listOrders(c echo.Context) error {
-	q := order.ListQuery{Limit: defaultPageSize}
+	var q order.ListQuery
 	if owner := c.QueryParam("owner"); owner != "" {
 		if _, err := walletauth.ParseWallet(owner, s.network); err != nil {
 			return fault.Invalid("owner", "owner is not a valid Stacks address of this network").Wrap(err)
@@ -282,13 +295,11 @@ func (s *Server) listOrders(c echo.Context) error {
 		}
 		q.Status = order.Status(st)
 	}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageSize {
-			return fault.Invalidf("limit", "limit must be an integer from 1 to %d", maxPageSize)
-		}
-		q.Limit = n
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
 	}
+	q.Limit = limit
 	if cur := c.QueryParam("cursor"); cur != "" {
 		at, uuid, err := decodeCursor(cur)
 		if err != nil {

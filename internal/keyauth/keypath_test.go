@@ -2,6 +2,7 @@ package keyauth_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,4 +40,29 @@ func (p keyPath) newKey(tb testing.TB, wallet, name string) (*apikey.Key, apikey
 		tb.Fatal(err)
 	}
 	return k, secret
+}
+
+// countingStore counts key lookups by hash (what a random-key flood costs).
+type countingStore struct {
+	apikey.Store
+	lookups atomic.Int32
+}
+
+func (s *countingStore) KeyByHash(ctx context.Context, h apikey.Hash) (*apikey.Key, error) {
+	s.lookups.Add(1)
+	return s.Store.KeyByHash(ctx, h)
+}
+
+// failingBumps is the real Redis limiter whose next Bump calls fail, as
+// when Redis drops the connection between the database write and the bump.
+type failingBumps struct {
+	ratelimit.Limiter
+	fail atomic.Int32
+}
+
+func (f *failingBumps) Bump(ctx context.Context, subject string) (int64, error) {
+	if f.fail.Add(-1) >= 0 {
+		return 0, ratelimit.ErrUnavailable
+	}
+	return f.Limiter.Bump(ctx, subject)
 }

@@ -204,24 +204,20 @@ func (k *Known) list(ctx context.Context) error {
 }
 
 // Len counts the hashes held.
-func (k *Known) Len() int {
-	n := 0
-	for i := range k.shards {
-		s := &k.shards[i]
-		s.mu.RLock()
-		n += len(s.hashes)
-		s.mu.RUnlock()
-	}
-	return n
-}
+func (k *Known) Len() int { return k.sum(func(s *knownShard) int { return len(s.hashes) }) }
 
 // Bytes is the memory the hashes take (their slices' capacity).
 func (k *Known) Bytes() int {
+	return k.sum(func(s *knownShard) int { return cap(s.hashes) * len(apikey.Hash{}) })
+}
+
+// sum adds f over the shards, each read under its lock.
+func (k *Known) sum(f func(*knownShard) int) int {
 	n := 0
 	for i := range k.shards {
 		s := &k.shards[i]
 		s.mu.RLock()
-		n += cap(s.hashes) * len(apikey.Hash{})
+		n += f(s)
 		s.mu.RUnlock()
 	}
 	return n

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,17 +14,6 @@ import (
 	"github.com/stxgate/stxgate/internal/store/memory"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
-
-// countingStore counts key lookups by hash (what a random-key flood costs).
-type countingStore struct {
-	apikey.Store
-	lookups atomic.Int32
-}
-
-func (s *countingStore) KeyByHash(ctx context.Context, h apikey.Hash) (*apikey.Key, error) {
-	s.lookups.Add(1)
-	return s.Store.KeyByHash(ctx, h)
-}
 
 // TestUnknownKeysLimitedPerIP: unknown well-formed keys never reach the
 // store (the known set answers); with a budget of 3 per IP and minute, the

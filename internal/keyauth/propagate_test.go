@@ -4,32 +4,16 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/keyauth"
-	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
-
-// failingBumps is the real Redis limiter whose next Bump calls fail, as
-// when Redis drops the connection between the database write and the bump.
-type failingBumps struct {
-	ratelimit.Limiter
-	fail atomic.Int32
-}
-
-func (f *failingBumps) Bump(ctx context.Context, subject string) (int64, error) {
-	if f.fail.Add(-1) >= 0 {
-		return 0, ratelimit.ErrUnavailable
-	}
-	return f.Limiter.Bump(ctx, subject)
-}
 
 // Issue 13 item 6: a revoke (or suspend) whose generation bump failed
 // answers 503; its retry finds the row already changed and must still

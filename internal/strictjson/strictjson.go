@@ -8,6 +8,7 @@ package strictjson
 
 import (
 	"fmt"
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -60,7 +61,7 @@ func CheckObject(b []byte) *Error {
 	if s.i >= len(b) || b[s.i] != '{' {
 		return s.fail(Syntax)
 	}
-	if err := s.value("$", 0); err != nil {
+	if err := s.value(0); err != nil {
 		return err
 	}
 	s.space()
@@ -71,8 +72,31 @@ func CheckObject(b []byte) *Error {
 }
 
 type scanner struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	path []step // where s.i is; rendered only for an error (pathString)
+}
+
+// step is one level of the path: an object member's key, or an array index.
+type step struct {
+	key   string
+	index int // -1 for an object member
+}
+
+// pathString renders the path as "$", "$.a" or "$.a[2]".
+func (s *scanner) pathString() string {
+	b := []byte("$")
+	for _, st := range s.path {
+		if st.index >= 0 {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(st.index), 10)
+			b = append(b, ']')
+		} else {
+			b = append(b, '.')
+			b = append(b, st.key...)
+		}
+	}
+	return string(b)
 }
 
 func (s *scanner) fail(r Reason) *Error { return &Error{Reason: r, Offset: s.i} }
@@ -88,15 +112,15 @@ func (s *scanner) space() {
 	}
 }
 
-func (s *scanner) value(path string, depth int) *Error {
+func (s *scanner) value(depth int) *Error {
 	if s.i >= len(s.b) {
 		return s.fail(Syntax)
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
-		return s.object(path, depth+1)
+		return s.object(depth + 1)
 	case c == '[':
-		return s.array(path, depth+1)
+		return s.array(depth + 1)
 	case c == '"':
 		_, err := s.str()
 		return err
@@ -112,7 +136,7 @@ func (s *scanner) value(path string, depth int) *Error {
 	return s.fail(Syntax)
 }
 
-func (s *scanner) object(path string, depth int) *Error {
+func (s *scanner) object(depth int) *Error {
 	if depth > MaxDepth {
 		return s.fail(TooDeep)
 	}
@@ -133,7 +157,7 @@ func (s *scanner) object(path string, depth int) *Error {
 			return err
 		}
 		if seen[key] {
-			return &Error{Reason: DuplicateKey, Offset: at, Key: key, Path: path}
+			return &Error{Reason: DuplicateKey, Offset: at, Key: key, Path: s.pathString()}
 		}
 		seen[key] = true
 		s.space()
@@ -142,27 +166,18 @@ func (s *scanner) object(path string, depth int) *Error {
 		}
 		s.i++
 		s.space()
-		if err := s.value(path+"."+key, depth); err != nil {
+		s.path = append(s.path, step{key: key, index: -1})
+		if err := s.value(depth); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return s.fail(Syntax)
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.fail(Syntax)
+		s.path = s.path[:len(s.path)-1]
+		if more, err := s.separator('}'); !more {
+			return err
 		}
 	}
 }
 
-func (s *scanner) array(path string, depth int) *Error {
+func (s *scanner) array(depth int) *Error {
 	if depth > MaxDepth {
 		return s.fail(TooDeep)
 	}
@@ -172,25 +187,34 @@ func (s *scanner) array(path string, depth int) *Error {
 		s.i++
 		return nil
 	}
+	s.path = append(s.path, step{})
+	top := len(s.path) - 1
 	for n := 0; ; n++ {
-		if err := s.value(fmt.Sprintf("%s[%d]", path, n), depth); err != nil {
+		s.path[top].index = n
+		if err := s.value(depth); err != nil {
 			return err
 		}
-		s.space()
-		if s.i >= len(s.b) {
-			return s.fail(Syntax)
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			return nil
-		default:
-			return s.fail(Syntax)
+		if more, err := s.separator(']'); !more {
+			s.path = s.path[:top]
+			return err
 		}
 	}
+}
+
+// separator reads what follows a member or element: a comma (more is true)
+// or the closing bracket (more is false, err nil); anything else is an error.
+func (s *scanner) separator(closing byte) (more bool, err *Error) {
+	s.space()
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == ',':
+		s.i++
+		s.space()
+		return true, nil
+	case s.i < len(s.b) && s.b[s.i] == closing:
+		s.i++
+		return false, nil
+	}
+	return false, s.fail(Syntax)
 }
 
 // str reads a string at s.i (on its opening quote) and returns its value.

@@ -166,3 +166,18 @@ func duplicates(b []byte) (dup bool, maxDepth int) {
 		}
 	}
 }
+
+// BenchmarkCheckObject checks a signed key-creation message, the shape every
+// wallet-signed request carries.
+func BenchmarkCheckObject(b *testing.B) {
+	msg := []byte(`{"action":"create_api_key","keyName":"bot","permissions":["create","execute","cancel"],` +
+		`"ipAllowlist":["192.0.2.0/24","2001:db8::/32"],"expiresAt":"2027-01-01T00:00:00Z",` +
+		`"network":"mainnet","domain":"stxgate.example","walletAddress":"SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7",` +
+		`"timestamp":1795867200000,"nested":{"a":[{"b":1},{"c":[true,false,null]}]}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := strictjson.CheckObject(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

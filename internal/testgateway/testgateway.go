@@ -5,7 +5,6 @@
 package testgateway
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
+	"github.com/stxgate/stxgate/internal/syncbuf"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -72,9 +72,10 @@ func Limits(minute, hour, day int) Option {
 	return func(c *config.Config) { c.RateLimitMinute, c.RateLimitHour, c.RateLimitDay = minute, hour, day }
 }
 
-// Start runs a gateway on a fresh database and Redis prefix until t ends.
-// Missing infrastructure skips t (fails it under CI=true), as testenv does.
-func Start(t testing.TB, opts ...Option) *Gateway {
+// Config is the default configuration (an empty environment) on a fresh
+// database and Redis prefix. Missing infrastructure skips t (fails it under
+// CI=true), as testenv does.
+func Config(t testing.TB) config.Config {
 	t.Helper()
 	_, prefix := testenv.Redis(t)
 	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
@@ -84,6 +85,13 @@ func Start(t testing.TB, opts ...Option) *Gateway {
 	cfg.DatabaseURL = testenv.PostgresDSN(t)
 	cfg.RedisURL = testenv.RedisURL(t)
 	cfg.RedisPrefix = prefix
+	return cfg
+}
+
+// Start runs a gateway on Config(t), adjusted by opts, until t ends.
+func Start(t testing.TB, opts ...Option) *Gateway {
+	t.Helper()
+	cfg := Config(t)
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -123,19 +131,4 @@ func StartWith(t testing.TB, cfg config.Config, opt app.Options) *Gateway {
 }
 
 // LogBuffer collects a gateway's log lines; safe for concurrent writers.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type LogBuffer = syncbuf.Buffer
