@@ -720,8 +720,49 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 			fmt.Fprintf(g.out, "next page: --cursor %s\n", page.NextCursor)
 		}
 		return nil
+	case "watch":
+		return watchOrders(ctx, g, args)
 	}
-	return usagef("orders: want create, execute, cancel, get or list")
+	return usagef("orders: want create, execute, cancel, get, list or watch")
+}
+
+// watchOrders prints one line per order event (GET /api/v1/orders/events)
+// until interrupted; the SDK reconnects and resumes by itself.
+func watchOrders(ctx context.Context, g *globals, args []string) error {
+	fs := newFlags("orders watch")
+	var f client.OrderEventFilter
+	fs.StringVar(&f.Owner, "owner", "", "only the orders of this address")
+	fs.Int64Var(&f.After, "after", 0, "first replay every event after this id (0: start with the next change)")
+	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
+		return err
+	}
+	c, err := g.client(false)
+	if err != nil {
+		return err
+	}
+	for ev, err := range c.OrderEvents(ctx, f) {
+		if err != nil {
+			return err
+		}
+		if g.json { // one compact document per line (NDJSON), for jq
+			b, err := json.Marshal(struct {
+				ID    int64        `json:"id"`
+				Event string       `json:"event"`
+				Order client.Order `json:"order"`
+			}{ev.ID, ev.Type, ev.Order})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "%s\n", b)
+			continue
+		}
+		txid := "-"
+		if ev.Order.TxID != nil {
+			txid = *ev.Order.TxID
+		}
+		fmt.Fprintf(g.out, "%d %s %s %s %s %s\n", ev.ID, ev.Type, ev.Order.UUID, ev.Order.Status, ev.Order.Owner, txid)
+	}
+	return ctx.Err()
 }
 
 func (g *globals) printOrders(orders []client.Order) error {

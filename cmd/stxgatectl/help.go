@@ -28,6 +28,7 @@ var commandHelp = map[string][2]string{
 	"orders cancel":   {"orders cancel <uuid>", "Cancel an order: with STXGATE_API_KEY if set, else signed by the wallet."},
 	"orders get":      {"orders get <uuid>", "Show one order."},
 	"orders list":     {"orders list [--owner A] [--status S] [--limit N] [--cursor C]", "List orders, newest first, a page at a time."},
+	"orders watch":    {"orders watch [--owner A] [--after N]", "Print each order change as it happens (id, event, uuid, status, owner, txid; --json: one document per line) until interrupted; reconnects and resumes by itself."},
 	"admin suspend":   {"admin suspend <key id> [--reason R]", "Suspend a key on every instance (needs STXGATE_OPERATOR_TOKEN)."},
 	"admin unsuspend": {"admin unsuspend <key id> [--reason R]", "Lift a suspension (needs STXGATE_OPERATOR_TOKEN)."},
 	"admin get":       {"admin get <key id>", "Show any wallet's key (needs STXGATE_OPERATOR_TOKEN)."},

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stxgate/stxgate/internal/testgateway"
+	"github.com/stxgate/stxgate/pkg/stacks"
+)
+
+// watching runs "stxgatectl orders watch" args in the background; lines
+// gives its stdout a line at a time, stop interrupts it and returns its code.
+func (c *cli) watching(args ...string) (lines <-chan string, stop func() int) {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	out := make(chan string, 100)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			out <- sc.Text()
+		}
+	}()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, append([]string{"orders", "watch"}, args...), func(k string) string { return c.env[k] },
+			strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	return out, func() int { cancel(); return <-code }
+}
+
+func nextLine(t *testing.T, lines <-chan string) string {
+	t.Helper()
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			t.Fatal("watch ended")
+		}
+		return l
+	case <-time.After(10 * time.Second):
+		t.Fatal("no line within 10s")
+	}
+	return ""
+}
+
+// orders watch prints each change as it happens, one line each (or one JSON
+// document per line), replays after --after, filters by --owner, and exits
+// 130 when interrupted.
+func TestOrdersWatch(t *testing.T) {
+	g := testgateway.Start(t)
+	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := k.Address(stacks.Mainnet).String()
+	c := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_PRIVATE_KEY": testgateway.PrivA}}
+
+	all, stopAll := c.watching()
+	for g.App.Events.Subscribers() == 0 {
+		time.Sleep(5 * time.Millisecond) // polling a condition: the stream is registered
+	}
+	c.ok(append([]string{"orders", "create", "--uuid", "cli-w1"}, orderFlags...)...)
+	if l := nextLine(t, all); l != "1 order.created cli-w1 open "+addr+" -" {
+		t.Fatalf("line %q", l)
+	}
+	c.ok("orders", "cancel", "cli-w1")
+	if l := nextLine(t, all); l != "2 order.cancelled cli-w1 cancelled "+addr+" -" {
+		t.Fatalf("line %q", l)
+	}
+	if code := stopAll(); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d", code, exitInterrupted)
+	}
+
+	replay, stopReplay := c.watching("--owner", addr, "--after", "1", "--json")
+	var doc struct {
+		ID    int64  `json:"id"`
+		Event string `json:"event"`
+		Order struct {
+			UUID, Status string
+		} `json:"order"`
+	}
+	if err := json.Unmarshal([]byte(nextLine(t, replay)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.ID != 2 || doc.Event != "order.cancelled" || doc.Order.UUID != "cli-w1" || doc.Order.Status != "cancelled" {
+		t.Fatalf("json line %+v", doc)
+	}
+	stopReplay()
+
+	r := c.fails(exitAPI, "orders", "watch", "--owner", "nobody")
+	if !strings.Contains(r.stderr, "owner is not a valid Stacks address of this network") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+}

@@ -1,0 +1,168 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OrderEventFilter selects what OrderEvents streams.
+type OrderEventFilter struct {
+	Owner string // only this wallet's orders; "" for every order
+	// After resumes after this event id: every later event is replayed (the
+	// gateway keeps them at least 24 h), then the stream goes on live. 0
+	// starts with the next change.
+	After int64
+}
+
+// OrderEvent is one order change: Type is "order.created", "order.executing",
+// "order.submitted", "order.filled", "order.cancelled", "order.expired",
+// "order.failed" or "order.reopened"; Order is the order right after it.
+type OrderEvent struct {
+	ID    int64
+	Type  string
+	Order Order
+}
+
+// ReconnectDelay is how long OrderEvents waits before reconnecting a dropped
+// stream (the gateway suggests the same with "retry:").
+var ReconnectDelay = 2 * time.Second
+
+// OrderEvents streams order changes (GET /api/v1/orders/events) until ctx
+// ends or the loop stops. A dropped connection — the network, a restarted or
+// shut-down gateway, a stream that fell too far behind — is reconnected after
+// ReconnectDelay with Last-Event-ID set to the last event received, so every
+// event comes once, in order. A refusal that reconnecting cannot fix (a 4xx
+// other than 429) is yielded as an error (*APIError) and ends the stream;
+// errors reconnecting are not yielded, the stream keeps trying.
+//
+//	for ev, err := range c.OrderEvents(ctx, client.OrderEventFilter{Owner: addr}) {
+//		if err != nil { return err }
+//		fmt.Println(ev.ID, ev.Type, ev.Order.UUID, ev.Order.Status)
+//	}
+func (c *Client) OrderEvents(ctx context.Context, f OrderEventFilter) iter.Seq2[OrderEvent, error] {
+	return func(yield func(OrderEvent, error) bool) {
+		hc := *c.http
+		hc.Timeout = 0 // a stream has no end to wait for; ctx ends it
+		last := f.After
+		for ctx.Err() == nil {
+			stop, err := c.streamOnce(ctx, &hc, f.Owner, &last, yield)
+			if stop {
+				return
+			}
+			var apiErr *APIError
+			if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests {
+				yield(OrderEvent{}, err)
+				return
+			}
+			if sleep(ctx, ReconnectDelay) != nil {
+				return
+			}
+		}
+	}
+}
+
+// streamOnce reads one connection's events into yield, advancing last; stop
+// reports that the caller's loop ended.
+func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, last *int64,
+	yield func(OrderEvent, error) bool) (stop bool, err error) {
+	q := url.Values{}
+	if owner != "" {
+		q.Set("owner", owner)
+	}
+	path := "/api/v1/orders/events"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("User-Agent", c.userAgent)
+	if *last > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(*last, 10))
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("stxgate: GET %s: %w: %w", path, ErrUnreachable, unwrapURLError(err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		return false, c.read(resp, nil)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for {
+		ev, err := readEvent(br)
+		if err != nil {
+			return false, fmt.Errorf("stxgate: order event stream: %w: %w", ErrUnreachable, err)
+		}
+		if ev.ID <= *last { // never twice, whatever a server sends
+			continue
+		}
+		*last = ev.ID
+		if !yield(ev, nil) {
+			return true, nil
+		}
+	}
+}
+
+// readEvent reads server-sent event lines up to the next complete event,
+// skipping comments (heartbeats), "retry:" and events without an id.
+func readEvent(br *bufio.Reader) (OrderEvent, error) {
+	var (
+		ev      OrderEvent
+		data    []string
+		hasID   bool
+		idField string
+	)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // a stream only ends when its connection does
+			}
+			return OrderEvent{}, err
+		}
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if line == "" {
+			if hasID && len(data) > 0 && ev.Type != "" {
+				id, err := strconv.ParseInt(idField, 10, 64)
+				if err != nil {
+					return OrderEvent{}, fmt.Errorf("event id %q: %w", idField, err)
+				}
+				ev.ID = id
+				if err := json.Unmarshal([]byte(strings.Join(data, "\n")), &ev.Order); err != nil {
+					return OrderEvent{}, fmt.Errorf("event %d: %w", id, err)
+				}
+				return ev, nil
+			}
+			ev, data, hasID = OrderEvent{}, nil, false
+			continue
+		}
+		if strings.HasPrefix(line, ":") {
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "id":
+			idField, hasID = value, true
+		case "event":
+			ev.Type = value
+		case "data":
+			data = append(data, value)
+		}
+	}
+}
