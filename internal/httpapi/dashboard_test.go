@@ -42,21 +42,21 @@ func TestInfo(t *testing.T) {
 		{"MainnetDefaults", nil,
 			`{"network":"mainnet","sip018Domain":{"name":"stxgate","version":"1","chainId":1},
 			  "signatureWindowSeconds":300,"signatureSkewSeconds":30,"messageDomain":null,
-			  "permissions":["create","execute","cancel"],"store":"postgres","settlement":"simulated"}`},
+			  "permissions":["create","execute","cancel","read"],"store":"postgres","settlement":"simulated"}`},
 		{"MemoryStoreAndRelayer", []setupOpt{func(c *config.Config) {
 			c.DatabaseURL, c.RedisURL = "", ""
 			c.RelayerURL = "http://127.0.0.1:9/settle"
 		}},
 			`{"network":"mainnet","sip018Domain":{"name":"stxgate","version":"1","chainId":1},
 			  "signatureWindowSeconds":300,"signatureSkewSeconds":30,"messageDomain":null,
-			  "permissions":["create","execute","cancel"],"store":"memory","settlement":"relayer"}`},
+			  "permissions":["create","execute","cancel","read"],"store":"memory","settlement":"relayer"}`},
 		{"TestnetWithMessageDomain", []setupOpt{func(c *config.Config) {
 			c.Network = stacks.Testnet
 			c.Domain = "dex.example"
 		}},
 			`{"network":"testnet","sip018Domain":{"name":"stxgate","version":"1","chainId":2147483648},
 			  "signatureWindowSeconds":300,"signatureSkewSeconds":30,"messageDomain":"dex.example",
-			  "permissions":["create","execute","cancel"],"store":"postgres","settlement":"simulated"}`},
+			  "permissions":["create","execute","cancel","read"],"store":"postgres","settlement":"simulated"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,7 +41,7 @@ func NewInfo(n stacks.Network, d stacks.Domain, window, skew time.Duration, mess
 		SIP018Domain:           DomainView{Name: d.Name, Version: d.Version, ChainID: d.ChainID},
 		SignatureWindowSeconds: int(window / time.Second),
 		SignatureSkewSeconds:   int(skew / time.Second),
-		Permissions:            []string{string(apikey.PermCreate), string(apikey.PermExecute), string(apikey.PermCancel)},
+		Permissions:            permStrings(apikey.AllPermissions),
 	}
 	if messageDomain != "" {
 		info.MessageDomain = &messageDomain

@@ -362,3 +362,30 @@ func TestRotationAtTheKeyLimit(t *testing.T) {
 	created := g.do("POST", "/api/v1/api-keys", a.envelope(createMsg("three", `["execute"]`, ms(-time.Minute))).body(), nil)
 	expect(t, created, 400, errorBody("Too many active API keys for this wallet (maximum 2)", map[string]any{"maximum": 2}))
 }
+
+// The grace period never lengthens a key's life: an expiry of its own that
+// comes first stands, and the new key keeps that expiry ("same settings").
+func TestRotationKeepsAnEarlierExpiry(t *testing.T) {
+	g := newGateway(t)
+	a := mustWallet(t, privA)
+	soon := testNow.Add(2 * time.Minute)
+	msg := mustJSON(map[string]any{"action": "create_api_key", "keyName": "short", "permissions": []string{"execute"},
+		"expiresAt": soon.UnixMilli(), "timestamp": ms(-time.Second)})
+	r := g.do("POST", "/api/v1/api-keys", a.envelope(msg).body(), nil)
+	expect(t, r, 201, "")
+	oldSecret, oldID := r.json(t)["apiKey"].(string), r.json(t)["keyId"].(string)
+	r = g.rotate(a, oldID, `"graceSeconds":3600,`)
+	expect(t, r, 201, "")
+	newSecret := r.json(t)["apiKey"].(string)
+	const end = "2026-11-22T12:02:00.000Z"
+	if got := r.json(t)["expiresAt"]; got != end {
+		t.Fatalf("new key expiresAt %v, want the old key's %s", got, end)
+	}
+	if got := keyByID(g.listKeys(t, a), oldID)["expiresAt"]; got != end {
+		t.Fatalf("old key expiresAt %v, want its own %s (not the grace period's end)", got, end)
+	}
+	g.clock.Set(soon)
+	for _, secret := range []string{oldSecret, newSecret} {
+		expect(t, keyedSelf(g, secret), 401, errorBodyAt("API key inactive", nil, soon))
+	}
+}
