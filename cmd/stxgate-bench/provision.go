@@ -81,10 +81,14 @@ func newWallets(n int) ([]*wallet, error) {
 func createKeys(ctx context.Context, addr string, ws []*wallet, perWallet int) ([][]benchKey, error) {
 	out := make([][]benchKey, len(ws))
 	for i, w := range ws {
-		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}))
+		c, err := client.New(ctx, addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}))
+		if err != nil {
+			return nil, err
+		}
 		for j := range perWallet {
-			k, err := c.CreateKey(ctx, client.CreateKeyRequest{
-				Name: fmt.Sprintf("bench %d.%d", i, j), Permissions: []string{"create", "execute", "cancel"},
+			k, _, err := c.CreateKey(ctx, client.CreateKeyRequest{
+				Name:        fmt.Sprintf("bench %d.%d", i, j),
+				Permissions: []client.Permission{client.PermissionCreate, client.PermissionExecute, client.PermissionCancel},
 			})
 			if err != nil {
 				return nil, fmt.Errorf("create key through the API: %w", err)
@@ -208,11 +212,14 @@ func createOrdersViaAPI(ctx context.Context, addr string, ws []*wallet, keys [][
 	now := time.Now()
 	var out []orderRow
 	for i, w := range ws {
-		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}), client.WithAPIKey(keys[i][0].secret))
+		c, err := client.New(ctx, addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}), client.WithAPIKey(keys[i][0].secret))
+		if err != nil {
+			return nil, err
+		}
 		o := loadkit.Order(w.addr, client.NewUUID(), now.Add(-time.Minute), now.Add(time.Hour))
-		_, err := c.CreateOrder(ctx, client.NewOrder{
+		_, _, err = c.CreateOrder(ctx, client.NewOrder{
 			UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
-			TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+			TargetPrice: o.TargetPrice, Direction: client.Direction(o.Direction), ConditionToken: o.ConditionToken, Recipient: o.Recipient,
 			ValidFrom: time.Unix(o.ValidFrom, 0), ValidTo: time.Unix(o.ValidTo, 0),
 		})
 		if err != nil {

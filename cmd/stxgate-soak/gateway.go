@@ -144,10 +144,14 @@ func createWallets(ctx context.Context, addr string) ([]*wallet, error) {
 			return nil, err
 		}
 		w := &wallet{key: k, addr: k.Address(stacks.Mainnet).String()}
-		c := client.New("http://"+addr, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		c, err := client.New(ctx, addr, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		if err != nil {
+			return nil, err
+		}
 		for j := range keysPerWallet {
-			created, err := c.CreateKey(ctx, client.CreateKeyRequest{
-				Name: fmt.Sprintf("soak %d.%d", i, j), Permissions: []string{"create", "execute", "cancel"},
+			created, _, err := c.CreateKey(ctx, client.CreateKeyRequest{
+				Name:        fmt.Sprintf("soak %d.%d", i, j),
+				Permissions: []client.Permission{client.PermissionCreate, client.PermissionExecute, client.PermissionCancel},
 			})
 			if err != nil {
 				return nil, fmt.Errorf("create key through the API: %w", err)

@@ -45,7 +45,7 @@ func adminCmd(ctx context.Context, g *globals, sub string, args []string) error 
 	if token == "" {
 		return usagef("admin: set STXGATE_OPERATOR_TOKEN to the gateway's operator token")
 	}
-	c, err := g.client(false)
+	c, err := g.client(ctx, false, client.WithOperatorToken(token))
 	if err != nil {
 		return err
 	}
@@ -53,13 +53,13 @@ func adminCmd(ctx context.Context, g *globals, sub string, args []string) error 
 	var k *client.Key
 	switch sub {
 	case "suspend":
-		k, err = c.AdminSuspendKey(ctx, token, id, *reason)
+		k, _, err = c.AdminSuspendKey(ctx, id, *reason)
 	case "unsuspend":
-		k, err = c.AdminUnsuspendKey(ctx, token, id, *reason)
+		k, _, err = c.AdminUnsuspendKey(ctx, id, *reason)
 	case "get":
-		k, err = c.AdminGetKey(ctx, token, id)
+		k, _, err = c.AdminGetKey(ctx, id)
 	case "audit":
-		return g.adminAudit(ctx, c, token, id, client.AuditQuery{Limit: *limit, Cursor: *cursor})
+		return g.adminAudit(ctx, c, id, client.AuditQuery{Limit: *limit, Cursor: *cursor})
 	}
 	if err != nil {
 		return err
@@ -71,8 +71,8 @@ func adminCmd(ctx context.Context, g *globals, sub string, args []string) error 
 	return nil
 }
 
-func (g *globals) adminAudit(ctx context.Context, c *client.Client, token, id string, q client.AuditQuery) error {
-	page, err := c.AdminKeyAudit(ctx, token, id, q)
+func (g *globals) adminAudit(ctx context.Context, c *client.Client, id string, q client.AuditQuery) error {
+	page, _, err := c.AdminKeyAudit(ctx, id, q)
 	if err != nil {
 		return err
 	}

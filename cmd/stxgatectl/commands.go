@@ -23,6 +23,7 @@ import (
 
 type globals struct {
 	url     string
+	shown   string // url with its password masked: what messages show
 	network stacks.Network
 	// networkSet: --network or STXGATE_NETWORK was given. Otherwise signed
 	// messages take the gateway's network from /api/v1/info.
@@ -93,7 +94,7 @@ func parseGlobal(args []string, getenv func(string) string) (*globals, []string,
 		return nil, nil, usagef("--network: %v", err)
 	}
 	g.network = n
-	if g.url, err = gatewayURL(*url); err != nil {
+	if g.url, g.shown, err = gatewayURL(*url); err != nil {
 		return nil, nil, err
 	}
 	g.networkSet = getenv("STXGATE_NETWORK") != ""
@@ -121,17 +122,26 @@ func defaultURL(getenv func(string) string) string {
 	return "http://127.0.0.1:8080"
 }
 
-// gatewayURL accepts a URL or a bare host:port (http:// assumed).
-func gatewayURL(raw string) (string, error) {
+// gatewayURL accepts a URL or a bare host:port (http:// assumed) and returns
+// it with the form messages show (password masked; the URL as typed is never
+// repeated, it may hold one).
+func gatewayURL(raw string) (url, shown string, err error) {
 	s := strings.TrimSpace(raw)
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
 	u, err := neturl.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", usagef("gateway URL %q: want http://host:port, https://host or host:port (--url or STXGATE_URL)", raw)
+		shown := strconv.Quote(raw)
+		if strings.Contains(raw, "@") { // may hold a password: show the masked form, or nothing
+			shown = "(not a URL)"
+			if err == nil {
+				shown = strconv.Quote(u.Redacted())
+			}
+		}
+		return "", "", usagef("gateway URL %s: want http://host:port, https://host or host:port (--url or STXGATE_URL)", shown)
 	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return strings.TrimRight(u.String(), "/"), strings.TrimRight(u.Redacted(), "/"), nil
 }
 
 func orDefault(v, def string) string {
@@ -163,18 +173,14 @@ func (g *globals) privateKey() (*stacks.PrivateKey, error) {
 }
 
 // client builds an SDK client; withWallet adds the signer, the API key comes
-// from the environment. Signed messages carry the gateway's network and
-// domain (the SDK reads /api/v1/info); a --network that differs from the
-// gateway's is refused before the wallet signs.
-func (g *globals) client(withWallet bool) (*client.Client, error) {
-	var opts []client.Option
+// from the environment. The SDK reads the gateway's /api/v1/info, so signed
+// messages and orders carry the gateway's network and domains; a --network
+// that differs from the gateway's is refused before the wallet signs.
+func (g *globals) client(ctx context.Context, withWallet bool, extra ...client.Option) (*client.Client, error) {
+	opts := []client.Option{client.WithUserAgent("stxgatectl")}
 	if g.networkSet {
 		opts = append(opts, client.WithNetwork(g.network))
 	}
-	opts = append(opts,
-		client.WithDomain(orDefault(g.getenv("STXGATE_SIP018_NAME"), "stxgate"), orDefault(g.getenv("STXGATE_SIP018_VERSION"), "1")),
-		client.WithUserAgent("stxgatectl"),
-	)
 	if key := strings.TrimSpace(g.getenv("STXGATE_API_KEY")); key != "" {
 		opts = append(opts, client.WithAPIKey(key))
 	}
@@ -185,7 +191,7 @@ func (g *globals) client(withWallet bool) (*client.Client, error) {
 		}
 		opts = append(opts, client.WithSigner(client.PrivateKeySigner{Key: k}))
 	}
-	return client.New(g.url, opts...), nil
+	return client.New(ctx, g.url, append(opts, extra...)...)
 }
 
 func (g *globals) printJSON(v any) error {
@@ -329,7 +335,11 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		fmt.Fprintln(g.out, sig)
 		return nil
 	case "order":
-		_, so, err := signOrderFromFlags(ctx, g, "sign order", args)
+		n, err := parseOrderFlags("sign order", args)
+		if err != nil {
+			return err
+		}
+		so, err := signOrder(ctx, g, nil, "sign order", n)
 		if err != nil {
 			return err
 		}
@@ -338,22 +348,28 @@ func signCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	return usagef("sign: want message or order")
 }
 
-// signOrderFromFlags reads an order from the command's flags and signs it
-// with the wallet (STXGATE_PRIVATE_KEY or --key-file).
-func signOrderFromFlags(ctx context.Context, g *globals, name string, args []string) (*client.Client, *client.SignedOrder, error) {
-	n, err := parseOrderFlags(name, args)
-	if err != nil {
-		return nil, nil, err
+// signOrder signs n with the wallet (STXGATE_PRIVATE_KEY or --key-file):
+// with c, under c's gateway's domain; without, offline under --network and
+// STXGATE_SIP018_NAME / _VERSION.
+func signOrder(ctx context.Context, g *globals, c *client.Client, name string, n client.NewOrder) (*client.SignedOrder, error) {
+	var (
+		so  *client.SignedOrder
+		err error
+	)
+	if c != nil {
+		so, err = c.SignOrder(ctx, n)
+	} else {
+		k, kerr := g.privateKey()
+		if kerr != nil {
+			return nil, kerr
+		}
+		d := stacks.NewDomain(orDefault(g.getenv("STXGATE_SIP018_NAME"), "stxgate"), orDefault(g.getenv("STXGATE_SIP018_VERSION"), "1"), g.network)
+		so, err = client.SignOrder(ctx, client.PrivateKeySigner{Key: k}, g.network, d, n)
 	}
-	c, err := g.client(true)
 	if err != nil {
-		return nil, nil, err
+		return nil, usagef("%s: %v", name, err)
 	}
-	so, err := c.SignOrder(ctx, n)
-	if err != nil {
-		return nil, nil, usagef("%s: %v", name, err)
-	}
-	return c, so, nil
+	return so, nil
 }
 
 func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
@@ -365,7 +381,7 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	fs.StringVar(&n.OutputToken, "output-token", "", "token to receive")
 	fs.StringVar(&n.AmountIn, "amount-in", "", "amount in micro-units")
 	fs.StringVar(&n.TargetPrice, "target-price", "", "decimal price")
-	fs.StringVar(&n.Direction, "direction", "", "gt or lt")
+	fs.StringVar((*string)(&n.Direction), "direction", "", "gt or lt")
 	fs.StringVar(&n.ConditionToken, "condition-token", "", "token whose price is watched")
 	fs.StringVar(&n.Recipient, "recipient", "", "who receives the proceeds (default: the owner)")
 	validFrom := fs.String("valid-from", "", "RFC 3339 time from which the order may execute (default: now)")
@@ -376,7 +392,7 @@ func parseOrderFlags(name string, args []string) (client.NewOrder, error) {
 	}
 	var missing []string
 	for flagName, v := range map[string]string{"input-token": n.InputToken, "output-token": n.OutputToken,
-		"amount-in": n.AmountIn, "target-price": n.TargetPrice, "direction": n.Direction, "condition-token": n.ConditionToken} {
+		"amount-in": n.AmountIn, "target-price": n.TargetPrice, "direction": string(n.Direction), "condition-token": n.ConditionToken} {
 		if v == "" {
 			missing = append(missing, "--"+flagName)
 		}
@@ -440,11 +456,11 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if g.getenv("STXGATE_API_KEY") == "" {
 			return usagef("keys self: set STXGATE_API_KEY")
 		}
-		c, err := g.client(false)
+		c, err := g.client(ctx, false)
 		if err != nil {
 			return err
 		}
-		self, err := c.Self(ctx)
+		self, _, err := c.Self(ctx)
 		if err != nil {
 			return err
 		}
@@ -466,10 +482,13 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	default:
 		return usagef("keys: want create, list, get, update, rotate, revoke or self")
 	}
+	// The client reads the gateway's /api/v1/info: made once the command's
+	// arguments are known to be good, so a usage error needs no gateway.
 	// keys list with a read key (STXGATE_API_KEY) and no wallet key: no signature.
 	withWallet := !(sub == "list" && g.keyFile == "" && g.getenv("STXGATE_PRIVATE_KEY") == "" && g.getenv("STXGATE_API_KEY") != "")
-	c, err := g.client(withWallet)
-	if err != nil {
+	var c *client.Client
+	connect := func() (err error) {
+		c, err = g.client(ctx, withWallet)
 		return err
 	}
 	switch sub {
@@ -483,7 +502,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if g.json && *export {
 			return usagef("keys create: --json and --export exclude each other")
 		}
-		r := client.CreateKeyRequest{Name: *name, Permissions: splitComma(*perms), IPAllowlist: splitComma(*ip)}
+		r := client.CreateKeyRequest{Name: *name, Permissions: permissions(*perms), IPAllowlist: splitComma(*ip)}
 		if *expires != "" {
 			t, err := time.Parse(time.RFC3339, *expires)
 			if err != nil {
@@ -491,7 +510,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			}
 			r.ExpiresAt = &t
 		}
-		k, err := c.CreateKey(ctx, r)
+		if err := connect(); err != nil {
+			return err
+		}
+		k, _, err := c.CreateKey(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -502,7 +524,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			// For eval "$(stxgatectl keys create ... --export)": the key goes only to stdout.
 			fmt.Fprintf(g.out, "export STXGATE_API_KEY=%s\n# key id: %s\n", k.APIKey, k.KeyID)
 			fmt.Fprintf(g.errOut, "Created API key %q (key id %s, %s). The key is in the export line and shown only once.\n",
-				k.Name, k.KeyID, strings.Join(k.Permissions, ","))
+				k.Name, k.KeyID, joinPermissions(k.Permissions))
 			return nil
 		}
 		g.printNewKey(k)
@@ -518,7 +540,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if time.Duration(grace) > 24*time.Hour || time.Duration(grace)%time.Second != 0 {
 			return usagef("keys rotate: --grace: want whole seconds up to 24h, such as 1h or 90s")
 		}
-		k, err := c.RotateKey(ctx, id, time.Duration(grace))
+		if err := connect(); err != nil {
+			return err
+		}
+		k, _, err := c.RotateKey(ctx, id, time.Duration(grace))
 		if err != nil {
 			return err
 		}
@@ -541,7 +566,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if err := noArgs(); err != nil {
 			return err
 		}
-		keys, err := c.ListKeys(ctx)
+		if err := connect(); err != nil {
+			return err
+		}
+		keys, _, err := c.ListKeys(ctx)
 		if err != nil {
 			return err
 		}
@@ -558,7 +586,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		k, err := c.GetKey(ctx, id)
+		if err := connect(); err != nil {
+			return err
+		}
+		k, _, err := c.GetKey(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -577,7 +608,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			r.Name = name
 		}
 		if set["permissions"] {
-			r.Permissions = splitComma(*perms)
+			r.Permissions = permissions(*perms)
 		}
 		if set["ip"] {
 			list := splitComma(*ip)
@@ -586,7 +617,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if len(set) == 0 {
 			return usagef("keys update: give --name, --permissions or --ip")
 		}
-		k, err := c.UpdateKey(ctx, id, r)
+		if err := connect(); err != nil {
+			return err
+		}
+		k, _, err := c.UpdateKey(ctx, id, r)
 		if err != nil {
 			return err
 		}
@@ -600,7 +634,10 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		msg, err := c.RevokeKey(ctx, id)
+		if err := connect(); err != nil {
+			return err
+		}
+		msg, _, err := c.RevokeKey(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -615,7 +652,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 // printNewKey prints a created or rotated key, its secret shown this once.
 func (g *globals) printNewKey(k *client.CreatedKey) {
 	fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
-		k.APIKey, k.KeyID, k.Name, strings.Join(k.Permissions, ","), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
+		k.APIKey, k.KeyID, k.Name, joinPermissions(k.Permissions), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
 	fmt.Fprintln(g.errOut, "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).")
 }
 
@@ -626,7 +663,7 @@ func (g *globals) printKeys(keys []client.Key) {
 		if k.LastUsedAt != nil {
 			last = k.LastUsedAt.UTC().Format(time.RFC3339)
 		}
-		rows[i] = []string{k.KeyID, k.Name, k.Prefix + "…", k.Status, strings.Join(k.Permissions, ","),
+		rows[i] = []string{k.KeyID, k.Name, k.Prefix + "…", string(k.Status), joinPermissions(k.Permissions),
 			fmt.Sprintf("%d/%d/%d", k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day),
 			k.CreatedAt.UTC().Format(time.RFC3339), last,
 			fmt.Sprintf("%d (%d ok, %d failed)", k.UsageStats.TotalRequests, k.UsageStats.SuccessfulRequests, k.UsageStats.FailedRequests)}
@@ -637,11 +674,19 @@ func (g *globals) printKeys(keys []client.Key) {
 func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error {
 	switch sub {
 	case "create":
-		c, so, err := signOrderFromFlags(ctx, g, "orders create", args)
+		n, err := parseOrderFlags("orders create", args)
 		if err != nil {
 			return err
 		}
-		o, err := c.SubmitOrder(ctx, *so)
+		c, err := g.client(ctx, true)
+		if err != nil {
+			return err
+		}
+		so, err := signOrder(ctx, g, c, "orders create", n)
+		if err != nil {
+			return err
+		}
+		o, _, err := c.SubmitOrder(ctx, *so)
 		if err != nil {
 			return err
 		}
@@ -654,13 +699,13 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		}
 		uuid := pos[0]
 		// Without an API key, execute and cancel are signed by the wallet.
-		c, err := g.client(sub != "get" && g.getenv("STXGATE_API_KEY") == "")
+		c, err := g.client(ctx, sub != "get" && g.getenv("STXGATE_API_KEY") == "")
 		if err != nil {
 			return err
 		}
 		switch sub {
 		case "execute":
-			ex, err := c.ExecuteOrder(ctx, uuid)
+			ex, _, err := c.ExecuteOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
@@ -677,13 +722,13 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 			}
 			return nil
 		case "cancel":
-			o, err := c.CancelOrder(ctx, uuid)
+			o, _, err := c.CancelOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
 			return g.printOrders([]client.Order{*o})
 		default:
-			o, err := c.GetOrder(ctx, uuid)
+			o, _, err := c.GetOrder(ctx, uuid)
 			if err != nil {
 				return err
 			}
@@ -693,17 +738,17 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 		fs := newFlags("orders list")
 		var r client.ListOrdersRequest
 		fs.StringVar(&r.Owner, "owner", "", "only the orders of this address")
-		fs.StringVar(&r.Status, "status", "", "only orders in this state (e.g. open, filled, cancelled)")
+		fs.StringVar((*string)(&r.Status), "status", "", "only orders in this state (e.g. open, filled, cancelled)")
 		fs.IntVar(&r.Limit, "limit", 0, "orders per page (the gateway's default when 0)")
 		fs.StringVar(&r.Cursor, "cursor", "", "next page, as printed by the previous one")
 		if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 			return err
 		}
-		c, err := g.client(false)
+		c, err := g.client(ctx, false)
 		if err != nil {
 			return err
 		}
-		page, err := c.ListOrders(ctx, r)
+		page, _, err := c.ListOrders(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -781,7 +826,7 @@ func (g *globals) printOrders(orders []client.Order) error {
 		if o.Settlement != nil && *o.Settlement == client.SettlementSimulated {
 			settlement = " (simulated)"
 		}
-		rows[i] = []string{o.UUID, o.Status, o.Owner, o.AmountIn, o.Direction + " " + o.TargetPrice,
+		rows[i] = []string{o.UUID, string(o.Status), o.Owner, o.AmountIn, string(o.Direction) + " " + o.TargetPrice,
 			o.ValidTo.UTC().Format(time.RFC3339), txid + settlement}
 	}
 	g.table("UUID\tSTATUS\tOWNER\tAMOUNT IN\tCONDITION\tVALID TO\tTXID", rows)
@@ -796,6 +841,24 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+// permissions reads a --permissions list; the gateway judges the names.
+func permissions(s string) []client.Permission {
+	names := splitComma(s)
+	out := make([]client.Permission, len(names))
+	for i, n := range names {
+		out[i] = client.Permission(n)
+	}
+	return out
+}
+
+func joinPermissions(ps []client.Permission) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ",")
 }
 
 // lifetime is a duration flag that also takes days: "1d", "2d12h", or any
@@ -833,27 +896,34 @@ func waitCmd(ctx context.Context, g *globals, args []string) error {
 	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 		return err
 	}
-	c, err := g.client(false)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	var c *client.Client // made once the gateway answers /api/v1/info
 	for {
-		_, err := c.Ready(ctx)
+		var err error
+		if c == nil {
+			c, err = g.client(ctx, false)
+		}
+		if c != nil {
+			_, _, err = c.Ready(ctx)
+		}
 		if err == nil {
 			if g.json {
-				return g.printJSON(map[string]string{"status": "ready", "url": g.url})
+				return g.printJSON(map[string]string{"status": "ready", "url": g.shown})
 			}
-			fmt.Fprintf(g.errOut, "The gateway at %s is ready.\n", g.url)
+			fmt.Fprintf(g.errOut, "The gateway at %s is ready.\n", g.shown)
 			return nil
+		}
+		var apiErr *client.APIError
+		if !errors.Is(err, client.ErrUnreachable) && !errors.As(err, &apiErr) && ctx.Err() == nil {
+			return err // nothing waiting cures (another network than --network's)
 		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("gateway at %s not ready after %s: %w", g.url, *timeout, errNotReady{err})
+				return fmt.Errorf("gateway at %s not ready after %s: %w", g.shown, *timeout, errNotReady{err})
 			}
 			return ctx.Err()
 		case <-tick.C:

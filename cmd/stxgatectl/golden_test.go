@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -229,6 +230,26 @@ func TestGatewayURL(t *testing.T) {
 				t.Fatalf("url %v %v, want %q", g, err, tc.want)
 			}
 		})
+	}
+	// A password in the URL is never shown: masked, or not at all.
+	for bad, want := range map[string]string{
+		"ftp://bot:s3cret@x":     `stxgatectl: gateway URL "ftp://bot:xxxxx@x": want`,
+		"http://bot:s3cret@[::1": "stxgatectl: gateway URL (not a URL): want",
+	} {
+		r := (&cli{t: t, env: map[string]string{"STXGATE_URL": bad}}).fails(exitUsage, "orders", "list")
+		if !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "s3cret") {
+			t.Fatalf("URL %q: stderr %q, want %q…", bad, r.stderr, want)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	r := (&cli{t: t, env: map[string]string{"STXGATE_URL": "http://bot:s3cret@" + closed}}).fails(exitUnreachable, "orders", "get", "x")
+	if !strings.Contains(r.stderr, "Is the gateway running at http://bot:xxxxx@"+closed+"?") || strings.Contains(r.stderr, "s3cret") {
+		t.Fatalf("unreachable gateway with a password: %q", r.stderr)
 	}
 	for _, bad := range []string{"ftp://x", "http://", "127.0.0.1:9090?x=1", "http://[::1"} {
 		t.Run("Bad_"+bad, func(t *testing.T) {

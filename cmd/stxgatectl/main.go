@@ -95,7 +95,8 @@ Global flags (anywhere on the line):
 Environment:
   STXGATE_PRIVATE_KEY   the wallet's private key (66 hex; never accepted as a flag)
   STXGATE_API_KEY       API key for keyed calls (keys self, orders create/execute/cancel; keys list with a read key)
-  STXGATE_SIP018_NAME, STXGATE_SIP018_VERSION   SIP-018 domain of orders (default stxgate, 1)
+  STXGATE_SIP018_NAME, STXGATE_SIP018_VERSION   SIP-018 domain of "sign order" (default stxgate, 1;
+                   the other commands sign under the gateway's, from /api/v1/info)
   STXGATE_OPERATOR_TOKEN  the gateway's operator token, for the admin commands
 
 Exit codes:
@@ -132,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "stxgatectl: %s\nRun 'stxgatectl help' for usage.\n", ue.msg)
 		return exitUsage
 	case errors.Is(err, client.ErrUnreachable):
-		fmt.Fprintf(stderr, "stxgatectl: %v\n  Is the gateway running at %s? Set --url or STXGATE_URL.\n", err, g.url)
+		fmt.Fprintf(stderr, "stxgatectl: %v\n  Is the gateway running at %s? Set --url or STXGATE_URL.\n", err, g.shown)
 		return exitUnreachable
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "stxgatectl: interrupted")
@@ -187,7 +188,7 @@ func printAPIError(w io.Writer, e *client.APIError) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %s: %v\n", k, e.Details[k])
 	}
-	if rl := e.RateLimit; e.Status == 429 && rl != nil {
+	if rl := e.RateLimit; e.Status == 429 {
 		switch {
 		case rl.RetryIn > 0:
 			fmt.Fprintf(w, "  retry after: %s\n", rl.RetryIn)

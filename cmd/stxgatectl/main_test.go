@@ -400,7 +400,7 @@ func TestSignedCommandsBindToTheGateway(t *testing.T) {
 		t.Fatalf("keys list: %s", out)
 	}
 	r = c.fails(exitUsage, "--network", "mainnet", "keys", "list")
-	if !strings.Contains(r.stderr, "the gateway runs on testnet, this client signs for mainnet") {
+	if !strings.Contains(r.stderr, "the gateway at "+g.URL+" runs on testnet, this client is for mainnet (WithNetwork)") {
 		t.Fatalf("mainnet CLI on a testnet gateway: %+v", r)
 	}
 }

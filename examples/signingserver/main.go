@@ -62,11 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	if apiKey == "" || len(token) < 16 {
 		return errors.New("set STXGATE_API_KEY (a key with create) and SIGNING_SERVER_TOKEN (16+ characters)")
 	}
-	s := &Server{
-		Gateway: client.New(gateway, client.WithAPIKey(apiKey), client.WithSigner(client.PrivateKeySigner{Key: key})),
-		Token:   token,
-		Log:     log,
+	c, err := client.New(ctx, gateway, client.WithAPIKey(apiKey), client.WithSigner(client.PrivateKeySigner{Key: key}))
+	if err != nil {
+		return err
 	}
+	s := &Server{Gateway: c, Token: token, Log: log}
 	srv := &http.Server{Addr: *listen, Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -88,14 +88,14 @@ type Server struct {
 
 // OrderRequest is what a caller asks for; owner and uuid are the server's to set.
 type OrderRequest struct {
-	InputToken     string `json:"inputToken"`
-	OutputToken    string `json:"outputToken"`
-	AmountIn       string `json:"amountIn"`
-	TargetPrice    string `json:"targetPrice"`
-	Direction      string `json:"direction"`
-	ConditionToken string `json:"conditionToken"`
-	Recipient      string `json:"recipient"`          // default: the wallet
-	ValidFor       string `json:"validFor,omitempty"` // Go duration, default 24h
+	InputToken     string           `json:"inputToken"`
+	OutputToken    string           `json:"outputToken"`
+	AmountIn       string           `json:"amountIn"`
+	TargetPrice    string           `json:"targetPrice"`
+	Direction      client.Direction `json:"direction"`
+	ConditionToken string           `json:"conditionToken"`
+	Recipient      string           `json:"recipient"`          // default: the wallet
+	ValidFor       string           `json:"validFor,omitempty"` // Go duration, default 24h
 }
 
 // Handler serves POST /api/create-order.
@@ -166,7 +166,8 @@ func (s *Server) CreateAndSubmit(ctx context.Context, req OrderRequest) (*client
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadOrder, err)
 	}
-	return s.Gateway.SubmitOrder(ctx, *signed)
+	o, _, err := s.Gateway.SubmitOrder(ctx, *signed)
+	return o, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -26,13 +26,13 @@ func TestSigningServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wallet := client.New(g.URL, client.WithSigner(client.PrivateKeySigner{Key: k}))
-	key, err := wallet.CreateKey(ctx, client.CreateKeyRequest{Name: "signing server", Permissions: []string{"create"}})
+	wallet := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	key, _, err := wallet.CreateKey(ctx, client.CreateKeyRequest{Name: "signing server", Permissions: []client.Permission{"create"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{
-		Gateway: client.New(g.URL, client.WithAPIKey(key.APIKey), client.WithSigner(client.PrivateKeySigner{Key: k})),
+		Gateway: g.Client(t, client.WithAPIKey(key.APIKey), client.WithSigner(client.PrivateKeySigner{Key: k})),
 		Token:   token,
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -64,7 +64,7 @@ func TestSigningServer(t *testing.T) {
 	}
 	created := out["order"].(map[string]any)
 	uuid := created["uuid"].(string)
-	o, err := client.New(g.URL).GetOrder(ctx, uuid)
+	o, _, err := g.Client(t).GetOrder(ctx, uuid)
 	if err != nil || o.Owner != k.Address(stacks.Mainnet).String() || o.Recipient != o.Owner || o.Status != "open" ||
 		o.ValidTo.Sub(o.ValidFrom).Hours() != 2 {
 		t.Fatalf("order at the gateway: %+v %v", o, err)
@@ -76,7 +76,7 @@ func TestSigningServer(t *testing.T) {
 	if err := g.App.Usage.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, err := wallet.GetKey(ctx, key.KeyID)
+	got, _, err := wallet.GetKey(ctx, key.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestSigningServer(t *testing.T) {
 			}
 		})
 	}
-	page, err := client.New(g.URL).ListOrders(ctx, client.ListOrdersRequest{})
+	page, _, err := g.Client(t).ListOrders(ctx, client.ListOrdersRequest{})
 	if err != nil || len(page.Orders) != 1 {
 		t.Fatalf("refused requests created orders: %+v %v", page, err)
 	}

@@ -7,9 +7,11 @@
 // The price source answers JSON {"price": <number>}. The bot checks it every
 // -interval; when the condition holds it executes the order with its API key
 // (which needs the execute permission). It stops when the order is executed,
-// when the order is no longer open ("Order not open"), or on an error that
-// retrying cannot fix (a bad or revoked key, another wallet's order). Rate
-// limits, settlement hiccups and an unreachable gateway are waited out.
+// when the order is cancelled or expired (order_not_open), or on an error
+// that retrying cannot fix (a bad or revoked key, another wallet's order).
+// Rate limits, settlement hiccups (a rejected settlement reopens the order;
+// one of unknown outcome is reconciled by the gateway) and an unreachable
+// gateway are waited out.
 package main
 
 import (
@@ -58,7 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	if url == "" {
 		url = "http://127.0.0.1:8080"
 	}
-	c := client.New(url, client.WithAPIKey(key))
+	c, err := client.New(ctx, url, client.WithAPIKey(key))
+	if err != nil {
+		return err
+	}
 	src := HTTPPrice{URL: *priceURL, HTTP: &http.Client{Timeout: 10 * time.Second}}
 	cond := PriceAtLeast(src, *above)
 	if *below != 0 {
@@ -155,20 +160,21 @@ func (b *Bot) MonitorAndExecute(ctx context.Context, uuid string, cond Condition
 		if !ok {
 			continue
 		}
-		ex, err := b.Client.ExecuteOrder(ctx, uuid)
+		ex, resp, err := b.Client.ExecuteOrder(ctx, uuid)
 		if err == nil {
-			rl := b.Client.LastRateLimit()
+			rl := resp.RateLimit // this call's: what it left of the key's budget
 			b.Log.Info("order executed", slog.String("uuid", uuid), slog.String("txid", ex.TxID),
-				slog.String("state", ex.State), slog.String("settlement", ex.Settlement),
+				slog.String("state", string(ex.State)), slog.String("settlement", string(ex.Settlement)),
 				slog.Int("remaining", rl.Remaining), slog.Int("limit", rl.Limit))
 			if ex.Simulated() {
 				b.Log.Warn("the gateway runs the SIMULATED settlement: no chain transaction was made", slog.String("uuid", uuid))
 			}
 			return ex.TxID, nil
 		}
-		if txid, filled := alreadyFilled(err); filled {
-			// An earlier attempt (whose answer was lost) or another bot of
-			// the wallet executed it: the goal is reached all the same.
+		if txid, done := alreadyExecuted(err); done {
+			// An earlier attempt (whose answer was lost or whose outcome was
+			// unknown) or another bot of the wallet executed it: the goal is
+			// reached all the same.
 			b.Log.Info("order already executed", slog.String("uuid", uuid), slog.String("txid", txid))
 			return txid, nil
 		}
@@ -185,9 +191,17 @@ func (b *Bot) MonitorAndExecute(ctx context.Context, uuid string, cond Condition
 func (b *Bot) classify(err error) (time.Duration, error) {
 	var apiErr *client.APIError
 	switch {
-	case errors.As(err, &apiErr) && apiErr.Message == "Order not open":
+	case errors.As(err, &apiErr) && apiErr.Code == client.CodeOrderNotOpen && apiErr.Details["status"] == string(client.StatusExecuting):
+		b.Log.Warn("the order's settlement is under way (an earlier attempt's or another bot's); waiting")
+		return 0, nil
+	case errors.As(err, &apiErr) && apiErr.Code == client.CodeOrderNotOpen:
 		return 0, fmt.Errorf("%w (status %v)", ErrOrderNotOpen, apiErr.Details["status"])
-	case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
+	case errors.As(err, &apiErr) && apiErr.Code == client.CodeSettlementUnknown:
+		// Not Temporary: the order stays executing until the gateway
+		// reconciles it, so the next attempt learns the outcome.
+		b.Log.Warn("settlement outcome unknown; the gateway reconciles it", slog.String("request_id", apiErr.RequestID))
+		return 0, nil
+	case errors.As(err, &apiErr) && apiErr.Code == client.CodeRateLimited:
 		retryIn := apiErr.RateLimit.RetryIn
 		if retryIn == 0 {
 			retryIn = time.Until(apiErr.RateLimit.Reset)
@@ -206,10 +220,14 @@ func (b *Bot) classify(err error) (time.Duration, error) {
 	return 0, err
 }
 
-// alreadyFilled reads the txid of "Order not open" when the order is filled.
-func alreadyFilled(err error) (string, bool) {
+// alreadyExecuted reads the txid of order_not_open when the order is
+// submitted or filled.
+func alreadyExecuted(err error) (string, bool) {
 	var apiErr *client.APIError
-	if !errors.As(err, &apiErr) || apiErr.Message != "Order not open" || apiErr.Details["status"] != "filled" {
+	if !errors.As(err, &apiErr) || apiErr.Code != client.CodeOrderNotOpen {
+		return "", false
+	}
+	if s := apiErr.Details["status"]; s != string(client.StatusFilled) && s != string(client.StatusSubmitted) {
 		return "", false
 	}
 	txid, ok := apiErr.Details["txid"].(string)

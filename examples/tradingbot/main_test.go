@@ -31,14 +31,14 @@ func priceFeed(t *testing.T, prices ...string) (*httptest.Server, *atomic.Int32)
 }
 
 // setup makes the wallet's client and an API key with perms on g.
-func setup(t *testing.T, g *testgateway.Gateway, perms ...string) (*client.Client, string) {
+func setup(t *testing.T, g *testgateway.Gateway, perms ...client.Permission) (*client.Client, string) {
 	t.Helper()
 	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wallet := client.New(g.URL, client.WithSigner(client.PrivateKeySigner{Key: k}))
-	key, err := wallet.CreateKey(context.Background(), client.CreateKeyRequest{Name: "tradingbot", Permissions: perms})
+	wallet := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	key, _, err := wallet.CreateKey(context.Background(), client.CreateKeyRequest{Name: "tradingbot", Permissions: perms})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func setup(t *testing.T, g *testgateway.Gateway, perms ...string) (*client.Clien
 
 func newOrder(t *testing.T, wallet *client.Client, uuid string) {
 	t.Helper()
-	_, err := wallet.CreateOrder(context.Background(), client.NewOrder{UUID: uuid, InputToken: testgateway.SBTC,
+	_, _, err := wallet.CreateOrder(context.Background(), client.NewOrder{UUID: uuid, InputToken: testgateway.SBTC,
 		OutputToken: testgateway.WSTX, AmountIn: "1000000", TargetPrice: "0.30", Direction: "gt", ConditionToken: testgateway.SBTC})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func testExecutesWhenThePriceCrosses(t *testing.T, g *testgateway.Gateway) {
 	wallet, apiKey := setup(t, g, "execute")
 	newOrder(t, wallet, "bot-1")
 	feed, calls := priceFeed(t, "0.25", "0.28", "0.31")
-	bot := &Bot{Client: client.New(g.URL, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
+	bot := &Bot{Client: g.Client(t, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
 	src := HTTPPrice{URL: feed.URL, HTTP: feed.Client()}
 
 	txid, err := bot.MonitorAndExecute(context.Background(), "bot-1", PriceAtLeast(src, 0.30))
@@ -79,7 +79,7 @@ func testExecutesWhenThePriceCrosses(t *testing.T, g *testgateway.Gateway) {
 	if !regexp.MustCompile(`^0x[0-9a-f]{64}$`).MatchString(txid) || calls.Load() != 3 {
 		t.Fatalf("txid %q after %d price checks, want 3", txid, calls.Load())
 	}
-	o, err := client.New(g.URL).GetOrder(context.Background(), "bot-1")
+	o, _, err := g.Client(t).GetOrder(context.Background(), "bot-1")
 	if err != nil || o.Status != "filled" || *o.TxID != txid {
 		t.Fatalf("order after the bot: %+v %v", o, err)
 	}
@@ -93,11 +93,11 @@ func testExecutesWhenThePriceCrosses(t *testing.T, g *testgateway.Gateway) {
 func testStopsWhenTheOrderIsNotOpen(t *testing.T, g *testgateway.Gateway) {
 	wallet, apiKey := setup(t, g, "execute")
 	newOrder(t, wallet, "bot-cancelled")
-	if _, err := wallet.CancelOrder(context.Background(), "bot-cancelled"); err != nil {
+	if _, _, err := wallet.CancelOrder(context.Background(), "bot-cancelled"); err != nil {
 		t.Fatal(err)
 	}
 	feed, _ := priceFeed(t, "1")
-	bot := &Bot{Client: client.New(g.URL, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
+	bot := &Bot{Client: g.Client(t, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
 	_, err := bot.MonitorAndExecute(context.Background(), "bot-cancelled", PriceAtMost(HTTPPrice{URL: feed.URL, HTTP: feed.Client()}, 2))
 	if !errors.Is(err, ErrOrderNotOpen) || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("err %v, want ErrOrderNotOpen (cancelled)", err)
@@ -108,7 +108,7 @@ func testStopsOnAFatalRefusal(t *testing.T, g *testgateway.Gateway) {
 	wallet, apiKey := setup(t, g, "cancel") // no execute permission
 	newOrder(t, wallet, "bot-403")
 	feed, _ := priceFeed(t, "1")
-	bot := &Bot{Client: client.New(g.URL, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
+	bot := &Bot{Client: g.Client(t, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
 	_, err := bot.MonitorAndExecute(context.Background(), "bot-403", PriceAtLeast(HTTPPrice{URL: feed.URL, HTTP: feed.Client()}, 0.5))
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 403 {
@@ -128,7 +128,7 @@ func testKeepsGoingThroughPriceSourceErrors(t *testing.T, g *testgateway.Gateway
 	defer srv.Close()
 	wallet, apiKey := setup(t, g, "execute")
 	newOrder(t, wallet, "bot-flaky")
-	bot := &Bot{Client: client.New(g.URL, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
+	bot := &Bot{Client: g.Client(t, client.WithAPIKey(apiKey)), Interval: time.Millisecond, Log: quietLog()}
 	if _, err := bot.MonitorAndExecute(context.Background(), "bot-flaky", PriceAtLeast(HTTPPrice{URL: srv.URL, HTTP: srv.Client()}, 0.3)); err != nil {
 		t.Fatal(err)
 	}

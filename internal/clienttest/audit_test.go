@@ -21,22 +21,31 @@ func TestAuditAndAdminCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := client.New(gw.URL, client.WithSigner(client.PrivateKeySigner{Key: k}))
-	created, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute"}})
+	c := gw.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	created, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AdminSuspendKey(ctx, token, created.KeyID, "sdk test"); err != nil {
+	operator := gw.Client(t, client.WithOperatorToken(token))
+	if _, _, err := operator.AdminSuspendKey(ctx, created.KeyID, "sdk test"); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := c.AdminUnsuspendKey(ctx, token, created.KeyID, ""); err != nil || k.Status != "active" {
+	if k, _, err := operator.AdminUnsuspendKey(ctx, created.KeyID, ""); err != nil || k.Status != client.KeyActive {
 		t.Fatalf("unsuspend: %v %+v", err, k)
 	}
-	if _, err := c.AdminGetKey(ctx, "", created.KeyID); !errors.Is(err, client.ErrNoOperatorToken) {
-		t.Fatalf("empty token: %v", err)
+	if k, resp, err := c.AdminGetKey(ctx, created.KeyID); k != nil || resp != nil || !errors.Is(err, client.ErrNoOperatorToken) {
+		t.Fatalf("no operator token: %v %v %v", k, resp, err)
+	}
+	if _, _, err := gw.Client(t, client.WithOperatorToken(" ")).AdminGetKey(ctx, created.KeyID); !errors.Is(err, client.ErrNoOperatorToken) {
+		t.Fatalf("blank operator token: %v", err)
+	}
+	_, _, err = gw.Client(t, client.WithOperatorToken("op_wrong")).AdminGetKey(ctx, created.KeyID)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.Code != client.CodeOperatorToken {
+		t.Fatalf("wrong operator token: %v", err)
 	}
 
-	first, err := c.Audit(ctx, client.AuditQuery{Limit: 2})
+	first, _, err := c.Audit(ctx, client.AuditQuery{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +53,7 @@ func TestAuditAndAdminCalls(t *testing.T) {
 		first.Events[1].Details["reason"] != "sdk test" || first.Events[1].ClientIP != "" || first.NextCursor == "" {
 		t.Fatalf("first page %+v", first)
 	}
-	rest, err := c.KeyAudit(ctx, created.KeyID, client.AuditQuery{Limit: 2, Cursor: first.NextCursor})
+	rest, _, err := c.KeyAudit(ctx, created.KeyID, client.AuditQuery{Limit: 2, Cursor: first.NextCursor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +61,7 @@ func TestAuditAndAdminCalls(t *testing.T) {
 		rest.Events[0].KeyID != created.KeyID || rest.Events[0].ClientIP != "127.0.0.1" || rest.NextCursor != "" {
 		t.Fatalf("second page %+v", rest)
 	}
-	op, err := c.AdminKeyAudit(ctx, token, created.KeyID, client.AuditQuery{})
+	op, _, err := operator.AdminKeyAudit(ctx, created.KeyID, client.AuditQuery{})
 	if err != nil || len(op.Events) != 3 || op.Events[0].ClientIP != "127.0.0.1" {
 		t.Fatalf("operator's view: %v %+v", err, op)
 	}

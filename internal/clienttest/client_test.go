@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,8 +40,9 @@ func mustKey(t testing.TB, hexKey string) *stacks.PrivateKey {
 	return k
 }
 
-func walletClient(g *testgateway.Gateway, k *stacks.PrivateKey, opts ...client.Option) *client.Client {
-	return client.New(g.URL, append([]client.Option{client.WithSigner(client.PrivateKeySigner{Key: k})}, opts...)...)
+func walletClient(t testing.TB, g *testgateway.Gateway, k *stacks.PrivateKey, opts ...client.Option) *client.Client {
+	t.Helper()
+	return g.Client(t, append([]client.Option{client.WithSigner(client.PrivateKeySigner{Key: k})}, opts...)...)
 }
 
 func order1(uuid string) client.NewOrder {
@@ -55,9 +60,6 @@ func apiError(t *testing.T, err error, status int, message string) *client.APIEr
 	if apiErr.Status != status || apiErr.Message != message {
 		t.Fatalf("APIError %d %q, want %d %q (details %v)", apiErr.Status, apiErr.Message, status, message, apiErr.Details)
 	}
-	if apiErr.RateLimit == nil {
-		t.Fatal("APIError.RateLimit is nil")
-	}
 	if _, perr := time.Parse(time.RFC3339, apiErr.Timestamp); perr != nil {
 		t.Fatalf("APIError.Timestamp %q: %v", apiErr.Timestamp, perr)
 	}
@@ -72,9 +74,9 @@ func TestKeyLifecycle(t *testing.T) {
 	ctx := context.Background()
 	k := mustKey(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
-	w := walletClient(g, k)
+	w := walletClient(t, g, k)
 
-	created, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "My Trading Bot", Permissions: []string{"create", "execute", "cancel"}})
+	created, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "My Trading Bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,30 +87,30 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Fatalf("created key %+v", created)
 	}
 
-	keys, err := w.ListKeys(ctx)
+	keys, _, err := w.ListKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 1 || keys[0].KeyID != created.KeyID || keys[0].Name != "My Trading Bot" {
 		t.Fatalf("ListKeys %+v", keys)
 	}
-	got, err := w.GetKey(ctx, created.KeyID)
+	got, _, err := w.GetKey(ctx, created.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.KeyID != created.KeyID || strings.Join(got.Permissions, ",") != "create,execute,cancel" {
+	if got.KeyID != created.KeyID || fmt.Sprint(got.Permissions) != "[create execute cancel]" {
 		t.Fatalf("GetKey %+v", got)
 	}
 
 	name := "renamed"
-	updated, err := w.UpdateKey(ctx, created.KeyID, client.UpdateKeyRequest{Name: &name, Permissions: []string{"execute"}, IPAllowlist: &[]string{"127.0.0.0/8"}})
+	updated, _, err := w.UpdateKey(ctx, created.KeyID, client.UpdateKeyRequest{Name: &name, Permissions: []client.Permission{"execute"}, IPAllowlist: &[]string{"127.0.0.0/8"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.Name != "renamed" || strings.Join(updated.Permissions, ",") != "execute" || strings.Join(updated.IPAllowlist, ",") != "127.0.0.0/8" {
+	if updated.Name != "renamed" || fmt.Sprint(updated.Permissions) != "[execute]" || strings.Join(updated.IPAllowlist, ",") != "127.0.0.0/8" {
 		t.Fatalf("UpdateKey %+v", updated)
 	}
-	cleared, err := w.UpdateKey(ctx, created.KeyID, client.UpdateKeyRequest{IPAllowlist: &[]string{}})
+	cleared, _, err := w.UpdateKey(ctx, created.KeyID, client.UpdateKeyRequest{IPAllowlist: &[]string{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +118,8 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Fatalf("clearing the allowlist: %+v", cleared)
 	}
 
-	bot := client.New(g.URL, client.WithAPIKey(created.APIKey))
-	self, err := bot.Self(ctx)
+	bot := g.Client(t, client.WithAPIKey(created.APIKey))
+	self, resp, err := bot.Self(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,25 +127,22 @@ func TestKeyLifecycle(t *testing.T) {
 		self.RateLimitState["day"].Window != 86400 {
 		t.Fatalf("Self %+v", self)
 	}
-	rl := bot.LastRateLimit()
-	if rl.Limit != 100 || rl.Remaining != 99 || rl.Window != time.Minute || rl.Reset.Before(time.Now()) || rl.RetryIn != 0 {
-		t.Fatalf("LastRateLimit after Self: %+v", rl)
+	rl := resp.RateLimit
+	if resp.Status != 200 || resp.RequestID == "" || rl.Limit != 100 || rl.Remaining != 99 || rl.Window != time.Minute || rl.Reset.Before(time.Now()) || rl.RetryIn != 0 {
+		t.Fatalf("Self's response: %+v", resp)
 	}
-	if _, err := bot.Self(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if rl := bot.LastRateLimit(); rl.Remaining != 98 {
-		t.Fatalf("LastRateLimit after a second call: %+v", rl)
+	if _, resp, err := bot.Self(ctx); err != nil || resp.RateLimit.Remaining != 98 {
+		t.Fatalf("a second call: %+v %v", resp, err)
 	}
 
-	msg, err := w.RevokeKey(ctx, created.KeyID)
+	msg, _, err := w.RevokeKey(ctx, created.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if msg != "API key 'renamed' has been revoked" {
 		t.Fatalf("RevokeKey message %q", msg)
 	}
-	_, err = bot.Self(ctx)
+	_, _, err = bot.Self(ctx)
 	apiError(t, err, 401, "API key inactive")
 }
 
@@ -152,15 +151,15 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 	ctx := context.Background()
 	k := mustKey(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
-	w := walletClient(g, k)
-	key, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"create", "execute", "cancel"}})
+	w := walletClient(t, g, k)
+	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot := walletClient(g, k, client.WithAPIKey(key.APIKey)) // signs orders, acts with the key
+	bot := walletClient(t, g, k, client.WithAPIKey(key.APIKey)) // signs orders, acts with the key
 
 	t.Run("CreateSignatureOnlyWithDefaults", func(t *testing.T) {
-		o, err := w.CreateOrder(ctx, client.NewOrder{InputToken: testgateway.SBTC, OutputToken: testgateway.WSTX,
+		o, _, err := w.CreateOrder(ctx, client.NewOrder{InputToken: testgateway.SBTC, OutputToken: testgateway.WSTX,
 			AmountIn: "5", TargetPrice: "1.5", Direction: "lt", ConditionToken: testgateway.SBTC})
 		if err != nil {
 			t.Fatal(err)
@@ -171,29 +170,29 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		}
 	})
 	t.Run("DualAuthExecuteThenNotOpen", func(t *testing.T) {
-		o, err := bot.CreateOrder(ctx, order1("sdk-exec"))
+		o, _, err := bot.CreateOrder(ctx, order1("sdk-exec"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ex, err := bot.ExecuteOrder(ctx, o.UUID)
+		ex, resp, err := bot.ExecuteOrder(ctx, o.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		txid := ex.TxID
-		if !txidPattern.MatchString(txid) || ex.State != client.StateFilled || ex.Settlement != client.SettlementSimulated || !ex.Simulated() {
+		if !txidPattern.MatchString(txid) || ex.State != client.StatusFilled || ex.Settlement != client.SettlementSimulated || !ex.Simulated() {
 			t.Fatalf("execution %+v", ex)
 		}
-		if rl := bot.LastRateLimit(); rl.Limit != 100 || rl.Remaining != 98 {
+		if rl := resp.RateLimit; rl.Limit != 100 || rl.Remaining != 98 {
 			t.Fatalf("rate limit after create+execute: %+v", rl)
 		}
-		read, err := client.New(g.URL).GetOrder(ctx, o.UUID)
+		read, _, err := g.Client(t).GetOrder(ctx, o.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if read.Status != "filled" || read.TxID == nil || *read.TxID != txid || read.Settlement == nil || *read.Settlement != "simulated" || read.FilledAt == nil {
 			t.Fatalf("after execute: %+v", read)
 		}
-		_, err = bot.ExecuteOrder(ctx, o.UUID)
+		_, _, err = bot.ExecuteOrder(ctx, o.UUID)
 		e := apiError(t, err, 400, "Order not open")
 		if e.Details["status"] != "filled" || e.Details["txid"] != txid || e.Temporary() {
 			t.Fatalf("details %v", e.Details)
@@ -203,16 +202,16 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		}
 	})
 	t.Run("WalletSignedExecuteAndCancel", func(t *testing.T) {
-		if _, err := w.CreateOrder(ctx, order1("sdk-signed-exec")); err != nil {
+		if _, _, err := w.CreateOrder(ctx, order1("sdk-signed-exec")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.CreateOrder(ctx, order1("sdk-signed-cancel")); err != nil {
+		if _, _, err := w.CreateOrder(ctx, order1("sdk-signed-cancel")); err != nil {
 			t.Fatal(err)
 		}
-		if ex, err := w.ExecuteOrder(ctx, "sdk-signed-exec"); err != nil || !txidPattern.MatchString(ex.TxID) || ex.State != "filled" || ex.Settlement != "simulated" {
+		if ex, _, err := w.ExecuteOrder(ctx, "sdk-signed-exec"); err != nil || !txidPattern.MatchString(ex.TxID) || ex.State != "filled" || ex.Settlement != "simulated" {
 			t.Fatalf("signed execute: %+v %v", ex, err)
 		}
-		o, err := w.CancelOrder(ctx, "sdk-signed-cancel")
+		o, _, err := w.CancelOrder(ctx, "sdk-signed-cancel")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,17 +220,17 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		}
 	})
 	t.Run("KeyedCancel", func(t *testing.T) {
-		if _, err := bot.CreateOrder(ctx, order1("sdk-cancel")); err != nil {
+		if _, _, err := bot.CreateOrder(ctx, order1("sdk-cancel")); err != nil {
 			t.Fatal(err)
 		}
-		o, err := bot.CancelOrder(ctx, "sdk-cancel")
+		o, _, err := bot.CancelOrder(ctx, "sdk-cancel")
 		if err != nil || o.Status != "cancelled" {
 			t.Fatalf("cancel: %+v %v", o, err)
 		}
 	})
 	t.Run("ListPagesAndAllOrders", func(t *testing.T) {
-		pub := client.New(g.URL)
-		page, err := pub.ListOrders(ctx, client.ListOrdersRequest{Owner: addr, Limit: 2})
+		pub := g.Client(t)
+		page, _, err := pub.ListOrders(ctx, client.ListOrdersRequest{Owner: addr, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +247,7 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 		if len(uuids) != 5 {
 			t.Fatalf("AllOrders gave %d orders: %v", len(uuids), uuids)
 		}
-		filled, err := pub.ListOrders(ctx, client.ListOrdersRequest{Status: "filled"})
+		filled, _, err := pub.ListOrders(ctx, client.ListOrdersRequest{Status: "filled"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,12 +258,12 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 	t.Run("ExpiredOrder", func(t *testing.T) {
 		n := order1("sdk-expiring")
 		n.ValidTo = time.Now().Add(time.Hour)
-		if _, err := bot.CreateOrder(ctx, n); err != nil {
+		if _, _, err := bot.CreateOrder(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		g.Clock.Advance(2 * time.Hour)
 		defer g.Clock.Advance(-2 * time.Hour)
-		_, err := bot.ExecuteOrder(ctx, "sdk-expiring")
+		_, _, err := bot.ExecuteOrder(ctx, "sdk-expiring")
 		if e := apiError(t, err, 400, "Order not open"); e.Details["status"] != "expired" {
 			t.Fatalf("details %v", e.Details)
 		}
@@ -277,38 +276,38 @@ func TestTypedErrors(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
 	ka, kb := mustKey(t, testgateway.PrivA), mustKey(t, testgateway.PrivB)
-	a, b := walletClient(g, ka), walletClient(g, kb)
-	keyA, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "a", Permissions: []string{"create", "execute"}})
+	a, b := walletClient(t, g, ka), walletClient(t, g, kb)
+	keyA, _, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "a", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyB, err := b.CreateKey(ctx, client.CreateKeyRequest{Name: "b", Permissions: []string{"execute"}})
+	keyB, _, err := b.CreateKey(ctx, client.CreateKeyRequest{Name: "b", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.CreateOrder(ctx, order1("typed-1")); err != nil {
+	if _, _, err := a.CreateOrder(ctx, order1("typed-1")); err != nil {
 		t.Fatal(err)
 	}
-	botA := client.New(g.URL, client.WithAPIKey(keyA.APIKey))
-	botB := client.New(g.URL, client.WithAPIKey(keyB.APIKey))
+	botA := g.Client(t, client.WithAPIKey(keyA.APIKey))
+	botB := g.Client(t, client.WithAPIKey(keyB.APIKey))
 
 	t.Run("BadRequest400NamesTheField", func(t *testing.T) {
-		_, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []string{"fly"}})
+		_, _, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []client.Permission{"fly"}})
 		if e := apiError(t, err, 400, `Unknown permission "fly" (allowed: create, execute, cancel, read)`); e.Details["field"] != "permissions" {
 			t.Fatalf("details %v", e.Details)
 		}
 	})
 	t.Run("InvalidKey401", func(t *testing.T) {
-		_, err := client.New(g.URL, client.WithAPIKey("ck_live_nope")).Self(ctx)
+		_, _, err := g.Client(t, client.WithAPIKey("ck_live_nope")).Self(ctx)
 		apiError(t, err, 401, "Invalid API key")
 	})
 	t.Run("StaleSignature401", func(t *testing.T) {
-		stale := walletClient(g, ka, client.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
-		_, err := stale.ListKeys(ctx)
+		stale := walletClient(t, g, ka, client.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+		_, _, err := stale.ListKeys(ctx)
 		apiError(t, err, 401, "Message expired")
 	})
 	t.Run("OtherWalletsKey403", func(t *testing.T) {
-		_, err := botB.ExecuteOrder(ctx, "typed-1")
+		_, _, err := botB.ExecuteOrder(ctx, "typed-1")
 		e := apiError(t, err, 403, "API key not authorized for this wallet")
 		want := map[string]any{"apiKeyWallet": kb.Address(stacks.Mainnet).String(), "orderOwner": ka.Address(stacks.Mainnet).String(), "orderUuid": "typed-1"}
 		if fmt.Sprint(e.Details) != fmt.Sprint(want) {
@@ -319,79 +318,96 @@ func TestTypedErrors(t *testing.T) {
 		}
 	})
 	t.Run("MissingPermission403", func(t *testing.T) {
-		_, err := botA.CancelOrder(ctx, "typed-1")
+		_, _, err := botA.CancelOrder(ctx, "typed-1")
 		if e := apiError(t, err, 403, "API key does not have the cancel permission"); e.Details["permission"] != "cancel" {
 			t.Fatalf("details %v", e.Details)
 		}
 	})
 	t.Run("OrderNotFound404", func(t *testing.T) {
-		_, err := client.New(g.URL).GetOrder(ctx, "no-such-order")
+		_, _, err := g.Client(t).GetOrder(ctx, "no-such-order")
 		apiError(t, err, 404, "Order not found")
 	})
 	t.Run("KeyNotFound404", func(t *testing.T) {
-		_, err := a.GetKey(ctx, keyB.KeyID)
+		_, _, err := a.GetKey(ctx, keyB.KeyID)
 		apiError(t, err, 404, "API key not found")
 	})
 	t.Run("NonASCIIKeyIDTravelsInHeaders404", func(t *testing.T) {
-		_, err := a.GetKey(ctx, "clé-☃-𝄞")
+		_, _, err := a.GetKey(ctx, "clé-☃-𝄞")
 		apiError(t, err, 404, "API key not found")
 	})
 	t.Run("DuplicateOrder409", func(t *testing.T) {
-		_, err := a.CreateOrder(ctx, order1("typed-1"))
+		_, _, err := a.CreateOrder(ctx, order1("typed-1"))
 		if e := apiError(t, err, 409, "Duplicate order uuid"); e.Details["uuid"] != "typed-1" {
 			t.Fatalf("details %v", e.Details)
 		}
 	})
 	t.Run("SettlementFailed502", func(t *testing.T) {
-		if _, err := a.CreateOrder(ctx, order1("typed-502")); err != nil {
+		if _, _, err := a.CreateOrder(ctx, order1("typed-502")); err != nil {
 			t.Fatal(err)
 		}
 		g.Settlement.FailNext(fmt.Errorf("%w: relayer said no", order.ErrSettlementRejected))
-		_, err := botA.ExecuteOrder(ctx, "typed-502")
+		_, _, err := botA.ExecuteOrder(ctx, "typed-502")
 		e := apiError(t, err, 502, "Settlement failed: settlement rejected: relayer said no")
 		if !e.Temporary() || e.Details["status"] != "open" {
 			t.Fatalf("Temporary %v, details %v", e.Temporary(), e.Details)
 		}
-		if _, err := botA.ExecuteOrder(ctx, "typed-502"); err != nil {
+		if _, _, err := botA.ExecuteOrder(ctx, "typed-502"); err != nil {
 			t.Fatalf("retry after a rejected settlement: %v", err)
 		}
 	})
+	t.Run("SettlementUnknown502IsNotTemporary", func(t *testing.T) {
+		if _, _, err := a.CreateOrder(ctx, order1("typed-unknown")); err != nil {
+			t.Fatal(err)
+		}
+		g.Settlement.FailNext(errors.New("relayer timed out"))
+		_, resp, err := botA.ExecuteOrder(ctx, "typed-unknown")
+		e := apiError(t, err, 502, "Settlement outcome unknown: the order will be reconciled")
+		if e.Code != client.CodeSettlementUnknown || e.Temporary() || e.Details["status"] != "executing" || resp == nil || *resp != e.Response {
+			t.Fatalf("code %s, Temporary %v, details %v, response %+v", e.Code, e.Temporary(), e.Details, resp)
+		}
+		// Sending it again cannot settle twice: the order waits for reconciliation.
+		_, _, err = botA.ExecuteOrder(ctx, "typed-unknown")
+		if e := apiError(t, err, 400, "Order not open"); e.Code != client.CodeOrderNotOpen || e.Details["status"] != "executing" {
+			t.Fatalf("execute again: %s %v", e.Code, e.Details)
+		}
+	})
 	t.Run("LocalErrors", func(t *testing.T) {
-		if _, err := client.New(g.URL).Self(ctx); !errors.Is(err, client.ErrNoAPIKey) {
+		if _, _, err := g.Client(t).Self(ctx); !errors.Is(err, client.ErrNoAPIKey) {
 			t.Fatalf("Self without a key: %v", err)
 		}
-		if _, err := client.New(g.URL).ListKeys(ctx); !errors.Is(err, client.ErrNoSigner) {
+		if _, _, err := g.Client(t).ListKeys(ctx); !errors.Is(err, client.ErrNoSigner) {
 			t.Fatalf("ListKeys without a signer: %v", err)
 		}
-		if _, err := client.New(g.URL).CreateOrder(ctx, order1("x")); !errors.Is(err, client.ErrNoSigner) {
+		if _, _, err := g.Client(t).CreateOrder(ctx, order1("x")); !errors.Is(err, client.ErrNoSigner) {
 			t.Fatalf("CreateOrder without a signer: %v", err)
 		}
-		if _, err := client.New(g.URL).ExecuteOrder(ctx, "typed-1"); err == nil || !strings.Contains(err.Error(), "needs an API key") {
+		if _, _, err := g.Client(t).ExecuteOrder(ctx, "typed-1"); err == nil || !strings.Contains(err.Error(), "needs an API key") {
 			t.Fatalf("ExecuteOrder without credentials: %v", err)
 		}
-		if _, err := a.CreateOrder(ctx, client.NewOrder{UUID: "x", InputToken: "not a principal", AmountIn: "1"}); err == nil || !strings.Contains(err.Error(), "input-token") {
+		if _, _, err := a.CreateOrder(ctx, client.NewOrder{UUID: "x", InputToken: "not a principal", AmountIn: "1"}); err == nil || !strings.Contains(err.Error(), "input-token") {
 			t.Fatalf("CreateOrder with a bad token: %v", err)
 		}
 	})
 	t.Run("Canceled", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		_, err := botA.Self(cctx)
+		_, _, err := botA.Self(cctx)
 		if !errors.Is(err, context.Canceled) || errors.Is(err, client.ErrUnreachable) {
 			t.Fatalf("canceled call: %v", err)
 		}
 	})
 	t.Run("Unreachable", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		target, err := url.Parse(g.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
-		url := "http://" + l.Addr().String()
-		l.Close() // nothing listens there now
-		_, err = client.New(url).GetOrder(ctx, "x")
+		proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+		c := testgateway.NewClient(t, proxy.URL)
+		proxy.Close() // the gateway is gone after New
+		o, resp, err := c.GetOrder(ctx, "x")
 		var apiErr *client.APIError
-		if !errors.Is(err, client.ErrUnreachable) || errors.As(err, &apiErr) {
-			t.Fatalf("unreachable gateway: %v", err)
+		if o != nil || resp != nil || !errors.Is(err, client.ErrUnreachable) || errors.As(err, &apiErr) {
+			t.Fatalf("unreachable gateway: %v %v %v", o, resp, err)
 		}
 	})
 }
@@ -401,8 +417,8 @@ func TestTypedErrors(t *testing.T) {
 func TestRateLimitedAndRetry(t *testing.T) {
 	g := testgateway.Start(t, testgateway.Limits(2, 1000, 10000))
 	ctx := context.Background()
-	w := walletClient(g, mustKey(t, testgateway.PrivA))
-	key, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "slow", Permissions: []string{"execute"}})
+	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "slow", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,24 +427,85 @@ func TestRateLimitedAndRetry(t *testing.T) {
 		sent.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	bot := client.New(g.URL, client.WithAPIKey(key.APIKey), client.WithHTTPClient(counting), client.WithRetryOn429(2, 10*time.Millisecond))
+	bot := g.Client(t, client.WithAPIKey(key.APIKey), client.WithHTTPClient(counting), client.WithRetryOn429(2, 10*time.Millisecond))
 	for range 2 {
-		if _, err := bot.Self(ctx); err != nil {
+		if _, _, err := bot.Self(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sent.Store(0)
-	_, err = bot.Self(ctx)
+	_, resp, err := bot.Self(ctx)
 	e := apiError(t, err, 429, "Rate limit exceeded")
-	if e.RateLimit.Limit != 2 || e.RateLimit.Remaining != 0 || e.RateLimit.RetryIn < time.Second || e.RateLimit.Window != time.Minute ||
+	if e.Code != client.CodeRateLimited || e.RateLimit.Limit != 2 || e.RateLimit.Remaining != 0 || e.RateLimit.RetryIn < time.Second || e.RateLimit.Window != time.Minute ||
 		e.Details["window"] != "minute" || !e.Temporary() {
 		t.Fatalf("429: rate limit %+v, details %v", e.RateLimit, e.Details)
 	}
 	if n := sent.Load(); n != 3 {
 		t.Fatalf("sent %d requests, want 1 + 2 retries", n)
 	}
-	if rl := bot.LastRateLimit(); rl.RetryIn != e.RateLimit.RetryIn {
-		t.Fatalf("LastRateLimit %+v after a 429", rl)
+	if resp == nil || resp.RateLimit != e.RateLimit || resp.Status != 429 {
+		t.Fatalf("the 429's response %+v, want the APIError's %+v", resp, e.Response)
+	}
+}
+
+// TestRateLimitPerCall: one Client shared by racing goroutines, each call's
+// rate-limit state is that call's own. 2n calls race on a key allowed n a
+// minute: the n answered calls see Remaining n-1 … 0 once each, equal to the
+// window state the gateway wrote into the same answer's body; the n refused
+// ones each carry their own 429 state in the APIError and the Response.
+func TestRateLimitPerCall(t *testing.T) {
+	const n = 25
+	g := testgateway.Start(t, testgateway.Limits(n, 1000, 10000))
+	ctx := context.Background()
+	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "racing", Permissions: []client.Permission{client.PermissionExecute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := g.Client(t, client.WithAPIKey(key.APIKey))
+	type result struct {
+		resp *client.Response
+		self *client.SelfKey
+		err  error
+	}
+	results := make([]result, 2*n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			<-start
+			self, resp, err := bot.Self(ctx)
+			results[i] = result{resp, self, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	var remaining []int
+	refused := 0
+	for _, r := range results {
+		if r.resp == nil || r.resp.RateLimit.Limit != n || r.resp.RateLimit.Window != time.Minute || r.resp.RequestID == "" {
+			t.Fatalf("response %+v (%v)", r.resp, r.err)
+		}
+		if r.err != nil {
+			e := apiError(t, r.err, 429, "Rate limit exceeded")
+			if e.Code != client.CodeRateLimited || e.Response != *r.resp || e.RateLimit.Remaining != 0 || e.RateLimit.RetryIn < time.Second {
+				t.Fatalf("refused call: %+v, response %+v", e, r.resp)
+			}
+			refused++
+			continue
+		}
+		if body := r.self.RateLimitState["minute"]; body.Remaining != r.resp.RateLimit.Remaining || body.Limit != n || r.resp.Status != 200 {
+			t.Fatalf("the answer's body says %+v, its headers %+v", body, r.resp.RateLimit)
+		}
+		remaining = append(remaining, r.resp.RateLimit.Remaining)
+	}
+	slices.Sort(remaining)
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i
+	}
+	if refused != n || !slices.Equal(remaining, want) {
+		t.Fatalf("%d refused, remaining seen %v; want %d refused and %v", refused, remaining, n, want)
 	}
 }
 
@@ -455,8 +532,8 @@ func TestSigners(t *testing.T) {
 	if kms.Address(stacks.Mainnet) != k.Address(stacks.Mainnet).String() {
 		t.Fatalf("HashSigner address %s", kms.Address(stacks.Mainnet))
 	}
-	c := client.New(g.URL, client.WithSigner(kms))
-	key, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "kms", Permissions: []string{"create"}})
+	c := g.Client(t, client.WithSigner(kms))
+	key, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "kms", Permissions: []client.Permission{"create"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,19 +548,19 @@ func TestSigners(t *testing.T) {
 	if _, err := stacks.VerifyHash(digest, so.Signature, k.Address(stacks.Mainnet)); err != nil {
 		t.Fatalf("SignOrder signature does not verify against OrderHash: %v", err)
 	}
-	submitter := client.New(g.URL, client.WithAPIKey(key.APIKey)) // holds no wallet at all
-	if _, err := submitter.SubmitOrder(ctx, *so); err != nil {
+	submitter := g.Client(t, client.WithAPIKey(key.APIKey)) // holds no wallet at all
+	if _, _, err := submitter.SubmitOrder(ctx, *so); err != nil {
 		t.Fatal(err)
 	}
 	if digests.Load() != 2 {
 		t.Fatalf("the KMS signed %d digests, want 2", digests.Load())
 	}
 
-	msgOnly := client.New(g.URL, client.WithMessageSigner(messageOnly{k}))
-	if keys, err := msgOnly.ListKeys(ctx); err != nil || len(keys) != 1 {
+	msgOnly := g.Client(t, client.WithMessageSigner(messageOnly{k}))
+	if keys, _, err := msgOnly.ListKeys(ctx); err != nil || len(keys) != 1 {
 		t.Fatalf("message-only signer lists keys: %v %v", keys, err)
 	}
-	if _, err := msgOnly.CreateOrder(ctx, order1("x")); !errors.Is(err, client.ErrNoOrderSigner) {
+	if _, _, err := msgOnly.CreateOrder(ctx, order1("x")); !errors.Is(err, client.ErrNoOrderSigner) {
 		t.Fatalf("message-only signer creating an order: %v", err)
 	}
 	if _, err := client.NewHashSigner([]byte{1, 2, 3}, nil); err == nil {
@@ -513,8 +590,8 @@ func TestTestnetGateway(t *testing.T) {
 	g := testgateway.Start(t, func(c *config.Config) { c.Network = stacks.Testnet })
 	ctx := context.Background()
 	k := mustKey(t, testgateway.PrivA)
-	w := walletClient(g, k, client.WithNetwork(stacks.Testnet))
-	key, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "testnet", Permissions: []string{"create", "execute"}})
+	w := walletClient(t, g, k, client.WithNetwork(stacks.Testnet))
+	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "testnet", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,15 +600,19 @@ func TestTestnetGateway(t *testing.T) {
 	}
 	n := order1("testnet-1")
 	n.InputToken, n.OutputToken, n.ConditionToken = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-b", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a"
-	o, err := walletClient(g, k, client.WithNetwork(stacks.Testnet), client.WithAPIKey(key.APIKey)).CreateOrder(ctx, n)
+	o, _, err := walletClient(t, g, k, client.WithNetwork(stacks.Testnet), client.WithAPIKey(key.APIKey)).CreateOrder(ctx, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Owner != key.WalletAddress {
 		t.Fatalf("owner %s", o.Owner)
 	}
-	// A mainnet-signed order is refused by a testnet gateway.
-	_, err = walletClient(g, k).CreateOrder(ctx, order1("mainnet-on-testnet"))
+	// An order signed offline for mainnet is refused by a testnet gateway.
+	so, err := client.SignOrder(ctx, client.PrivateKeySigner{Key: k}, stacks.Mainnet, stacks.NewDomain("stxgate", "1", stacks.Mainnet), order1("mainnet-on-testnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = g.Client(t).SubmitOrder(ctx, *so)
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 {
 		t.Fatalf("mainnet order on testnet: %v", err)
@@ -541,22 +622,22 @@ func TestTestnetGateway(t *testing.T) {
 func TestHealthReadyAndOpenAPI(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	c := client.New(g.URL)
-	if err := c.Health(ctx); err != nil {
+	c := g.Client(t)
+	if _, err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.Ready(ctx)
+	r, _, err := c.Ready(ctx)
 	if err != nil || r.Status != "ready" || r.Checks["postgres"] != "ok" || r.Checks["redis"] != "ok" {
 		t.Fatalf("Ready %+v %v", r, err)
 	}
-	doc, err := c.OpenAPI(ctx)
+	doc, _, err := c.OpenAPI(ctx)
 	if err != nil || !strings.HasPrefix(string(doc), "openapi: 3.1.0") {
 		t.Fatalf("OpenAPI: %.40q %v", doc, err)
 	}
 	if err := g.App.Redis().Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err = c.Ready(ctx)
+	r, _, err = c.Ready(ctx)
 	e := apiError503(t, err)
 	if r == nil || r.Status != "unavailable" || r.Checks["redis"] != "unreachable" || e.Message != "Service unavailable: redis unreachable" {
 		t.Fatalf("Ready with Redis down: %+v %v", r, err)
@@ -581,59 +662,35 @@ func orderOf(so *client.SignedOrder) ordersig.Order {
 		UUID: so.UUID, ValidFrom: from.Unix(), ValidTo: to.Unix()}
 }
 
-// TestInfoConfiguresTheClient: a client configured from /api/v1/info signs
-// as the deployment wants, message domain included.
-func TestInfoConfiguresTheClient(t *testing.T) {
+// TestNewTakesTheGatewaysSettings: client.New reads /api/v1/info, so with
+// no other setup its signed messages carry the gateway's network and message
+// domain (issue 13 items 1 and 2) and its orders the gateway's SIP-018
+// domain; a client set to the other network is refused by New, before any
+// wallet is asked to sign.
+func TestNewTakesTheGatewaysSettings(t *testing.T) {
 	g := testgateway.Start(t, func(c *config.Config) {
-		c.Network, c.Domain, c.SIP018Name = stacks.Testnet, "bots.example", "stxgate-test"
+		c.Network, c.Domain, c.SIP018Name, c.SIP018Version = stacks.Testnet, "bots.example", "stxgate-test", "2"
 	})
-	ctx := context.Background()
-	info, err := client.New(g.URL).Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Network != "testnet" || info.SIP018Domain.Name != "stxgate-test" || info.SIP018Domain.ChainID != 2147483648 ||
-		info.MessageDomain == nil || *info.MessageDomain != "bots.example" || info.SignatureWindowSeconds != 300 {
-		t.Fatalf("info %+v", info)
-	}
-	opts, err := info.Options()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := mustKey(t, testgateway.PrivA)
-	c := walletClient(g, k, opts...)
-	key, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "configured", Permissions: []string{"create"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := order1("info-1")
-	n.InputToken, n.OutputToken, n.ConditionToken = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-b", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a"
-	if _, err := walletClient(g, k, append(opts, client.WithAPIKey(key.APIKey))...).CreateOrder(ctx, n); err != nil {
-		t.Fatalf("order signed under the deployment's SIP-018 domain: %v", err)
-	}
-	wrong := walletClient(g, k, client.WithNetwork(stacks.Testnet), client.WithMessageDomain("elsewhere.example"))
-	_, err = wrong.ListKeys(ctx)
-	apiError(t, err, 401, "Message domain does not match this gateway")
-}
-
-// TestSignedMessagesBindToTheGateway: without WithNetwork / WithMessageDomain
-// the client takes both from /api/v1/info and puts them in every signed
-// message (issue 13 items 1 and 2); a client set to the other network
-// refuses before the wallet is asked to sign.
-func TestSignedMessagesBindToTheGateway(t *testing.T) {
-	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain = stacks.Testnet, "bots.example" })
 	ctx := context.Background()
 	k := mustKey(t, testgateway.PrivA)
 	signer := &recordingSigner{PrivateKeySigner: client.PrivateKeySigner{Key: k}}
-	c := client.New(g.URL, client.WithSigner(signer))
-	key, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bound", Permissions: []string{"execute"}})
+	c := g.Client(t, client.WithSigner(signer))
+	if c.Network() != stacks.Testnet || c.Domain() != (stacks.Domain{Name: "stxgate-test", Version: "2", ChainID: 2147483648}) {
+		t.Fatalf("client network %s, domain %+v", c.Network(), c.Domain())
+	}
+	info := c.GatewayInfo()
+	if info.Network != "testnet" || info.MessageDomain == nil || *info.MessageDomain != "bots.example" || info.SignatureWindowSeconds != 300 ||
+		info.Settlement != client.SettlementSimulated || !slices.Contains(info.Permissions, client.PermissionExecute) {
+		t.Fatalf("info %+v", info)
+	}
+	key, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bound", Permissions: []client.Permission{client.PermissionCreate}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if key.WalletAddress != k.Address(stacks.Testnet).String() || !strings.HasPrefix(key.APIKey, "ck_test_") {
 		t.Fatalf("key %+v", key)
 	}
-	if _, err := c.ListKeys(ctx); err != nil {
+	if _, _, err := c.ListKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, raw := range signer.messages() {
@@ -642,14 +699,69 @@ func TestSignedMessagesBindToTheGateway(t *testing.T) {
 			t.Fatalf("signed message %s lacks the gateway's network and domain", raw)
 		}
 	}
+	n := order1("info-1")
+	n.InputToken, n.OutputToken, n.ConditionToken = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-b", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a"
+	o, _, err := g.Client(t, client.WithSigner(signer), client.WithAPIKey(key.APIKey)).CreateOrder(ctx, n)
+	if err != nil {
+		t.Fatalf("order signed under the gateway's SIP-018 domain: %v", err)
+	}
+	if o.Owner != key.WalletAddress || o.Status != client.StatusOpen || o.Direction != client.DirectionGT {
+		t.Fatalf("order %+v", o)
+	}
 
 	before := len(signer.messages())
-	_, err = client.New(g.URL, client.WithSigner(signer), client.WithNetwork(stacks.Mainnet)).ListKeys(ctx)
-	if err == nil || err.Error() != "stxgate: the gateway runs on testnet, this client signs for mainnet (WithNetwork)" {
-		t.Fatalf("mainnet client on a testnet gateway: %v", err)
+	_, err = client.New(ctx, g.URL, client.WithSigner(signer), client.WithNetwork(stacks.Mainnet))
+	if want := "stxgate: the gateway at " + g.URL + " runs on testnet, this client is for mainnet (WithNetwork)"; err == nil || err.Error() != want {
+		t.Fatalf("mainnet client of a testnet gateway: %v, want %q", err, want)
 	}
 	if len(signer.messages()) != before {
 		t.Fatal("the wallet was asked to sign for the wrong network")
+	}
+}
+
+// TestNewChecksItsInput: a bare host:port works; an unreachable gateway, a
+// signer without a key and a password in the URL fail in New, and the
+// password never shows in an error.
+func TestNewChecksItsInput(t *testing.T) {
+	g := testgateway.Start(t)
+	ctx := context.Background()
+	hostPort := strings.TrimPrefix(g.URL, "http://")
+	c, err := client.New(ctx, hostPort)
+	if err != nil {
+		t.Fatalf("New(%q): %v", hostPort, err)
+	}
+	if _, resp, err := c.GetOrder(ctx, "none"); resp == nil || resp.Status != 404 || err == nil {
+		t.Fatalf("a host:port client's call: %+v %v", resp, err)
+	}
+	if _, err := client.New(ctx, g.URL, client.WithSigner(client.PrivateKeySigner{})); err == nil ||
+		!strings.Contains(err.Error(), "the signer has no valid mainnet address") {
+		t.Fatalf("a signer without a key: %v", err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close() // nothing listens there now
+	_, err = client.New(ctx, "http://bot:s3cret@"+closed)
+	want := "stxgate: GET http://bot:xxxxx@" + closed + "/api/v1/info: gateway unreachable: dial tcp " + closed + ": connect: connection refused"
+	if !errors.Is(err, client.ErrUnreachable) || err.Error() != want {
+		t.Fatalf("unreachable gateway: %v, want %q", err, want)
+	}
+	// A gateway behind basic auth gets the URL's credentials; a refusal shows none.
+	withAuth := strings.Replace(g.URL, "http://", "http://bot:s3cret@", 1)
+	authed, err := client.New(ctx, withAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := authed.GetOrder(ctx, "none"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error of a call through a URL with a password: %v", err)
+	}
+	for _, bad := range []string{"ftp://bot:s3cret@host", "http://bot:s3cret@[::1", ""} {
+		if _, err := client.New(ctx, bad); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Fatalf("New(%q): %v", bad, err)
+		}
 	}
 }
 

@@ -16,12 +16,12 @@ import (
 func TestRotateKey(t *testing.T) {
 	gw := testgateway.Start(t)
 	ctx := context.Background()
-	c := walletClient(gw, mustKey(t, testgateway.PrivA), client.WithClock(gw.Clock.Now)) // signs on the gateway's clock
-	old, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute", "read"}, IPAllowlist: []string{"127.0.0.1"}})
+	c := walletClient(t, gw, mustKey(t, testgateway.PrivA), client.WithClock(gw.Clock.Now)) // signs on the gateway's clock
+	old, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute", "read"}, IPAllowlist: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, err := c.RotateKey(ctx, old.KeyID, time.Hour)
+	next, _, err := c.RotateKey(ctx, old.KeyID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,8 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("rotated key %+v from %+v", next, old)
 	}
 	self := func(secret string) (*client.SelfKey, error) {
-		return client.New(gw.URL, client.WithAPIKey(secret)).Self(ctx)
+		s, _, err := gw.Client(t, client.WithAPIKey(secret)).Self(ctx)
+		return s, err
 	}
 	if s, err := self(old.APIKey); err != nil || s.RotatedTo != next.KeyID || s.ExpiresAt == nil {
 		t.Fatalf("old key during its grace: %+v, %v", s, err)
@@ -46,17 +47,17 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("new key after the grace: %v", err)
 	}
 
-	_, err = c.RotateKey(ctx, old.KeyID, 0)
+	_, _, err = c.RotateKey(ctx, old.KeyID, 0)
 	if e := apiError(t, err, http.StatusConflict, "API key already rotated"); e.Code != client.CodeAPIKeyAlreadyRotated || e.Details["rotatedTo"] != next.KeyID {
 		t.Fatalf("second rotation: %+v", e)
 	}
 	for _, bad := range []time.Duration{-time.Second, 25 * time.Hour, 1500 * time.Millisecond} {
-		if _, err := c.RotateKey(ctx, next.KeyID, bad); err == nil || errors.As(err, new(*client.APIError)) {
+		if _, _, err := c.RotateKey(ctx, next.KeyID, bad); err == nil || errors.As(err, new(*client.APIError)) {
 			t.Fatalf("grace %v: %v, want a local error", bad, err)
 		}
 	}
 	// Grace 0: the old key is revoked at once.
-	third, err := c.RotateKey(ctx, next.KeyID, 0)
+	third, _, err := c.RotateKey(ctx, next.KeyID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,35 +74,35 @@ func TestRotateKey(t *testing.T) {
 func TestReadKeyClient(t *testing.T) {
 	gw := testgateway.Start(t)
 	ctx := context.Background()
-	c := walletClient(gw, mustKey(t, testgateway.PrivA))
-	reader, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "monitor", Permissions: []string{"read"}})
+	c := walletClient(t, gw, mustKey(t, testgateway.PrivA))
+	reader, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "monitor", Permissions: []client.Permission{"read"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute"}})
+	bot, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	monitor := client.New(gw.URL, client.WithAPIKey(reader.APIKey))
-	keys, err := monitor.ListKeys(ctx)
+	monitor := gw.Client(t, client.WithAPIKey(reader.APIKey))
+	keys, _, err := monitor.ListKeys(ctx)
 	if err != nil || len(keys) != 2 || keys[0].KeyID != reader.KeyID || keys[1].KeyID != bot.KeyID {
 		t.Fatalf("keys read with the read key: %+v, %v", keys, err)
 	}
-	page, err := monitor.Audit(ctx, client.AuditQuery{Limit: 10})
+	page, _, err := monitor.Audit(ctx, client.AuditQuery{Limit: 10})
 	if err != nil || len(page.Events) != 2 || page.Events[0].KeyID != bot.KeyID || page.Events[0].Event != "key.created" {
 		t.Fatalf("trail read with the read key: %+v, %v", page, err)
 	}
-	_, err = client.New(gw.URL, client.WithAPIKey(bot.APIKey)).ListKeys(ctx)
+	_, _, err = gw.Client(t, client.WithAPIKey(bot.APIKey)).ListKeys(ctx)
 	if e := apiError(t, err, http.StatusForbidden, "API key does not have the read permission"); e.Code != client.CodePermissionDenied {
 		t.Fatalf("list with an execute key: %+v", e)
 	}
 	// Key management needs the wallet: a read key cannot rotate.
-	if _, err := monitor.RotateKey(ctx, reader.KeyID, 0); !errors.Is(err, client.ErrNoSigner) {
+	if _, _, err := monitor.RotateKey(ctx, reader.KeyID, 0); !errors.Is(err, client.ErrNoSigner) {
 		t.Fatalf("rotate without a signer: %v", err)
 	}
 	// With both a signer and a key, the wallet signs (the key need not read).
-	both := walletClient(gw, mustKey(t, testgateway.PrivA), client.WithAPIKey(bot.APIKey))
-	if keys, err := both.ListKeys(ctx); err != nil || len(keys) != 2 {
+	both := walletClient(t, gw, mustKey(t, testgateway.PrivA), client.WithAPIKey(bot.APIKey))
+	if keys, _, err := both.ListKeys(ctx); err != nil || len(keys) != 2 {
 		t.Fatalf("signed list: %+v, %v", keys, err)
 	}
 }

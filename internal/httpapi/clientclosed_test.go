@@ -35,20 +35,20 @@ func TestClientGoneIsLogged499AtInfo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		owner := client.New(g.URL, client.WithSigner(client.PrivateKeySigner{Key: k}))
-		key, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"create", "cancel"}})
+		owner := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		key, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "cancel"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		bot := client.New(g.URL, client.WithSigner(client.PrivateKeySigner{Key: k}), client.WithAPIKey(key.APIKey))
-		if _, err := bot.CreateOrder(ctx, client.NewOrder{UUID: "gone-2", InputToken: testgateway.SBTC,
+		bot := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}), client.WithAPIKey(key.APIKey))
+		if _, _, err := bot.CreateOrder(ctx, client.NewOrder{UUID: "gone-2", InputToken: testgateway.SBTC,
 			OutputToken: testgateway.WSTX, AmountIn: "1000000", TargetPrice: "0.30", Direction: "gt",
 			ConditionToken: testgateway.SBTC}); err != nil {
 			t.Fatal(err)
 		}
 		req := newRequest(t, http.MethodPatch, g.URL+"/api/v1/orders/gone-2/cancel", map[string]string{"X-API-Key": key.APIKey})
 		hangUpWhileLocked(t, g, `SELECT 1 FROM orders WHERE uuid = 'gone-2' FOR UPDATE`, req, "/api/v1/orders/:uuid/cancel")
-		o, err := bot.GetOrder(ctx, "gone-2")
+		o, _, err := bot.GetOrder(ctx, "gone-2")
 		if err != nil || o.Status != "open" {
 			t.Fatalf("after the hang-up the order is %+v (%v), want still open: the cancel never committed", o, err)
 		}

@@ -170,21 +170,21 @@ func TestRedisCluster(t *testing.T) {
 		cfg.RateLimitMinute = 8
 		g1, g2 := startInProcess(t, cfg, app.Options{}), startInProcess(t, cfg, app.Options{})
 		w := signer(t)
-		owner1 := client.New(g1.URL, client.WithSigner(w))
-		owner2 := client.New(g2.URL, client.WithSigner(w))
+		owner1 := g1.Client(t, client.WithSigner(w))
+		owner2 := g2.Client(t, client.WithSigner(w))
 
-		created, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute"}})
+		created, _, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		bots := []*client.Client{client.New(g1.URL, client.WithAPIKey(created.APIKey)), client.New(g2.URL, client.WithAPIKey(created.APIKey))}
+		bots := []*client.Client{g1.Client(t, client.WithAPIKey(created.APIKey)), g2.Client(t, client.WithAPIKey(created.APIKey))}
 
 		// 20 concurrent requests over both gateways: exactly the limit of 8 pass.
 		var ok, limited atomic.Int64
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				_, err := bots[i%2].Self(ctx)
+				_, _, err := bots[i%2].Self(ctx)
 				switch st, _ := apiStatus(t, err); st {
 				case http.StatusOK:
 					ok.Add(1)
@@ -201,21 +201,21 @@ func TestRedisCluster(t *testing.T) {
 		}
 
 		// A second key (fresh limits), cached by both gateways, then revoked on g2.
-		k2, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "doomed", Permissions: []string{"cancel"}})
+		k2, _, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "doomed", Permissions: []client.Permission{"cancel"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d1, d2 := client.New(g1.URL, client.WithAPIKey(k2.APIKey)), client.New(g2.URL, client.WithAPIKey(k2.APIKey))
+		d1, d2 := g1.Client(t, client.WithAPIKey(k2.APIKey)), g2.Client(t, client.WithAPIKey(k2.APIKey))
 		for _, c := range []*client.Client{d1, d2} {
-			if _, err := c.Self(ctx); err != nil {
+			if _, _, err := c.Self(ctx); err != nil {
 				t.Fatalf("self before revocation: %v", err)
 			}
 		}
-		if _, err := owner2.RevokeKey(ctx, k2.KeyID); err != nil {
+		if _, _, err := owner2.RevokeKey(ctx, k2.KeyID); err != nil {
 			t.Fatal(err)
 		}
 		for i, c := range []*client.Client{d1, d2} {
-			_, err := c.Self(ctx)
+			_, _, err := c.Self(ctx)
 			if st, msg := apiStatus(t, err); st != http.StatusUnauthorized || msg != "API key inactive" {
 				t.Fatalf("gateway %d after revocation: %d %q, want 401 API key inactive", i+1, st, msg)
 			}

@@ -60,18 +60,18 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	w := signer(t)
 	owners := make([]*client.Client, 3)
 	for i, p := range procs {
-		owners[i] = client.New(p.URL, client.WithSigner(w))
+		owners[i] = testgateway.NewClient(t, p.URL, client.WithSigner(w))
 	}
 	keyed := func(secret string) []*client.Client {
 		cs := make([]*client.Client, 3)
 		for i, p := range procs {
-			cs[i] = client.New(p.URL, client.WithAPIKey(secret), client.WithSigner(w))
+			cs[i] = testgateway.NewClient(t, p.URL, client.WithAPIKey(secret), client.WithSigner(w))
 		}
 		return cs
 	}
 
 	// 1. Limits are global: 45 concurrent calls, 15 per instance, 10 admitted.
-	bot, err := owners[0].CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute"}})
+	bot, _, err := owners[0].CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	var admitted, limited atomic.Int64
 	for i := range 45 {
 		wg.Go(func() {
-			_, err := bots[i%3].Self(ctx)
+			_, _, err := bots[i%3].Self(ctx)
 			switch st, _ := apiStatus(t, err); st {
 			case http.StatusOK:
 				admitted.Add(1)
@@ -97,12 +97,12 @@ func TestThreeGatewayProcesses(t *testing.T) {
 
 	// 2. An order created on instance 1 and executed 9 times at once, 3 times
 	// on each instance: one txid, eight "Order not open".
-	trader, err := owners[1].CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []string{"create", "execute"}})
+	trader, _, err := owners[1].CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	traders := keyed(trader.APIKey)
-	o, err := traders[1].CreateOrder(ctx, newOrder(t))
+	o, _, err := traders[1].CreateOrder(ctx, newOrder(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	var notOpen atomic.Int64
 	for i := range 9 {
 		wg.Go(func() {
-			ex, err := traders[i%3].ExecuteOrder(ctx, o.UUID)
+			ex, _, err := traders[i%3].ExecuteOrder(ctx, o.UUID)
 			st, msg := apiStatus(t, err)
 			switch {
 			case st == http.StatusOK:
@@ -130,7 +130,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 		t.Fatalf("%d executions succeeded (%v), %d not open; want 1 and 8", len(txids), txids, notOpen.Load())
 	}
 	for i, c := range owners {
-		got, err := c.GetOrder(ctx, o.UUID)
+		got, _, err := c.GetOrder(ctx, o.UUID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,21 +141,21 @@ func TestThreeGatewayProcesses(t *testing.T) {
 
 	// 3. A key cached by every instance, revoked through instance 2: refused
 	// everywhere on the very next request.
-	doomed, err := owners[0].CreateKey(ctx, client.CreateKeyRequest{Name: "doomed", Permissions: []string{"cancel"}})
+	doomed, _, err := owners[0].CreateKey(ctx, client.CreateKeyRequest{Name: "doomed", Permissions: []client.Permission{"cancel"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dooms := keyed(doomed.APIKey)
 	for i, c := range dooms {
-		if _, err := c.Self(ctx); err != nil {
+		if _, _, err := c.Self(ctx); err != nil {
 			t.Fatalf("instance %d before revocation: %v", i, err)
 		}
 	}
-	if _, err := owners[2].RevokeKey(ctx, doomed.KeyID); err != nil {
+	if _, _, err := owners[2].RevokeKey(ctx, doomed.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range dooms {
-		_, err := c.Self(ctx)
+		_, _, err := c.Self(ctx)
 		if st, msg := apiStatus(t, err); st != http.StatusUnauthorized || msg != "API key inactive" {
 			t.Fatalf("instance %d after revocation: %d %q, want 401 API key inactive", i, st, msg)
 		}
@@ -164,7 +164,7 @@ func TestThreeGatewayProcesses(t *testing.T) {
 	// 4. Usage counted in three processes adds up in the database.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		k, err := owners[2].GetKey(ctx, bot.KeyID)
+		k, _, err := owners[2].GetKey(ctx, bot.KeyID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := client.PrivateKeySigner{Key: kb}
-	owner := client.New(g.URL, client.WithSigner(a))
+	owner := g.Client(t, client.WithSigner(a))
 
 	expectStatus := func(what string, err error, want int) {
 		t.Helper()
@@ -62,33 +62,33 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 	// Wallet-signed: two keys, one forged signature, one malformed.
-	bot, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []string{"execute"}})
+	bot, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 	expectStatus("create bot", err, 200)
-	trader, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []string{"create", "execute"}})
+	trader, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []client.Permission{"create", "execute"}})
 	expectStatus("create trader", err, 200)
-	_, err = client.New(g.URL, client.WithSigner(impostor{claimed: a, signs: b})).CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []string{"execute"}})
+	_, _, err = g.Client(t, client.WithSigner(impostor{claimed: a, signs: b})).CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []client.Permission{"execute"}})
 	expectStatus("forged create", err, http.StatusUnauthorized)
-	_, err = client.New(g.URL, client.WithSigner(impostor{claimed: a, signs: b, junk: true})).CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []string{"execute"}})
+	_, _, err = g.Client(t, client.WithSigner(impostor{claimed: a, signs: b, junk: true})).CreateKey(ctx, client.CreateKeyRequest{Name: "x", Permissions: []client.Permission{"execute"}})
 	expectStatus("malformed create", err, http.StatusBadRequest)
 
 	// Keyed: limit 3 a minute, four calls.
-	botc := client.New(g.URL, client.WithAPIKey(bot.APIKey))
+	botc := g.Client(t, client.WithAPIKey(bot.APIKey))
 	for i, want := range []int{200, 200, 200, 429} {
-		_, err := botc.Self(ctx)
+		_, _, err := botc.Self(ctx)
 		expectStatus(fmt.Sprintf("self %d", i+1), err, want)
 	}
 
 	// Orders: a forged order signature (no key), then create, a rejected
 	// settlement, a successful one.
-	_, err = client.New(g.URL, client.WithSigner(impostor{claimed: a, signs: b})).CreateOrder(ctx, newOrder(t))
+	_, _, err = g.Client(t, client.WithSigner(impostor{claimed: a, signs: b})).CreateOrder(ctx, newOrder(t))
 	expectStatus("forged order", err, http.StatusUnauthorized)
-	tc := client.New(g.URL, client.WithAPIKey(trader.APIKey), client.WithSigner(a))
-	o, err := tc.CreateOrder(ctx, newOrder(t))
+	tc := g.Client(t, client.WithAPIKey(trader.APIKey), client.WithSigner(a))
+	o, _, err := tc.CreateOrder(ctx, newOrder(t))
 	expectStatus("create order", err, 200)
 	settle.FailNext(fmt.Errorf("%w: no liquidity", order.ErrSettlementRejected))
-	_, err = tc.ExecuteOrder(ctx, o.UUID)
+	_, _, err = tc.ExecuteOrder(ctx, o.UUID)
 	expectStatus("rejected execute", err, http.StatusBadGateway)
-	_, err = tc.ExecuteOrder(ctx, o.UUID)
+	_, _, err = tc.ExecuteOrder(ctx, o.UUID)
 	expectStatus("execute", err, 200)
 
 	// A path no route matches.
@@ -102,7 +102,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	if err := g.App.Redis().Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = tc.ExecuteOrder(ctx, o.UUID)
+	_, _, err = tc.ExecuteOrder(ctx, o.UUID)
 	expectStatus("execute without Redis", err, http.StatusServiceUnavailable)
 
 	s := scrapeMetrics(t, g.URL+"/metrics")

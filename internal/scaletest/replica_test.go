@@ -36,24 +36,24 @@ func TestPublicReadsUseReplica(t *testing.T) {
 	}
 	g := startInProcess(t, cfg, app.Options{})
 	w := signer(t)
-	owner := client.New(g.URL, client.WithSigner(w))
-	k, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []string{"create", "execute"}})
+	owner := g.Client(t, client.WithSigner(w))
+	k, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	trader := client.New(g.URL, client.WithAPIKey(k.APIKey), client.WithSigner(w))
-	o, err := trader.CreateOrder(ctx, newOrder(t))
+	trader := g.Client(t, client.WithAPIKey(k.APIKey), client.WithSigner(w))
+	o, _, err := trader.CreateOrder(ctx, newOrder(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Not on the replica yet: the public read says so...
-	_, err = owner.GetOrder(ctx, o.UUID)
+	_, _, err = owner.GetOrder(ctx, o.UUID)
 	if st, msg := apiStatus(t, err); st != http.StatusNotFound || msg != "Order not found" {
 		t.Fatalf("read before replication: %d %q, want 404", st, msg)
 	}
 	// ...but execution reads the primary, never a lagging replica.
-	ex, err := trader.ExecuteOrder(ctx, o.UUID)
+	ex, _, err := trader.ExecuteOrder(ctx, o.UUID)
 	if err != nil {
 		t.Fatalf("execute with a lagging replica: %v", err)
 	}
@@ -71,11 +71,11 @@ func TestPublicReadsUseReplica(t *testing.T) {
 	if err := postgres.New(admin).InsertOrder(ctx, row, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := owner.GetOrder(ctx, o.UUID)
+	got, _, err := owner.GetOrder(ctx, o.UUID)
 	if err != nil || got.Status != "filled" || got.TxID == nil || *got.TxID != ex.TxID {
 		t.Fatalf("read after replication: %+v %v, want filled %s", got, err, ex.TxID)
 	}
-	page, err := owner.ListOrders(ctx, client.ListOrdersRequest{Owner: o.Owner})
+	page, _, err := owner.ListOrders(ctx, client.ListOrdersRequest{Owner: o.Owner})
 	if err != nil || len(page.Orders) != 1 || page.Orders[0].UUID != o.UUID {
 		t.Fatalf("list after replication: %+v %v", page, err)
 	}

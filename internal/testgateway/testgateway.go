@@ -18,6 +18,7 @@ import (
 	"github.com/stxgate/stxgate/internal/settlement/settlementtest"
 	"github.com/stxgate/stxgate/internal/syncbuf"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/pkg/client"
 )
 
 // Fixed test wallets (shared/vectors: the stacks.js doc key and Clarinet's wallet_1).
@@ -132,3 +133,20 @@ func StartWith(t testing.TB, cfg config.Config, opt app.Options) *Gateway {
 
 // LogBuffer collects a gateway's log lines; safe for concurrent writers.
 type LogBuffer = syncbuf.Buffer
+
+// NewClient is an SDK client of the gateway at url, set up by client.New
+// (which reads the gateway's /api/v1/info); a failure fails t.
+func NewClient(t testing.TB, url string, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.New(context.Background(), url, opts...)
+	if err != nil {
+		t.Fatalf("testgateway: client of %s: %v", url, err)
+	}
+	return c
+}
+
+// Client is an SDK client of g (NewClient).
+func (g *Gateway) Client(t testing.TB, opts ...client.Option) *client.Client {
+	t.Helper()
+	return NewClient(t, g.URL, opts...)
+}

@@ -5,76 +5,62 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // The operator API (/api/v1/admin) is authenticated by the gateway's
-// operator token (STXGATE_OPERATOR_TOKEN), passed to each call so a client
+// operator token (WithOperatorToken), sent to these calls only: a client
 // that also holds a wallet or an API key never mixes them up.
 
-// ErrNoOperatorToken is returned by Admin calls given an empty token.
-var ErrNoOperatorToken = errors.New("stxgate: this call needs the operator token")
+// ErrNoOperatorToken is returned by Admin calls on a client without an operator token.
+var ErrNoOperatorToken = errors.New("stxgate: this call needs the operator token (WithOperatorToken)")
 
-func adminHeaders(token string) (map[string]string, error) {
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return nil, ErrNoOperatorToken
+// admin is r with the operator token.
+func (c *Client) admin(r request) (request, error) {
+	if c.operatorToken == "" {
+		return r, ErrNoOperatorToken
 	}
-	return map[string]string{"Authorization": "Bearer " + token}, nil
+	r.headers = map[string]string{"Authorization": "Bearer " + c.operatorToken}
+	return r, nil
 }
 
 // AdminSuspendKey suspends any wallet's key at once, on every gateway
 // instance; reason (optional) is kept in the audit trail the owner reads.
-func (c *Client) AdminSuspendKey(ctx context.Context, token, keyID, reason string) (*Key, error) {
-	return c.adminSetSuspended(ctx, token, keyID, reason, "suspend")
+func (c *Client) AdminSuspendKey(ctx context.Context, keyID, reason string) (*Key, *Response, error) {
+	return c.adminSetSuspended(ctx, keyID, reason, "suspend")
 }
 
 // AdminUnsuspendKey lifts a suspension. A revoked key stays revoked (400).
-func (c *Client) AdminUnsuspendKey(ctx context.Context, token, keyID, reason string) (*Key, error) {
-	return c.adminSetSuspended(ctx, token, keyID, reason, "unsuspend")
+func (c *Client) AdminUnsuspendKey(ctx context.Context, keyID, reason string) (*Key, *Response, error) {
+	return c.adminSetSuspended(ctx, keyID, reason, "unsuspend")
 }
 
-func (c *Client) adminSetSuspended(ctx context.Context, token, keyID, reason, verb string) (*Key, error) {
-	h, err := adminHeaders(token)
-	if err != nil {
-		return nil, err
-	}
+func (c *Client) adminSetSuspended(ctx context.Context, keyID, reason, verb string) (*Key, *Response, error) {
 	var body any
 	if reason != "" {
 		body = map[string]string{"reason": reason}
 	}
-	var out Key
-	path := "/api/v1/admin/api-keys/" + url.PathEscape(keyID) + "/" + verb
-	if err := c.do(ctx, request{method: http.MethodPost, path: path, body: body, headers: h}, &out); err != nil {
-		return nil, err
+	r, err := c.admin(request{method: http.MethodPost, path: "/api/v1/admin/api-keys/" + url.PathEscape(keyID) + "/" + verb, body: body})
+	if err != nil {
+		return nil, nil, err
 	}
-	return &out, nil
+	return call[Key](ctx, c, r)
 }
 
 // AdminGetKey reads any wallet's key.
-func (c *Client) AdminGetKey(ctx context.Context, token, keyID string) (*Key, error) {
-	h, err := adminHeaders(token)
+func (c *Client) AdminGetKey(ctx context.Context, keyID string) (*Key, *Response, error) {
+	r, err := c.admin(request{method: http.MethodGet, path: "/api/v1/admin/api-keys/" + url.PathEscape(keyID)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out Key
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/admin/api-keys/" + url.PathEscape(keyID), headers: h}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Key](ctx, c, r)
 }
 
 // AdminKeyAudit reads one page of a key's audit trail, newest first, with
 // the client address of every event (the operator's own included).
-func (c *Client) AdminKeyAudit(ctx context.Context, token, keyID string, q AuditQuery) (*AuditPage, error) {
-	h, err := adminHeaders(token)
+func (c *Client) AdminKeyAudit(ctx context.Context, keyID string, q AuditQuery) (*AuditPage, *Response, error) {
+	r, err := c.admin(request{method: http.MethodGet, path: "/api/v1/admin/api-keys/" + url.PathEscape(keyID) + "/audit" + q.query()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out AuditPage
-	path := "/api/v1/admin/api-keys/" + url.PathEscape(keyID) + "/audit" + q.query()
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, headers: h}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AuditPage](ctx, c, r)
 }

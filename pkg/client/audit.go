@@ -53,29 +53,21 @@ func (q AuditQuery) query() string {
 // Audit reads the wallet's trail: the events of its keys and orders — the
 // signer's (signed list_audit), or, on a client with an API key and no
 // signer, the API key's wallet's (the key needs the read permission).
-func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditPage, error) {
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (*AuditPage, *Response, error) {
 	req, err := c.walletRead(ctx, "/api/v1/audit"+q.query(), "list_audit")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out AuditPage
-	if err := c.do(ctx, req, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AuditPage](ctx, c, req)
 }
 
 // KeyAudit reads the trail of one of the signer's keys: its lifecycle and
 // the orders it acted on (signed get_api_key).
-func (c *Client) KeyAudit(ctx context.Context, keyID string, q AuditQuery) (*AuditPage, error) {
+func (c *Client) KeyAudit(ctx context.Context, keyID string, q AuditQuery) (*AuditPage, *Response, error) {
 	h, err := c.signedHeaders(ctx, "get_api_key", map[string]any{"keyId": keyID})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out AuditPage
 	path := "/api/v1/api-keys/" + url.PathEscape(keyID) + "/audit" + q.query()
-	if err := c.do(ctx, request{method: http.MethodGet, path: path, headers: h}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[AuditPage](ctx, c, request{method: http.MethodGet, path: path, headers: h})
 }

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // Usage is a key's usage statistics.
@@ -30,24 +28,24 @@ type Limits struct {
 
 // Key is a key as the gateway shows it (never the secret).
 type Key struct {
-	ID            string     `json:"id"`
-	KeyID         string     `json:"keyId"`
-	WalletAddress string     `json:"walletAddress"`
-	Name          string     `json:"name"`
-	Prefix        string     `json:"prefix"`
-	Status        string     `json:"status"` // active, revoked, suspended, expired
-	Permissions   []string   `json:"permissions"`
-	RateLimit     int        `json:"rateLimit"` // per minute
-	RateLimits    Limits     `json:"rateLimits"`
-	IPAllowlist   []string   `json:"ipAllowlist"`
-	ExpiresAt     *time.Time `json:"expiresAt"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
-	RevokedAt     *time.Time `json:"revokedAt"`
-	LastUsedAt    *time.Time `json:"lastUsedAt"`
-	UsageStats    Usage      `json:"usageStats"`
-	RotatedFrom   string     `json:"rotatedFrom,omitempty"` // the key this one replaced; "" if none
-	RotatedTo     string     `json:"rotatedTo,omitempty"`   // the key that replaced this one (it works until ExpiresAt); "" if none
+	ID            string       `json:"id"`
+	KeyID         string       `json:"keyId"`
+	WalletAddress string       `json:"walletAddress"`
+	Name          string       `json:"name"`
+	Prefix        string       `json:"prefix"`
+	Status        KeyStatus    `json:"status"`
+	Permissions   []Permission `json:"permissions"`
+	RateLimit     int          `json:"rateLimit"` // per minute
+	RateLimits    Limits       `json:"rateLimits"`
+	IPAllowlist   []string     `json:"ipAllowlist"`
+	ExpiresAt     *time.Time   `json:"expiresAt"`
+	CreatedAt     time.Time    `json:"createdAt"`
+	UpdatedAt     time.Time    `json:"updatedAt"`
+	RevokedAt     *time.Time   `json:"revokedAt"`
+	LastUsedAt    *time.Time   `json:"lastUsedAt"`
+	UsageStats    Usage        `json:"usageStats"`
+	RotatedFrom   string       `json:"rotatedFrom,omitempty"` // the key this one replaced; "" if none
+	RotatedTo     string       `json:"rotatedTo,omitempty"`   // the key that replaced this one (it works until ExpiresAt); "" if none
 }
 
 // CreatedKey is a new key with its secret: the only time the secret is shown.
@@ -74,28 +72,24 @@ type SelfKey struct {
 // CreateKeyRequest asks for a new key.
 type CreateKeyRequest struct {
 	Name        string
-	Permissions []string // create, execute, cancel, read
+	Permissions []Permission
 	IPAllowlist []string // CIDRs or addresses; empty: any
 	ExpiresAt   *time.Time
 }
 
 // signedBody signs a wallet message for the JSON body of a call, bound to
-// the gateway's network and domain.
+// the gateway's network and, when it has one, its domain.
 func (c *Client) signedBody(ctx context.Context, action string, fields map[string]any) (Envelope, error) {
 	if c.signer == nil {
 		return Envelope{}, ErrNoSigner
 	}
-	b, err := c.binding(ctx)
-	if err != nil {
-		return Envelope{}, err
-	}
 	if fields == nil {
 		fields = map[string]any{}
 	}
-	if b.domain != "" {
-		fields["domain"] = b.domain
+	if c.messageDomain != "" {
+		fields["domain"] = c.messageDomain
 	}
-	return SignEnvelope(ctx, c.signer, b.network, action, fields, c.now())
+	return SignEnvelope(ctx, c.signer, c.network, action, fields, c.now())
 }
 
 // signedHeaders signs a wallet message for the X-* headers of a call (GET has no body).
@@ -108,7 +102,7 @@ func (c *Client) signedHeaders(ctx context.Context, action string, fields map[st
 }
 
 // CreateKey creates a key for the signer's wallet.
-func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey, error) {
+func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey, *Response, error) {
 	fields := map[string]any{"keyName": r.Name, "permissions": r.Permissions}
 	if len(r.IPAllowlist) > 0 {
 		fields["ipAllowlist"] = r.IPAllowlist
@@ -118,30 +112,27 @@ func (c *Client) CreateKey(ctx context.Context, r CreateKeyRequest) (*CreatedKey
 	}
 	body, err := c.signedBody(ctx, "create_api_key", fields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out CreatedKey
-	if err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/api-keys", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[CreatedKey](ctx, c, request{method: http.MethodPost, path: "/api/v1/api-keys", body: body})
 }
 
 // ListKeys lists the wallet's keys, oldest first: the signer's (signed
 // list_api_keys), or — on a client with an API key and no signer — the keys
 // of the API key's wallet, which needs the read permission.
-func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
+func (c *Client) ListKeys(ctx context.Context) ([]Key, *Response, error) {
 	req, err := c.walletRead(ctx, "/api/v1/api-keys", "list_api_keys")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out struct {
 		APIKeys []Key `json:"apiKeys"`
 	}
-	if err := c.do(ctx, req, &out); err != nil {
-		return nil, err
+	resp, err := c.do(ctx, req, &out)
+	if err != nil {
+		return nil, resp, err
 	}
-	return out.APIKeys, nil
+	return out.APIKeys, resp, nil
 }
 
 // walletRead is a read of the wallet's keys or trail: signed with action by
@@ -158,27 +149,23 @@ func (c *Client) walletRead(ctx context.Context, path, action string) (request, 
 }
 
 // GetKey returns one of the signer's keys with its usage statistics.
-func (c *Client) GetKey(ctx context.Context, id string) (*Key, error) {
+func (c *Client) GetKey(ctx context.Context, id string) (*Key, *Response, error) {
 	h, err := c.signedHeaders(ctx, "get_api_key", map[string]any{"keyId": id})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out Key
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys/" + url.PathEscape(id), headers: h}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Key](ctx, c, request{method: http.MethodGet, path: "/api/v1/api-keys/" + url.PathEscape(id), headers: h})
 }
 
 // UpdateKeyRequest changes a key; nil fields stay as they are.
 type UpdateKeyRequest struct {
 	Name        *string
-	Permissions []string
+	Permissions []Permission
 	IPAllowlist *[]string // an empty list allows every address again
 }
 
 // UpdateKey renames a key or changes its permissions or allowlist.
-func (c *Client) UpdateKey(ctx context.Context, id string, r UpdateKeyRequest) (*Key, error) {
+func (c *Client) UpdateKey(ctx context.Context, id string, r UpdateKeyRequest) (*Key, *Response, error) {
 	fields := map[string]any{"keyId": id}
 	if r.Name != nil {
 		fields["keyName"] = *r.Name
@@ -195,30 +182,27 @@ func (c *Client) UpdateKey(ctx context.Context, id string, r UpdateKeyRequest) (
 	}
 	body, err := c.signedBody(ctx, "update_api_key", fields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out Key
-	if err := c.do(ctx, request{method: http.MethodPatch, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Key](ctx, c, request{method: http.MethodPatch, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body})
 }
 
 // RevokeKey revokes a key for good and returns the gateway's message
 // ("API key '<name>' has been revoked"). The key stops working on every
 // gateway instance before this returns.
-func (c *Client) RevokeKey(ctx context.Context, id string) (string, error) {
+func (c *Client) RevokeKey(ctx context.Context, id string) (string, *Response, error) {
 	body, err := c.signedBody(ctx, "delete_api_key", map[string]any{"keyId": id})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var out struct {
 		Message string `json:"message"`
 	}
-	if err := c.do(ctx, request{method: http.MethodDelete, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out); err != nil {
-		return "", err
+	resp, err := c.do(ctx, request{method: http.MethodDelete, path: "/api/v1/api-keys/" + url.PathEscape(id), body: body}, &out)
+	if err != nil {
+		return "", resp, err
 	}
-	return out.Message, nil
+	return out.Message, resp, nil
 }
 
 // RotatedKey is the new key of a rotation, with its secret (shown only here).
@@ -231,34 +215,26 @@ type RotatedKey = CreatedKey
 // once) and then fails with "API key inactive" on every gateway instance.
 // A key rotated before answers CodeAPIKeyAlreadyRotated (409, details
 // "rotatedTo"); revoked, suspended and expired keys cannot be rotated.
-func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration) (*RotatedKey, error) {
+func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration) (*RotatedKey, *Response, error) {
 	if grace < 0 || grace > 24*time.Hour || grace%time.Second != 0 {
-		return nil, fmt.Errorf("stxgate: rotate: grace %v must be whole seconds from 0 to 24h", grace)
+		return nil, nil, fmt.Errorf("stxgate: rotate: grace %v must be whole seconds from 0 to 24h", grace)
 	}
 	fields := map[string]any{"keyId": id, "graceSeconds": int64(grace / time.Second)}
 	body, err := c.signedBody(ctx, "rotate_api_key", fields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out RotatedKey
-	if err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/api-keys/" + url.PathEscape(id) + "/rotate", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[RotatedKey](ctx, c, request{method: http.MethodPost, path: "/api/v1/api-keys/" + url.PathEscape(id) + "/rotate", body: body})
 }
 
 // Self returns the calling key and its rate-limit windows (keyed; the call
 // counts against the key's limits like any other).
-func (c *Client) Self(ctx context.Context) (*SelfKey, error) {
-	var out SelfKey
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/api-keys/self", keyed: true}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+func (c *Client) Self(ctx context.Context) (*SelfKey, *Response, error) {
+	return call[SelfKey](ctx, c, request{method: http.MethodGet, path: "/api/v1/api-keys/self", keyed: true})
 }
 
 // Health checks that the gateway process is up (GET /healthz).
-func (c *Client) Health(ctx context.Context) error {
+func (c *Client) Health(ctx context.Context) (*Response, error) {
 	return c.do(ctx, request{method: http.MethodGet, path: "/healthz"}, nil)
 }
 
@@ -271,9 +247,8 @@ type Readiness struct {
 // Ready asks whether every backing store answers (GET /readyz). When one does
 // not, it returns the readiness (naming it) and the 503 *APIError, whose
 // message names the store too.
-func (c *Client) Ready(ctx context.Context) (*Readiness, error) {
-	var out Readiness
-	err := c.do(ctx, request{method: http.MethodGet, path: "/readyz"}, &out)
+func (c *Client) Ready(ctx context.Context) (*Readiness, *Response, error) {
+	out, resp, err := call[Readiness](ctx, c, request{method: http.MethodGet, path: "/readyz"})
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable {
 		if checks, ok := apiErr.Details["checks"].(map[string]any); ok {
@@ -281,22 +256,20 @@ func (c *Client) Ready(ctx context.Context) (*Readiness, error) {
 			for name, state := range checks {
 				r.Checks[name], _ = state.(string)
 			}
-			return r, err
+			return r, resp, err
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return out, resp, err
 }
 
 // OpenAPI returns the gateway's OpenAPI document (GET /openapi.yaml).
-func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, *Response, error) {
 	var raw []byte
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/openapi.yaml"}, &raw); err != nil {
-		return nil, err
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/openapi.yaml"}, &raw)
+	if err != nil {
+		return nil, resp, err
 	}
-	return raw, nil
+	return raw, resp, nil
 }
 
 // Info describes a deployment (GET /api/v1/info): what a client needs before
@@ -308,33 +281,26 @@ type Info struct {
 		Version string `json:"version"`
 		ChainID uint64 `json:"chainId"`
 	} `json:"sip018Domain"`
-	SignatureWindowSeconds int      `json:"signatureWindowSeconds"`
-	SignatureSkewSeconds   int      `json:"signatureSkewSeconds"`
-	MessageDomain          *string  `json:"messageDomain"` // when set, signed messages carry "domain": this
-	Permissions            []string `json:"permissions"`
-	Store                  string   `json:"store"`      // "postgres", or "memory" (nothing survives a restart)
-	Settlement             string   `json:"settlement"` // SettlementStacks, SettlementRelayer or SettlementSimulated
+	SignatureWindowSeconds int            `json:"signatureWindowSeconds"`
+	SignatureSkewSeconds   int            `json:"signatureSkewSeconds"`
+	MessageDomain          *string        `json:"messageDomain"` // when set, signed messages carry "domain": this
+	Permissions            []Permission   `json:"permissions"`
+	Store                  string         `json:"store"` // "postgres", or "memory" (nothing survives a restart)
+	Settlement             SettlementKind `json:"settlement"`
 }
 
-// Info reads the deployment's facts (public).
-func (c *Client) Info(ctx context.Context) (*Info, error) {
-	var out Info
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/info"}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+// Info reads the deployment's facts afresh (public); GatewayInfo is what
+// New read.
+func (c *Client) Info(ctx context.Context) (*Info, *Response, error) {
+	return call[Info](ctx, c, request{method: http.MethodGet, path: "/api/v1/info"})
 }
 
-// Options configure a client to sign as this deployment expects: its
-// network, its SIP-018 domain and its message domain.
-func (i *Info) Options() ([]Option, error) {
-	n, err := stacks.ParseNetwork(i.Network)
+// call sends r and decodes the answer into a new T.
+func call[T any](ctx context.Context, c *Client, r request) (*T, *Response, error) {
+	var out T
+	resp, err := c.do(ctx, r, &out)
 	if err != nil {
-		return nil, fmt.Errorf("stxgate: info: %w", err)
+		return nil, resp, err
 	}
-	opts := []Option{WithNetwork(n), WithDomain(i.SIP018Domain.Name, i.SIP018Domain.Version)}
-	if i.MessageDomain != nil {
-		opts = append(opts, WithMessageDomain(*i.MessageDomain))
-	}
-	return opts, nil
+	return &out, resp, nil
 }

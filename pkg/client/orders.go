@@ -11,30 +11,31 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/pkg/ordersig"
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // Order is an order as the gateway shows it.
 type Order struct {
-	UUID           string     `json:"uuid"`
-	Owner          string     `json:"owner"`
-	InputToken     string     `json:"inputToken"`
-	OutputToken    string     `json:"outputToken"`
-	AmountIn       string     `json:"amountIn"`
-	TargetPrice    string     `json:"targetPrice"`
-	Direction      string     `json:"direction"`
-	ConditionToken string     `json:"conditionToken"`
-	Recipient      string     `json:"recipient"`
-	ValidFrom      time.Time  `json:"validFrom"`
-	ValidTo        time.Time  `json:"validTo"`
-	Status         string     `json:"status"` // open, executing, filled, cancelled, expired
-	TxID           *string    `json:"txid"`
-	Settlement     *string    `json:"settlement"` // "relayer", or "simulated" (no chain transaction)
-	LastError      *string    `json:"lastError"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
-	FilledAt       *time.Time `json:"filledAt"`
-	CancelledAt    *time.Time `json:"cancelledAt"`
-	ExpiredAt      *time.Time `json:"expiredAt"`
+	UUID           string          `json:"uuid"`
+	Owner          string          `json:"owner"`
+	InputToken     string          `json:"inputToken"`
+	OutputToken    string          `json:"outputToken"`
+	AmountIn       string          `json:"amountIn"`
+	TargetPrice    string          `json:"targetPrice"`
+	Direction      Direction       `json:"direction"`
+	ConditionToken string          `json:"conditionToken"`
+	Recipient      string          `json:"recipient"`
+	ValidFrom      time.Time       `json:"validFrom"`
+	ValidTo        time.Time       `json:"validTo"`
+	Status         OrderStatus     `json:"status"`
+	TxID           *string         `json:"txid"`       // from submitted on
+	Settlement     *SettlementKind `json:"settlement"` // what made TxID
+	LastError      *string         `json:"lastError"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+	FilledAt       *time.Time      `json:"filledAt"`
+	CancelledAt    *time.Time      `json:"cancelledAt"`
+	ExpiredAt      *time.Time      `json:"expiredAt"`
 }
 
 // DefaultOrderLifetime is how long an order stays valid when NewOrder.ValidTo is zero.
@@ -51,7 +52,7 @@ type NewOrder struct {
 	OutputToken    string
 	AmountIn       string // integer, micro-units of InputToken
 	TargetPrice    string // decimal, e.g. "0.30"
-	Direction      string // "gt" or "lt"
+	Direction      Direction
 	ConditionToken string
 	Recipient      string
 	ValidFrom      time.Time
@@ -63,7 +64,7 @@ type NewOrder struct {
 type SignedOrder = ordersig.SignedOrder
 
 // SignOrder fills n's defaults and signs it with the client's signer under
-// the client's SIP-018 domain. No call is made: submit the result with
+// the gateway's SIP-018 domain. No call is made: submit the result with
 // SubmitOrder, or hand it to whoever submits it.
 func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error) {
 	s, ok := c.signer.(Signer)
@@ -73,8 +74,22 @@ func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error
 		}
 		return nil, ErrNoOrderSigner
 	}
+	return signOrder(ctx, s, c.network, c.domain, n, c.now())
+}
+
+// SignOrder signs n offline, with no gateway to ask: s signs for network net
+// under the SIP-018 domain d (the gateway's STXGATE_SIP018_NAME / _VERSION on
+// net). Defaults as Client.SignOrder, now being time.Now.
+func SignOrder(ctx context.Context, s Signer, net stacks.Network, d stacks.Domain, n NewOrder) (*SignedOrder, error) {
+	if s == nil {
+		return nil, ErrNoSigner
+	}
+	return signOrder(ctx, s, net, d, n, time.Now())
+}
+
+func signOrder(ctx context.Context, s Signer, net stacks.Network, d stacks.Domain, n NewOrder, now time.Time) (*SignedOrder, error) {
 	if n.Owner == "" {
-		n.Owner = s.Address(c.network)
+		n.Owner = s.Address(net)
 	}
 	if n.Recipient == "" {
 		n.Recipient = n.Owner
@@ -83,21 +98,21 @@ func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error
 		n.UUID = NewUUID()
 	}
 	if n.ValidFrom.IsZero() {
-		n.ValidFrom = c.now()
+		n.ValidFrom = now
 	}
 	if n.ValidTo.IsZero() {
 		n.ValidTo = n.ValidFrom.Add(DefaultOrderLifetime)
 	}
 	o := ordersig.Order{
 		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
-		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
+		TargetPrice: n.TargetPrice, Direction: string(n.Direction), ConditionToken: n.ConditionToken,
 		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: n.ValidFrom.Unix(), ValidTo: n.ValidTo.Unix(),
 	}
 	tuple, err := o.Tuple()
 	if err != nil {
 		return nil, fmt.Errorf("stxgate: order: %w", err)
 	}
-	domain, err := c.domain.Value()
+	domain, err := d.Value()
 	if err != nil {
 		return nil, fmt.Errorf("stxgate: domain: %w", err)
 	}
@@ -112,44 +127,24 @@ func (c *Client) SignOrder(ctx context.Context, n NewOrder) (*SignedOrder, error
 // SubmitOrder submits a signed order. With an API key set the call is
 // dual-authenticated (the key must hold create and belong to the owner);
 // without one the order signature alone authorizes it.
-func (c *Client) SubmitOrder(ctx context.Context, o SignedOrder) (*Order, error) {
-	var out struct {
-		Data Order `json:"data"`
-	}
-	r := request{method: http.MethodPost, path: "/api/v1/orders/new", body: o, keyed: c.apiKey != ""}
-	if err := c.do(ctx, r, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+func (c *Client) SubmitOrder(ctx context.Context, o SignedOrder) (*Order, *Response, error) {
+	return callData[Order](ctx, c, request{method: http.MethodPost, path: "/api/v1/orders/new", body: o, keyed: c.apiKey != ""})
 }
 
 // CreateOrder signs n (SignOrder) and submits it (SubmitOrder).
-func (c *Client) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
+func (c *Client) CreateOrder(ctx context.Context, n NewOrder) (*Order, *Response, error) {
 	so, err := c.SignOrder(ctx, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return c.SubmitOrder(ctx, *so)
 }
 
-// Settlement kinds: what made an execution's txid.
-const (
-	SettlementStacks    = "stacks"    // the gateway's own contract-call transaction
-	SettlementRelayer   = "relayer"   // an HTTP relayer's transaction
-	SettlementSimulated = "simulated" // nothing: a fake txid, no chain transaction (the embedded default)
-)
-
-// Execution states: where an executed order stands.
-const (
-	StateSubmitted = "submitted" // the transaction is broadcast and awaits its block
-	StateFilled    = "filled"    // settled
-)
-
 // Execution is the gateway's answer to an execute.
 type Execution struct {
-	TxID       string `json:"txid"`       // "0x" + 64 hex
-	State      string `json:"state"`      // StateSubmitted or StateFilled
-	Settlement string `json:"settlement"` // SettlementStacks, SettlementRelayer or SettlementSimulated
+	TxID       string         `json:"txid"`  // "0x" + 64 hex
+	State      OrderStatus    `json:"state"` // StatusSubmitted (awaits its block) or StatusFilled
+	Settlement SettlementKind `json:"settlement"`
 }
 
 // Simulated reports whether no chain transaction exists behind TxID.
@@ -158,32 +153,40 @@ func (e *Execution) Simulated() bool { return e.Settlement == SettlementSimulate
 // ExecuteOrder executes an order with the API key, or with a wallet
 // signature (execute_order) when the client has no key, and returns the
 // txid with the order's state and the kind of settlement that made it.
-// An order executes at most once: a second call gets 400 "Order not open".
-func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (*Execution, error) {
+// An order executes at most once: a second call gets 400 order_not_open.
+//
+// A 502 settlement_failed means the chain or relayer refused the settlement
+// and the order is open again: the call may be repeated. A 502
+// settlement_unknown means the outcome is not known: the order stays
+// executing until the gateway reconciles it (never settling twice), so read
+// it with GetOrder rather than executing again; after ErrUnreachable, read
+// it too (the gateway may or may not have received the call).
+func (c *Client) ExecuteOrder(ctx context.Context, uuid string) (*Execution, *Response, error) {
 	r, err := c.orderAction(ctx, http.MethodPost, uuid, "execute", "execute_order")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out Execution
-	if err := c.do(ctx, r, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return call[Execution](ctx, c, r)
 }
 
 // CancelOrder cancels an open order (key or wallet signature, as ExecuteOrder).
-func (c *Client) CancelOrder(ctx context.Context, uuid string) (*Order, error) {
+func (c *Client) CancelOrder(ctx context.Context, uuid string) (*Order, *Response, error) {
 	r, err := c.orderAction(ctx, http.MethodPatch, uuid, "cancel", "cancel_order")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out struct {
-		Data Order `json:"data"`
+	return callData[Order](ctx, c, r)
+}
+
+// callData sends r and decodes an answer {"data": T}.
+func callData[T any](ctx context.Context, c *Client, r request) (*T, *Response, error) {
+	out, resp, err := call[struct {
+		Data T `json:"data"`
+	}](ctx, c, r)
+	if err != nil {
+		return nil, resp, err
 	}
-	if err := c.do(ctx, r, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return &out.Data, resp, nil
 }
 
 func (c *Client) orderAction(ctx context.Context, method, uuid, verb, action string) (request, error) {
@@ -204,22 +207,16 @@ func (c *Client) orderAction(ctx context.Context, method, uuid, verb, action str
 }
 
 // GetOrder reads one order (public).
-func (c *Client) GetOrder(ctx context.Context, uuid string) (*Order, error) {
-	var out struct {
-		Data Order `json:"data"`
-	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/orders/" + url.PathEscape(uuid)}, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+func (c *Client) GetOrder(ctx context.Context, uuid string) (*Order, *Response, error) {
+	return callData[Order](ctx, c, request{method: http.MethodGet, path: "/api/v1/orders/" + url.PathEscape(uuid)})
 }
 
 // ListOrdersRequest filters the public order list.
 type ListOrdersRequest struct {
 	Owner  string
-	Status string // open, executing, filled, cancelled, expired; empty: all
-	Limit  int    // 1..100; 0: the gateway's default (50)
-	Cursor string // NextCursor of the previous page
+	Status OrderStatus // empty: all
+	Limit  int         // 1..100; 0: the gateway's default (50)
+	Cursor string      // NextCursor of the previous page
 }
 
 // OrderPage is one page of orders; NextCursor is empty on the last page.
@@ -229,13 +226,13 @@ type OrderPage struct {
 }
 
 // ListOrders reads a page of orders, newest first (public).
-func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPage, error) {
+func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPage, *Response, error) {
 	q := url.Values{}
 	if r.Owner != "" {
 		q.Set("owner", r.Owner)
 	}
 	if r.Status != "" {
-		q.Set("status", r.Status)
+		q.Set("status", string(r.Status))
 	}
 	if r.Limit > 0 {
 		q.Set("limit", strconv.Itoa(r.Limit))
@@ -251,14 +248,15 @@ func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPag
 		Data       []Order `json:"data"`
 		NextCursor *string `json:"nextCursor"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, path: path}, &out); err != nil {
-		return nil, err
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path}, &out)
+	if err != nil {
+		return nil, resp, err
 	}
 	page := &OrderPage{Orders: out.Data}
 	if out.NextCursor != nil {
 		page.NextCursor = *out.NextCursor
 	}
-	return page, nil
+	return page, resp, nil
 }
 
 // AllOrders iterates over every order matching r, page by page, newest
@@ -266,7 +264,7 @@ func (c *Client) ListOrders(ctx context.Context, r ListOrdersRequest) (*OrderPag
 func (c *Client) AllOrders(ctx context.Context, r ListOrdersRequest) iter.Seq2[Order, error] {
 	return func(yield func(Order, error) bool) {
 		for {
-			page, err := c.ListOrders(ctx, r)
+			page, _, err := c.ListOrders(ctx, r)
 			if err != nil {
 				yield(Order{}, err)
 				return

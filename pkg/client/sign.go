@@ -51,22 +51,26 @@ func (s PrivateKeySigner) SignStructured(_ context.Context, domain, message stac
 // HashSigner is a Signer for keys that never leave an HSM or KMS: it hashes
 // messages (MessageHash) and orders (StructuredHash) exactly as wallets do and
 // asks SignHash for a recoverable secp256k1 signature of the 32-byte digest,
-// as 65 bytes of hex in RSV order (r, s, recovery id; low S).
+// as 65 bytes of hex in RSV order (r, s, recovery id; low S). A signature
+// that does not recover to the public key (a wrong KMS key, a zero or
+// malformed answer) is an error, never sent to the gateway.
 type HashSigner struct {
 	publicKey []byte
+	address   stacks.Address // of publicKey (mainnet; the hash160 is all VerifyHash compares)
 	signHash  func(ctx context.Context, digest [32]byte) (string, error)
 }
 
 // NewHashSigner returns a HashSigner for the 33-byte compressed public key
 // pub whose private half signs digests in signHash.
 func NewHashSigner(pub []byte, signHash func(ctx context.Context, digest [32]byte) (string, error)) (*HashSigner, error) {
-	if _, err := stacks.AddressFromPublicKey(pub, stacks.Mainnet); err != nil {
+	addr, err := stacks.AddressFromPublicKey(pub, stacks.Mainnet)
+	if err != nil {
 		return nil, fmt.Errorf("stxgate: hash signer: %w", err)
 	}
 	if signHash == nil {
 		return nil, errors.New("stxgate: hash signer: no signing function")
 	}
-	return &HashSigner{publicKey: append([]byte(nil), pub...), signHash: signHash}, nil
+	return &HashSigner{publicKey: append([]byte(nil), pub...), address: addr, signHash: signHash}, nil
 }
 
 // PublicKey is the signer's compressed public key, hex (X-Public-Key / publicKey).
@@ -83,12 +87,24 @@ func (h *HashSigner) Address(n stacks.Network) string {
 
 // SignMessage implements Signer.
 func (h *HashSigner) SignMessage(ctx context.Context, msg []byte) (string, error) {
-	return h.signHash(ctx, MessageHash(msg))
+	return h.sign(ctx, MessageHash(msg))
 }
 
 // SignStructured implements Signer.
 func (h *HashSigner) SignStructured(ctx context.Context, domain, message stacks.Value) (string, error) {
-	return h.signHash(ctx, StructuredHash(domain, message))
+	return h.sign(ctx, StructuredHash(domain, message))
+}
+
+// sign asks signHash and checks the answer against the public key.
+func (h *HashSigner) sign(ctx context.Context, digest [32]byte) (string, error) {
+	sig, err := h.signHash(ctx, digest)
+	if err != nil {
+		return "", err
+	}
+	if _, err := stacks.VerifyHash(digest, sig, h.address); err != nil {
+		return "", fmt.Errorf("stxgate: hash signer: the signature is not the public key's: %w", err)
+	}
+	return sig, nil
 }
 
 // MessageHash is the digest a wallet signs for a message (stx_signMessage):
