@@ -140,10 +140,10 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		{"stxgate_ratelimit_decisions_total", labels{"scope": "key", "decision": "refused"}, 1},
 		{"stxgate_ratelimit_decisions_total", labels{"scope": "key", "decision": "unavailable"}, 1},
 		// Four key creations and the unkeyed order pass the per-IP limit, and
-		// so do the three signing clients' reads of /api/v1/info (each reads
-		// the network and domain to sign once); only the two verified
-		// creations reach the per-wallet one.
-		{"stxgate_ratelimit_decisions_total", labels{"scope": "ip", "decision": "allowed"}, 5 + 3},
+		// so do the six clients' reads of /api/v1/info (client.New reads the
+		// network and domains once); only the two verified creations reach
+		// the per-wallet one.
+		{"stxgate_ratelimit_decisions_total", labels{"scope": "ip", "decision": "allowed"}, 5 + 6},
 		{"stxgate_ratelimit_decisions_total", labels{"scope": "wallet", "decision": "allowed"}, 2},
 
 		{"stxgate_signature_verifications_total", labels{"kind": "message", "result": "valid"}, 2},
