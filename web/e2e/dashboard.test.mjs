@@ -438,6 +438,18 @@ test('wallet dashboard', async (t) => {
     await shot('04-orders.png');
   });
 
+  // Issue 18: the order table follows GET /api/v1/orders/events, no refresh needed.
+  await t.test('the order table updates live when a bot creates an order', async () => {
+    await page.locator('#orders-live').getByText('Live').waitFor();
+    const live = newOrder(`e2e-live-${randomUUID()}`);
+    const r = await api('POST', '/api/v1/orders/new', { body: live });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const row = page.locator(`tr[data-uuid="${live.uuid}"]`);
+    await row.waitFor(); // arrives by the stream: nothing was clicked
+    assert.equal(await row.locator('.badge').innerText(), 'open');
+    assert.equal(await page.locator('tbody tr').first().getAttribute('data-uuid'), live.uuid, 'newest first');
+  });
+
   // Issue 18: a read key made at create, then rotated from its card.
   await t.test('a read-only key, then a rotation: the new secret shown once, the old key works for its grace period', async () => {
     await page.getByLabel('Name').first().fill('E2E monitor');

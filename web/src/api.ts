@@ -74,6 +74,15 @@ export interface OrderView {
   txid: string | null;
   settlement: string | null;
   createdAt: string;
+  updatedAt: string;
+}
+
+/** The order events of GET /api/v1/orders/events, each carrying the order after the change. */
+export const orderEventTypes = ['created', 'executing', 'submitted', 'filled', 'cancelled', 'expired', 'failed', 'reopened'];
+
+/** The order event stream of owner's orders; EventSource reconnects and resumes (Last-Event-ID) by itself. */
+export function orderEvents(owner: string): EventSource {
+  return new EventSource(`/api/v1/orders/events?${new URLSearchParams({ owner })}`);
 }
 
 export interface OrderPage {

@@ -2,7 +2,7 @@
 // keys and orders. Every change is one wallet signature over the exact JSON
 // message the API verifies; a list_api_keys signature is reused while it is
 // inside the gateway's signature window.
-import { ApiError, api, type Info, type KeyView, type OrderView, type Signed } from './api';
+import { ApiError, api, orderEventTypes, orderEvents, type Info, type KeyView, type OrderView, type Signed } from './api';
 import { usageChart } from './chart';
 import { byId, h, middle, num, time } from './dom';
 import {
@@ -43,6 +43,9 @@ let keysLoaded = false;
 let listSig: { signed: Signed; at: number } | null = null;
 let orders: OrderView[] = [];
 let ordersCursor: string | null = null;
+let orderStream: EventSource | null = null; // live updates of the order table
+let orderStreamRetry: number | undefined;
+const changedOrders = new Set<string>(); // rows to flash once
 let busy = false;
 
 /** A problem explained to the person in the page's own words. */
@@ -243,6 +246,7 @@ function setAccount(acct: Account | null): void {
   listSig = null;
   orders = [];
   ordersCursor = null;
+  watchOrders();
   byId('secret-section').hidden = true;
   renderWallet();
   renderKeys();
@@ -609,6 +613,56 @@ async function loadOrders(more: boolean): Promise<void> {
   renderOrders();
 }
 
+/**
+ * Follows the wallet's order events so the table changes as the orders do,
+ * on whichever gateway instance or bot changed them. The stream opens before
+ * the table loads, so no change falls between the two; an event never moves
+ * an order back to an older state than the one shown.
+ */
+function watchOrders(): void {
+  orderStream?.close();
+  orderStream = null;
+  window.clearTimeout(orderStreamRetry);
+  const live = byId('orders-live');
+  live.hidden = !account;
+  if (!account) return;
+  const es = orderEvents(account.address);
+  orderStream = es;
+  const show = (on: boolean, text: string) => {
+    live.className = `live ${on ? 'on' : 'off'}`;
+    live.textContent = text;
+  };
+  show(false, 'Connecting…');
+  es.onopen = () => show(true, 'Live');
+  es.onerror = () => {
+    if (es !== orderStream) return;
+    show(false, 'Reconnecting…');
+    if (es.readyState === EventSource.CLOSED) { // refused (too many streams, shutting down): try again later
+      orderStreamRetry = window.setTimeout(watchOrders, 10_000);
+    }
+  };
+  for (const t of orderEventTypes) {
+    es.addEventListener(`order.${t}`, (e) => {
+      if (es === orderStream) applyOrderEvent(JSON.parse((e as MessageEvent<string>).data) as OrderView);
+    });
+  }
+}
+
+function applyOrderEvent(o: OrderView): void {
+  if (!account || o.owner !== account.address) return;
+  const i = orders.findIndex((x) => x.uuid === o.uuid);
+  if (i >= 0) {
+    if (o.updatedAt < orders[i].updatedAt) return; // the table already shows a later change
+    orders = orders.map((x, j) => (j === i ? o : x));
+  } else {
+    const oldest = orders[orders.length - 1];
+    if (ordersCursor && oldest && o.createdAt < oldest.createdAt) return; // on a page not loaded yet
+    orders = [...orders, o].sort((a, b) => (b.createdAt > a.createdAt ? 1 : b.createdAt < a.createdAt ? -1 : b.uuid > a.uuid ? 1 : -1));
+  }
+  changedOrders.add(o.uuid);
+  renderOrders();
+}
+
 function renderOrders(): void {
   const box = byId('orders-list');
   byId('more-orders').hidden = !ordersCursor;
@@ -643,7 +697,8 @@ function orderRow(o: OrderView): HTMLElement {
   const actionCell = o.status === 'open'
     ? h('button', { type: 'button', class: 'danger cancel-order', 'aria-label': `Cancel order ${o.uuid}`, onclick: () => void onCancelOrder(o) }, 'Cancel')
     : '';
-  return h('tr', { 'data-uuid': o.uuid, 'data-status': o.status },
+  const changed = changedOrders.delete(o.uuid);
+  return h('tr', { 'data-uuid': o.uuid, 'data-status': o.status, class: changed ? 'changed' : '' },
     cells.map(([label, v]) => h('td', { 'data-label': label }, v)),
     h('td', { class: 'row-actions' }, actionCell),
   );
