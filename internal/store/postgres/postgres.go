@@ -100,7 +100,11 @@ func New(pool *pgxpool.Pool) *Store {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate applies every pending migration. Gateways starting together are
-// serialised by a PostgreSQL advisory lock.
+// serialised by a PostgreSQL advisory lock. Migrations numbered below the
+// database's version are applied too (out of order): features developed side
+// by side land with numbers that do not follow their landing order (00006
+// and 00007 landed after 00010 and 00011), and a database migrated in between
+// must still take them. Each such migration is written to apply in any order.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
@@ -108,7 +112,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker),
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migration provider: %w", err)
 	}

@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/stxgate/stxgate/internal/store/postgres"
+	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/migrations"
+)
+
+// A database migrated before 00006 and 00007 landed (they landed after
+// 00010 and 00011) takes them late, and ends as a fresh one: goose refused
+// them before ("missing (out-of-order) migration lower than database
+// version"), and 00006 applied after 00011 must keep 00011's events.
+func TestMigrateAppliesMigrationsThatLandedLate(t *testing.T) {
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	before := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "00006_") || strings.HasPrefix(e.Name(), "00007_") || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		b, err := fs.ReadFile(migrations.FS, e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("the migrations of before: %v", err)
+	}
+
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatalf("migrate a database that is past 00006 and 00007: %v", err)
+	}
+	var check string
+	if err := pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'audit_events_event_check'`).Scan(&check); err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range []string{"'key.rotated'", "'order.filled'", "'order.reopened'"} {
+		if !strings.Contains(check, event) {
+			t.Errorf("audit event check %s lacks %s", check, event)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns
+		WHERE table_name = 'api_keys' AND column_name IN ('rotated_from', 'rotated_to')`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("api_keys rotation columns: %d, %v", n, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM order_events`).Scan(&n); err != nil {
+		t.Fatalf("order_events after the late 00007: %v", err)
+	}
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatalf("again: %v", err)
+	}
+}
