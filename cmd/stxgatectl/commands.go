@@ -781,7 +781,7 @@ func watchOrders(ctx context.Context, g *globals, args []string) error {
 	if _, err := parseN(fs, args, 0, "only flags"); err != nil {
 		return err
 	}
-	c, err := g.client(false)
+	c, err := g.client(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -88,10 +88,10 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	owner := walletClient(g, mustKey(t, testgateway.PrivA))
+	owner := walletClient(t, g, mustKey(t, testgateway.PrivA))
 	addr := mustKey(t, testgateway.PrivA).Address(stacks.Mainnet).String()
 	proxy := newKillProxy(t, strings.TrimPrefix(g.URL, "http://"))
-	watcher := client.New(proxy.url())
+	watcher := testgateway.NewClient(t, proxy.url())
 
 	type got struct {
 		ev  client.OrderEvent
@@ -124,7 +124,7 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 	for g.App.Events.Subscribers() == 0 {
 		time.Sleep(5 * time.Millisecond) // polling a condition
 	}
-	if _, err := owner.CreateOrder(ctx, order1("w-1")); err != nil {
+	if _, _, err := owner.CreateOrder(ctx, order1("w-1")); err != nil {
 		t.Fatal(err)
 	}
 	if d := describe(next()); d != "1 order.created w-1 open" {
@@ -132,10 +132,10 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 	}
 
 	proxy.kill(true) // the connection dies and the gateway is out of reach
-	if _, err := owner.CreateOrder(ctx, order1("w-2")); err != nil {
+	if _, _, err := owner.CreateOrder(ctx, order1("w-2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := owner.CancelOrder(ctx, "w-1"); err != nil {
+	if _, _, err := owner.CancelOrder(ctx, "w-1"); err != nil {
 		t.Fatal(err)
 	}
 	proxy.resume()
@@ -147,7 +147,7 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 	if n := proxy.connections(); n < 2 {
 		t.Fatalf("%d connections: the stream never reconnected", n)
 	}
-	if _, err := owner.CreateOrder(ctx, order1("w-3")); err != nil {
+	if _, _, err := owner.CreateOrder(ctx, order1("w-3")); err != nil {
 		t.Fatal(err)
 	}
 	if d := describe(next()); d != "4 order.created w-3 open" {
@@ -162,7 +162,7 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 // A refusal reconnecting cannot fix ends the stream with the API error.
 func TestOrderEventsRefused(t *testing.T) {
 	g := testgateway.Start(t)
-	c := client.New(g.URL)
+	c := g.Client(t)
 	n := 0
 	for _, err := range c.OrderEvents(context.Background(), client.OrderEventFilter{Owner: "SPNOTANADDRESS"}) {
 		n++

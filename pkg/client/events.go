@@ -99,7 +99,8 @@ func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, 
 		return false, fmt.Errorf("stxgate: GET %s: %w: %w", path, ErrUnreachable, unwrapURLError(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return false, c.read(resp, nil)
+		_, err := c.read(resp, nil)
+		return false, err
 	}
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
