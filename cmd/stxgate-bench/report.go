@@ -415,7 +415,7 @@ func microTable(path string) string {
 	}
 	var w strings.Builder
 	w.WriteString("`go test -run '^$' -bench . -benchmem` (GOMAXPROCS as the machine):\n\n")
-	w.WriteString("| package | benchmark | ns/op | B/op | allocs/op |\n|---|---|--:|--:|--:|\n")
+	w.WriteString("| package | benchmark | ns/op | B/op | allocs/op | reported |\n|---|---|--:|--:|--:|--:|\n")
 	pkg := ""
 	var notes []string
 	for _, line := range strings.Split(string(b), "\n") {
@@ -425,15 +425,18 @@ func microTable(path string) string {
 			pkg = strings.TrimPrefix(f[1], "github.com/stxgate/stxgate/")
 		case len(f) >= 4 && strings.HasPrefix(f[0], "Benchmark") && f[3] == "ns/op":
 			bop, allocs := "", ""
+			var reported []string // b.ReportMetric figures (e.g. MB/1000-streams)
 			for i := 4; i+1 < len(f); i += 2 {
 				switch f[i+1] {
 				case "B/op":
 					bop = f[i]
 				case "allocs/op":
 					allocs = f[i]
+				default:
+					reported = append(reported, f[i]+" "+f[i+1])
 				}
 			}
-			fmt.Fprintf(&w, "| %s | %s | %s | %s | %s |\n", pkg, f[0], f[2], bop, allocs)
+			fmt.Fprintf(&w, "| %s | %s | %s | %s | %s | %s |\n", pkg, f[0], f[2], bop, allocs, strings.Join(reported, ", "))
 		case strings.Contains(line, "SKIP") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL"):
 			notes = append(notes, strings.TrimSpace(line))
 		}
