@@ -1,10 +1,13 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 func TestRetryWaitHonoursTheGateway(t *testing.T) {
@@ -77,5 +80,53 @@ func TestParseBaseURL(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("parseBaseURL(%q) error shows the password: %v", tc.in, err)
 		}
+	}
+}
+
+// A HashSigner whose HSM signs with another key, or answers nothing, fails
+// locally: no signature that cannot verify is ever sent.
+func TestHashSignerChecksTheSignature(t *testing.T) {
+	a, err := stacks.ParsePrivateKey("73a2f291df5a8ce3ceb668a25ac7af45639513af7596d710ddf59f64f484fd2801")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := stacks.ParsePrivateKey("7287ba251d44a4d3fd9276c88ce34c5c52a038955511cccaf77e61068649c17801")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signWith := func(k *stacks.PrivateKey) func(context.Context, [32]byte) (string, error) {
+		return func(_ context.Context, d [32]byte) (string, error) {
+			sig, err := stacks.SignHash(k, d)
+			return sig.String(), err
+		}
+	}
+	for name, tc := range map[string]struct {
+		sign func(context.Context, [32]byte) (string, error)
+		err  string
+	}{
+		"RightKey": {signWith(a), ""},
+		"OtherKey": {signWith(b), "stxgate: hash signer: the signature is not the public key's: stacks: signature was made by SP1SJ3DTE5DN7X54YDH5D64R3BCB6A2AG2XG1V316, not SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR: invalid signature"},
+		"Empty":    {func(context.Context, [32]byte) (string, error) { return "", nil }, "stxgate: hash signer: the signature is not the public key's: stacks: empty signature: malformed signature"},
+		"NoKey":    {signWith(nil), "stacks: no private key to sign with"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, err := NewHashSigner(a.PublicKey(), tc.sign)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig, err := h.SignMessage(context.Background(), []byte("hello"))
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := stacks.VerifyMessage([]byte("hello"), sig, a.Address(stacks.Mainnet)); err != nil {
+					t.Fatalf("signature %s: %v", sig, err)
+				}
+				return
+			}
+			if sig != "" || err == nil || err.Error() != tc.err {
+				t.Fatalf("SignMessage = %q, %v; want no signature and %q", sig, err, tc.err)
+			}
+		})
 	}
 }
