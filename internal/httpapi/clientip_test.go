@@ -21,12 +21,7 @@ func (g *gateway) from(method, path, remote string, xff []string, headers map[st
 	for _, v := range xff {
 		req.Header.Add("X-Forwarded-For", v)
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	g.h.ServeHTTP(rec, req)
-	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+	return g.serve(req, headers)
 }
 
 // fromBody is from with a JSON body.
@@ -35,12 +30,7 @@ func (g *gateway) fromBody(method, path, remote, body string, headers map[string
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.RemoteAddr = remote
 	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	g.h.ServeHTTP(rec, req)
-	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+	return g.serve(req, headers)
 }
 
 func trustedProxies(cidrs ...string) setupOpt {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/syncbuf"
 	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -51,7 +52,7 @@ type gateway struct {
 	cfg   config.Config
 	opts  app.Options
 	clock *clock
-	logs  *bytes.Buffer
+	logs  *syncbuf.Buffer
 }
 
 type setupOpt func(*config.Config)
@@ -77,25 +78,14 @@ func startGateway(t *testing.T, cfg config.Config, clk *clock) *gateway {
 func startGatewayWith(t *testing.T, cfg config.Config, clk *clock, opts app.Options) *gateway {
 	t.Helper()
 	opts.Now = clk.Now
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &syncbuf.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), cfg, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
 	return &gateway{t: t, h: a.Handler(), app: a, cfg: cfg, opts: opts, clock: clk, logs: logs}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // wallet signs messages like Leather does (signMessageHashRsv over hashMessage).
@@ -180,6 +170,11 @@ func (g *gateway) do(method, path, body string, headers map[string]string) respo
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return g.serve(req, headers)
+}
+
+// serve answers req, with headers set on it, in process.
+func (g *gateway) serve(req *http.Request, headers map[string]string) response {
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

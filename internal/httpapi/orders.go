@@ -18,40 +18,32 @@ import (
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/usage"
 	"github.com/stxgate/stxgate/internal/walletauth"
+	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
 // OrderView is an order as public reads show it. The order signature is not
 // shown: a signed order is a bearer instrument.
 type OrderView struct {
-	UUID           string  `json:"uuid"`
-	Owner          string  `json:"owner"`
-	InputToken     string  `json:"inputToken"`
-	OutputToken    string  `json:"outputToken"`
-	AmountIn       string  `json:"amountIn"`
-	TargetPrice    string  `json:"targetPrice"`
-	Direction      string  `json:"direction"`
-	ConditionToken string  `json:"conditionToken"`
-	Recipient      string  `json:"recipient"`
-	ValidFrom      string  `json:"validFrom"`
-	ValidTo        string  `json:"validTo"`
-	Status         string  `json:"status"`
-	TxID           *string `json:"txid"`
-	Settlement     *string `json:"settlement"`  // "stacks", "relayer" or "simulated" (no chain transaction)
-	BlockHeight    *int64  `json:"blockHeight"` // block of the transaction once filled on chain (stacks)
-	LastError      *string `json:"lastError"`
-	CreatedAt      string  `json:"createdAt"`
-	UpdatedAt      string  `json:"updatedAt"`
-	SubmittedAt    *string `json:"submittedAt"`
-	FilledAt       *string `json:"filledAt"`
-	CancelledAt    *string `json:"cancelledAt"`
-	ExpiredAt      *string `json:"expiredAt"`
+	UUID string `json:"uuid"`
+	ordersig.Terms
+	ValidFrom   string  `json:"validFrom"`
+	ValidTo     string  `json:"validTo"`
+	Status      string  `json:"status"`
+	TxID        *string `json:"txid"`
+	Settlement  *string `json:"settlement"`  // "stacks", "relayer" or "simulated" (no chain transaction)
+	BlockHeight *int64  `json:"blockHeight"` // block of the transaction once filled on chain (stacks)
+	LastError   *string `json:"lastError"`
+	CreatedAt   string  `json:"createdAt"`
+	UpdatedAt   string  `json:"updatedAt"`
+	SubmittedAt *string `json:"submittedAt"`
+	FilledAt    *string `json:"filledAt"`
+	CancelledAt *string `json:"cancelledAt"`
+	ExpiredAt   *string `json:"expiredAt"`
 }
 
 func orderView(o *order.Order) OrderView {
 	return OrderView{
-		UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken,
-		AmountIn: o.AmountIn, TargetPrice: o.TargetPrice, Direction: o.Direction,
-		ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+		UUID: o.UUID, Terms: o.Terms(),
 		ValidFrom: formatTime(o.ValidFrom), ValidTo: formatTime(o.ValidTo),
 		Status: string(o.Status), TxID: optional(o.TxID), Settlement: optional(o.Settlement),
 		LastError: optional(o.LastError), BlockHeight: optionalHeight(o.BlockHeight),
@@ -166,7 +158,8 @@ func decodeNewOrder(raw []byte) (order.NewOrder, error) {
 	if err := json.Unmarshal(raw, &n); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return n, fault.Invalidf(te.Field, "%s must be a string", te.Field)
+			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // "Terms.amountIn": an embedded struct's field
+			return n, fault.Invalidf(field, "%s must be a string", field)
 		}
 		return n, errNotJSONObject
 	}

@@ -49,8 +49,8 @@ func FuzzCreateOrder(f *testing.F) {
 		svc := order.NewService(memory.NewOrders(), settlement.NewSimulated(nil), order.Config{
 			Network: stacks.Mainnet, Domain: domain, MaxLifetime: maxLifetime, ReconcileAfter: time.Minute,
 		}, func() time.Time { return now }, slog.New(slog.DiscardHandler))
-		n := order.NewOrder{Owner: owner, InputToken: in, OutputToken: out, AmountIn: amount, TargetPrice: price,
-			Direction: direction, ConditionToken: cond, Recipient: recipient, UUID: uuid, ValidFrom: from, ValidTo: to, Signature: sig}
+		n := order.NewOrder{Terms: ordersig.Terms{Owner: owner, InputToken: in, OutputToken: out, AmountIn: amount, TargetPrice: price,
+			Direction: direction, ConditionToken: cond, Recipient: recipient}, UUID: uuid, ValidFrom: from, ValidTo: to, Signature: sig}
 		signedByOwner := false
 		if signIt {
 			fromT, _ := time.Parse(time.RFC3339Nano, from)

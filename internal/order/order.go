@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
 // Status is an order's state.
@@ -59,6 +60,14 @@ type Order struct {
 	FilledAt       *time.Time
 	CancelledAt    *time.Time
 	ExpiredAt      *time.Time
+}
+
+// Terms are the order's terms as its wire forms carry them.
+func (o *Order) Terms() ordersig.Terms {
+	return ordersig.Terms{
+		Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
+		TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+	}
 }
 
 // Clone returns a deep copy.

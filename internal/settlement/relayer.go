@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stxgate/stxgate/internal/order"
+	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
 // Relayer defaults.
@@ -101,18 +102,11 @@ func (r *Relayer) Name() string { return "relayer" }
 // relayRequest is the body of a settlement request. amountIn stays a string
 // (it may exceed 2^53); validFrom/validTo are unix seconds, as signed.
 type relayRequest struct {
-	UUID           string `json:"uuid"`
-	Owner          string `json:"owner"`
-	InputToken     string `json:"inputToken"`
-	OutputToken    string `json:"outputToken"`
-	AmountIn       string `json:"amountIn"`
-	TargetPrice    string `json:"targetPrice"`
-	Direction      string `json:"direction"`
-	ConditionToken string `json:"conditionToken"`
-	Recipient      string `json:"recipient"`
-	Signature      string `json:"signature"`
-	ValidFrom      int64  `json:"validFrom"`
-	ValidTo        int64  `json:"validTo"`
+	UUID string `json:"uuid"`
+	ordersig.Terms
+	Signature string `json:"signature"`
+	ValidFrom int64  `json:"validFrom"`
+	ValidTo   int64  `json:"validTo"`
 }
 
 // attempt is what one request taught us.
@@ -132,9 +126,7 @@ func (r *Relayer) Settle(ctx context.Context, o *order.Order) (string, error) {
 		return "", fmt.Errorf("%w: order without uuid", order.ErrSettlementRejected)
 	}
 	body, err := json.Marshal(relayRequest{
-		UUID: o.UUID, Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken,
-		AmountIn: o.AmountIn, TargetPrice: o.TargetPrice, Direction: o.Direction,
-		ConditionToken: o.ConditionToken, Recipient: o.Recipient, Signature: o.Signature,
+		UUID: o.UUID, Terms: o.Terms(), Signature: o.Signature,
 		ValidFrom: o.ValidFrom.Unix(), ValidTo: o.ValidTo.Unix(),
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package memory
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -191,21 +190,8 @@ func (s *Orders) Claim(_ context.Context, uuid, actor, owner string, now time.Ti
 
 // Fill implements order.Store.
 func (s *Orders) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
-	if !validTxID(txid) {
-		return nil, fmt.Errorf("fill order: txid %q is not 0x and 64 lower-case hex digits", txid)
-	}
-	if settlement == "" {
-		return nil, errors.New("fill order: settlement name is empty")
-	}
-	now = ts(now)
-	return s.audited(ctx, uuid, order.ErrNotPending,
-		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
-		func(o *order.Order) {
-			o.Status = order.StatusFilled
-			o.TxID, o.Settlement = txid, settlement
-			o.FilledAt = &now
-			o.UpdatedAt = now
-		}, ev)
+	return s.recordTx(ctx, "fill", uuid, txid, settlement, now, ev, order.StatusFilled,
+		func(o *order.Order) **time.Time { return &o.FilledAt })
 }
 
 // Release implements order.Store.
@@ -308,19 +294,27 @@ func validTxID(s string) bool {
 
 // Submit implements order.Store.
 func (s *Orders) Submit(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
+	return s.recordTx(ctx, "submit", uuid, txid, settlement, now, ev, order.StatusSubmitted,
+		func(o *order.Order) **time.Time { return &o.SubmittedAt })
+}
+
+// recordTx moves an executing order to status with the transaction that
+// settles it (op names the caller in errors), stamping at with now.
+func (s *Orders) recordTx(ctx context.Context, op, uuid, txid, settlement string, now time.Time, ev *audit.Event,
+	status order.Status, at func(*order.Order) **time.Time) (*order.Order, error) {
 	if !validTxID(txid) {
-		return nil, fmt.Errorf("submit order: txid %q is not 0x and 64 lower-case hex digits", txid)
+		return nil, fmt.Errorf("%s order: txid %q is not 0x and 64 lower-case hex digits", op, txid)
 	}
 	if settlement == "" {
-		return nil, errors.New("submit order: settlement name is empty")
+		return nil, fmt.Errorf("%s order: settlement name is empty", op)
 	}
 	now = ts(now)
 	return s.audited(ctx, uuid, order.ErrNotPending,
 		func(o *order.Order) bool { return o.Status == order.StatusExecuting },
 		func(o *order.Order) {
-			o.Status = order.StatusSubmitted
+			o.Status = status
 			o.TxID, o.Settlement = txid, settlement
-			o.SubmittedAt = &now
+			*at(o) = &now
 			o.UpdatedAt = now
 		}, ev)
 }

@@ -553,38 +553,17 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("ConcurrentClaimsOneWinner", func(t *testing.T) {
 		s := newStore(t)
 		prepare(t, s, newTestOrder("race-claim", "SPOWNER1", base), stOpen)
-		const n = 100
-		var won, lost atomic.Int32
-		var winner atomic.Value
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				actor := fmt.Sprintf("key:bot%d", i)
-				o, err := s.Claim(ctx, "race-claim", actor, "", base)
-				switch {
-				case err == nil:
-					won.Add(1)
-					winner.Store(actor)
-					if o.Status != order.StatusExecuting || o.Attempts != 1 {
-						t.Errorf("winner got status %s attempts %d", o.Status, o.Attempts)
-					}
-				case errors.Is(err, order.ErrNotOpen):
-					lost.Add(1)
-				default:
-					t.Errorf("claim %d: %v", i, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if won.Load() != 1 || lost.Load() != n-1 {
-			t.Fatalf("%d claims won and %d got ErrNotOpen, want 1 and %d", won.Load(), lost.Load(), n-1)
-		}
+		winner := oneWinner(t, "claim", 100, order.ErrNotOpen, func(i int) (string, error) {
+			actor := fmt.Sprintf("key:bot%d", i)
+			o, err := s.Claim(ctx, "race-claim", actor, "", base)
+			if err == nil && (o.Status != order.StatusExecuting || o.Attempts != 1) {
+				t.Errorf("winner got status %s attempts %d", o.Status, o.Attempts)
+			}
+			return actor, err
+		})
 		got := mustGetOrder(t, s, "race-claim")
-		if got.Status != order.StatusExecuting || got.Attempts != 1 || got.ExecutedBy != winner.Load() {
-			t.Fatalf("stored: status %s attempts %d executedBy %s, want executing, 1, %v", got.Status, got.Attempts, got.ExecutedBy, winner.Load())
+		if got.Status != order.StatusExecuting || got.Attempts != 1 || got.ExecutedBy != winner {
+			t.Fatalf("stored: status %s attempts %d executedBy %s, want executing, 1, %v", got.Status, got.Attempts, got.ExecutedBy, winner)
 		}
 	})
 
@@ -635,36 +614,15 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 	t.Run("ConcurrentFillsOneWinner", func(t *testing.T) {
 		s := newStore(t)
 		prepare(t, s, newTestOrder("race-fill", "SPOWNER1", base), stExecuting)
-		const n = 50
-		var won, lost atomic.Int32
-		var winner atomic.Value
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				o, err := s.Fill(ctx, "race-fill", txidOf(i), "relayer", base, nil)
-				switch {
-				case err == nil:
-					won.Add(1)
-					winner.Store(txidOf(i))
-					if o.TxID != txidOf(i) {
-						t.Errorf("winner %d returned txid %s", i, o.TxID)
-					}
-				case errors.Is(err, order.ErrNotPending):
-					lost.Add(1)
-				default:
-					t.Errorf("fill %d: %v", i, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if won.Load() != 1 || lost.Load() != n-1 {
-			t.Fatalf("%d fills won and %d got ErrNotPending, want 1 and %d", won.Load(), lost.Load(), n-1)
-		}
-		if got := mustGetOrder(t, s, "race-fill"); got.Status != order.StatusFilled || got.TxID != winner.Load() {
-			t.Fatalf("stored status %s txid %s, want filled with the winner's %v", got.Status, got.TxID, winner.Load())
+		winner := oneWinner(t, "fill", 50, order.ErrNotPending, func(i int) (string, error) {
+			o, err := s.Fill(ctx, "race-fill", txidOf(i), "relayer", base, nil)
+			if err == nil && o.TxID != txidOf(i) {
+				t.Errorf("winner %d returned txid %s", i, o.TxID)
+			}
+			return txidOf(i), err
+		})
+		if got := mustGetOrder(t, s, "race-fill"); got.Status != order.StatusFilled || got.TxID != winner {
+			t.Fatalf("stored status %s txid %s, want filled with the winner's %v", got.Status, got.TxID, winner)
 		}
 	})
 
@@ -867,4 +825,36 @@ func describeOrder(o *order.Order) string {
 		ts(&o.ValidFrom), ts(&o.ValidTo), o.Status, o.TxID, o.Settlement, o.CreatedBy, o.ExecutedBy, o.CancelledBy, o.LastError, o.Attempts,
 		ts(&o.CreatedAt), ts(&o.UpdatedAt), ts(o.ExecutingSince), ts(o.FilledAt), ts(o.CancelledAt), ts(o.ExpiredAt),
 		o.BlockHeight, ts(o.SubmittedAt))
+}
+
+// oneWinner runs n attempts at once (attempt i returns who it is and its
+// error): exactly one must succeed and every other fail with lose. It
+// returns the winner.
+func oneWinner(t *testing.T, what string, n int, lose error, attempt func(i int) (string, error)) string {
+	t.Helper()
+	var won, lost atomic.Int32
+	var winner atomic.Value
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			who, err := attempt(i)
+			switch {
+			case err == nil:
+				won.Add(1)
+				winner.Store(who)
+			case errors.Is(err, lose):
+				lost.Add(1)
+			default:
+				t.Errorf("%s %d: %v", what, i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if won.Load() != 1 || lost.Load() != int32(n-1) {
+		t.Fatalf("%d attempts to %s won and %d got %q, want 1 and %d", won.Load(), what, lost.Load(), lose, n-1)
+	}
+	return winner.Load().(string)
 }
