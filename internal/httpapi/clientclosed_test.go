@@ -94,6 +94,20 @@ func hangUpWhileLocked(t *testing.T, g *testgateway.Gateway, lock string, req *h
 	if _, err := tx.Exec(ctx, lock); err != nil {
 		t.Fatal(err)
 	}
+	var lockerPID int
+	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&lockerPID); err != nil {
+		t.Fatal(err)
+	}
+	// Statements waiting on this test's lock: not other tests' lock waits in
+	// the same database (packages' tests run in parallel).
+	blocked := func() int {
+		var n int
+		if err := watcher.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE $1 = ANY(pg_blocking_pids(pid))`, lockerPID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 
 	reqCtx, hangUp := context.WithCancel(ctx)
 	answered := make(chan error, 1)
@@ -105,17 +119,16 @@ func hangUpWhileLocked(t *testing.T, g *testgateway.Gateway, lock string, req *h
 		}
 		answered <- err
 	}()
-	waitFor(t, "the request to wait on the lock", func() bool {
-		var n int
-		err := watcher.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%orders%'`).Scan(&n)
-		return err == nil && n > 0
-	})
+	waitFor(t, "the request to wait on the lock", func() bool { return blocked() > 0 })
 	hangUp()
 	if err := <-answered; !errors.Is(err, context.Canceled) {
 		t.Fatalf("client: %v, want its own cancellation", err)
 	}
 	waitFor(t, "the access-log line", func() bool { return strings.Contains(g.Logs.String(), `"status":499`) })
+	// The driver's cancel request reaches PostgreSQL on a connection of its
+	// own, after the handler has returned: released before it lands, the
+	// lock would let the abandoned statement run after all.
+	waitFor(t, "PostgreSQL to cancel the abandoned statement", func() bool { return blocked() == 0 })
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
