@@ -46,6 +46,9 @@ func (a *App) instrument() {
 	a.Metrics.GaugeFunc("stxgate_key_cache_entries", "API keys in this instance's key cache.",
 		func() float64 { return float64(a.Auth.Cache().Len()) })
 	a.Metrics.WatchPool("primary", a.pool)
+	if a.Executor != nil {
+		a.Metrics.WatchExecutor(a.Executor.Address(), a.Executor.Stats)
+	}
 }
 
 // metricsOnMain is the /metrics handler for the main listener: nil unless

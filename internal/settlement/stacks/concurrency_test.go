@@ -179,7 +179,10 @@ func runRound(t *testing.T, base *chain, bin, round string, faults bool) {
 	// What a bot does after: re-execute orders a refused broadcast reopened,
 	// on the surviving gateway, until the chain has filled every order.
 	survivor := via(0)
-	deadline := time.Now().Add(60 * time.Second)
+	// An execute queued past the executor's wait is reconciled under a
+	// lease of a minute when its first attempt is still unknown: on a busy
+	// machine the round takes that long.
+	deadline := time.Now().Add(90 * time.Second)
 	reexecuted := 0
 	for {
 		open, pending := 0, 0
@@ -213,7 +216,7 @@ func runRound(t *testing.T, base *chain, bin, round string, faults bool) {
 			for _, tx := range c.node.Txs(c.executorAddr) {
 				t.Logf("tx nonce %d %s %s fee %s", tx.Nonce, tx.TxID, tx.Status, tx.FeeRate)
 			}
-			t.Fatalf("%s: %d orders open and %d executing or submitted after 60 s", round, open, pending)
+			t.Fatalf("%s: %d orders open and %d executing or submitted after 90 s", round, open, pending)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the chain's progress, as a client would
 	}
@@ -400,19 +403,21 @@ func (c *chain) checkChain(uuids []string, amounts map[string]uint64, before bal
 	spent := new(big.Int).Add(fees, sentSTX)
 	check("executor's µSTX", bigOf(c.t, c.node.Balances(c.executorAddr)["STX"]), new(big.Int).SetUint64(funds), spent.Neg(spent))
 
-	// The gateways' ledger agrees: nonces 0..n-1, all mined.
+	// The gateways' ledger agrees: nonces 0..n-1, none pending or free (a
+	// void one is a given-back nonce the chain used meanwhile: a re-sent
+	// transaction of ours, as the u1003 aborts above show).
 	conn, err := pgx.Connect(context.Background(), c.db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	var rows, minedRows, maxNonce int64
-	if err := conn.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE state = 'mined'), COALESCE(max(nonce), -1)
-		FROM stacks_executor_txs WHERE address = $1`, c.executorAddr).Scan(&rows, &minedRows, &maxNonce); err != nil {
+	var rows, usedRows, maxNonce int64
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE state IN ('mined', 'void')), COALESCE(max(nonce), -1)
+		FROM stacks_executor_txs WHERE address = $1`, c.executorAddr).Scan(&rows, &usedRows, &maxNonce); err != nil {
 		t.Fatal(err)
 	}
-	if rows != int64(len(mined)) || minedRows != rows || maxNonce != int64(len(mined))-1 {
-		t.Errorf("executor ledger: %d nonces (%d mined, highest %d), want %d all mined", rows, minedRows, maxNonce, len(mined))
+	if rows != int64(len(mined)) || usedRows != rows || maxNonce != int64(len(mined))-1 {
+		t.Errorf("executor ledger: %d nonces (%d mined or void, highest %d), want %d all used", rows, usedRows, maxNonce, len(mined))
 	}
 	t.Logf("on chain: %d transactions mined under nonces 0..%d (%d execute-order aborts, %d gap fillers), %d dropped; fees %s µSTX",
 		len(mined), len(mined)-1, aborts, fillers, dropped, fees)

@@ -80,7 +80,11 @@ func pv(t *testing.T, s string) stacks.Value {
 // with stacks settlement on a fresh PostgreSQL database and Redis prefix.
 // The gateway's own tracker and gap filler are slowed to an hour so the test
 // drives them (Orders.Track, Executor.FillGaps) at the moments it chooses.
+//
+// These tests run in parallel: each has its own node, database and Redis
+// prefix, and most of their time is waiting for the node to start.
 func setUp(t *testing.T, env map[string]string) *chain {
+	t.Parallel()
 	c := startChain(t, testnode.Options{BlockInterval: -1})
 	c.authorise(executorKey, executorFunds)
 	vars := c.gatewayEnv(executorKey)
@@ -359,6 +363,26 @@ func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
 	if got := n.Balances(c.executorAddr)["STX"]; got != strconv.FormatUint(executorFunds-fee, 10) {
 		t.Fatalf("executor holds %s µSTX, want %d - fee %d", got, executorFunds, fee)
 	}
+	// /metrics: one accepted broadcast, one confirmation paying fee, nothing
+	// pending, no gap, replacement or refusal.
+	rec := httptest.NewRecorder()
+	c.gw.Metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	l := fmt.Sprintf(`{executor=%q}`, c.executorAddr)
+	for _, line := range []string{
+		"stxgate_stacks_broadcast_seconds_count" + l + " 1",
+		"stxgate_stacks_confirm_seconds_count" + l + " 1",
+		"stxgate_stacks_fees_paid_microstx_total" + l + " " + strconv.FormatUint(fee, 10),
+		"stxgate_stacks_unconfirmed_transactions" + l + " 0",
+		"stxgate_stacks_nonce_gaps_filled_total" + l + " 0",
+		"stxgate_stacks_replacements_total" + l + " 0",
+		"stxgate_stacks_rejected_total" + l + " 0",
+		"stxgate_stacks_broadcast_errors_total" + l + " 0",
+	} {
+		if !strings.Contains(rec.Body.String(), "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+
 	// The audit trail has each step, written with its change: the broadcast
 	// as the key's execution, then the fill the chain gave it.
 	msg := fmt.Sprintf(`{"action":"list_audit","network":"testnet","timestamp":%d}`, time.Now().UnixMilli())
@@ -446,6 +470,9 @@ func TestRejectedBroadcastAndDroppedTransaction(t *testing.T) {
 	if !ok || replacement.Status != "pending" || replacement.Nonce != first.Nonce || newFee != firstFee+firstFee/4+1 {
 		t.Fatalf("replacement %+v (fee %d), want pending under nonce %d with fee %d", replacement, newFee, first.Nonce, firstFee+firstFee/4+1)
 	}
+	if got := c.gw.Executor.Stats().Replacements; got != 1 {
+		t.Fatalf("replacements metric %d, want 1", got)
+	}
 	if old, _ := n.TxStatus(dropTx); old.Status != "dropped_stale_garbage_collect" {
 		t.Fatalf("the dropped transaction: %+v", old)
 	}
@@ -520,8 +547,8 @@ func TestNonceGapsFilled(t *testing.T) {
 	if err != nil || filled != 1 {
 		t.Fatalf("FillGaps: %d, %v; want 1", filled, err)
 	}
-	if got := c.gw.Executor.Metrics.GapsFilled.Load(); got != 1 {
-		t.Fatalf("gaps filled metric %d, want 1", got)
+	if got := c.gw.Executor.Stats(); got.GapsFilled != 1 || got.Unconfirmed != 2 {
+		t.Fatalf("executor stats %+v, want 1 gap filled and 2 unconfirmed", got)
 	}
 	if _, mined := n.Mine(1); mined != 2 {
 		t.Fatalf("mined %d transactions after the gap was filled, want 2", mined)

@@ -144,7 +144,7 @@ func (e *Executor) reserve(ctx context.Context, o *order.Order) (*slot, error) {
 		if err := e.ledger.minedBelow(ctx, an.confirmed(), e.now()); err != nil {
 			return nil, err
 		}
-		s, _, err := e.ledger.reserve(ctx, o.UUID, o.Attempts, an.PossibleNext, e.cfg.ChainLimit, e.now(), func(nonce uint64) ([]byte, string, uint64, error) {
+		s, _, err := e.ledger.reserve(ctx, o.UUID, o.Attempts, an.PossibleNext, an.confirmed(), e.cfg.ChainLimit, e.now(), func(nonce uint64) ([]byte, string, uint64, error) {
 			return e.sign(tx, nonce, fee)
 		})
 		if !errors.Is(err, errChainFull) {
@@ -315,9 +315,22 @@ func (e *Executor) rebroadcast(ctx context.Context, s *slot, owned bool) (string
 	if t, found, err := e.node.tx(ctx, s.TxID); err == nil && found && !strings.HasPrefix(t.Status, "dropped") {
 		return s.TxID, nil
 	}
+	if s.BroadcastAt != nil {
+		// The node accepted these bytes once: even dropped, they may come
+		// back (a re-broadcast, a peer's mempool), so the nonce stays the
+		// order's and the order is submitted with them; the tracker
+		// re-broadcasts or replaces them by fee. A refusal now never gives
+		// the nonce back to another order.
+		owned = false
+	}
 	txid, err, again := e.send(ctx, s, owned)
-	if again {
+	switch {
+	case again:
 		return "", errRetired
+	case err != nil && !owned && s.BroadcastAt != nil:
+		e.log.Warn("re-broadcast refused; the tracker retries or replaces it", slog.String("uuid", s.OrderUUID),
+			slog.Uint64("nonce", s.Nonce), slog.Any("error", err))
+		return s.TxID, nil
 	}
 	return txid, err
 }

@@ -66,7 +66,7 @@ var errChainFull = errors.New("executor account has the most unconfirmed transac
 // the node's possible next nonce, used when the account is new here. With
 // limit pending transactions already, it reserves nothing (errChainFull).
 // An order claim that already has a slot gets that slot back.
-func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt uint64, limit int, now time.Time,
+func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt, confirmed uint64, limit int, now time.Time,
 	sign func(nonce uint64) (raw []byte, txid string, fee uint64, err error)) (*slot, bool, error) {
 	tx, err := l.pool.Begin(ctx)
 	if err != nil {
@@ -97,6 +97,12 @@ func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt 
 	if pending >= limit {
 		return nil, false, errChainFull
 	}
+	// A given-back nonce the chain has used meanwhile (below its confirmed
+	// nonce: a transaction of ours came back after all) is no one's to take.
+	if _, err := tx.Exec(ctx, `UPDATE stacks_executor_txs SET state = 'void', updated_at = $3
+		WHERE address = $1 AND state = 'free' AND nonce < $2`, l.address, int64(confirmed), now); err != nil {
+		return nil, false, fmt.Errorf("executor ledger: %w", err)
+	}
 	var nonce int64
 	reuse := true
 	err = tx.QueryRow(ctx, `SELECT nonce FROM stacks_executor_txs WHERE address = $1 AND state = 'free' ORDER BY nonce LIMIT 1`, l.address).Scan(&nonce)
@@ -119,6 +125,9 @@ func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt 
 		if err == nil {
 			_, err = tx.Exec(ctx, `UPDATE stacks_executor_accounts SET next_nonce = $2 WHERE address = $1`, l.address, nonce+1)
 		}
+	}
+	if err == nil {
+		err = signed(ctx, tx, l.address, uuid, uint64(nonce), txid, now)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("executor ledger: record reservation: %w", err)
@@ -157,13 +166,28 @@ func (l *ledger) raiseNext(ctx context.Context, n uint64) error {
 // replace records a re-signed transaction under the same nonce (a higher
 // fee): the old txid stays in txids, since it may still be the one mined.
 func (l *ledger) replace(ctx context.Context, nonce uint64, oldTxID, txid string, fee uint64, raw []byte, now time.Time) (bool, error) {
-	tag, err := l.pool.Exec(ctx, `UPDATE stacks_executor_txs SET txid = $4, txids = array_append(txids, $4), fee = $5, raw = $6,
-		broadcast_at = NULL, updated_at = $7 WHERE address = $1 AND nonce = $2 AND state = 'pending' AND txid = $3`,
-		l.address, int64(nonce), oldTxID, txid, int64(fee), raw, now)
+	var uuid string
+	err := l.pool.QueryRow(ctx, `WITH r AS (UPDATE stacks_executor_txs SET txid = $4, txids = array_append(txids, $4), fee = $5, raw = $6,
+			broadcast_at = NULL, updated_at = $7 WHERE address = $1 AND nonce = $2 AND state = 'pending' AND txid = $3
+			RETURNING order_uuid),
+		s AS (INSERT INTO stacks_executor_signed (txid, address, order_uuid, nonce, signed_at)
+			SELECT $4, $1, order_uuid, $2, $7 FROM r WHERE order_uuid IS NOT NULL ON CONFLICT (txid) DO NOTHING)
+		SELECT COALESCE(order_uuid, '') FROM r`,
+		l.address, int64(nonce), oldTxID, txid, int64(fee), raw, now).Scan(&uuid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("executor ledger: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return true, nil
+}
+
+// signed records a transaction signed for an order (stacks_executor_signed).
+func signed(ctx context.Context, tx pgx.Tx, address, uuid string, nonce uint64, txid string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO stacks_executor_signed (txid, address, order_uuid, nonce, signed_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (txid) DO NOTHING`, txid, address, uuid, int64(nonce), now)
+	return err
 }
 
 func (l *ledger) markMined(ctx context.Context, nonce uint64, now time.Time) error {
@@ -200,22 +224,24 @@ func (l *ledger) fill(ctx context.Context, nonce uint64, txid string, fee uint64
 	return tag.RowsAffected() == 1, nil
 }
 
-// orderTxIDs is every txid the executor signed for the order uuid, over all
-// its claims, whose nonce is still bound to it (pending or mined).
+// orderTxIDs is every txid the executor ever signed for the order uuid,
+// over all its claims, oldest first (whatever became of their nonces).
 func (l *ledger) orderTxIDs(ctx context.Context, uuid string) ([]string, error) {
-	rows, err := l.pool.Query(ctx, `SELECT txids FROM stacks_executor_txs
-		WHERE address = $1 AND order_uuid = $2 AND state IN ('pending', 'mined') ORDER BY nonce`, l.address, uuid)
+	rows, err := l.pool.Query(ctx, `SELECT txid FROM stacks_executor_signed
+		WHERE address = $1 AND order_uuid = $2 ORDER BY signed_at, txid`, l.address, uuid)
 	if err != nil {
 		return nil, fmt.Errorf("executor ledger: %w", err)
 	}
-	var out []string
-	for rows.Next() {
-		var ids []string
-		if err := rows.Scan(&ids); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("executor ledger: %w", err)
-		}
-		out = append(out, ids...)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("executor ledger: %w", err)
 	}
-	return out, rows.Err()
+	return ids, nil
+}
+
+// pending counts the account's reserved or broadcast, unmined transactions.
+func (l *ledger) pending(ctx context.Context) (int64, error) {
+	var n int64
+	err := l.pool.QueryRow(ctx, `SELECT count(*) FROM stacks_executor_txs WHERE address = $1 AND state = 'pending'`, l.address).Scan(&n)
+	return n, err
 }

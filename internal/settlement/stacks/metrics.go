@@ -1,8 +1,11 @@
 package stacks
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/metrics"
 )
 
 // Metrics counts what the executor did (exported by the gateway's /metrics).
@@ -32,4 +35,24 @@ func (m *Metrics) observeConfirm(d time.Duration, fee uint64) {
 	m.Confirmed.Add(1)
 	m.ConfirmMicros.Add(d.Microseconds())
 	m.FeesPaid.Add(int64(fee))
+}
+
+// Stats reads the counters and the account's unconfirmed transactions (from
+// the ledger, shared by every gateway; -1 when it cannot be read) for the
+// gateway's /metrics.
+func (e *Executor) Stats() metrics.ExecutorStats {
+	m := &e.Metrics
+	s := metrics.ExecutorStats{
+		Broadcasts: m.Broadcasts.Load(), BroadcastSeconds: float64(m.BroadcastMicros.Load()) / 1e6,
+		BroadcastErrors: m.BroadcastErrors.Load(),
+		Confirmed:       m.Confirmed.Load(), ConfirmSeconds: float64(m.ConfirmMicros.Load()) / 1e6,
+		FeesPaid: m.FeesPaid.Load(), GapsFilled: m.GapsFilled.Load(), Replacements: m.Replacements.Load(),
+		Rejected: m.Rejected.Load(), Queued: m.Queued.Load(), Unconfirmed: -1,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if n, err := e.ledger.pending(ctx); err == nil {
+		s.Unconfirmed = n
+	}
+	return s
 }
