@@ -453,7 +453,7 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 	}
 	// Newest first: a replacement is the likely winner, but any of them may be.
 	var newest chainTx
-	newestFound := false
+	newestFound, anyPending := false, false
 	for i := len(s.TxIDs) - 1; i >= 0; i-- {
 		id := s.TxIDs[i]
 		t, found, err := e.node.tx(ctx, id)
@@ -466,6 +466,7 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 		if !found {
 			continue
 		}
+		anyPending = anyPending || t.Status == "pending"
 		switch t.Status {
 		case "success":
 			e.mined(ctx, s)
@@ -484,6 +485,13 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 			}
 			return order.Outcome{State: order.OutcomeAborted, TxID: id, Reason: reason}, nil
 		}
+	}
+	if s.State == "mined" && !anyPending {
+		// The chain has used the slot's nonce (the ledger saw the account's
+		// confirmed nonce pass it), yet with none of the slot's
+		// transactions: another transaction took it, none of ours can be
+		// mined, and the order can be executed again.
+		return retiredOutcome(s, nil)
 	}
 	if o.TxID != s.TxID {
 		// A replacement the order does not show yet.
