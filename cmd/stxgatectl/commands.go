@@ -732,7 +732,11 @@ func ordersCmd(ctx context.Context, g *globals, sub string, args []string) error
 			if err != nil {
 				return err
 			}
-			return g.printOrders([]client.Order{*o})
+			if g.json {
+				return g.printJSON(o)
+			}
+			printOrder(g.out, o, c.Network())
+			return nil
 		}
 	case "list":
 		fs := newFlags("orders list")
@@ -831,6 +835,48 @@ func (g *globals) printOrders(orders []client.Order) error {
 	}
 	g.table("UUID\tSTATUS\tOWNER\tAMOUNT IN\tCONDITION\tVALID TO\tTXID", rows)
 	return nil
+}
+
+// printOrder shows one order field by field: its state, and once executed
+// the txid with, for a transaction on chain, its block and a link to the
+// Stacks explorer of the gateway's network.
+func printOrder(w io.Writer, o *client.Order, net stacks.Network) {
+	line := func(k, v string) { fmt.Fprintf(w, "%-12s %s\n", k+":", v) }
+	line("uuid", o.UUID)
+	line("state", string(o.Status))
+	line("owner", o.Owner)
+	line("trade", o.AmountIn+" "+o.InputToken+" -> "+o.OutputToken)
+	line("condition", string(o.Direction)+" "+o.TargetPrice+" ("+o.ConditionToken+")")
+	line("recipient", o.Recipient)
+	line("valid", o.ValidFrom.UTC().Format(time.RFC3339)+" .. "+o.ValidTo.UTC().Format(time.RFC3339))
+	if o.TxID != nil {
+		simulated := o.Settlement != nil && *o.Settlement == client.SettlementSimulated
+		note := ""
+		if simulated {
+			note = " (simulated: no chain transaction)"
+		}
+		line("txid", *o.TxID+note)
+		if o.Settlement != nil {
+			line("settlement", string(*o.Settlement))
+		}
+		if o.BlockHeight != nil {
+			line("block", strconv.FormatInt(*o.BlockHeight, 10))
+		}
+		if !simulated {
+			line("explorer", "https://explorer.hiro.so/txid/"+*o.TxID+"?chain="+net.String())
+		}
+	}
+	for _, t := range []struct {
+		k string
+		v *time.Time
+	}{{"submitted", o.SubmittedAt}, {"filled", o.FilledAt}, {"cancelled", o.CancelledAt}, {"expired", o.ExpiredAt}} {
+		if t.v != nil {
+			line(t.k, t.v.UTC().Format(time.RFC3339))
+		}
+	}
+	if o.LastError != nil {
+		line("last error", *o.LastError)
+	}
 }
 
 func splitComma(s string) []string {

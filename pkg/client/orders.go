@@ -30,9 +30,11 @@ type Order struct {
 	Status         OrderStatus     `json:"status"`
 	TxID           *string         `json:"txid"`       // from submitted on
 	Settlement     *SettlementKind `json:"settlement"` // what made TxID
+	BlockHeight    *int64          `json:"blockHeight"` // stacks settlement: the block that filled it
 	LastError      *string         `json:"lastError"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`
+	SubmittedAt    *time.Time      `json:"submittedAt"` // stacks settlement: when its transaction was broadcast
 	FilledAt       *time.Time      `json:"filledAt"`
 	CancelledAt    *time.Time      `json:"cancelledAt"`
 	ExpiredAt      *time.Time      `json:"expiredAt"`
