@@ -720,16 +720,24 @@ type orderRow struct {
 	Attempts                       int
 }
 
+// dbConn is a connection of the test's own to PostgreSQL (not through any
+// proxy) with a context bounding its use; closeConn ends both.
+func dbConn(t testing.TB, dsn string) (ctx context.Context, conn *pgx.Conn, closeConn func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return ctx, conn, func() { conn.Close(ctx); cancel() }
+}
+
 // ordersInDB reads every order straight from PostgreSQL.
 func ordersInDB(t testing.TB, dsn string) map[string]orderRow {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, closeConn := dbConn(t, dsn)
+	defer closeConn()
 	rows, err := conn.Query(ctx, `SELECT uuid, status, COALESCE(txid, ''), COALESCE(settlement, ''), attempts FROM orders`)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package faulttest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // tcpProxy forwards loopback connections to target until cut: then it
@@ -346,15 +343,10 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 // signed: no row half-written.
 func countWholeOrders(t testing.TB, dsn, owner string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, closeConn := dbConn(t, dsn)
+	defer closeConn()
 	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM orders WHERE owner = $1 AND recipient = $1 AND input_token = $2
+	err := conn.QueryRow(ctx, `SELECT count(*) FROM orders WHERE owner = $1 AND recipient = $1 AND input_token = $2
 		AND output_token = $3 AND condition_token = $2 AND amount_in = 1000000 AND target_price = '0.30' AND direction = 'gt'
 		AND signature ~ '^[0-9a-f]{130}$' AND valid_to > valid_from AND created_by LIKE 'key:%'`, owner, sbtc, wstx).Scan(&n)
 	if err != nil {
