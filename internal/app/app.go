@@ -75,6 +75,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		orderStore order.Store
 		eventLog   order.EventLog
 		listen     func(ctx context.Context, wake func()) // PostgreSQL: the cross-instance wake-up of the streams
+		notify     func(ctx context.Context)              // PostgreSQL: sends that wake-up after each change
 		memOrders  *memory.Orders
 		replay     walletauth.ReplayStore
 		limiter    ratelimit.Limiter
@@ -94,6 +95,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		pg := postgres.New(pool)
 		keyStore, orderStore, eventLog = pg, pg, pg
+		notify = func(ctx context.Context) {
+			pg.RunNotifier(ctx, func(err error) {
+				log.Warn("order event notification not sent (streams poll meanwhile)", slog.Any("error", err))
+			})
+		}
 		listen = func(ctx context.Context, wake func()) {
 			pg.ListenEvents(ctx, wake, time.Second, func(err error) {
 				log.Warn("order event notifications lost; reconnecting (streams poll meanwhile)", slog.Any("error", err))
@@ -268,6 +274,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	a.background.Go(func() { a.Events.Run(bg) })
 	if listen != nil {
 		a.background.Go(func() { listen(bg, a.Events.Wake) })
+		a.background.Go(func() { notify(bg) })
 	}
 	a.background.Go(func() { a.Events.RunRetention(bg, cfg.MaintenanceInterval, cfg.EventsRetention, now) })
 	if a.Executor != nil {

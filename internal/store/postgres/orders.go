@@ -91,10 +91,14 @@ func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event
 		err = s.pool.QueryRow(ctx, with+insertEventFrom("c", len(args)-len(evArgs))+` RETURNING id`, args...).Scan(&id)
 		if err == nil {
 			ev.ID = id
+			s.eventsCommitted()
 		}
 		return insertOrderError(err)
 	}
 	_, err := s.pool.Exec(ctx, with+`SELECT count(*) FROM c`, args...)
+	if err == nil {
+		s.eventsCommitted()
+	}
 	return insertOrderError(err)
 }
 
@@ -335,6 +339,9 @@ func (s *Store) updateBatch(ctx context.Context, q string, n int, row func(i int
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(changed) > 0 {
+		s.eventsCommitted()
+	}
 	out := make([]*order.Order, len(uuids))
 	for i, u := range uuids {
 		out[i] = changed[u]
@@ -410,6 +417,7 @@ func insertEventFrom(from string, n int) string {
 func (s *Store) transition(ctx context.Context, op string, notMatched error, q string, args ...any) (*order.Order, error) {
 	o, err := scanOrder(s.pool.QueryRow(ctx, q, args...))
 	if err == nil {
+		s.eventsCommitted() // every transition appends its event
 		return o, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
@@ -459,6 +467,9 @@ func (s *Store) Expire(ctx context.Context, uuid string, now time.Time) (int, er
 	}
 	if err != nil {
 		return 0, classify(fmt.Errorf("expire orders: %w", err))
+	}
+	if tag.RowsAffected() > 0 {
+		s.eventsCommitted()
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -39,6 +39,7 @@ type Store struct {
 	// statement and one commit (orders.go).
 	claims *groupcommit.Batcher[claimReq, *order.Order]
 	fills  *groupcommit.Batcher[fillReq, *order.Order]
+	poke   chan struct{} // a change with order events committed (RunNotifier)
 }
 
 // PoolConfig tunes the pool; zero values keep pgx defaults.
@@ -88,7 +89,7 @@ func Connect(ctx context.Context, dsn string, pc PoolConfig) (*pgxpool.Pool, err
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, poke: make(chan struct{}, 1)}
 	s.claims = groupcommit.New(s.claimBatch, groupcommit.Options[claimReq]{
 		Key: func(r claimReq) string { return r.uuid }, Split: DataError})
 	s.fills = groupcommit.New(s.fillBatch, groupcommit.Options[fillReq]{
