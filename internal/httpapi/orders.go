@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,6 +156,9 @@ func decodeNewOrder(raw []byte) (order.NewOrder, error) {
 	if raw == nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		return n, errNotJSONObject
 	}
+	if err := exactFieldNames(raw); err != nil {
+		return n, err
+	}
 	if err := json.Unmarshal(raw, &n); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
@@ -164,6 +168,41 @@ func decodeNewOrder(raw []byte) (order.NewOrder, error) {
 		return n, errNotJSONObject
 	}
 	return n, nil
+}
+
+// orderFields are the create body's field names (the wire type's JSON tags).
+var orderFields = jsonFieldNames(reflect.TypeFor[order.NewOrder]())
+
+func jsonFieldNames(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if f.Anonymous {
+			names = append(names, jsonFieldNames(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// exactFieldNames refuses a field named like one of the order's in another
+// case: encoding/json would take "OWNER" for "owner" (and the later of the
+// two when both are sent), where the signed order names its fields exactly.
+func exactFieldNames(raw []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil // not an object: Unmarshal into the wire type says so
+	}
+	for name := range fields {
+		for _, want := range orderFields {
+			if name != want && strings.EqualFold(name, want) {
+				return fault.Invalidf(want, "unknown field %q: field names are case-sensitive (%s)", name, want)
+			}
+		}
+	}
+	return nil
 }
 
 // orderCaller is who asks to execute or cancel the order in the URL: the

@@ -172,6 +172,8 @@ func TestCreateOrder(t *testing.T) {
 	}{
 		{"NotJSON400", `{"owner":`, 400, errorBody("Request body must be a JSON object", nil)},
 		{"EmptyBody400", ``, 400, errorBody("Request body must be a JSON object", nil)},
+		{"FieldNameCase400", strings.Replace(signedBody, `"owner":`, `"OWNER":`, 1), 400,
+			errorBody(`unknown field "OWNER": field names are case-sensitive (owner)`, field("owner"))},
 		{"FieldNotString400", strings.Replace(signedBody, `"amountIn":"1000000"`, `"amountIn":1000000`, 1), 400, errorBody("amountIn must be a string", field("amountIn"))},
 		{"MissingOwner400", with(t, signedBody, "owner", "<delete>"), 400, errorBody("owner is required", field("owner"))},
 		{"TestnetOwner400", with(t, signedBody, "owner", a.key.Address(stacks.Testnet).String()), 400,
