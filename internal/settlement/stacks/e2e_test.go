@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -149,6 +150,64 @@ func (c *chain) gatewayEnv(keyHex string) map[string]string {
 type answer struct {
 	status int
 	body   string
+}
+
+// orderEvents follows GET /api/v1/orders/events?owner= of the in-process
+// gateway over a real HTTP connection, as "type uuid status txid" per event
+// with strictly increasing ids. The stream is subscribed once it answers,
+// so every later change is on it.
+func (c *chain) orderEvents(owner string) <-chan string {
+	c.t.Helper()
+	srv := httptest.NewServer(c.gw.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	c.t.Cleanup(func() { cancel(); srv.Close() })
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/orders/events?owner="+owner, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		c.t.Fatalf("order events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer resp.Body.Close()
+		br := bufio.NewReader(resp.Body)
+		var id, last int64
+		var typ string
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id, _ = strconv.ParseInt(line[len("id: "):], 10, 64)
+			case strings.HasPrefix(line, "event: "):
+				typ = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				var o struct {
+					UUID, Status string
+					TxID         *string
+				}
+				if err := json.Unmarshal([]byte(line[len("data: "):]), &o); err != nil || id <= last {
+					out <- fmt.Sprintf("bad event %d after %d: %s (%v)", id, last, line, err)
+					return
+				}
+				txid := "-"
+				if o.TxID != nil {
+					txid = *o.TxID
+				}
+				last = id
+				out <- typ + " " + o.UUID + " " + o.Status + " " + txid
+			}
+		}
+	}()
+	return out
 }
 
 func (c *chain) do(method, path, body string, headers map[string]string) answer {
@@ -313,6 +372,7 @@ func (c *chain) depositOf(owner, token string) string {
 func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
 	c := setUp(t, nil)
 	n := c.node
+	events := c.orderEvents(c.ownerAddr)
 	c.createOrder("e2e-1", 1_000_000)
 
 	txid := c.submitted("e2e-1")
@@ -346,6 +406,28 @@ func TestOrderSettlesOnChainEndToEnd(t *testing.T) {
 	o := c.order("e2e-1")
 	if o.Status != "filled" || str(o.TxID) != txid || o.BlockHeight == nil || *o.BlockHeight != int64(tx.BlockHeight) || o.FilledAt == nil || o.LastError != nil {
 		t.Fatalf("order after the block: %+v, want filled with %s at height %d", o, txid, tx.BlockHeight)
+	}
+
+	// A bot following the owner's orders saw each step once, in order, with
+	// the order as it stood after it (issue 18).
+	var seen []string
+	for len(seen) < 4 {
+		select {
+		case ev := <-events:
+			seen = append(seen, ev)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("order events after 10 s: %q", seen)
+		}
+	}
+	wantEvents := []string{"order.created e2e-1 open -", "order.executing e2e-1 executing -",
+		"order.submitted e2e-1 submitted " + txid, "order.filled e2e-1 filled " + txid}
+	if strings.Join(seen, "\n") != strings.Join(wantEvents, "\n") {
+		t.Fatalf("order events:\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(wantEvents, "\n"))
+	}
+	select {
+	case ev := <-events:
+		t.Fatalf("an event after the fill: %s", ev)
+	default:
 	}
 
 	// Balances, exactly: the recipient got the payout, the owner's deposit
