@@ -28,8 +28,8 @@ type Order struct {
 	ValidFrom      time.Time       `json:"validFrom"`
 	ValidTo        time.Time       `json:"validTo"`
 	Status         OrderStatus     `json:"status"`
-	TxID           *string         `json:"txid"`       // from submitted on
-	Settlement     *SettlementKind `json:"settlement"` // what made TxID
+	TxID           *string         `json:"txid"`        // from submitted on
+	Settlement     *SettlementKind `json:"settlement"`  // what made TxID
 	BlockHeight    *int64          `json:"blockHeight"` // stacks settlement: the block that filled it
 	LastError      *string         `json:"lastError"`
 	CreatedAt      time.Time       `json:"createdAt"`
