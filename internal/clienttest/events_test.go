@@ -84,14 +84,13 @@ func (p *killProxy) connections() int { p.mu.Lock(); defer p.mu.Unlock(); return
 // OrderEvents reconnects after its connection is killed and resumes after the
 // last event it had: what happened meanwhile arrives once, in order.
 func TestOrderEventsReconnectAndResume(t *testing.T) {
-	client.ReconnectDelay = 20 * time.Millisecond
 	g := testgateway.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	owner := walletClient(t, g, mustKey(t, testgateway.PrivA))
 	addr := mustKey(t, testgateway.PrivA).Address(stacks.Mainnet).String()
 	proxy := newKillProxy(t, strings.TrimPrefix(g.URL, "http://"))
-	watcher := testgateway.NewClient(t, proxy.url())
+	watcher := testgateway.NewClient(t, proxy.url(), client.WithReconnectDelay(20*time.Millisecond))
 
 	type got struct {
 		ev  client.OrderEvent

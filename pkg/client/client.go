@@ -48,9 +48,11 @@ type Client struct {
 	messageDomain string // the gateway's STXGATE_DOMAIN ("" when it has none)
 	info          Info
 	now           func() time.Time
-	retry429      int
-	maxRetryDur   time.Duration
-	userAgent     string
+
+	reconnectDelay time.Duration // OrderEvents' wait before reconnecting
+	retry429       int
+	maxRetryDur    time.Duration
+	userAgent      string
 }
 
 // Option configures a Client.
@@ -120,6 +122,8 @@ func New(ctx context.Context, baseURL string, opts ...Option) (*Client, error) {
 		http:      &http.Client{Timeout: 30 * time.Second},
 		now:       time.Now,
 		userAgent: "stxgate-go-client",
+
+		reconnectDelay: DefaultReconnectDelay,
 	}
 	for _, o := range opts {
 		o(c)

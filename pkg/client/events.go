@@ -33,15 +33,20 @@ type OrderEvent struct {
 	Order Order
 }
 
-// ReconnectDelay is how long OrderEvents waits before reconnecting a dropped
-// stream (the gateway suggests the same with "retry:").
-var ReconnectDelay = 2 * time.Second
+// DefaultReconnectDelay is how long OrderEvents waits before reconnecting a
+// dropped stream (the gateway suggests the same with "retry:"), unless
+// WithReconnectDelay says otherwise.
+const DefaultReconnectDelay = 2 * time.Second
+
+// WithReconnectDelay sets how long OrderEvents waits before reconnecting a
+// dropped stream (default DefaultReconnectDelay).
+func WithReconnectDelay(d time.Duration) Option { return func(c *Client) { c.reconnectDelay = d } }
 
 // OrderEvents streams order changes (GET /api/v1/orders/events) until ctx
 // ends or the loop stops. A dropped connection — the network, a restarted or
 // shut-down gateway, a stream that fell too far behind — is reconnected after
-// ReconnectDelay with Last-Event-ID set to the last event received, so every
-// event comes once, in order. A refusal that reconnecting cannot fix (a 4xx
+// the reconnect delay (WithReconnectDelay) with Last-Event-ID set to the last
+// event received, so every event comes once, in order. A refusal that reconnecting cannot fix (a 4xx
 // other than 429) is yielded as an error (*APIError) and ends the stream;
 // errors reconnecting are not yielded, the stream keeps trying.
 //
@@ -64,7 +69,7 @@ func (c *Client) OrderEvents(ctx context.Context, f OrderEventFilter) iter.Seq2[
 				yield(OrderEvent{}, err)
 				return
 			}
-			if sleep(ctx, ReconnectDelay) != nil {
+			if sleep(ctx, c.reconnectDelay) != nil {
 				return
 			}
 		}
