@@ -365,7 +365,7 @@ func (a *App) newExecutor(cfg config.Config, log *slog.Logger, now func() time.T
 		Key: key, Network: cfg.Network, Domain: stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
 		NodeURL: cfg.StacksNodeURL, Contract: cfg.SettlementContract,
 		FeeFloor: uint64(cfg.StacksFeeFloor), FeeCap: uint64(cfg.StacksFeeCap),
-		StuckAfter: cfg.StacksStuckAfter, QueueWait: 5 * time.Second, SlippageBps: uint64(cfg.StacksSlippageBps),
+		StuckAfter: cfg.StacksStuckAfter, QueueWait: cfg.StacksQueueWait, SlippageBps: uint64(cfg.StacksSlippageBps),
 		Logger: log, Now: now,
 	})
 }

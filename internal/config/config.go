@@ -53,6 +53,7 @@ type Config struct {
 	StacksFeeFloor      int // µSTX
 	StacksFeeCap        int // µSTX
 	StacksStuckAfter    time.Duration
+	StacksQueueWait     time.Duration
 	StacksPollInterval  time.Duration
 	StacksSlippageBps   int
 	OrderMaxLifetime    time.Duration
@@ -184,6 +185,8 @@ var Vars = []Var{
 		func(c *Config) *int { return &c.StacksFeeCap }),
 	duration("STXGATE_STACKS_STUCK_AFTER", "stacks-stuck-after", "10m", "stacks settlement: a transaction pending this long is replaced by fee (same nonce)",
 		func(c *Config) *time.Duration { return &c.StacksStuckAfter }),
+	duration("STXGATE_STACKS_QUEUE_WAIT", "stacks-queue-wait", "5s", "stacks settlement: how long an execute waits for a free slot of the executor's 25 unconfirmed transactions before answering 502 settlement_unknown (reconciliation sends it later)",
+		func(c *Config) *time.Duration { return &c.StacksQueueWait }),
 	duration("STXGATE_STACKS_POLL_INTERVAL", "stacks-poll-interval", "2s", "stacks settlement: how often submitted transactions are looked up and nonce gaps checked",
 		func(c *Config) *time.Duration { return &c.StacksPollInterval }),
 	number("STXGATE_STACKS_SLIPPAGE_BPS", "stacks-slippage-bps", "100", "stacks settlement: payout floor below get-quote, in basis points",

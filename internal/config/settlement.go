@@ -72,6 +72,9 @@ func (c Config) validateSettlement() []error {
 	if c.StacksPollInterval <= 0 || c.StacksStuckAfter < time.Second {
 		errs = append(errs, errors.New("STXGATE_STACKS_POLL_INTERVAL must be positive and STXGATE_STACKS_STUCK_AFTER at least 1s"))
 	}
+	if c.StacksQueueWait < 0 || c.StacksQueueWait+5*time.Second > c.WriteTimeout {
+		errs = append(errs, fmt.Errorf("STXGATE_STACKS_QUEUE_WAIT must be at least 0 and leave 5s of STXGATE_WRITE_TIMEOUT (%s) for the broadcast and the answer, got %s", c.WriteTimeout, c.StacksQueueWait))
+	}
 	if c.StacksSlippageBps < 0 || c.StacksSlippageBps >= 10_000 {
 		errs = append(errs, fmt.Errorf("STXGATE_STACKS_SLIPPAGE_BPS must be in [0, 10000), got %d", c.StacksSlippageBps))
 	}
