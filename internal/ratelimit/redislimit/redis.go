@@ -111,23 +111,11 @@ func (r *Limiter) Peek(ctx context.Context, subject string, p ratelimit.Policy) 
 
 // AllowAndPeek implements Limiter: both checks go out in one pipeline.
 func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.Policy, peek string, pp ratelimit.Policy) (ratelimit.Decision, ratelimit.Decision, error) {
-	out, err := r.calls.Do(ctx, []scriptCall{
-		{keys: r.keys(allow), args: scriptArgs(ap, true)},
-		{keys: r.keys(peek), args: scriptArgs(pp, false)},
-	})
-	if err != nil {
-		err = fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
-		return ratelimit.Decision{}, ratelimit.Decision{}, err
-	}
-	allowed, err := decision(out[0], ap)
+	ds, err := r.runChecks(ctx, check{allow, ap, scriptArgs(ap, true)}, check{peek, pp, scriptArgs(pp, false)})
 	if err != nil {
 		return ratelimit.Decision{}, ratelimit.Decision{}, err
 	}
-	peeked, err := decision(out[1], pp)
-	if err != nil {
-		return ratelimit.Decision{}, ratelimit.Decision{}, err
-	}
-	return allowed, peeked, nil
+	return ds[0], ds[1], nil
 }
 
 // Bump implements Limiter. The generation is set to a fresh random value
@@ -160,11 +148,38 @@ func (r *Limiter) runAt(ctx context.Context, subject string, p ratelimit.Policy,
 }
 
 func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Policy, args []any) (ratelimit.Decision, error) {
-	out, err := r.calls.Do(ctx, []scriptCall{{keys: r.keys(subject), args: args}})
+	ds, err := r.runChecks(ctx, check{subject, p, args})
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, err
 	}
-	return decision(out[0], p)
+	return ds[0], nil
+}
+
+// check is one script call: subject's keys, the policy its reply is read
+// for, and the script's arguments.
+type check struct {
+	subject string
+	p       ratelimit.Policy
+	args    []any
+}
+
+// runChecks sends checks as one unit (one pipeline) and reads each reply.
+func (r *Limiter) runChecks(ctx context.Context, checks ...check) ([]ratelimit.Decision, error) {
+	calls := make([]scriptCall, len(checks))
+	for i, c := range checks {
+		calls[i] = scriptCall{keys: r.keys(c.subject), args: c.args}
+	}
+	out, err := r.calls.Do(ctx, calls)
+	if err != nil {
+		return nil, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+	}
+	ds := make([]ratelimit.Decision, len(checks))
+	for i, c := range checks {
+		if ds[i], err = decision(out[i], c.p); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
 }
 
 // decision reads one script call's reply for policy p.
