@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		}
 		settle, a.Executor = ex, ex
 		log.Info("stacks settlement: the gateway executes orders on chain",
-			slog.String("executor", ex.Address()), slog.String("contract", cfg.SettlementContract), slog.String("node", config.Redact(cfg.StacksNodeURL)))
+			slog.Any("executors", ex.Accounts()), slog.String("contract", cfg.SettlementContract), slog.String("node", config.Redact(cfg.StacksNodeURL)))
 	case cfg.SettlementMode() == "relayer":
 		settle = settlement.NewRelayer(cfg.RelayerURL, settlement.RelayerOptions{Logger: log, AttemptTimeout: cfg.RelayerTimeout})
 	default:
@@ -357,15 +357,19 @@ func (a *App) newExecutor(cfg config.Config, log *slog.Logger, now func() time.T
 	if a.pool == nil {
 		return nil, errors.New("STXGATE_SETTLEMENT=stacks needs DATABASE_URL: executor nonces are reserved in PostgreSQL, which the in-memory store cannot do")
 	}
-	key, err := stackssettle.ParseKey([]byte(cfg.ExecutorKey))
-	if err != nil {
-		return nil, fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %w", err)
+	var keys []*stacks.PrivateKey
+	for _, k := range cfg.ExecutorKeys {
+		key, err := stackssettle.ParseKey([]byte(k))
+		if err != nil {
+			return nil, fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %w", err)
+		}
+		keys = append(keys, key)
 	}
 	return stackssettle.New(a.pool, stackssettle.Config{
-		Key: key, Network: cfg.Network, Domain: stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
+		Keys: keys, Network: cfg.Network, Domain: stacks.NewDomain(cfg.SIP018Name, cfg.SIP018Version, cfg.Network),
 		NodeURL: cfg.StacksNodeURL, Contract: cfg.SettlementContract,
 		FeeFloor: uint64(cfg.StacksFeeFloor), FeeCap: uint64(cfg.StacksFeeCap),
-		StuckAfter: cfg.StacksStuckAfter, QueueWait: cfg.StacksQueueWait, SlippageBps: uint64(cfg.StacksSlippageBps),
+		ChainLimit: cfg.StacksChainLimit, StuckAfter: cfg.StacksStuckAfter, QueueWait: cfg.StacksQueueWait, SlippageBps: uint64(cfg.StacksSlippageBps),
 		Logger: log, Now: now,
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 )
@@ -47,7 +48,10 @@ func (a *App) instrument() {
 		func() float64 { return float64(a.Auth.Cache().Len()) })
 	a.Metrics.WatchPool("primary", a.pool)
 	if a.Executor != nil {
-		a.Metrics.WatchExecutor(a.Executor.Address(), a.Executor.Stats)
+		for _, addr := range a.Executor.Accounts() {
+			a.Metrics.WatchExecutor(addr, func() metrics.ExecutorStats { s, _ := a.Executor.Stats(addr); return s })
+		}
+		a.Metrics.WatchExecutorQueue(a.Executor.Queued)
 	}
 }
 

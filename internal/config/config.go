@@ -45,9 +45,9 @@ type Config struct {
 	SIP018Version string
 
 	RelayerURL          string
-	Settlement          string // "simulated", "relayer", "stacks"; "" chooses by RelayerURL
-	ExecutorKeyFile     string // stacks: the executor key's file (Load reads it into ExecutorKey)
-	ExecutorKey         string // stacks: the executor key (hex); a secret, never shown
+	Settlement          string   // "simulated", "relayer", "stacks"; "" chooses by RelayerURL
+	ExecutorKeyFile     string   // stacks: the executor keys' file (Load reads it into ExecutorKeys)
+	ExecutorKeys        []string // stacks: the executor accounts' keys (hex), one or a pool; secrets, never shown
 	StacksNodeURL       string
 	SettlementContract  string
 	StacksFeeFloor      int // µSTX
@@ -56,6 +56,7 @@ type Config struct {
 	StacksQueueWait     time.Duration
 	StacksPollInterval  time.Duration
 	StacksSlippageBps   int
+	StacksChainLimit    int
 	OrderMaxLifetime    time.Duration
 	ReconcileAfter      time.Duration
 	MaintenanceInterval time.Duration
@@ -173,7 +174,7 @@ var Vars = []Var{
 			}
 			return errors.New("want simulated, relayer or stacks")
 		}),
-	custom("STXGATE_EXECUTOR_KEY_FILE", "", "path", "", "stacks settlement: file holding the executor account's private key (hex); environment only, never a flag, and the key is never logged",
+	custom("STXGATE_EXECUTOR_KEY_FILE", "", "path", "", "stacks settlement: file holding the executor account's private key (hex), or one per line for a pool of executor accounts; environment only, never a flag, and the key is never logged",
 		func(c *Config, v string) error { c.ExecutorKeyFile = v; return nil }),
 	urlVar("STXGATE_STACKS_NODE_URL", "stacks-node-url", "", "stacks settlement: Stacks node (with the Hiro API's /extended endpoints) to broadcast to and track on",
 		func(c *Config) *string { return &c.StacksNodeURL }),
@@ -185,7 +186,9 @@ var Vars = []Var{
 		func(c *Config) *int { return &c.StacksFeeCap }),
 	duration("STXGATE_STACKS_STUCK_AFTER", "stacks-stuck-after", "10m", "stacks settlement: a transaction pending this long is replaced by fee (same nonce)",
 		func(c *Config) *time.Duration { return &c.StacksStuckAfter }),
-	duration("STXGATE_STACKS_QUEUE_WAIT", "stacks-queue-wait", "5s", "stacks settlement: how long an execute waits for a free slot of the executor's 25 unconfirmed transactions before answering 502 settlement_unknown (reconciliation sends it later)",
+	number("STXGATE_STACKS_CHAIN_LIMIT", "stacks-chain-limit", "25", "stacks settlement: most unconfirmed transactions per executor account (the node's mempool chaining limit; a pool of accounts in STXGATE_EXECUTOR_KEY_FILE multiplies it)",
+		func(c *Config) *int { return &c.StacksChainLimit }),
+	duration("STXGATE_STACKS_QUEUE_WAIT", "stacks-queue-wait", "5s", "stacks settlement: how long an execute waits for a free slot among the executor accounts' unconfirmed transactions (STXGATE_STACKS_CHAIN_LIMIT each) before answering 502 settlement_unknown (reconciliation sends it later)",
 		func(c *Config) *time.Duration { return &c.StacksQueueWait }),
 	duration("STXGATE_STACKS_POLL_INTERVAL", "stacks-poll-interval", "2s", "stacks settlement: how often submitted transactions are looked up and nonce gaps checked",
 		func(c *Config) *time.Duration { return &c.StacksPollInterval }),

@@ -58,7 +58,9 @@ func (c Config) secrets() []string {
 		}
 	}
 	add(c.OperatorToken)
-	add(c.ExecutorKey)
+	for _, k := range c.ExecutorKeys {
+		add(k)
+	}
 	for _, u := range []string{c.DatabaseURL, c.DatabaseReadURL, c.RedisURL, c.RelayerURL, c.StacksNodeURL} {
 		if u == "" {
 			continue

@@ -22,8 +22,10 @@ func (c Config) SettlementMode() string {
 	return "simulated"
 }
 
-// readExecutorKeyFile reads the executor key (stacks settlement). Errors name
-// the file, never its content.
+// readExecutorKeyFile reads the executor keys (stacks settlement): one per
+// line, a pool of executor accounts when there are several; blank lines and
+// lines starting with # are skipped. Errors name the file and the line,
+// never the content.
 func (c *Config) readExecutorKeyFile() error {
 	if c.ExecutorKeyFile == "" {
 		return nil
@@ -32,15 +34,34 @@ func (c *Config) readExecutorKeyFile() error {
 	if err != nil {
 		return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: cannot read %s: %v", c.ExecutorKeyFile, errors.Unwrap(err))
 	}
-	c.ExecutorKey = strings.TrimSpace(string(b))
-	if c.ExecutorKey == "" {
+	c.ExecutorKeys = nil
+	seen := map[string]bool{}
+	for i, line := range strings.Split(string(b), "\n") {
+		k := strings.TrimSpace(line)
+		if k == "" || strings.HasPrefix(k, "#") {
+			continue
+		}
+		if _, err := stacks.ParsePrivateKey(k); err != nil || (len(k) != 64 && len(k) != 66) {
+			return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: line %d of %s does not hold a private key as 64 or 66 hex digits", i+1, c.ExecutorKeyFile)
+		}
+		if seen[strings.ToLower(k[:64])] {
+			return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: line %d of %s repeats a key of an earlier line", i+1, c.ExecutorKeyFile)
+		}
+		seen[strings.ToLower(k[:64])] = true
+		c.ExecutorKeys = append(c.ExecutorKeys, k)
+	}
+	if len(c.ExecutorKeys) == 0 {
 		return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %s is empty", c.ExecutorKeyFile)
 	}
-	if _, err := stacks.ParsePrivateKey(c.ExecutorKey); err != nil || (len(c.ExecutorKey) != 64 && len(c.ExecutorKey) != 66) {
-		return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %s does not hold a private key as 64 or 66 hex digits", c.ExecutorKeyFile)
+	if len(c.ExecutorKeys) > MaxExecutorAccounts {
+		return fmt.Errorf("STXGATE_EXECUTOR_KEY_FILE: %s holds %d keys, at most %d executor accounts are supported", c.ExecutorKeyFile, len(c.ExecutorKeys), MaxExecutorAccounts)
 	}
 	return nil
 }
+
+// MaxExecutorAccounts bounds the executor pool (each account is a metrics
+// label and a ledger row set).
+const MaxExecutorAccounts = 64
 
 // validateSettlement checks the chosen settlement has what it needs.
 func (c Config) validateSettlement() []error {
@@ -74,6 +95,9 @@ func (c Config) validateSettlement() []error {
 	}
 	if c.StacksQueueWait < 0 || c.StacksQueueWait+5*time.Second > c.WriteTimeout {
 		errs = append(errs, fmt.Errorf("STXGATE_STACKS_QUEUE_WAIT must be at least 0 and leave 5s of STXGATE_WRITE_TIMEOUT (%s) for the broadcast and the answer, got %s", c.WriteTimeout, c.StacksQueueWait))
+	}
+	if c.StacksChainLimit < 1 || c.StacksChainLimit > 25 {
+		errs = append(errs, fmt.Errorf("STXGATE_STACKS_CHAIN_LIMIT must be in [1, 25] (a Stacks node chains at most 25 unconfirmed transactions per account), got %d", c.StacksChainLimit))
 	}
 	if c.StacksSlippageBps < 0 || c.StacksSlippageBps >= 10_000 {
 		errs = append(errs, fmt.Errorf("STXGATE_STACKS_SLIPPAGE_BPS must be in [0, 10000), got %d", c.StacksSlippageBps))

@@ -15,15 +15,14 @@ type ExecutorStats struct {
 	GapsFilled       int64
 	Replacements     int64
 	Rejected         int64 // definitive refusals (the order reopened)
-	Queued           int64 // executions left to reconciliation by a full chain
 	Unconfirmed      int64 // transactions pending now (-1: unknown)
 }
 
-// executorCollector reads an executor's counters at scrape time.
+// executorCollector reads an executor account's counters at scrape time.
 type executorCollector struct {
 	read func() ExecutorStats
 
-	broadcast, confirm, errors, fees, gaps, replacements, rejected, queued, unconfirmed *prometheus.Desc
+	broadcast, confirm, errors, fees, gaps, replacements, rejected, unconfirmed *prometheus.Desc
 }
 
 // WatchExecutor exports the stacks executor's counters under the label
@@ -43,13 +42,12 @@ func (m *Metrics) WatchExecutor(address string, read func() ExecutorStats) {
 		gaps:         d("stxgate_stacks_nonce_gaps_filled_total", "Missing nonces the gap filler closed (re-broadcast or filler transfer)."),
 		replacements: d("stxgate_stacks_replacements_total", "Dropped or stuck transactions replaced by fee under the same nonce."),
 		rejected:     d("stxgate_stacks_rejected_total", "Executions the node refused for good (the order reopened with the reason)."),
-		queued:       d("stxgate_stacks_queued_total", "Executions left to reconciliation because the account had the most unconfirmed transactions."),
 		unconfirmed:  d("stxgate_stacks_unconfirmed_transactions", "Executor transactions reserved or broadcast and not yet mined (the mempool chains at most 25)."),
 	})
 }
 
 func (c *executorCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.broadcast, c.confirm, c.errors, c.fees, c.gaps, c.replacements, c.rejected, c.queued, c.unconfirmed} {
+	for _, d := range []*prometheus.Desc{c.broadcast, c.confirm, c.errors, c.fees, c.gaps, c.replacements, c.rejected, c.unconfirmed} {
 		ch <- d
 	}
 }
@@ -66,8 +64,19 @@ func (c *executorCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.gaps, s.GapsFilled)
 	counter(c.replacements, s.Replacements)
 	counter(c.rejected, s.Rejected)
-	counter(c.queued, s.Queued)
 	if s.Unconfirmed >= 0 {
 		ch <- prometheus.MustNewConstMetric(c.unconfirmed, prometheus.GaugeValue, float64(s.Unconfirmed))
 	}
+}
+
+// WatchExecutorQueue exports how many executions the stacks executor left
+// to reconciliation because every account of its pool had the most
+// unconfirmed transactions the mempool chains (a pool-wide count, no label).
+func (m *Metrics) WatchExecutorQueue(read func() int64) {
+	if m == nil {
+		return
+	}
+	m.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "stxgate_stacks_queued_total",
+		Help: "Executions left to reconciliation because every executor account had the most unconfirmed transactions."},
+		func() float64 { return float64(read()) }))
 }

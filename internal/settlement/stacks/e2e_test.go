@@ -552,8 +552,8 @@ func TestRejectedBroadcastAndDroppedTransaction(t *testing.T) {
 	if !ok || replacement.Status != "pending" || replacement.Nonce != first.Nonce || newFee != firstFee+firstFee/4+1 {
 		t.Fatalf("replacement %+v (fee %d), want pending under nonce %d with fee %d", replacement, newFee, first.Nonce, firstFee+firstFee/4+1)
 	}
-	if got := c.gw.Executor.Stats().Replacements; got != 1 {
-		t.Fatalf("replacements metric %d, want 1", got)
+	if got, _ := c.gw.Executor.Stats(c.executorAddr); got.Replacements != 1 {
+		t.Fatalf("replacements metric %d, want 1", got.Replacements)
 	}
 	if old, _ := n.TxStatus(dropTx); old.Status != "dropped_stale_garbage_collect" {
 		t.Fatalf("the dropped transaction: %+v", old)
@@ -629,7 +629,7 @@ func TestNonceGapsFilled(t *testing.T) {
 	if err != nil || filled != 1 {
 		t.Fatalf("FillGaps: %d, %v; want 1", filled, err)
 	}
-	if got := c.gw.Executor.Stats(); got.GapsFilled != 1 || got.Unconfirmed != 2 {
+	if got, _ := c.gw.Executor.Stats(c.executorAddr); got.GapsFilled != 1 || got.Unconfirmed != 2 {
 		t.Fatalf("executor stats %+v, want 1 gap filled and 2 unconfirmed", got)
 	}
 	if _, mined := n.Mine(1); mined != 2 {

@@ -1,7 +1,9 @@
 // Package stacks is the stacks settlement: the gateway is the executor. It
 // builds the settlement contract's execute-order call for an order, signs it
-// with the executor account's key, reserves its nonce in PostgreSQL (shared by
+// with an executor account's key, reserves its nonce in PostgreSQL (shared by
 // every gateway), broadcasts it to a Stacks node and follows it to its outcome.
+// Several executor accounts (a pool) take orders in turn, so the mempool's
+// limit of unconfirmed transactions per account bounds each, not the gateway.
 package stacks
 
 import (
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -27,7 +30,10 @@ const Name = "stacks"
 
 // Config configures an Executor.
 type Config struct {
-	Key        *sx.PrivateKey // the executor account's key (never logged)
+	// Keys are the executor accounts' keys (never logged): one, or a pool.
+	// Each account must be an authorised executor of the contract and hold
+	// STX for fees.
+	Keys       []*sx.PrivateKey
 	Network    sx.Network
 	Domain     sx.Domain // SIP-018 domain orders are signed under
 	NodeURL    string    // stacks-node / Hiro API base URL
@@ -37,8 +43,8 @@ type Config struct {
 	ChainLimit int       // unconfirmed transactions per account; 0: 25
 	// StuckAfter: a transaction pending this long is replaced by fee.
 	StuckAfter time.Duration
-	// QueueWait: how long Settle waits for a free chain slot before leaving
-	// the order executing for reconciliation (queueing).
+	// QueueWait: how long Settle waits for a free chain slot on any account
+	// before leaving the order executing for reconciliation (queueing).
 	QueueWait time.Duration
 	// Slippage in basis points below get-quote that the payout floor allows.
 	SlippageBps uint64
@@ -51,20 +57,30 @@ type Config struct {
 type Executor struct {
 	cfg      Config
 	node     *node
-	ledger   *ledger
-	address  string
+	accounts []*account
+	byAddr   map[string]*account
+	turn     atomic.Uint64 // the account the next reservation tries first
+	queued   atomic.Int64  // settlements left for reconciliation: every account's chain was full
 	contract sx.Principal
 	log      *slog.Logger
 	now      func() time.Time
-	Metrics  Metrics
 
 	mu     sync.Mutex
 	assets map[string]string // token contract → its fungible token's name
 }
 
+// account is one executor account of the pool: its key, its nonces and
+// what it did.
+type account struct {
+	key     *sx.PrivateKey
+	address string
+	ledger  *ledger
+	metrics Metrics
+}
+
 // New returns an Executor whose nonces live in pool.
 func New(pool *pgxpool.Pool, cfg Config) (*Executor, error) {
-	if cfg.Key == nil {
+	if len(cfg.Keys) == 0 {
 		return nil, errors.New("stacks settlement: no executor key")
 	}
 	contract, err := sx.ParsePrincipal(cfg.Contract)
@@ -86,25 +102,53 @@ func New(pool *pgxpool.Pool, cfg Config) (*Executor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	addr := cfg.Key.Address(cfg.Network).String()
-	return &Executor{
+	e := &Executor{
 		cfg: cfg, node: &node{url: strings.TrimRight(cfg.NodeURL, "/"), http: &http.Client{Timeout: cfg.HTTPTimeout}},
-		ledger: &ledger{pool: pool, address: addr}, address: addr, contract: contract,
-		log: cfg.Logger, now: cfg.Now, assets: map[string]string{},
-	}, nil
+		byAddr: map[string]*account{}, contract: contract, log: cfg.Logger, now: cfg.Now, assets: map[string]string{},
+	}
+	var addrs []string
+	for _, k := range cfg.Keys {
+		if k == nil {
+			return nil, errors.New("stacks settlement: no executor key")
+		}
+		addr := k.Address(cfg.Network).String()
+		if e.byAddr[addr] != nil {
+			return nil, fmt.Errorf("stacks settlement: executor account %s is configured twice", addr)
+		}
+		a := &account{key: k, address: addr}
+		e.accounts, e.byAddr[addr], addrs = append(e.accounts, a), a, append(addrs, addr)
+	}
+	for _, a := range e.accounts {
+		a.ledger = &ledger{pool: pool, address: a.address, accounts: addrs}
+	}
+	return e, nil
 }
 
 // Name implements order.Settlement.
 func (e *Executor) Name() string { return Name }
 
-// Address is the executor account.
-func (e *Executor) Address() string { return e.address }
+// Accounts are the executor accounts' addresses, in configuration order.
+func (e *Executor) Accounts() []string {
+	out := make([]string, len(e.accounts))
+	for i, a := range e.accounts {
+		out[i] = a.address
+	}
+	return out
+}
+
+// first is the account for what is not an account's own doing (read-only
+// calls, fee estimates).
+func (e *Executor) first() *account { return e.accounts[0] }
+
+// of is the account of a slot the ledger returned (only the pool's accounts
+// are ever looked up).
+func (e *Executor) of(s *slot) *account { return e.byAddr[s.Address] }
 
 // Settle implements order.Settlement: it broadcasts the order's transaction
 // and returns its txid. Asked again for the same claim (reconciliation), it
 // re-broadcasts the same signed bytes under the same nonce.
 func (e *Executor) Settle(ctx context.Context, o *order.Order) (string, error) {
-	s, err := e.ledger.forOrder(ctx, o.UUID, o.Attempts)
+	s, err := e.first().ledger.forOrder(ctx, o.UUID, o.Attempts)
 	if err != nil {
 		return "", err
 	}
@@ -125,7 +169,8 @@ func (e *Executor) Settle(ctx context.Context, o *order.Order) (string, error) {
 }
 
 // reserve builds, signs and records the order's transaction under a fresh
-// nonce, waiting (up to QueueWait) while the account's chain is full.
+// nonce of one of the accounts, taking them in turn and skipping those whose
+// chain is full, waiting (up to QueueWait) while all are.
 func (e *Executor) reserve(ctx context.Context, o *order.Order) (*slot, error) {
 	tx, err := e.build(ctx, o)
 	if err != nil {
@@ -137,22 +182,18 @@ func (e *Executor) reserve(ctx context.Context, o *order.Order) (*slot, error) {
 	}
 	deadline := e.now().Add(e.cfg.QueueWait)
 	for {
-		an, err := e.node.nonces(ctx, e.address)
-		if err != nil {
-			return nil, err
-		}
-		if err := e.ledger.minedBelow(ctx, an.confirmed(), e.now()); err != nil {
-			return nil, err
-		}
-		s, _, err := e.ledger.reserve(ctx, o.UUID, o.Attempts, an.PossibleNext, an.confirmed(), e.cfg.ChainLimit, e.now(), func(nonce uint64) ([]byte, string, uint64, error) {
-			return e.sign(tx, nonce, fee)
-		})
-		if !errors.Is(err, errChainFull) {
-			return s, err
+		start := e.turn.Add(1) - 1
+		for i := range e.accounts {
+			a := e.accounts[(start+uint64(i))%uint64(len(e.accounts))]
+			s, err := e.reserveOn(ctx, a, o, tx, fee)
+			if !errors.Is(err, errChainFull) {
+				return s, err
+			}
 		}
 		if !e.now().Before(deadline) {
-			e.Metrics.Queued.Add(1)
-			return nil, fmt.Errorf("stacks settlement: queued: %d unconfirmed transactions on %s; reconciliation will send it", e.cfg.ChainLimit, e.address)
+			e.queued.Add(1)
+			return nil, fmt.Errorf("stacks settlement: queued: %d unconfirmed transactions on each of the %d executor accounts; reconciliation will send it",
+				e.cfg.ChainLimit, len(e.accounts))
 		}
 		select {
 		case <-ctx.Done():
@@ -162,9 +203,26 @@ func (e *Executor) reserve(ctx context.Context, o *order.Order) (*slot, error) {
 	}
 }
 
-func (e *Executor) sign(tx *sx.Transaction, nonce, fee uint64) ([]byte, string, uint64, error) {
+// reserveOn reserves the order's transaction on account a (errChainFull
+// when its chain is full).
+func (e *Executor) reserveOn(ctx context.Context, a *account, o *order.Order, tx *sx.Transaction, fee uint64) (*slot, error) {
+	an, err := e.node.nonces(ctx, a.address)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.ledger.minedBelow(ctx, an.confirmed(), e.now()); err != nil {
+		return nil, err
+	}
+	s, _, err := a.ledger.reserve(ctx, o.UUID, o.Attempts, an.PossibleNext, an.confirmed(), e.cfg.ChainLimit, e.now(), func(nonce uint64) ([]byte, string, uint64, error) {
+		return e.sign(a, tx, nonce, fee)
+	})
+	return s, err
+}
+
+// sign signs tx as account a's transaction under nonce with fee.
+func (e *Executor) sign(a *account, tx *sx.Transaction, nonce, fee uint64) ([]byte, string, uint64, error) {
 	tx.Origin.Nonce, tx.Origin.Fee = nonce, fee
-	if err := tx.Sign(e.cfg.Key); err != nil {
+	if err := tx.Sign(a.key); err != nil {
 		return nil, "", 0, fmt.Errorf("sign transaction: %w", err)
 	}
 	raw, err := tx.Serialize()
@@ -186,12 +244,13 @@ func (e *Executor) sign(tx *sx.Transaction, nonce, fee uint64) ([]byte, string, 
 // keeps the slot: the order still shows its transaction, and the next round
 // tries again or replaces it by fee.
 func (e *Executor) send(ctx context.Context, s *slot, owned bool) (txid string, err error, again bool) {
+	a := e.of(s)
 	for try := 0; ; try++ {
 		start := time.Now()
 		err := e.node.broadcast(ctx, s.Raw)
-		e.Metrics.observeBroadcast(time.Since(start), err)
+		a.metrics.observeBroadcast(time.Since(start), err)
 		if err == nil {
-			if err := e.ledger.markBroadcast(ctx, s.Nonce, e.now()); err != nil {
+			if err := a.ledger.markBroadcast(ctx, s.Nonce, e.now()); err != nil {
 				e.log.Warn("record broadcast", slog.Any("error", err))
 			}
 			return s.TxID, nil, false
@@ -208,7 +267,7 @@ func (e *Executor) send(ctx context.Context, s *slot, owned bool) (txid string, 
 			// slot (a replacement's predecessor, a crash's re-broadcast, one
 			// another gateway signed meanwhile)? Then the nonce is ours and
 			// so is the outcome.
-			if cur, err := e.ledger.byNonce(ctx, s.Nonce); err != nil {
+			if cur, err := a.ledger.byNonce(ctx, s.Nonce); err != nil {
 				return "", err, false
 			} else if cur != nil && cur.State == "pending" && cur.OrderUUID == s.OrderUUID {
 				s.TxIDs = cur.TxIDs
@@ -219,16 +278,16 @@ func (e *Executor) send(ctx context.Context, s *slot, owned bool) (txid string, 
 				}
 			}
 			state := "void" // the nonce is taken by another transaction
-			if err := e.ledger.release(ctx, s.Nonce, state, e.now()); err != nil {
+			if err := a.ledger.release(ctx, s.Nonce, state, e.now()); err != nil {
 				return "", err, false
 			}
 			if n, ok := rej.expected(); ok && rej.Reason == "BadNonce" {
-				if err := e.ledger.raiseNext(ctx, n); err != nil {
+				if err := a.ledger.raiseNext(ctx, n); err != nil {
 					return "", err, false
 				}
 			}
 			e.log.Warn("stacks node refused the nonce; taking another", slog.String("reason", rej.Reason),
-				slog.String("uuid", s.OrderUUID), slog.Uint64("nonce", s.Nonce))
+				slog.String("uuid", s.OrderUUID), slog.String("executor", s.Address), slog.Uint64("nonce", s.Nonce))
 			return "", nil, true
 		case "FeeTooLow":
 			want, ok := rej.expected()
@@ -271,12 +330,13 @@ func reasonText(reason string) string {
 // owned slot; a re-broadcast's refusal keeps the slot for the next round.
 func (e *Executor) refuse(ctx context.Context, s *slot, rej *Rejection, why string, owned bool) error {
 	if !owned {
-		return fmt.Errorf("stacks settlement: the node refused the re-broadcast of nonce %d: %w (%s); tried again next round", s.Nonce, rej, why)
+		return fmt.Errorf("stacks settlement: the node refused the re-broadcast of nonce %d of %s: %w (%s); tried again next round", s.Nonce, s.Address, rej, why)
 	}
-	if err := e.ledger.release(ctx, s.Nonce, "free", e.now()); err != nil {
+	a := e.of(s)
+	if err := a.ledger.release(ctx, s.Nonce, "free", e.now()); err != nil {
 		return err
 	}
-	e.Metrics.Rejected.Add(1)
+	a.metrics.Rejected.Add(1)
 	return fmt.Errorf("%w: stacks node: %s (%s)", order.ErrSettlementRejected, rej.Reason, why)
 }
 
@@ -286,11 +346,12 @@ func (e *Executor) resign(ctx context.Context, s *slot, fee uint64) error {
 	if err != nil {
 		return fmt.Errorf("parse reserved transaction: %w", err)
 	}
-	raw, txid, fee, err := e.sign(tx, s.Nonce, min(fee, e.cfg.FeeCap))
+	a := e.of(s)
+	raw, txid, fee, err := e.sign(a, tx, s.Nonce, min(fee, e.cfg.FeeCap))
 	if err != nil {
 		return err
 	}
-	ok, err := e.ledger.replace(ctx, s.Nonce, s.TxID, txid, fee, raw, e.now())
+	ok, err := a.ledger.replace(ctx, s.Nonce, s.TxID, txid, fee, raw, e.now())
 	if err != nil {
 		return err
 	}
@@ -383,7 +444,7 @@ func (e *Executor) minOut(ctx context.Context, traits []sx.Value, amountIn strin
 	if err != nil {
 		return 0, err
 	}
-	res, err := e.node.callReadOnly(ctx, e.cfg.Contract, "get-quote", e.address,
+	res, err := e.node.callReadOnly(ctx, e.cfg.Contract, "get-quote", e.first().address,
 		[][]byte{sx.Serialize(traits[0]), sx.Serialize(traits[1]), sx.Serialize(amount)})
 	if err != nil {
 		return 0, fmt.Errorf("stacks settlement: quote: %w", err)
@@ -428,7 +489,7 @@ func (e *Executor) fee(ctx context.Context, tx *sx.Transaction) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	raw, _, _, err := e.sign(tx, 0, e.cfg.FeeFloor)
+	raw, _, _, err := e.sign(e.first(), tx, 0, e.cfg.FeeFloor)
 	if err != nil {
 		return 0, err
 	}
@@ -444,7 +505,7 @@ func (e *Executor) fee(ctx context.Context, tx *sx.Transaction) (uint64, error) 
 
 // Track implements order.Tracker.
 func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, error) {
-	s, err := e.ledger.forOrder(ctx, o.UUID, o.Attempts)
+	s, err := e.first().ledger.forOrder(ctx, o.UUID, o.Attempts)
 	if err != nil {
 		return order.Outcome{}, err
 	}
@@ -470,7 +531,7 @@ func (e *Executor) Track(ctx context.Context, o *order.Order) (order.Outcome, er
 		switch t.Status {
 		case "success":
 			e.mined(ctx, s)
-			e.Metrics.observeConfirm(since(s.BroadcastAt, e.now()), s.Fee)
+			e.of(s).metrics.observeConfirm(since(s.BroadcastAt, e.now()), s.Fee)
 			return order.Outcome{State: order.OutcomeConfirmed, TxID: id, BlockHeight: t.BlockHeight}, nil
 		case "abort_by_response", "abort_by_post_condition":
 			e.mined(ctx, s)
@@ -526,14 +587,14 @@ func (e *Executor) filledBefore(ctx context.Context, o *order.Order) (out order.
 	if err != nil {
 		return out, false, nil
 	}
-	res, err := e.node.callReadOnly(ctx, e.cfg.Contract, "get-executed", e.address, [][]byte{sx.Serialize(uuid)})
+	res, err := e.node.callReadOnly(ctx, e.cfg.Contract, "get-executed", e.first().address, [][]byte{sx.Serialize(uuid)})
 	if err != nil {
 		return out, false, fmt.Errorf("stacks settlement: look up executed uuid %s: %w", o.UUID, err)
 	}
 	if v, err := sx.ParseValueHex(res); err != nil || sx.Repr(v) == "none" {
 		return out, false, err
 	}
-	txids, err := e.ledger.orderTxIDs(ctx, o.UUID)
+	txids, err := e.first().ledger.orderTxIDs(ctx, o.UUID)
 	if err != nil {
 		return out, false, err
 	}
@@ -586,7 +647,7 @@ func (e *Executor) trackUnrecorded(ctx context.Context, o *order.Order) (order.O
 }
 
 func (e *Executor) mined(ctx context.Context, s *slot) {
-	if err := e.ledger.markMined(ctx, s.Nonce, e.now()); err != nil {
+	if err := e.of(s).ledger.markMined(ctx, s.Nonce, e.now()); err != nil {
 		e.log.Warn("record mined transaction", slog.Any("error", err))
 	}
 }
@@ -608,61 +669,75 @@ func (e *Executor) replaceByFee(ctx context.Context, s *slot) (order.Outcome, er
 	if _, err, again := e.send(ctx, s, false); err != nil || again {
 		return retiredOutcome(s, err)
 	}
-	e.Metrics.Replacements.Add(1)
+	e.of(s).metrics.Replacements.Add(1)
 	e.log.Info("replaced a dropped or stuck transaction by fee", slog.String("uuid", s.OrderUUID),
-		slog.Uint64("nonce", s.Nonce), slog.Uint64("fee", s.Fee), slog.String("txid", s.TxID))
+		slog.String("executor", s.Address), slog.Uint64("nonce", s.Nonce), slog.Uint64("fee", s.Fee), slog.String("txid", s.TxID))
 	return order.Outcome{State: order.OutcomeReplaced, TxID: s.TxID}, nil
 }
 
-// FillGaps asks the node which of the account's nonces are missing below its
-// mempool's highest and fills each: a reserved transaction is re-broadcast
-// (a crash between reserving and broadcasting), a nonce given back by a
-// refused broadcast gets a 1 µSTX transfer to the settlement contract.
+// FillGaps asks the node which of each account's nonces are missing below
+// its mempool's highest and fills each: a reserved transaction is
+// re-broadcast (a crash between reserving and broadcasting), a nonce given
+// back by a refused broadcast gets a 1 µSTX transfer to the settlement
+// contract. It returns how many it filled over all accounts.
 func (e *Executor) FillGaps(ctx context.Context) (int, error) {
-	an, err := e.node.nonces(ctx, e.address)
+	filled := 0
+	for _, a := range e.accounts {
+		n, err := e.fillGaps(ctx, a)
+		filled += n
+		if err != nil {
+			return filled, fmt.Errorf("executor account %s: %w", a.address, err)
+		}
+	}
+	return filled, nil
+}
+
+func (e *Executor) fillGaps(ctx context.Context, a *account) (int, error) {
+	an, err := e.node.nonces(ctx, a.address)
 	if err != nil {
 		return 0, err
 	}
-	if err := e.ledger.minedBelow(ctx, an.confirmed(), e.now()); err != nil {
+	if err := a.ledger.minedBelow(ctx, an.confirmed(), e.now()); err != nil {
 		return 0, err
 	}
 	filled := 0
 	for _, n := range an.Missing {
-		s, err := e.ledger.byNonce(ctx, n)
+		s, err := a.ledger.byNonce(ctx, n)
 		if err != nil {
 			return filled, err
 		}
 		switch {
 		case s == nil:
-			e.log.Warn("nonce gap the executor never reserved (another signer uses this account?)", slog.Uint64("nonce", n))
+			e.log.Warn("nonce gap the executor never reserved (another signer uses this account?)",
+				slog.String("executor", a.address), slog.Uint64("nonce", n))
 			continue
 		case s.State == "pending":
 			if _, err, _ := e.send(ctx, s, false); err != nil {
 				return filled, err
 			}
 		case s.State == "free":
-			if err := e.filler(ctx, n); err != nil {
+			if err := e.filler(ctx, a, n); err != nil {
 				return filled, err
 			}
 		default:
 			continue
 		}
 		filled++
-		e.Metrics.GapsFilled.Add(1)
+		a.metrics.GapsFilled.Add(1)
 	}
 	return filled, nil
 }
 
-func (e *Executor) filler(ctx context.Context, nonce uint64) error {
+func (e *Executor) filler(ctx context.Context, a *account, nonce uint64) error {
 	tx, err := sx.NewTokenTransfer(e.cfg.Network, e.contract, 1, "stxgate nonce fill", sx.TxOptions{})
 	if err != nil {
 		return err
 	}
-	raw, txid, fee, err := e.sign(tx, nonce, e.cfg.FeeFloor)
+	raw, txid, fee, err := e.sign(a, tx, nonce, e.cfg.FeeFloor)
 	if err != nil {
 		return err
 	}
-	ok, err := e.ledger.fill(ctx, nonce, txid, fee, raw, e.now())
+	ok, err := a.ledger.fill(ctx, nonce, txid, fee, raw, e.now())
 	if err != nil || !ok {
 		return err
 	}

@@ -7,18 +7,23 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// ledger keeps the executor account's nonces in PostgreSQL
-// (migrations/00010_stacks_settlement.sql), shared by every gateway.
+// ledger keeps one executor account's nonces in PostgreSQL
+// (migrations/00010_stacks_settlement.sql), shared by every gateway. pool
+// is every account of the executor pool, this one included: an order
+// claim's transaction may be on any of them.
 type ledger struct {
-	pool    *pgxpool.Pool
-	address string
+	pool     *pgxpool.Pool
+	address  string
+	accounts []string
 }
 
-// slot is one reserved nonce and the transaction signed under it.
+// slot is one reserved nonce of an account and the transaction signed under it.
 type slot struct {
+	Address     string
 	Nonce       uint64
 	OrderUUID   string
 	Attempt     int
@@ -30,23 +35,27 @@ type slot struct {
 	BroadcastAt *time.Time
 }
 
-const slotColumns = `nonce, COALESCE(order_uuid, ''), COALESCE(attempt, 0), state, COALESCE(txid, ''), txids, fee, raw, broadcast_at`
+const slotColumns = `address, nonce, COALESCE(order_uuid, ''), COALESCE(attempt, 0), state, COALESCE(txid, ''), txids, fee, raw, broadcast_at`
 
 func scanSlot(row pgx.Row) (*slot, error) {
 	var s slot
 	var nonce, fee int64
-	if err := row.Scan(&nonce, &s.OrderUUID, &s.Attempt, &s.State, &s.TxID, &s.TxIDs, &fee, &s.Raw, &s.BroadcastAt); err != nil {
+	if err := row.Scan(&s.Address, &nonce, &s.OrderUUID, &s.Attempt, &s.State, &s.TxID, &s.TxIDs, &fee, &s.Raw, &s.BroadcastAt); err != nil {
 		return nil, err
 	}
 	s.Nonce, s.Fee = uint64(nonce), uint64(fee)
 	return &s, nil
 }
 
-// forOrder returns the live (pending or mined) slot of an order's claim, or nil.
+// liveSlot is the live (pending or mined) slot of an order's claim on any
+// account of the pool (there is at most one: stacks_executor_txs_order_idx).
+const liveSlot = `SELECT ` + slotColumns + ` FROM stacks_executor_txs
+	WHERE address = ANY($1) AND order_uuid = $2 AND attempt = $3 AND state IN ('pending', 'mined')`
+
+// forOrder returns the live slot of an order's claim on any account of the
+// pool, or nil.
 func (l *ledger) forOrder(ctx context.Context, uuid string, attempt int) (*slot, error) {
-	const q = `SELECT ` + slotColumns + ` FROM stacks_executor_txs
-		WHERE address = $1 AND order_uuid = $2 AND attempt = $3 AND state IN ('pending', 'mined')`
-	s, err := scanSlot(l.pool.QueryRow(ctx, q, l.address, uuid, attempt))
+	s, err := scanSlot(l.pool.QueryRow(ctx, liveSlot, l.accounts, uuid, attempt))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -57,6 +66,7 @@ func (l *ledger) forOrder(ctx context.Context, uuid string, attempt int) (*slot,
 }
 
 // errChainFull: the account has limit unconfirmed transactions already.
+// (Another account of the pool may have room.)
 var errChainFull = errors.New("executor account has the most unconfirmed transactions the mempool chains")
 
 // reserve hands out the account's lowest free nonce (one a refused broadcast
@@ -65,7 +75,10 @@ var errChainFull = errors.New("executor account has the most unconfirmed transac
 // row: gateways sharing the database never reuse or skip a nonce. startAt is
 // the node's possible next nonce, used when the account is new here. With
 // limit pending transactions already, it reserves nothing (errChainFull).
-// An order claim that already has a slot gets that slot back.
+// An order claim that already has a slot, on this account or another of the
+// pool, gets that slot back (also when another gateway reserved it for the
+// claim on another account at the same moment: the unique index on live
+// claims refuses the second, which then returns the first).
 func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt, confirmed uint64, limit int, now time.Time,
 	sign func(nonce uint64) (raw []byte, txid string, fee uint64, err error)) (*slot, bool, error) {
 	tx, err := l.pool.Begin(ctx)
@@ -82,8 +95,7 @@ func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt,
 		return nil, false, fmt.Errorf("executor ledger: lock account: %w", err)
 	}
 	// Under the account's lock: another gateway may have reserved for this claim.
-	existing, err := scanSlot(tx.QueryRow(ctx, `SELECT `+slotColumns+` FROM stacks_executor_txs
-		WHERE address = $1 AND order_uuid = $2 AND attempt = $3 AND state IN ('pending', 'mined')`, l.address, uuid, attempt))
+	existing, err := scanSlot(tx.QueryRow(ctx, liveSlot, l.accounts, uuid, attempt))
 	if err == nil {
 		return existing, false, nil
 	}
@@ -129,13 +141,20 @@ func (l *ledger) reserve(ctx context.Context, uuid string, attempt int, startAt,
 	if err == nil {
 		err = signed(ctx, tx, l.address, uuid, uint64(nonce), txid, now)
 	}
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if isUniqueViolation(err) {
+		// Another gateway reserved for this claim on another account meanwhile.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if s, ferr := l.forOrder(ctx, uuid, attempt); ferr != nil || s != nil {
+			return s, false, ferr
+		}
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("executor ledger: record reservation: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, false, fmt.Errorf("executor ledger: commit reservation: %w", err)
-	}
-	return &slot{Nonce: uint64(nonce), OrderUUID: uuid, Attempt: attempt, State: "pending", TxID: txid, TxIDs: []string{txid}, Fee: fee, Raw: raw}, true, nil
+	return &slot{Address: l.address, Nonce: uint64(nonce), OrderUUID: uuid, Attempt: attempt, State: "pending", TxID: txid, TxIDs: []string{txid}, Fee: fee, Raw: raw}, true, nil
 }
 
 func (l *ledger) exec(ctx context.Context, q string, args ...any) error {
@@ -224,11 +243,12 @@ func (l *ledger) fill(ctx context.Context, nonce uint64, txid string, fee uint64
 	return tag.RowsAffected() == 1, nil
 }
 
-// orderTxIDs is every txid the executor ever signed for the order uuid,
-// over all its claims, oldest first (whatever became of their nonces).
+// orderTxIDs is every txid the executor pool ever signed for the order
+// uuid, over all its claims and accounts, oldest first (whatever became of
+// their nonces).
 func (l *ledger) orderTxIDs(ctx context.Context, uuid string) ([]string, error) {
 	rows, err := l.pool.Query(ctx, `SELECT txid FROM stacks_executor_signed
-		WHERE address = $1 AND order_uuid = $2 ORDER BY signed_at, txid`, l.address, uuid)
+		WHERE address = ANY($1) AND order_uuid = $2 ORDER BY signed_at, txid`, l.accounts, uuid)
 	if err != nil {
 		return nil, fmt.Errorf("executor ledger: %w", err)
 	}
@@ -244,4 +264,9 @@ func (l *ledger) pending(ctx context.Context) (int64, error) {
 	var n int64
 	err := l.pool.QueryRow(ctx, `SELECT count(*) FROM stacks_executor_txs WHERE address = $1 AND state = 'pending'`, l.address).Scan(&n)
 	return n, err
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }
