@@ -17,8 +17,8 @@ func TestPrintOrderOnChain(t *testing.T) {
 	txid := "0x" + strings.Repeat("ab", 32)
 	settlement := client.SettlementKind("stacks")
 	height := int64(4242)
-	o := &client.Order{UUID: "chain-1", Owner: "ST1OWNER", InputToken: "ST1X.token-a", OutputToken: "ST1X.token-b",
-		AmountIn: "1000", TargetPrice: "0.30", Direction: "gt", ConditionToken: "ST1X.token-a", Recipient: "ST1RECIPIENT",
+	o := &client.Order{UUID: "chain-1", Terms: client.Terms{Owner: "ST1OWNER", InputToken: "ST1X.token-a", OutputToken: "ST1X.token-b",
+		AmountIn: "1000", TargetPrice: "0.30", Direction: "gt", ConditionToken: "ST1X.token-a", Recipient: "ST1RECIPIENT"},
 		ValidFrom: at, ValidTo: at.Add(time.Hour), Status: "filled", TxID: &txid, Settlement: &settlement,
 		BlockHeight: &height, SubmittedAt: &at, FilledAt: ptrTime(at.Add(time.Minute))}
 	var b strings.Builder

@@ -658,7 +658,7 @@ func orderOf(so *client.SignedOrder) ordersig.Order {
 	from, _ := time.Parse(time.RFC3339, so.ValidFrom)
 	to, _ := time.Parse(time.RFC3339, so.ValidTo)
 	return ordersig.Order{Owner: so.Owner, InputToken: so.InputToken, OutputToken: so.OutputToken, AmountIn: so.AmountIn,
-		TargetPrice: so.TargetPrice, Direction: so.Direction, ConditionToken: so.ConditionToken, Recipient: so.Recipient,
+		TargetPrice: so.TargetPrice, Direction: string(so.Direction), ConditionToken: so.ConditionToken, Recipient: so.Recipient,
 		UUID: so.UUID, ValidFrom: from.Unix(), ValidTo: to.Unix()}
 }
 
@@ -783,4 +783,37 @@ func (r *recordingSigner) messages() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.msgs...)
+}
+
+// client.Order (the wire Terms embedded) has a field for everything the
+// gateway's order view carries, and reads the same as the gateway wrote it.
+func TestOrderDecodesTheGatewaysView(t *testing.T) {
+	g := testgateway.Start(t)
+	ctx := context.Background()
+	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	created, _, err := w.CreateOrder(ctx, order1("view-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(g.URL + "/api/v1/orders/view-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Data json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body.Data)))
+	dec.DisallowUnknownFields()
+	var got client.Order
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("decode %s: %v", body.Data, err)
+	}
+	want := client.Terms{Owner: mustKey(t, testgateway.PrivA).Address(stacks.Mainnet).String(), InputToken: testgateway.SBTC,
+		OutputToken: testgateway.WSTX, AmountIn: "1000000", TargetPrice: "0.30", Direction: client.DirectionGT,
+		ConditionToken: testgateway.SBTC, Recipient: created.Owner}
+	if got.UUID != "view-1" || got.Terms != want || got.Status != client.StatusOpen || !got.ValidTo.Equal(created.ValidTo) {
+		t.Fatalf("decoded %+v\nwant terms %+v", got, want)
+	}
 }

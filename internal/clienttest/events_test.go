@@ -81,6 +81,74 @@ func (p *killProxy) resume() { p.mu.Lock(); p.paused = false; p.mu.Unlock() }
 
 func (p *killProxy) connections() int { p.mu.Lock(); defer p.mu.Unlock(); return p.accepts }
 
+// stream is an OrderEvents iteration run on its own goroutine.
+type stream struct {
+	t         *testing.T
+	events    chan streamed
+	connected chan struct{} // receives on every accepted connection (OnConnect)
+}
+
+type streamed struct {
+	ev  client.OrderEvent
+	err error
+}
+
+// watch iterates c.OrderEvents(ctx, f) until ctx ends; f.OnConnect is its own.
+func watch(t *testing.T, ctx context.Context, c *client.Client, f client.OrderEventFilter) *stream {
+	s := &stream{t: t, events: make(chan streamed, 100), connected: make(chan struct{}, 10)}
+	f.OnConnect = func() { s.connected <- struct{}{} }
+	go func() {
+		defer close(s.events)
+		for ev, err := range c.OrderEvents(ctx, f) {
+			s.events <- streamed{ev, err}
+		}
+	}()
+	return s
+}
+
+// live waits for the stream's next accepted connection.
+func (s *stream) live() {
+	s.t.Helper()
+	select {
+	case <-s.connected:
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("the stream did not connect within 10s")
+	}
+}
+
+// next is the stream's next event as "id type uuid status".
+func (s *stream) next() string {
+	s.t.Helper()
+	select {
+	case e := <-s.events:
+		if e.err != nil {
+			s.t.Fatal(e.err)
+		}
+		return fmt.Sprintf("%d %s %s %s", e.ev.ID, e.ev.Type, e.ev.Order.UUID, e.ev.Order.Status)
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("no event within 10s")
+	}
+	return ""
+}
+
+// expect asserts the stream's next events.
+func (s *stream) expect(what string, want ...string) {
+	s.t.Helper()
+	for _, w := range want {
+		if d := s.next(); d != w {
+			s.t.Fatalf("%s: got %q, want %q", what, d, w)
+		}
+	}
+}
+
+// ended asserts the stream ends (its ctx cancelled) with nothing more.
+func (s *stream) ended() {
+	s.t.Helper()
+	for e := range s.events {
+		s.t.Fatalf("after cancel: %+v", e)
+	}
+}
+
 // OrderEvents reconnects after its connection is killed and resumes after the
 // last event it had: what happened meanwhile arrives once, in order.
 func TestOrderEventsReconnectAndResume(t *testing.T) {
@@ -91,44 +159,12 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 	addr := mustKey(t, testgateway.PrivA).Address(stacks.Mainnet).String()
 	proxy := newKillProxy(t, strings.TrimPrefix(g.URL, "http://"))
 	watcher := testgateway.NewClient(t, proxy.url(), client.WithReconnectDelay(20*time.Millisecond))
-
-	type got struct {
-		ev  client.OrderEvent
-		err error
-	}
-	events := make(chan got, 100)
-	go func() {
-		defer close(events)
-		for ev, err := range watcher.OrderEvents(ctx, client.OrderEventFilter{Owner: addr}) {
-			events <- got{ev, err}
-		}
-	}()
-	next := func() client.OrderEvent {
-		t.Helper()
-		select {
-		case e := <-events:
-			if e.err != nil {
-				t.Fatal(e.err)
-			}
-			return e.ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event within 10s")
-		}
-		return client.OrderEvent{}
-	}
-	describe := func(ev client.OrderEvent) string {
-		return fmt.Sprintf("%d %s %s %s", ev.ID, ev.Type, ev.Order.UUID, ev.Order.Status)
-	}
-	// The stream is up once the gateway has registered it.
-	for g.App.Events.Subscribers() == 0 {
-		time.Sleep(5 * time.Millisecond) // polling a condition
-	}
+	s := watch(t, ctx, watcher, client.OrderEventFilter{Owner: addr})
+	s.live()
 	if _, _, err := owner.CreateOrder(ctx, order1("w-1")); err != nil {
 		t.Fatal(err)
 	}
-	if d := describe(next()); d != "1 order.created w-1 open" {
-		t.Fatalf("first event %q", d)
-	}
+	s.expect("first event", "1 order.created w-1 open")
 
 	proxy.kill(true) // the connection dies and the gateway is out of reach
 	if _, _, err := owner.CreateOrder(ctx, order1("w-2")); err != nil {
@@ -138,23 +174,53 @@ func TestOrderEventsReconnectAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy.resume()
-	for _, want := range []string{"2 order.created w-2 open", "3 order.cancelled w-1 cancelled"} {
-		if d := describe(next()); d != want {
-			t.Fatalf("after the reconnect got %q, want %q", d, want)
-		}
-	}
+	s.expect("after the reconnect", "2 order.created w-2 open", "3 order.cancelled w-1 cancelled")
 	if n := proxy.connections(); n < 2 {
 		t.Fatalf("%d connections: the stream never reconnected", n)
 	}
 	if _, _, err := owner.CreateOrder(ctx, order1("w-3")); err != nil {
 		t.Fatal(err)
 	}
-	if d := describe(next()); d != "4 order.created w-3 open" {
-		t.Fatalf("live after the reconnect: %q", d)
-	}
+	s.expect("live after the reconnect", "4 order.created w-3 open")
 	cancel()
-	for e := range events { // ends with ctx, nothing more
-		t.Fatalf("after cancel: %+v", e)
+	s.ended()
+}
+
+// Replay with After 0 streams every event from the very first (sent as
+// Last-Event-ID: 0), then live; without Replay, After 0 starts with the next
+// change. OnConnect is called once per connection, once the subscription is
+// live: a change made right after it is streamed.
+func TestOrderEventsReplayFromTheFirst(t *testing.T) {
+	g := testgateway.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	owner := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	for _, id := range []string{"r-1", "r-2"} {
+		if _, _, err := owner.CreateOrder(ctx, order1(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	watcher := g.Client(t)
+	all := watch(t, ctx, watcher, client.OrderEventFilter{Replay: true})
+	fresh := watch(t, ctx, watcher, client.OrderEventFilter{})
+	all.live()
+	all.expect("replayed", "1 order.created r-1 open", "2 order.created r-2 open")
+	fresh.live()
+	if _, _, err := owner.CancelOrder(ctx, "r-1"); err != nil {
+		t.Fatal(err)
+	}
+	fresh.expect("after OnConnect", "3 order.cancelled r-1 cancelled")
+	all.expect("live after the replay", "3 order.cancelled r-1 cancelled")
+
+	after := watch(t, ctx, watcher, client.OrderEventFilter{After: 2, Replay: true})
+	after.live()
+	after.expect("after 2", "3 order.cancelled r-1 cancelled")
+	cancel()
+	for _, s := range []*stream{all, fresh, after} {
+		s.ended()
+		if n := len(s.connected); n != 0 {
+			t.Fatalf("%d more connections: OnConnect is once per connection", n)
+		}
 	}
 }
 

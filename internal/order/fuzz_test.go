@@ -50,7 +50,7 @@ func FuzzCreateOrder(f *testing.F) {
 			Network: stacks.Mainnet, Domain: domain, MaxLifetime: maxLifetime, ReconcileAfter: time.Minute,
 		}, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 		n := order.NewOrder{Terms: ordersig.Terms{Owner: owner, InputToken: in, OutputToken: out, AmountIn: amount, TargetPrice: price,
-			Direction: direction, ConditionToken: cond, Recipient: recipient}, UUID: uuid, ValidFrom: from, ValidTo: to, Signature: sig}
+			Direction: ordersig.Direction(direction), ConditionToken: cond, Recipient: recipient}, UUID: uuid, ValidFrom: from, ValidTo: to, Signature: sig}
 		signedByOwner := false
 		if signIt {
 			fromT, _ := time.Parse(time.RFC3339Nano, from)

@@ -66,7 +66,7 @@ type Order struct {
 func (o *Order) Terms() ordersig.Terms {
 	return ordersig.Terms{
 		Owner: o.Owner, InputToken: o.InputToken, OutputToken: o.OutputToken, AmountIn: o.AmountIn,
-		TargetPrice: o.TargetPrice, Direction: o.Direction, ConditionToken: o.ConditionToken, Recipient: o.Recipient,
+		TargetPrice: o.TargetPrice, Direction: ordersig.Direction(o.Direction), ConditionToken: o.ConditionToken, Recipient: o.Recipient,
 	}
 }
 

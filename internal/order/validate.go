@@ -99,14 +99,14 @@ func validate(n NewOrder, network stacks.Network, now time.Time, maxLifetime tim
 	}
 	o := &Order{
 		UUID: n.UUID, Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken,
-		AmountIn: n.AmountIn, TargetPrice: n.TargetPrice, Direction: n.Direction,
+		AmountIn: n.AmountIn, TargetPrice: n.TargetPrice, Direction: string(n.Direction),
 		ConditionToken: n.ConditionToken, Recipient: n.Recipient,
 		ValidFrom: from.UTC().Truncate(time.Microsecond), ValidTo: to.UTC().Truncate(time.Microsecond),
 		Status: StatusOpen,
 	}
 	sig := ordersig.Order{
 		Owner: n.Owner, InputToken: n.InputToken, OutputToken: n.OutputToken, AmountIn: n.AmountIn,
-		TargetPrice: n.TargetPrice, Direction: n.Direction, ConditionToken: n.ConditionToken,
+		TargetPrice: n.TargetPrice, Direction: string(n.Direction), ConditionToken: n.ConditionToken,
 		Recipient: n.Recipient, UUID: n.UUID, ValidFrom: fromS, ValidTo: toS,
 	}
 	return &validated{order: o, sig: sig}, nil

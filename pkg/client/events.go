@@ -20,8 +20,19 @@ type OrderEventFilter struct {
 	Owner string // only this wallet's orders; "" for every order
 	// After resumes after this event id: every later event is replayed (the
 	// gateway keeps them at least 24 h), then the stream goes on live. 0
-	// starts with the next change.
+	// starts with the next change, unless Replay is set.
 	After int64
+	// Replay makes After count when it is 0 too: the stream starts with
+	// every event the gateway still keeps, from the very first, then goes
+	// on live.
+	Replay bool
+	// OnConnect, if set, is called each time the gateway accepts the
+	// stream's connection (the first and every reconnect), before that
+	// connection's first event: from then on the subscription is live, so
+	// every change committed after the call returns comes on the stream.
+	// It runs on the goroutine iterating OrderEvents; it must not block
+	// waiting for the stream's events.
+	OnConnect func()
 }
 
 // OrderEvent is one order change: Type is "order.created", "order.executing",
@@ -58,9 +69,9 @@ func (c *Client) OrderEvents(ctx context.Context, f OrderEventFilter) iter.Seq2[
 	return func(yield func(OrderEvent, error) bool) {
 		hc := *c.http
 		hc.Timeout = 0 // a stream has no end to wait for; ctx ends it
-		last := f.After
+		last, resume := f.After, f.Replay || f.After > 0
 		for ctx.Err() == nil {
-			stop, err := c.streamOnce(ctx, &hc, f.Owner, &last, yield)
+			stop, err := c.streamOnce(ctx, &hc, f, &last, &resume, yield)
 			if stop {
 				return
 			}
@@ -76,13 +87,14 @@ func (c *Client) OrderEvents(ctx context.Context, f OrderEventFilter) iter.Seq2[
 	}
 }
 
-// streamOnce reads one connection's events into yield, advancing last; stop
-// reports that the caller's loop ended.
-func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, last *int64,
+// streamOnce reads one connection's events into yield, advancing last (and
+// setting resume once it has an id to resume after); stop reports that the
+// caller's loop ended.
+func (c *Client) streamOnce(ctx context.Context, hc *http.Client, f OrderEventFilter, last *int64, resume *bool,
 	yield func(OrderEvent, error) bool) (stop bool, err error) {
 	q := url.Values{}
-	if owner != "" {
-		q.Set("owner", owner)
+	if f.Owner != "" {
+		q.Set("owner", f.Owner)
 	}
 	path := "/api/v1/orders/events"
 	if len(q) > 0 {
@@ -96,7 +108,7 @@ func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, 
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("User-Agent", c.userAgent)
-	if *last > 0 {
+	if *resume {
 		req.Header.Set("Last-Event-ID", strconv.FormatInt(*last, 10))
 	}
 	resp, err := hc.Do(req)
@@ -108,6 +120,9 @@ func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, 
 		return false, err
 	}
 	defer resp.Body.Close()
+	if f.OnConnect != nil {
+		f.OnConnect() // the gateway registered the subscription before answering 200
+	}
 	br := bufio.NewReader(resp.Body)
 	for {
 		ev, err := readEvent(br)
@@ -117,7 +132,7 @@ func (c *Client) streamOnce(ctx context.Context, hc *http.Client, owner string, 
 		if ev.ID <= *last { // never twice, whatever a server sends
 			continue
 		}
-		*last = ev.ID
+		*last, *resume = ev.ID, true
 		if !yield(ev, nil) {
 			return true, nil
 		}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"iter"
 	"net/http"
@@ -10,35 +9,35 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
-// Order is an order as the gateway shows it.
+// Order is an order as the gateway shows it; its Terms (Owner, InputToken,
+// OutputToken, AmountIn, TargetPrice, Direction, ConditionToken, Recipient)
+// are embedded.
 type Order struct {
-	UUID           string          `json:"uuid"`
-	Owner          string          `json:"owner"`
-	InputToken     string          `json:"inputToken"`
-	OutputToken    string          `json:"outputToken"`
-	AmountIn       string          `json:"amountIn"`
-	TargetPrice    string          `json:"targetPrice"`
-	Direction      Direction       `json:"direction"`
-	ConditionToken string          `json:"conditionToken"`
-	Recipient      string          `json:"recipient"`
-	ValidFrom      time.Time       `json:"validFrom"`
-	ValidTo        time.Time       `json:"validTo"`
-	Status         OrderStatus     `json:"status"`
-	TxID           *string         `json:"txid"`        // from submitted on
-	Settlement     *SettlementKind `json:"settlement"`  // what made TxID
-	BlockHeight    *int64          `json:"blockHeight"` // stacks settlement: the block that filled it
-	LastError      *string         `json:"lastError"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
-	SubmittedAt    *time.Time      `json:"submittedAt"` // stacks settlement: when its transaction was broadcast
-	FilledAt       *time.Time      `json:"filledAt"`
-	CancelledAt    *time.Time      `json:"cancelledAt"`
-	ExpiredAt      *time.Time      `json:"expiredAt"`
+	UUID string `json:"uuid"`
+	Terms
+	ValidFrom   time.Time       `json:"validFrom"`
+	ValidTo     time.Time       `json:"validTo"`
+	Status      OrderStatus     `json:"status"`
+	TxID        *string         `json:"txid"`        // from submitted on
+	Settlement  *SettlementKind `json:"settlement"`  // what made TxID
+	BlockHeight *int64          `json:"blockHeight"` // stacks settlement: the block that filled it
+	LastError   *string         `json:"lastError"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+	SubmittedAt *time.Time      `json:"submittedAt"` // stacks settlement: when its transaction was broadcast
+	FilledAt    *time.Time      `json:"filledAt"`
+	CancelledAt *time.Time      `json:"cancelledAt"`
+	ExpiredAt   *time.Time      `json:"expiredAt"`
 }
+
+// Terms are an order's owner, tokens, amount, price condition and
+// recipient: the wire type every form of an order embeds.
+type Terms = ordersig.Terms
 
 // DefaultOrderLifetime is how long an order stays valid when NewOrder.ValidTo is zero.
 const DefaultOrderLifetime = 24 * time.Hour
@@ -285,10 +284,4 @@ func (c *Client) AllOrders(ctx context.Context, r ListOrdersRequest) iter.Seq2[O
 }
 
 // NewUUID returns a random UUIDv4, the default order uuid.
-func NewUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func NewUUID() string { return uuid.NewString() }

@@ -1,5 +1,7 @@
 package client
 
+import "github.com/stxgate/stxgate/pkg/ordersig"
+
 // The gateway's enumerations as typed strings: compare with the constants,
 // never with literals. An unknown value from a newer gateway decodes as is.
 
@@ -23,8 +25,9 @@ func (s OrderStatus) Final() bool {
 }
 
 // Direction is an order's price condition: execute when the condition
-// token's price is above (gt) or below (lt) the target.
-type Direction string
+// token's price is above (gt) or below (lt) the target. It is the wire
+// type's own (ordersig.Terms.Direction).
+type Direction = ordersig.Direction
 
 // Directions.
 const (
