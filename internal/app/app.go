@@ -154,9 +154,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		MaxActivePerWallet: cfg.MaxKeysPerWallet,
 		DefaultLimits:      apikey.Limits{Minute: cfg.RateLimitMinute, Hour: cfg.RateLimitHour, Day: cfg.RateLimitDay},
 		Audit:              trail,
-		OnCreate:           a.Auth.Announce,
+		OnCreate: func(ctx context.Context, k *apikey.Key) error {
+			if err := a.Auth.Announce(ctx, k); err != nil {
+				return err
+			}
+			return a.Auth.InvalidateWallet(ctx, k.WalletAddress) // its list, on every instance
+		},
 		OnChange: func(ctx context.Context, k *apikey.Key) error {
 			if err := a.Auth.Invalidate(ctx, k); err != nil {
+				return err
+			}
+			if err := a.Auth.InvalidateWallet(ctx, k.WalletAddress); err != nil {
 				return err
 			}
 			if a.rdb != nil { // evict promptly elsewhere; correctness rests on the generation
@@ -261,6 +269,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		OrderReads:     readOrders,
 		Info:           info,
 		Streams:        httpapi.Streams{Hub: a.Events, Heartbeat: cfg.EventsHeartbeat, PerIP: cfg.EventsPerIP},
+		KeyListTTL:     cfg.UsageFlushInterval,
 	})
 	a.instrument()
 

@@ -172,24 +172,6 @@ func graceSeconds(m *walletauth.Message) (int64, error) {
 	return secs, nil
 }
 
-// listKeys: GET /api/v1/api-keys, signed list_api_keys (reusable in its
-// window), or with a key holding read: the wallet's keys.
-func (s *Server) listKeys(c echo.Context) error {
-	wallet, err := s.readingWallet(c, walletauth.ActionListKeys)
-	if err != nil {
-		return err
-	}
-	keys, err := s.keys.List(c.Request().Context(), wallet)
-	if err != nil {
-		return err
-	}
-	views := make([]KeyView, len(keys))
-	for i, k := range keys {
-		views[i] = s.keyView(k)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"apiKeys": views})
-}
-
 // readingWallet is the wallet whose keys or trail a read serves: the
 // calling key's, when it holds read, else the signer's of a message of action.
 func (s *Server) readingWallet(c echo.Context, action string) (string, error) {

@@ -180,7 +180,7 @@ func (s *Server) allowIP(c echo.Context, subject string, policy ratelimit.Policy
 	if err != nil {
 		return s.limiter.Allow(ctx, subject, policy) // the verifier explains the address
 	}
-	d, peeked, err := s.limiter.AllowAndPeek(ctx, subject, policy, "w:"+wallet.String(), s.walletPolicy())
+	d, peeked, err := s.limiter.AllowAndPeek(ctx, subject, policy, keyauth.WalletSubject(wallet.String()), s.walletPolicy())
 	if err == nil {
 		ch.peeked, ch.peekedWallet = peeked, wallet.String()
 	}

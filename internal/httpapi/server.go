@@ -54,6 +54,10 @@ type Deps struct {
 	OrderReads     *order.Service   // public order reads (a read replica); nil: Orders
 	Info           Info             // GET /api/v1/info
 	Streams        Streams          // GET /api/v1/orders/events
+	// KeyListTTL bounds how long a rendered wallet-signed key list is served
+	// for usage other instances flushed meanwhile (keylist.go); the usage
+	// flush interval. 0: one second.
+	KeyListTTL time.Duration
 }
 
 // Server holds the handlers' dependencies.
@@ -84,6 +88,9 @@ type Server struct {
 
 	streams     Streams   // order event streams (events.go)
 	openStreams ipStreams // per client IP
+
+	keyLists   *keyListCache // rendered wallet-signed key lists (keylist.go)
+	keyListTTL time.Duration
 }
 
 // New builds the Echo instance with every route.
@@ -110,6 +117,10 @@ func New(d Deps) *Server {
 		s.orderReads = d.Orders
 	}
 	s.audit = d.Audit
+	s.keyLists, s.keyListTTL = newKeyListCache(), d.KeyListTTL
+	if s.keyListTTL <= 0 {
+		s.keyListTTL = time.Second
+	}
 	s.requestTimeout = d.RequestTimeout
 	s.streams = d.Streams
 	if s.streams.Heartbeat <= 0 {

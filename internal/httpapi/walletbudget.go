@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/metrics"
 	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/walletauth"
@@ -38,6 +39,11 @@ type walletCharge struct {
 	// limit (allowIP); empty when it was not.
 	peeked       ratelimit.Decision
 	peekedWallet string
+
+	// The generation of the wallet's key list, read with its budget
+	// (walletBudget); genKnown is false when the limiter did not answer.
+	gen      int64
+	genKnown bool
 }
 
 type chargeCtx struct{}
@@ -77,7 +83,7 @@ func (s *Server) chargeWallet(ctx context.Context, ch *walletCharge) {
 			return // counted when this message was first used
 		}
 	}
-	if _, err := s.limiter.Allow(ctx, "w:"+ch.wallet, s.walletPolicy()); err != nil {
+	if _, err := s.limiter.Allow(ctx, keyauth.WalletSubject(ch.wallet), s.walletPolicy()); err != nil {
 		s.log.Warn("wallet budget not counted: rate limiter unreachable", slog.Any("error", err))
 	}
 }
@@ -98,7 +104,7 @@ func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Messa
 	}
 	d, err := ch.peeked, error(nil)
 	if ch.peekedWallet != wallet {
-		d, err = s.limiter.Peek(c.Request().Context(), "w:"+wallet, s.walletPolicy())
+		d, err = s.limiter.Peek(c.Request().Context(), keyauth.WalletSubject(wallet), s.walletPolicy())
 	}
 	s.metrics.RateLimit(metrics.ScopeWallet, d.Allowed, err)
 	if err != nil {
@@ -107,6 +113,7 @@ func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Messa
 		}
 		return fault.Unavailable("Service unavailable: rate limiter unreachable", err)
 	}
+	ch.gen, ch.genKnown = d.Generation, true
 	if d.Allowed {
 		d = countingThis(d)
 	}

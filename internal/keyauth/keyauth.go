@@ -207,6 +207,27 @@ func (a *Authenticator) Invalidate(ctx context.Context, k *apikey.Key) error {
 	return nil
 }
 
+// WalletSubject is the limiter subject of a wallet: its budget of signed
+// calls (httpapi) and the generation of its key list. The budget is read on
+// every signed request anyway, so that read also tells whether any of the
+// wallet's keys changed since a cached list was rendered (httpapi's
+// keyListCache) — no extra round trip.
+func WalletSubject(wallet string) string { return "w:" + wallet }
+
+// InvalidateWallet moves the generation of wallet's key list: every
+// instance renders the list again on its next signed list of that wallet.
+// It is called after every key creation and change, before the call that
+// made it answers.
+func (a *Authenticator) InvalidateWallet(ctx context.Context, wallet string) error {
+	if wallet == "" {
+		return nil
+	}
+	if _, err := a.limiter.Bump(ctx, WalletSubject(wallet)); err != nil {
+		return fault.Unavailable("Service unavailable: could not propagate the key change", err)
+	}
+	return nil
+}
+
 // Announce makes a key just created on this instance known to every
 // instance. It must succeed before the key is handed out.
 func (a *Authenticator) Announce(ctx context.Context, k *apikey.Key) error {

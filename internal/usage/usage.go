@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
@@ -30,7 +31,14 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	pending map[string]*apikey.UsageDelta
+
+	flushed atomic.Uint64 // flushes that wrote counts (Flushed)
 }
+
+// Flushed counts the flushes of this recorder that wrote counts. A view of
+// keys rendered before it moved may show older usage than the database
+// (httpapi's key-list cache renders again when it moved).
+func (r *Recorder) Flushed() uint64 { return r.flushed.Load() }
 
 // NewRecorder returns a Recorder flushing into store.
 func NewRecorder(store apikey.Store, log *slog.Logger) *Recorder {
@@ -96,6 +104,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		r.mu.Unlock()
 		return err
 	}
+	r.flushed.Add(1)
 	return nil
 }
 
