@@ -40,6 +40,7 @@ const (
 type chain struct {
 	t                                  *testing.T
 	node                               *testnode.Node
+	market                             *testnode.Market
 	gw                                 *app.App
 	base                               string // a gateway process's URL; "" for gw in process
 	owner                              *stacks.PrivateKey
@@ -110,16 +111,12 @@ func setUp(t *testing.T, env map[string]string) *chain {
 // startChain starts the test node and gives it a pool and the owner's deposit.
 func startChain(t *testing.T, opts testnode.Options) *chain {
 	n := testnode.Start(t, opts)
-	c := &chain{t: t, node: n, owner: mustKey(t, ownerKey),
-		settlement: n.Contract("stxgate-settlement"), tokenA: n.Contract("token-a"), tokenB: n.Contract("token-b")}
+	m := testnode.OpenMarket(n, poolA, poolB)
+	c := &chain{t: t, node: n, market: m, owner: mustKey(t, ownerKey),
+		settlement: m.Settlement, tokenA: m.TokenA, tokenB: m.TokenB}
 	c.ownerAddr = c.owner.Address(stacks.Testnet).String()
 	c.recipAddr = mustKey(t, recipKey).Address(stacks.Testnet).String()
-	d := n.Deployer
-	n.MustCall(c.tokenA, "mint", d, stacks.UInt(poolA), pv(t, d))
-	n.MustCall(c.tokenB, "mint", d, stacks.UInt(poolB), pv(t, d))
-	n.MustCall(c.tokenA, "mint", d, stacks.UInt(deposit), pv(t, c.ownerAddr))
-	n.MustCall(c.settlement, "add-liquidity", d, pv(t, c.tokenA), pv(t, c.tokenB), stacks.UInt(poolA), stacks.UInt(poolB))
-	n.MustCall(c.settlement, "deposit", c.ownerAddr, pv(t, c.tokenA), stacks.UInt(deposit))
+	m.Deposit(c.ownerAddr, deposit)
 	return c
 }
 
@@ -127,8 +124,7 @@ func startChain(t *testing.T, opts testnode.Options) *chain {
 // contract with microSTX for fees, and the chain's executor.
 func (c *chain) authorise(keyHex string, microSTX uint64) {
 	c.executorAddr = mustKey(c.t, keyHex).Address(stacks.Testnet).String()
-	c.node.MustCall(c.settlement, "set-executor", c.node.Deployer, pv(c.t, c.executorAddr), stacks.Bool(true))
-	c.node.Fund(c.executorAddr, microSTX)
+	c.market.Authorise(c.executorAddr, microSTX)
 }
 
 // gatewayEnv is the environment of a gateway settling on the chain's node
@@ -140,11 +136,9 @@ func (c *chain) gatewayEnv(keyHex string) map[string]string {
 	}
 	_, prefix := testenv.Redis(c.t)
 	c.db = testenv.PostgresDSN(c.t)
-	return map[string]string{
-		"DATABASE_URL": c.db, "REDIS_URL": testenv.RedisURL(c.t), "STXGATE_REDIS_PREFIX": prefix,
-		"STXGATE_NETWORK": "testnet", "STXGATE_SETTLEMENT": "stacks", "STXGATE_EXECUTOR_KEY_FILE": keyFile,
-		"STXGATE_STACKS_NODE_URL": c.node.URL, "STXGATE_SETTLEMENT_CONTRACT": c.settlement,
-	}
+	env := c.market.GatewayEnv(keyFile)
+	env["DATABASE_URL"], env["REDIS_URL"], env["STXGATE_REDIS_PREFIX"] = c.db, testenv.RedisURL(c.t), prefix
+	return env
 }
 
 type answer struct {

@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/stxgate/stxgate/internal/syncbuf"
@@ -48,9 +47,25 @@ type Options struct {
 type Node struct {
 	URL      string // http://127.0.0.1:port
 	Deployer string // the contracts' deployer (and admin) address
-	t        testing.TB
+	t        TB
 	http     *http.Client
+	pid      int
 }
+
+// TB is what the node needs of its test: testing.TB has it, and Launch gives
+// programs outside tests (cmd/stxgate-bench) one whose failures are errors.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	Failed() bool
+}
+
+// Pid is the node process's id (its CPU is the chain's).
+func (n *Node) Pid() int { return n.pid }
 
 // Dir is the directory of server.mjs and its package.json.
 func Dir() string {
@@ -61,7 +76,7 @@ func Dir() string {
 // Start runs a node for the test and stops it when the test ends. Without
 // Node.js or the npm packages (cd internal/settlement/stacks/testnode && npm
 // ci) it skips, loudly, or fails when CI=true.
-func Start(t testing.TB, opts Options) *Node {
+func Start(t TB, opts Options) *Node {
 	t.Helper()
 	dir := Dir()
 	missing := ""
@@ -136,7 +151,7 @@ func Start(t testing.TB, opts Options) *Node {
 	}()
 	select {
 	case r := <-lines:
-		n := &Node{URL: r.URL, Deployer: r.Deployer, t: t, http: &http.Client{Timeout: time.Minute}}
+		n := &Node{URL: r.URL, Deployer: r.Deployer, t: t, http: &http.Client{Timeout: time.Minute}, pid: cmd.Process.Pid}
 		return n
 	case err := <-exited:
 		t.Fatalf("testnode: node exited before it was ready (%v):\n%s", err, stderr.String())
