@@ -10,9 +10,11 @@ import (
 // the whole of its window; each request used to pay a full signature
 // recovery (~90 % of a signed read's CPU). Verified read-only messages are
 // remembered for the rest of their window: the same (wallet, signature,
-// message) then skips the recovery — and nothing else. The wallet, action,
-// window, network and domain checks still run on every request before the
-// cache is asked, and single-use (state-changing) actions never enter it.
+// message) then skips the recovery and the parse of the same text — and
+// nothing else. The wallet, action, window, network, domain and publicKey
+// checks still run on every request, and single-use (state-changing)
+// actions never enter it. An entry also remembers that FirstUse asked the
+// replay store about the message (walletauth.go).
 
 // ReusableActions are the read-only actions whose verification is
 // remembered; every other action is single use.
@@ -36,6 +38,7 @@ type verifiedKey [sha256.Size]byte
 type verifiedEntry struct {
 	pub     []byte    // the recovered public key (33 bytes)
 	expires time.Time // the message's timestamp plus the window
+	msg     *Message  // the message as parsed and verified; never modified
 }
 
 // verifiedCache maps a hash of (wallet, signature, message) to the public
@@ -75,28 +78,28 @@ func cacheKey(wallet, signature, message string) verifiedKey {
 	return k
 }
 
-func (c *verifiedCache) get(k verifiedKey, now time.Time) ([]byte, bool) {
+func (c *verifiedCache) get(k verifiedKey, now time.Time) (verifiedEntry, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()
 	if !ok || !now.Before(e.expires) {
-		return nil, false
+		return verifiedEntry{}, false
 	}
-	return e.pub, true
+	return e, true
 }
 
-func (c *verifiedCache) put(k verifiedKey, pub []byte, expires time.Time) {
+func (c *verifiedCache) put(k verifiedKey, e verifiedEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[k]; ok {
-		c.entries[k] = verifiedEntry{pub: pub, expires: expires}
+		c.entries[k] = e
 		return
 	}
 	if c.filled {
 		delete(c.entries, c.ring[c.next])
 	}
 	c.ring[c.next] = k
-	c.entries[k] = verifiedEntry{pub: pub, expires: expires}
+	c.entries[k] = e
 	if c.next++; c.next == len(c.ring) {
 		c.next, c.filled = 0, true
 	}

@@ -189,7 +189,7 @@ func TestVerifiedCacheBounded(t *testing.T) {
 	c := newVerifiedCache(64)
 	exp := time.Now().Add(time.Hour)
 	for i := range 200 {
-		c.put(cacheKey("SP", strconv.Itoa(i), "m"), []byte{byte(i)}, exp)
+		c.put(cacheKey("SP", strconv.Itoa(i), "m"), verifiedEntry{pub: []byte{byte(i)}, expires: exp, msg: &Message{}})
 	}
 	if n := c.len(); n != 64 {
 		t.Fatalf("%d entries, want 64", n)
@@ -197,7 +197,7 @@ func TestVerifiedCacheBounded(t *testing.T) {
 	if _, ok := c.get(cacheKey("SP", "135", "m"), time.Now()); ok {
 		t.Fatal("an old entry survived")
 	}
-	if pub, ok := c.get(cacheKey("SP", "199", "m"), time.Now()); !ok || pub[0] != 199 {
+	if e, ok := c.get(cacheKey("SP", "199", "m"), time.Now()); !ok || e.pub[0] != 199 {
 		t.Fatal("the newest entry is missing")
 	}
 	if _, ok := c.get(cacheKey("SP", "199", "m"), exp); ok {
@@ -234,5 +234,54 @@ func TestCacheKeyOneDefinition(t *testing.T) {
 		if got := cacheKey("SPWALLET", "sig", msg); got != want {
 			t.Fatalf("message of %d bytes: %x, want %x", n, got, want)
 		}
+	}
+}
+
+// countingReplay counts Claim calls.
+type countingReplay struct {
+	ReplayStore
+	calls int
+}
+
+func (r *countingReplay) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	r.calls++
+	return r.ReplayStore.Claim(ctx, id, ttl)
+}
+
+// A re-used read message asks the replay store whether it is used for the
+// first time once per instance: the answers after that come from memory.
+func TestFirstUseAsksTheReplayStoreOnce(t *testing.T) {
+	f := newCacheFixture(t)
+	replay := &countingReplay{ReplayStore: f.v.replay}
+	f.v.replay = replay
+	ctx := context.Background()
+	env := f.envelope(ActionListKeys, "")
+	for i, want := range []bool{true, false, false, false} {
+		m, err := f.v.Verify(ctx, env, ActionListKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := f.v.FirstUse(ctx, m)
+		if err != nil || first != want {
+			t.Fatalf("use %d: first %v, %v; want %v", i+1, first, err, want)
+		}
+	}
+	if replay.calls != 1 {
+		t.Fatalf("%d replay store calls, want 1", replay.calls)
+	}
+	// Another instance (its own memory, the same store) asks once, and
+	// learns the message was counted already.
+	other := NewVerifier(f.v.cfg, replay, func() time.Time { return f.clock })
+	for range 2 {
+		m, err := other.Verify(ctx, env, ActionListKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, err := other.FirstUse(ctx, m); err != nil || first {
+			t.Fatalf("first %v, %v on the other instance; want false", first, err)
+		}
+	}
+	if replay.calls != 2 {
+		t.Fatalf("%d replay store calls, want 2", replay.calls)
 	}
 }

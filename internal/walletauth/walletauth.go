@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/stxgate/stxgate/internal/fault"
@@ -55,6 +56,10 @@ type Message struct {
 	Wallet    stacks.Address
 	PublicKey []byte // recovered, 33 bytes
 	fields    map[string]json.RawMessage
+
+	// counted is shared by every copy of a remembered read message:
+	// FirstUse has asked the replay store about it (nil: not remembered).
+	counted *atomic.Bool
 }
 
 // Has reports whether the message carries field name.
@@ -162,44 +167,59 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 	if env.Signature == "" {
 		return nil, fault.Invalid("signature", "signature is required")
 	}
+	// A read-only message verified before (cache.go) skips its parse and
+	// its recovery, and nothing else: the action, window, network, domain
+	// and publicKey checks run on every request, on the message as parsed
+	// the first time (the same text: the cache key covers it).
+	key := cacheKey(wallet.String(), env.Signature, env.Message)
+	if e, ok := v.verified.get(key, v.now()); ok {
+		m := *e.msg // shared entries are never modified
+		if err := v.checkRules(&m, actions); err != nil {
+			return nil, err
+		}
+		v.cfg.Metrics.Signature(label.SigMessageCached, time.Now(), nil)
+		return v.finish(&m, env, wallet, e.pub)
+	}
 	m, err := parseMessage(env.Message)
 	if err != nil {
 		return nil, err
 	}
+	if err := v.checkRules(m, actions); err != nil {
+		return nil, err
+	}
+	pub, err := v.verifyMessage(env.Message, env.Signature, wallet)
+	switch {
+	case errors.Is(err, stacks.ErrMalformedSignature):
+		return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature).Wrap(err)
+	case err != nil:
+		return nil, ErrInvalidSignature.WithDetails(v.whyInvalid(env, wallet, err)).Wrap(err)
+	}
+	if reusable(m.Action) {
+		m.counted = new(atomic.Bool)
+		cached := *m
+		cached.Wallet, cached.PublicKey = wallet, pub
+		v.verified.put(key, verifiedEntry{pub: pub, expires: m.Timestamp.Add(v.cfg.Window), msg: &cached})
+	}
+	return v.finish(m, env, wallet, pub)
+}
+
+// checkRules are the checks of a parsed message besides its signature.
+func (v *Verifier) checkRules(m *Message, actions []string) error {
 	if !slices.Contains(actions, m.Action) {
-		return nil, fault.Invalidf("message.action", "message.action must be %q", strings.Join(actions, `" or "`)).WithCode(fault.CodeWrongAction)
+		return fault.Invalidf("message.action", "message.action must be %q", strings.Join(actions, `" or "`)).WithCode(fault.CodeWrongAction)
 	}
 	if err := v.checkTime(m); err != nil {
-		return nil, err
+		return err
 	}
 	if err := v.checkNetwork(m); err != nil {
-		return nil, err
+		return err
 	}
-	if err := v.checkDomain(m); err != nil {
-		return nil, err
-	}
-	// Every check above runs on every request; only the recovery of a
-	// read-only message verified before is skipped (cache.go).
-	var key verifiedKey
-	remember := reusable(m.Action)
-	if remember {
-		key = cacheKey(wallet.String(), env.Signature, env.Message)
-	}
-	pub, cached := v.verified.get(key, v.now())
-	if !remember || !cached {
-		pub, err = v.verifyMessage(env.Message, env.Signature, wallet)
-		switch {
-		case errors.Is(err, stacks.ErrMalformedSignature):
-			return nil, fault.Invalid("signature", "signature must be 65 bytes of hex (r, s and a recovery id)").WithCode(fault.CodeMalformedSignature).Wrap(err)
-		case err != nil:
-			return nil, ErrInvalidSignature.WithDetails(v.whyInvalid(env, wallet, err)).Wrap(err)
-		}
-		if remember {
-			v.verified.put(key, pub, m.Timestamp.Add(v.cfg.Window))
-		}
-	} else {
-		v.cfg.Metrics.Signature(label.SigMessageCached, time.Now(), nil)
-	}
+	return v.checkDomain(m)
+}
+
+// finish compares the envelope's publicKey, if any, with the recovered key
+// pub and completes m.
+func (v *Verifier) finish(m *Message, env Envelope, wallet stacks.Address, pub []byte) (*Message, error) {
 	if env.PublicKey != "" {
 		err := stacks.CheckPublicKey(env.PublicKey, pub)
 		switch {
@@ -234,11 +254,22 @@ func (v *Verifier) Claim(ctx context.Context, m *Message) error {
 // a reusable read message, and remembers it for the window: a wallet's budget
 // counts a read message once, however often it is replayed. The record is
 // apart from Claim's, so a read never consumes a single-use message.
+//
+// Once this instance has asked, it answers from memory for as long as it
+// remembers the verified message (cache.go): the message has been counted by
+// then, here or on another instance, so a re-used list signature costs no
+// round trip after its answer.
 func (v *Verifier) FirstUse(ctx context.Context, m *Message) (bool, error) {
+	if m.counted != nil && m.counted.Load() {
+		return false, nil
+	}
 	sum := sha256.Sum256([]byte("read\n" + m.Wallet.String() + "\n" + m.Raw))
 	first, err := v.replay.Claim(ctx, hex.EncodeToString(sum[:]), v.cfg.Window+v.cfg.Skew+time.Second)
 	if err != nil {
 		return false, fmt.Errorf("first use of a read message: %w", err)
+	}
+	if m.counted != nil {
+		m.counted.Store(true)
 	}
 	return first, nil
 }
