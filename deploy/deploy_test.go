@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -131,24 +132,24 @@ func (m k8s) containerEnv(t *testing.T) (env map[string]string, explicit []strin
 	t.Helper()
 	c := dig(m.deployment, "spec", "template", "spec", "containers", 0)
 	env = map[string]string{}
+	refs := []struct {
+		field, kind, note string
+		defined           map[string]map[string]string
+	}{
+		{"configMapRef", "ConfigMap", "", m.configMaps},
+		{"secretRef", "Secret", " (not even as an example)", m.secrets},
+	}
 	for _, src := range asList(dig(c, "envFrom")) {
-		if name, ok := dig(src, "configMapRef", "name").(string); ok {
-			cm, found := m.configMaps[name]
+		for _, ref := range refs {
+			name, ok := dig(src, ref.field, "name").(string)
+			if !ok {
+				continue
+			}
+			vars, found := ref.defined[name]
 			if !found {
-				t.Fatalf("envFrom names ConfigMap %q, which deploy/k8s does not define", name)
+				t.Fatalf("envFrom names %s %q, which deploy/k8s does not define%s", ref.kind, name, ref.note)
 			}
-			for k, v := range cm {
-				env[k] = v
-			}
-		}
-		if name, ok := dig(src, "secretRef", "name").(string); ok {
-			s, found := m.secrets[name]
-			if !found {
-				t.Fatalf("envFrom names Secret %q, which deploy/k8s does not define (not even as an example)", name)
-			}
-			for k, v := range s {
-				env[k] = v
-			}
+			maps.Copy(env, vars)
 		}
 	}
 	for _, e := range asList(dig(c, "env")) {

@@ -61,14 +61,7 @@ func adminCmd(ctx context.Context, g *globals, sub string, args []string) error 
 	case "audit":
 		return g.adminAudit(ctx, c, id, client.AuditQuery{Limit: *limit, Cursor: *cursor})
 	}
-	if err != nil {
-		return err
-	}
-	if g.json {
-		return g.printJSON(k)
-	}
-	g.printKeys([]client.Key{*k})
-	return nil
+	return g.showKey(k, err)
 }
 
 func (g *globals) adminAudit(ctx context.Context, c *client.Client, id string, q client.AuditQuery) error {

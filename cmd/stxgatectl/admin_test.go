@@ -25,10 +25,7 @@ func runAdmin(t *testing.T, env map[string]string, args ...string) (int, string,
 
 func TestAdminSuspendUnsuspendGetAudit(t *testing.T) {
 	gw := testgateway.Start(t, func(c *config.Config) { c.OperatorToken = adminTestToken })
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.Key(t, testgateway.PrivA)
 	key, _, err := gw.App.Keys.Create(context.Background(), apikey.CreateInput{
 		Wallet: k.Address(stacks.Mainnet).String(), Name: "bot", Permissions: []string{"execute"}})
 	if err != nil {

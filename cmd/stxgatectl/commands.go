@@ -590,14 +590,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			return err
 		}
 		k, _, err := c.GetKey(ctx, id)
-		if err != nil {
-			return err
-		}
-		if g.json {
-			return g.printJSON(k)
-		}
-		g.printKeys([]client.Key{*k})
-		return nil
+		return g.showKey(k, err)
 	case "update":
 		id, err := keyID()
 		if err != nil {
@@ -621,14 +614,7 @@ func keysCmd(ctx context.Context, g *globals, sub string, args []string) error {
 			return err
 		}
 		k, _, err := c.UpdateKey(ctx, id, r)
-		if err != nil {
-			return err
-		}
-		if g.json {
-			return g.printJSON(k)
-		}
-		g.printKeys([]client.Key{*k})
-		return nil
+		return g.showKey(k, err)
 	default: // revoke
 		id, err := keyID()
 		if err != nil {
@@ -654,6 +640,18 @@ func (g *globals) printNewKey(k *client.CreatedKey) {
 	fmt.Fprintf(g.out, "api key:     %s\nkey id:      %s\nname:        %s\npermissions: %s\nrate limits: %d/minute, %d/hour, %d/day\n",
 		k.APIKey, k.KeyID, k.Name, joinPermissions(k.Permissions), k.RateLimits.Minute, k.RateLimits.Hour, k.RateLimits.Day)
 	fmt.Fprintln(g.errOut, "The API key is shown only once: store it now (e.g. export STXGATE_API_KEY=...).")
+}
+
+// showKey prints k (as JSON with --json), or returns err from the call that read it.
+func (g *globals) showKey(k *client.Key, err error) error {
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return g.printJSON(k)
+	}
+	g.printKeys([]client.Key{*k})
+	return nil
 }
 
 func (g *globals) printKeys(keys []client.Key) {

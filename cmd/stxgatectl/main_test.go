@@ -387,10 +387,7 @@ func TestValidForTakesDays(t *testing.T) {
 // refused before anything is signed (issue 13 items 1 and 2).
 func TestSignedCommandsBindToTheGateway(t *testing.T) {
 	g := testgateway.Start(t, func(c *config.Config) { c.Network, c.Domain = stacks.Testnet, "cli.example" })
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.Key(t, testgateway.PrivA)
 	c := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_PRIVATE_KEY": testgateway.PrivA}}
 	r := c.run("", "keys", "create", "--name", "testnet bot", "--permissions", "execute")
 	if r.code != 0 || !strings.HasPrefix(field(t, r.stdout, "api key"), "ck_test_") {

@@ -55,10 +55,7 @@ func nextLine(t *testing.T, lines <-chan string) string {
 // 130 when interrupted.
 func TestOrdersWatch(t *testing.T) {
 	g := testgateway.Start(t)
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.Key(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
 	c := &cli{t: t, env: map[string]string{"STXGATE_URL": g.URL, "STXGATE_PRIVATE_KEY": testgateway.PrivA}}
 

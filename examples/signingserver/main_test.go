@@ -22,11 +22,8 @@ const token = "test-token-0123456789"
 func TestSigningServer(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wallet := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	k := testgateway.Key(t, testgateway.PrivA)
+	wallet := g.Wallet(t, k)
 	key, _, err := wallet.CreateKey(ctx, client.CreateKeyRequest{Name: "signing server", Permissions: []client.Permission{"create"}})
 	if err != nil {
 		t.Fatal(err)

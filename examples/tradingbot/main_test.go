@@ -16,7 +16,6 @@ import (
 
 	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // priceFeed serves the prices in turn (the last one forever) on loopback.
@@ -33,11 +32,8 @@ func priceFeed(t *testing.T, prices ...string) (*httptest.Server, *atomic.Int32)
 // setup makes the wallet's client and an API key with perms on g.
 func setup(t *testing.T, g *testgateway.Gateway, perms ...client.Permission) (*client.Client, string) {
 	t.Helper()
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wallet := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	k := testgateway.Key(t, testgateway.PrivA)
+	wallet := g.Wallet(t, k)
 	key, _, err := wallet.CreateKey(context.Background(), client.CreateKeyRequest{Name: "tradingbot", Permissions: perms})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // The wallet reads its trail (all of it, or one key's) page by page; the
@@ -17,11 +16,8 @@ func TestAuditAndAdminCalls(t *testing.T) {
 	const token = "op_sdk_0123456789abcdef0123456789abcdef"
 	gw := testgateway.Start(t, func(c *config.Config) { c.OperatorToken = token })
 	ctx := context.Background()
-	k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := gw.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+	k := testgateway.Key(t, testgateway.PrivA)
+	c := gw.Wallet(t, k)
 	created, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,20 +31,6 @@ import (
 
 var txidPattern = regexp.MustCompile(`^0x[0-9a-f]{64}$`)
 
-func mustKey(t testing.TB, hexKey string) *stacks.PrivateKey {
-	t.Helper()
-	k, err := stacks.ParsePrivateKey(hexKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func walletClient(t testing.TB, g *testgateway.Gateway, k *stacks.PrivateKey, opts ...client.Option) *client.Client {
-	t.Helper()
-	return g.Client(t, append([]client.Option{client.WithSigner(client.PrivateKeySigner{Key: k})}, opts...)...)
-}
-
 func order1(uuid string) client.NewOrder {
 	return client.NewOrder{UUID: uuid, InputToken: testgateway.SBTC, OutputToken: testgateway.WSTX,
 		AmountIn: "1000000", TargetPrice: "0.30", Direction: "gt", ConditionToken: testgateway.SBTC}
@@ -72,9 +58,9 @@ func apiError(t *testing.T, err error, status int, message string) *client.APIEr
 func TestKeyLifecycle(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	k := mustKey(t, testgateway.PrivA)
+	k := testgateway.Key(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
-	w := walletClient(t, g, k)
+	w := g.Wallet(t, k)
 
 	created, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "My Trading Bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
 	if err != nil {
@@ -149,14 +135,14 @@ func TestKeyLifecycle(t *testing.T) {
 func TestOrdersWithKeyAndSignature(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	k := mustKey(t, testgateway.PrivA)
+	k := testgateway.Key(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
-	w := walletClient(t, g, k)
+	w := g.Wallet(t, k)
 	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot := walletClient(t, g, k, client.WithAPIKey(key.APIKey)) // signs orders, acts with the key
+	bot := g.Wallet(t, k, client.WithAPIKey(key.APIKey)) // signs orders, acts with the key
 
 	t.Run("CreateSignatureOnlyWithDefaults", func(t *testing.T) {
 		o, _, err := w.CreateOrder(ctx, client.NewOrder{InputToken: testgateway.SBTC, OutputToken: testgateway.WSTX,
@@ -275,8 +261,8 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 func TestTypedErrors(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	ka, kb := mustKey(t, testgateway.PrivA), mustKey(t, testgateway.PrivB)
-	a, b := walletClient(t, g, ka), walletClient(t, g, kb)
+	ka, kb := testgateway.Key(t, testgateway.PrivA), testgateway.Key(t, testgateway.PrivB)
+	a, b := g.Wallet(t, ka), g.Wallet(t, kb)
 	keyA, _, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "a", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +288,7 @@ func TestTypedErrors(t *testing.T) {
 		apiError(t, err, 401, "Invalid API key")
 	})
 	t.Run("StaleSignature401", func(t *testing.T) {
-		stale := walletClient(t, g, ka, client.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+		stale := g.Wallet(t, ka, client.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
 		_, _, err := stale.ListKeys(ctx)
 		apiError(t, err, 401, "Message expired")
 	})
@@ -417,7 +403,7 @@ func TestTypedErrors(t *testing.T) {
 func TestRateLimitedAndRetry(t *testing.T) {
 	g := testgateway.Start(t, testgateway.Limits(2, 1000, 10000))
 	ctx := context.Background()
-	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	w := g.Wallet(t, testgateway.Key(t, testgateway.PrivA))
 	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "slow", Permissions: []client.Permission{"execute"}})
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +443,7 @@ func TestRateLimitPerCall(t *testing.T) {
 	const n = 25
 	g := testgateway.Start(t, testgateway.Limits(n, 1000, 10000))
 	ctx := context.Background()
-	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	w := g.Wallet(t, testgateway.Key(t, testgateway.PrivA))
 	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "racing", Permissions: []client.Permission{client.PermissionExecute}})
 	if err != nil {
 		t.Fatal(err)
@@ -518,7 +504,7 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 func TestSigners(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	k := mustKey(t, testgateway.PrivA)
+	k := testgateway.Key(t, testgateway.PrivA)
 
 	var digests atomic.Int32
 	kms, err := client.NewHashSigner(k.PublicKey(), func(_ context.Context, digest [32]byte) (string, error) {
@@ -589,8 +575,8 @@ func (m messageOnly) SignMessage(_ context.Context, msg []byte) (string, error) 
 func TestTestnetGateway(t *testing.T) {
 	g := testgateway.Start(t, func(c *config.Config) { c.Network = stacks.Testnet })
 	ctx := context.Background()
-	k := mustKey(t, testgateway.PrivA)
-	w := walletClient(t, g, k, client.WithNetwork(stacks.Testnet))
+	k := testgateway.Key(t, testgateway.PrivA)
+	w := g.Wallet(t, k, client.WithNetwork(stacks.Testnet))
 	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "testnet", Permissions: []client.Permission{"create", "execute"}})
 	if err != nil {
 		t.Fatal(err)
@@ -600,7 +586,7 @@ func TestTestnetGateway(t *testing.T) {
 	}
 	n := order1("testnet-1")
 	n.InputToken, n.OutputToken, n.ConditionToken = "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-b", "ST1PQHQKV0RJXZFY1DGX8MNSNYVE3VGZJSRTPGZGM.token-a"
-	o, _, err := walletClient(t, g, k, client.WithNetwork(stacks.Testnet), client.WithAPIKey(key.APIKey)).CreateOrder(ctx, n)
+	o, _, err := g.Wallet(t, k, client.WithNetwork(stacks.Testnet), client.WithAPIKey(key.APIKey)).CreateOrder(ctx, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -672,7 +658,7 @@ func TestNewTakesTheGatewaysSettings(t *testing.T) {
 		c.Network, c.Domain, c.SIP018Name, c.SIP018Version = stacks.Testnet, "bots.example", "stxgate-test", "2"
 	})
 	ctx := context.Background()
-	k := mustKey(t, testgateway.PrivA)
+	k := testgateway.Key(t, testgateway.PrivA)
 	signer := &recordingSigner{PrivateKeySigner: client.PrivateKeySigner{Key: k}}
 	c := g.Client(t, client.WithSigner(signer))
 	if c.Network() != stacks.Testnet || c.Domain() != (stacks.Domain{Name: "stxgate-test", Version: "2", ChainID: 2147483648}) {
@@ -790,7 +776,7 @@ func (r *recordingSigner) messages() []string {
 func TestOrderDecodesTheGatewaysView(t *testing.T) {
 	g := testgateway.Start(t)
 	ctx := context.Background()
-	w := walletClient(t, g, mustKey(t, testgateway.PrivA))
+	w := g.Wallet(t, testgateway.Key(t, testgateway.PrivA))
 	created, _, err := w.CreateOrder(ctx, order1("view-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -810,7 +796,7 @@ func TestOrderDecodesTheGatewaysView(t *testing.T) {
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("decode %s: %v", body.Data, err)
 	}
-	want := client.Terms{Owner: mustKey(t, testgateway.PrivA).Address(stacks.Mainnet).String(), InputToken: testgateway.SBTC,
+	want := client.Terms{Owner: testgateway.Key(t, testgateway.PrivA).Address(stacks.Mainnet).String(), InputToken: testgateway.SBTC,
 		OutputToken: testgateway.WSTX, AmountIn: "1000000", TargetPrice: "0.30", Direction: client.DirectionGT,
 		ConditionToken: testgateway.SBTC, Recipient: created.Owner}
 	if got.UUID != "view-1" || got.Terms != want || got.Status != client.StatusOpen || !got.ValidTo.Equal(created.ValidTo) {

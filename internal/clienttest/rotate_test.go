@@ -16,7 +16,7 @@ import (
 func TestRotateKey(t *testing.T) {
 	gw := testgateway.Start(t)
 	ctx := context.Background()
-	c := walletClient(t, gw, mustKey(t, testgateway.PrivA), client.WithClock(gw.Clock.Now)) // signs on the gateway's clock
+	c := gw.Wallet(t, testgateway.Key(t, testgateway.PrivA), client.WithClock(gw.Clock.Now)) // signs on the gateway's clock
 	old, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute", "read"}, IPAllowlist: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestRotateKey(t *testing.T) {
 func TestReadKeyClient(t *testing.T) {
 	gw := testgateway.Start(t)
 	ctx := context.Background()
-	c := walletClient(t, gw, mustKey(t, testgateway.PrivA))
+	c := gw.Wallet(t, testgateway.Key(t, testgateway.PrivA))
 	reader, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "monitor", Permissions: []client.Permission{"read"}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestReadKeyClient(t *testing.T) {
 		t.Fatalf("rotate without a signer: %v", err)
 	}
 	// With both a signer and a key, the wallet signs (the key need not read).
-	both := walletClient(t, gw, mustKey(t, testgateway.PrivA), client.WithAPIKey(bot.APIKey))
+	both := gw.Wallet(t, testgateway.Key(t, testgateway.PrivA), client.WithAPIKey(bot.APIKey))
 	if keys, _, err := both.ListKeys(ctx); err != nil || len(keys) != 2 {
 		t.Fatalf("signed list: %+v, %v", keys, err)
 	}

@@ -817,3 +817,26 @@ func checkSettledOnce(t testing.TB, rows map[string]orderRow, rel *relayer, allo
 		}
 	}
 }
+
+// startLoad runs one load worker a goroutine: newWorker(i) sets worker i up
+// and returns its step, called with n = 0, 1, … until the returned stop is
+// called (which waits for every worker) or 30 s (a bound) have passed.
+func startLoad(workers int, newWorker func(i int) func(n int)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range workers {
+		step := newWorker(i)
+		wg.Go(func() {
+			deadline := time.Now().Add(30 * time.Second) // bound
+			for n := 0; time.Now().Before(deadline); n++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				step(n)
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
+}

@@ -202,56 +202,44 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 	for i := range pools {
 		pools[i] = createOrders(t, g, w, key, fmt.Sprintf("pre%d", i), 20)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range pools {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := httpClient(false)
-			h := map[string]string{"X-API-Key": key}
-			pool, known := pools[i], pools[i][0]
-			retry := false                               // pool[0]'s last execute got a 503
-			deadline := time.Now().Add(30 * time.Second) // bound
-			for n := 0; time.Now().Before(deadline); n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				uuid := fmt.Sprintf("load%d-%d", i, n)
-				p := phase.get()
-				r := do(c, "POST", g.url+"/api/v1/orders/new", w.orderBody(t, uuid), h)
-				check("create", p, r)
-				mu.Lock()
-				created[uuid] = r.Status
-				mu.Unlock()
-				if r.Status == http.StatusCreated {
-					pool = append(pool, uuid)
-				}
-				if len(pool) > 0 {
-					p = phase.get()
-					r = do(c, "POST", g.url+"/api/v1/orders/"+pool[0]+"/execute", "", h)
-					check(map[bool]string{false: "execute", true: "retry"}[retry], p, r)
-					if r.Status == http.StatusOK {
-						var b struct{ TxID string }
-						_ = json.Unmarshal([]byte(r.Body), &b)
-						mu.Lock()
-						filledBy[pool[0]] = b.TxID
-						mu.Unlock()
-					}
-					// A 503'd execute is tried again (400 if it or reconciliation got there first).
-					if retry = r.Status == http.StatusServiceUnavailable; !retry {
-						pool = pool[1:]
-					}
-				}
-				p = phase.get()
-				check("self", p, do(c, "GET", g.url+"/api/v1/api-keys/self", "", h))
-				p = phase.get()
-				check("get", p, do(c, "GET", g.url+"/api/v1/orders/"+known, "", nil))
+	stopLoad := startLoad(len(pools), func(i int) func(n int) {
+		c := httpClient(false)
+		h := map[string]string{"X-API-Key": key}
+		pool, known := pools[i], pools[i][0]
+		retry := false // pool[0]'s last execute got a 503
+		return func(n int) {
+			uuid := fmt.Sprintf("load%d-%d", i, n)
+			p := phase.get()
+			r := do(c, "POST", g.url+"/api/v1/orders/new", w.orderBody(t, uuid), h)
+			check("create", p, r)
+			mu.Lock()
+			created[uuid] = r.Status
+			mu.Unlock()
+			if r.Status == http.StatusCreated {
+				pool = append(pool, uuid)
 			}
-		}()
-	}
+			if len(pool) > 0 {
+				p = phase.get()
+				r = do(c, "POST", g.url+"/api/v1/orders/"+pool[0]+"/execute", "", h)
+				check(map[bool]string{false: "execute", true: "retry"}[retry], p, r)
+				if r.Status == http.StatusOK {
+					var b struct{ TxID string }
+					_ = json.Unmarshal([]byte(r.Body), &b)
+					mu.Lock()
+					filledBy[pool[0]] = b.TxID
+					mu.Unlock()
+				}
+				// A 503'd execute is tried again (400 if it or reconciliation got there first).
+				if retry = r.Status == http.StatusServiceUnavailable; !retry {
+					pool = pool[1:]
+				}
+			}
+			p = phase.get()
+			check("self", p, do(c, "GET", g.url+"/api/v1/api-keys/self", "", h))
+			p = phase.get()
+			check("get", p, do(c, "GET", g.url+"/api/v1/orders/"+known, "", nil))
+		}
+	})
 
 	time.Sleep(800 * time.Millisecond)
 	phase.set("1→2 cutting")
@@ -275,8 +263,7 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 	recoveredIn := time.Since(restoredAt)
 	phase.set("4 recovered")
 	time.Sleep(800 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stopLoad()
 
 	// Reconciliation finishes what the cut interrupted; then the rows, read
 	// straight from PostgreSQL, must be consistent.

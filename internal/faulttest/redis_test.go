@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,44 +100,32 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 		name := map[*gateway]string{closed: "default", open: "fail-open"}[g]
 		clients = append(clients, &client{gw: g, name: name, pool: createOrders(t, g, w, key, fmt.Sprintf("pre%d", i), 25)})
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, cl := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := httpClient(false)
-			h := map[string]string{"X-API-Key": key}
-			known := cl.pool[len(cl.pool)-1]             // an order that exists, for the public read
-			deadline := time.Now().Add(30 * time.Second) // bound
-			for n := 0; time.Now().Before(deadline); n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				u := fmt.Sprintf("load%d-%d", i, n)
-				p := phase.get()
-				r := do(c, "POST", cl.gw.url+"/api/v1/orders/new", w.orderBody(t, u), h)
-				check(cl.name, "create", true, p, r)
-				if r.Status == http.StatusCreated {
-					cl.pool = append(cl.pool, u)
-				}
-				if len(cl.pool) > 0 {
-					p = phase.get()
-					r = do(c, "POST", cl.gw.url+"/api/v1/orders/"+cl.pool[0]+"/execute", "", h)
-					check(cl.name, "execute", true, p, r)
-					if r.Status == http.StatusOK {
-						cl.pool = cl.pool[1:]
-					}
-				}
-				p = phase.get()
-				check(cl.name, "self", false, p, do(c, "GET", cl.gw.url+"/api/v1/api-keys/self", "", h))
-				p = phase.get()
-				check(cl.name, "get", false, p, do(c, "GET", cl.gw.url+"/api/v1/orders/"+known, "", nil))
+	stopLoad := startLoad(len(clients), func(i int) func(n int) {
+		cl, c := clients[i], httpClient(false)
+		h := map[string]string{"X-API-Key": key}
+		known := cl.pool[len(cl.pool)-1] // an order that exists, for the public read
+		return func(n int) {
+			u := fmt.Sprintf("load%d-%d", i, n)
+			p := phase.get()
+			r := do(c, "POST", cl.gw.url+"/api/v1/orders/new", w.orderBody(t, u), h)
+			check(cl.name, "create", true, p, r)
+			if r.Status == http.StatusCreated {
+				cl.pool = append(cl.pool, u)
 			}
-		}()
-	}
+			if len(cl.pool) > 0 {
+				p = phase.get()
+				r = do(c, "POST", cl.gw.url+"/api/v1/orders/"+cl.pool[0]+"/execute", "", h)
+				check(cl.name, "execute", true, p, r)
+				if r.Status == http.StatusOK {
+					cl.pool = cl.pool[1:]
+				}
+			}
+			p = phase.get()
+			check(cl.name, "self", false, p, do(c, "GET", cl.gw.url+"/api/v1/api-keys/self", "", h))
+			p = phase.get()
+			check(cl.name, "get", false, p, do(c, "GET", cl.gw.url+"/api/v1/orders/"+known, "", nil))
+		}
+	})
 
 	time.Sleep(800 * time.Millisecond)
 	phase.set("1→2 killing")
@@ -167,8 +154,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	recoveredIn := time.Since(recoverStart)
 	phase.set("4 recovered")
 	time.Sleep(800 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stopLoad()
 	readyUp := do(httpClient(false), "GET", closed.url+"/readyz", "", nil)
 
 	tl.log(t, "Redis SIGKILLed under load, then restarted empty on the same port (phases by request start → end):")

@@ -90,6 +90,16 @@ func run(b *Batcher[string, string], ctx context.Context, ins ...string) func() 
 	return func() []answer { wg.Wait(); return answers }
 }
 
+// holdingFirst is a one-slot batcher whose first call ("first") is in flight,
+// held at the gate; first waits for that call's answer.
+func holdingFirst() (g *gate, b *Batcher[string, string], first func() []answer) {
+	g = newGate(true)
+	b = New(g.flush, Options[string]{InFlight: 1})
+	first = run(b, context.Background(), "first")
+	<-g.entered // "first" holds the only slot
+	return g, b, first
+}
+
 func TestAloneGoesAtOnce(t *testing.T) {
 	g := newGate(false)
 	b := New(g.flush, Options[string]{})
@@ -176,10 +186,7 @@ func TestQueuedCallsShareTheNextBatch(t *testing.T) {
 
 // A call whose context ended while it waited for a batch is never written.
 func TestCallCancelledBeforeItsBatchIsNotSent(t *testing.T) {
-	g := newGate(true)
-	b := New(g.flush, Options[string]{InFlight: 1})
-	first := run(b, context.Background(), "first")
-	<-g.entered
+	g, b, first := holdingFirst()
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := run(b, ctx, "gone")
 	kept := run(b, context.Background(), "kept")
@@ -295,10 +302,7 @@ func TestLeaderFlushKeepsDeadlineNotCancellation(t *testing.T) {
 // goroutine) and whose context ends meanwhile gets the batch's outcome, not
 // its cancellation: what it is told matches what was written.
 func TestCancelledCallInFlightGetsTheBatchOutcome(t *testing.T) {
-	g := newGate(true)
-	b := New(g.flush, Options[string]{InFlight: 1})
-	first := run(b, context.Background(), "first")
-	<-g.entered // "first" holds the only slot
+	g, b, first := holdingFirst()
 	ctx, cancel := context.WithCancel(context.Background())
 	ride := run(b, ctx, "ride", "ok")
 	queued(t, b, 2)
@@ -320,10 +324,7 @@ func TestCancelledCallInFlightGetsTheBatchOutcome(t *testing.T) {
 // A queued call whose context ends returns at once, without waiting for the
 // batch in flight, and is never written.
 func TestCancelledQueuedCallReturnsAtOnce(t *testing.T) {
-	g := newGate(true)
-	b := New(g.flush, Options[string]{InFlight: 1})
-	first := run(b, context.Background(), "first")
-	<-g.entered
+	g, b, first := holdingFirst()
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := run(b, ctx, "gone")
 	queued(t, b, 1)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
-	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // A client that hangs up while its request waits on PostgreSQL is one INFO
@@ -31,11 +30,8 @@ func TestClientGoneIsLogged499AtInfo(t *testing.T) {
 	t.Run("KeyedCancel", func(t *testing.T) {
 		g := testgateway.Start(t)
 		ctx := context.Background()
-		k, err := stacks.ParsePrivateKey(testgateway.PrivA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		owner := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		k := testgateway.Key(t, testgateway.PrivA)
+		owner := g.Wallet(t, k)
 		key, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "cancel"}})
 		if err != nil {
 			t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/stxgate/stxgate/internal/syncbuf"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/pkg/client"
+	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
 // Fixed test wallets (shared/vectors: the stacks.js doc key and Clarinet's wallet_1).
@@ -149,4 +150,20 @@ func NewClient(t testing.TB, url string, opts ...client.Option) *client.Client {
 func (g *Gateway) Client(t testing.TB, opts ...client.Option) *client.Client {
 	t.Helper()
 	return NewClient(t, g.URL, opts...)
+}
+
+// Key parses a hex private key (PrivA, PrivB); a bad one fails t.
+func Key(t testing.TB, hexKey string) *stacks.PrivateKey {
+	t.Helper()
+	k, err := stacks.ParsePrivateKey(hexKey)
+	if err != nil {
+		t.Fatalf("testgateway: key: %v", err)
+	}
+	return k
+}
+
+// Wallet is an SDK client of g that signs as k's wallet (client.WithSigner).
+func (g *Gateway) Wallet(t testing.TB, k *stacks.PrivateKey, opts ...client.Option) *client.Client {
+	t.Helper()
+	return g.Client(t, append([]client.Option{client.WithSigner(client.PrivateKeySigner{Key: k})}, opts...)...)
 }

@@ -20,7 +20,8 @@ type OrderEventFilter struct {
 	Owner string // only this wallet's orders; "" for every order
 	// After resumes after this event id: every later event is replayed (the
 	// gateway keeps them at least 24 h), then the stream goes on live. 0
-	// starts with the next change, unless Replay is set.
+	// starts live, at the newest event the gateway has seen (one committed
+	// a moment before connecting may still come), unless Replay is set.
 	After int64
 	// Replay makes After count when it is 0 too: the stream starts with
 	// every event the gateway still keeps, from the very first, then goes

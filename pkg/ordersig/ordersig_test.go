@@ -16,41 +16,26 @@ import (
 func orderFromFields(t *testing.T, fields []vecField) Order {
 	t.Helper()
 	var o Order
+	text := map[string]*string{"owner": &o.Owner, "input-token": &o.InputToken, "output-token": &o.OutputToken,
+		"amount-in": &o.AmountIn, "target-price": &o.TargetPrice, "direction": &o.Direction,
+		"condition-token": &o.ConditionToken, "recipient": &o.Recipient, "uuid": &o.UUID}
+	times := map[string]*int64{"valid-from": &o.ValidFrom, "valid-to": &o.ValidTo}
 	seen := map[string]bool{}
 	for _, f := range fields {
 		seen[f.Name] = true
-		switch f.Name {
-		case "owner":
-			o.Owner = f.Value
-		case "input-token":
-			o.InputToken = f.Value
-		case "output-token":
-			o.OutputToken = f.Value
-		case "amount-in":
-			o.AmountIn = f.Value
-		case "target-price":
-			o.TargetPrice = f.Value
-		case "direction":
-			o.Direction = f.Value
-		case "condition-token":
-			o.ConditionToken = f.Value
-		case "recipient":
-			o.Recipient = f.Value
-		case "uuid":
-			o.UUID = f.Value
-		case "valid-from", "valid-to":
-			n, err := strconv.ParseInt(f.Value, 10, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", f.Name, err)
-			}
-			if f.Name == "valid-from" {
-				o.ValidFrom = n
-			} else {
-				o.ValidTo = n
-			}
-		default:
+		if p, ok := text[f.Name]; ok {
+			*p = f.Value
+			continue
+		}
+		p, ok := times[f.Name]
+		if !ok {
 			t.Fatalf("unexpected field %q", f.Name)
 		}
+		n, err := strconv.ParseInt(f.Value, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		*p = n
 	}
 	if len(seen) != 11 {
 		t.Fatalf("order has %d fields, want 11", len(seen))

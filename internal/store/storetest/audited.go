@@ -60,9 +60,7 @@ func RunAudited(t *testing.T, newStores NewStores) {
 
 	t.Run("KeyChangesWriteTheirEvents", func(t *testing.T) {
 		s := newStores(t)
-		if err := s.Keys.InsertKey(ctx, newKey("ak1", "SPAUD", base), 25, ev(audit.KeyCreated, "wallet:SPAUD")); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s.Keys, newKey("ak1", "SPAUD", base), 25, ev(audit.KeyCreated, "wallet:SPAUD"))
 		if _, err := s.Keys.UpdateKey(ctx, "ak1", func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil },
 			ev(audit.KeyRevoked, "wallet:SPAUD")); err != nil {
 			t.Fatal(err)
@@ -80,9 +78,7 @@ func RunAudited(t *testing.T, newStores NewStores) {
 		if _, err := s.Keys.KeyByID(ctx, "ak2"); err != apikey.ErrNotFound {
 			t.Fatalf("key stored without its event: %v", err)
 		}
-		if err := s.Keys.InsertKey(ctx, newKey("ak3", "SPAUD", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s.Keys, newKey("ak3", "SPAUD", base), 25, nil)
 		if _, err := s.Keys.UpdateKey(ctx, "ak3", func(k *apikey.Key) error { k.Name = "changed"; return nil },
 			ev("key.deleted", "wallet:SPAUD")); err == nil {
 			t.Fatal("update with an unknown event succeeded")
@@ -95,9 +91,7 @@ func RunAudited(t *testing.T, newStores NewStores) {
 
 	t.Run("RotationWritesBothEvents", func(t *testing.T) {
 		s := newStores(t)
-		if err := s.Keys.InsertKey(ctx, newKey("ar1", "SPAUD", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s.Keys, newKey("ar1", "SPAUD", base), 25, nil)
 		if _, err := s.Keys.RotateKey(ctx, "ar1", successor("ar2", at), inherit(nil, at),
 			ev(audit.KeyRotated, "wallet:SPAUD"), ev(audit.KeyCreated, "wallet:SPAUD")); err != nil {
 			t.Fatal(err)
@@ -110,9 +104,7 @@ func RunAudited(t *testing.T, newStores NewStores) {
 	t.Run("RefusedRotationEventStoresNothing", func(t *testing.T) {
 		s := newStores(t)
 		k := newKey("ar3", "SPAUD", base)
-		if err := s.Keys.InsertKey(ctx, k, 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s.Keys, k, 25, nil)
 		for name, evs := range map[string][2]*audit.Event{
 			"RotatedEventRefused": {ev(audit.KeyRotated, ""), ev(audit.KeyCreated, "wallet:SPAUD")},
 			"CreatedEventRefused": {ev(audit.KeyRotated, "wallet:SPAUD"), ev("key.born", "wallet:SPAUD")},

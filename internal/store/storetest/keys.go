@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/audit"
 )
 
 // NewKeyStore returns an empty store for one test.
@@ -34,6 +35,15 @@ func newKey(id, wallet string, created time.Time) *apikey.Key {
 		Limits:        apikey.Limits{Minute: 100, Hour: 1000, Day: 10000},
 		CreatedAt:     created,
 		UpdatedAt:     created,
+	}
+}
+
+// mustInsertKey inserts k (at most maxActive active keys of its wallet, with
+// event e) or fails t.
+func mustInsertKey(t *testing.T, s apikey.Store, k *apikey.Key, maxActive int, e *audit.Event) {
+	t.Helper()
+	if err := s.InsertKey(context.Background(), k, maxActive, e); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -69,9 +79,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 			t.Fatalf("empty store: %d hashes, newest %v, %v; want none, zero time", len(all), newest, err)
 		}
 		for _, id := range []string{"h1", "h2", "h3"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25, nil); err != nil {
-				t.Fatal(err)
-			}
+			mustInsertKey(t, s, newKey(id, "SPW1", base), 25, nil)
 		}
 		all, first, err := s.KeyHashes(ctx, time.Time{})
 		if err != nil {
@@ -81,9 +89,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		if len(all) != 3 || !want[all[0]] || !want[all[1]] || !want[all[2]] || all[0] == all[1] || all[1] == all[2] || all[0] == all[2] {
 			t.Fatalf("every key: %x, want the three hashes", all)
 		}
-		if err := s.InsertKey(ctx, newKey("h4", "SPW1", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("h4", "SPW1", base), 25, nil)
 		since, next, err := s.KeyHashes(ctx, first)
 		if err != nil {
 			t.Fatal(err)
@@ -115,9 +121,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 
 	t.Run("DuplicateRejected", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("k1", "SPW1", base), 25, nil)
 		dupHash := newKey("k2", "SPW1", base)
 		dupHash.Hash = sha256.Sum256([]byte("k1"))
 		for name, k := range map[string]*apikey.Key{"SameID": newKey("k1", "SPW2", base), "SameHash": dupHash} {
@@ -130,13 +134,9 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("ListByWalletOldestFirst", func(t *testing.T) {
 		s := newStore(t)
 		for i, id := range []string{"c", "a", "b"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base.Add(time.Duration(i)*time.Second)), 25, nil); err != nil {
-				t.Fatal(err)
-			}
+			mustInsertKey(t, s, newKey(id, "SPW1", base.Add(time.Duration(i)*time.Second)), 25, nil)
 		}
-		if err := s.InsertKey(ctx, newKey("other", "SPW2", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("other", "SPW2", base), 25, nil)
 		keys, err := s.KeysByWallet(ctx, "SPW1")
 		if err != nil {
 			t.Fatal(err)
@@ -157,16 +157,12 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("MaxActiveCountsOnlyActiveUnexpired", func(t *testing.T) {
 		s := newStore(t)
 		for i := range 2 {
-			if err := s.InsertKey(ctx, newKey(fmt.Sprint("a", i), "SPW1", base), 3, nil); err != nil {
-				t.Fatal(err)
-			}
+			mustInsertKey(t, s, newKey(fmt.Sprint("a", i), "SPW1", base), 3, nil)
 		}
 		expired := newKey("expired", "SPW1", base)
 		past := base.Add(-time.Second)
 		expired.ExpiresAt = &past
-		if err := s.InsertKey(ctx, expired, 0, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, expired, 0, nil)
 		if err := s.InsertKey(ctx, newKey("a2", "SPW1", base), 3, nil); err != nil {
 			t.Fatalf("third active key: %v", err)
 		}
@@ -208,9 +204,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("UpdateAppliesAndKeepsImmutables", func(t *testing.T) {
 		s := newStore(t)
 		k := newKey("k1", "SPW1", base)
-		if err := s.InsertKey(ctx, k, 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, k, 25, nil)
 		at := base.Add(time.Minute)
 		got, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error {
 			k.Name = "renamed"
@@ -240,9 +234,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("UpdateErrorChangesNothing", func(t *testing.T) {
 		s := newStore(t)
 		k := newKey("k1", "SPW1", base)
-		if err := s.InsertKey(ctx, k, 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, k, 25, nil)
 		boom := errors.New("boom")
 		if _, err := s.UpdateKey(ctx, "k1", func(k *apikey.Key) error { k.Name = "changed"; return boom }, nil); !errors.Is(err, boom) {
 			t.Fatalf("got %v, want boom", err)
@@ -253,9 +245,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 
 	t.Run("ConcurrentUpdatesSerialise", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("k1", "SPW1", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("k1", "SPW1", base), 25, nil)
 		const n = 50
 		var wg sync.WaitGroup
 		for range n {
@@ -276,9 +266,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	t.Run("AddUsageAccumulates", func(t *testing.T) {
 		s := newStore(t)
 		for _, id := range []string{"k1", "k2"} {
-			if err := s.InsertKey(ctx, newKey(id, "SPW1", base), 25, nil); err != nil {
-				t.Fatal(err)
-			}
+			mustInsertKey(t, s, newKey(id, "SPW1", base), 25, nil)
 		}
 		t1, t2 := base.Add(time.Minute), base.Add(2*time.Minute)
 		err := s.AddUsage(ctx, []apikey.UsageDelta{

@@ -55,9 +55,7 @@ func runRotate(t *testing.T, newStore NewKeyStore) {
 		old.Permissions = []apikey.Permission{apikey.PermExecute, apikey.PermRead}
 		old.Limits = apikey.Limits{Minute: 7, Hour: 70, Day: 700}
 		old.IPAllowlist = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-		if err := s.InsertKey(ctx, old, 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, old, 25, nil)
 		end := at.Add(10 * time.Minute)
 		next := successor("r2", at)
 		got, err := s.RotateKey(ctx, "r1", next, inherit(&end, at), nil, nil)
@@ -89,9 +87,7 @@ func runRotate(t *testing.T, newStore NewKeyStore) {
 
 	t.Run("RotateWithoutGraceRevokes", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("r1", "SPW1", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("r1", "SPW1", base), 25, nil)
 		got, err := s.RotateKey(ctx, "r1", successor("r2", at), inherit(nil, at), nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -104,9 +100,7 @@ func runRotate(t *testing.T, newStore NewKeyStore) {
 	t.Run("RotateErrorChangesNothing", func(t *testing.T) {
 		s := newStore(t)
 		old := newKey("r1", "SPW1", base)
-		if err := s.InsertKey(ctx, old, 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, old, 25, nil)
 		boom := errors.New("boom")
 		_, err := s.RotateKey(ctx, "r1", successor("r2", at), func(o, n *apikey.Key) error {
 			_ = inherit(nil, at)(o, n)
@@ -136,9 +130,7 @@ func runRotate(t *testing.T, newStore NewKeyStore) {
 	t.Run("RotatedKeyNoLongerCountsAsActive", func(t *testing.T) {
 		s := newStore(t)
 		for i := range 2 {
-			if err := s.InsertKey(ctx, newKey(fmt.Sprint("m", i), "SPW1", base), 2, nil); err != nil {
-				t.Fatal(err)
-			}
+			mustInsertKey(t, s, newKey(fmt.Sprint("m", i), "SPW1", base), 2, nil)
 		}
 		end := at.Add(time.Hour)
 		if _, err := s.RotateKey(ctx, "m0", successor("m0b", at), inherit(&end, at), nil, nil); err != nil {
@@ -158,9 +150,7 @@ func runRotate(t *testing.T, newStore NewKeyStore) {
 
 	t.Run("ConcurrentRotationsOfOneKeyOneWins", func(t *testing.T) {
 		s := newStore(t)
-		if err := s.InsertKey(ctx, newKey("c0", "SPW1", base), 25, nil); err != nil {
-			t.Fatal(err)
-		}
+		mustInsertKey(t, s, newKey("c0", "SPW1", base), 25, nil)
 		const n = 20
 		var won, lost atomic.Int32
 		var wg sync.WaitGroup
