@@ -24,10 +24,7 @@ func TestSigningServer(t *testing.T) {
 	ctx := context.Background()
 	k := testgateway.Key(t, testgateway.PrivA)
 	wallet := g.Wallet(t, k)
-	key, _, err := wallet.CreateKey(ctx, client.CreateKeyRequest{Name: "signing server", Permissions: []client.Permission{"create"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, wallet, "signing server", "create")
 	s := &Server{
 		Gateway: g.Client(t, client.WithAPIKey(key.APIKey), client.WithSigner(client.PrivateKeySigner{Key: k})),
 		Token:   token,

@@ -34,10 +34,7 @@ func setup(t *testing.T, g *testgateway.Gateway, perms ...client.Permission) (*c
 	t.Helper()
 	k := testgateway.Key(t, testgateway.PrivA)
 	wallet := g.Wallet(t, k)
-	key, _, err := wallet.CreateKey(context.Background(), client.CreateKeyRequest{Name: "tradingbot", Permissions: perms})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, wallet, "tradingbot", perms...)
 	return wallet, key.APIKey
 }
 

@@ -18,10 +18,7 @@ func TestAuditAndAdminCalls(t *testing.T) {
 	ctx := context.Background()
 	k := testgateway.Key(t, testgateway.PrivA)
 	c := gw.Wallet(t, k)
-	created, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := testgateway.NewKey(t, c, "bot", "execute")
 	operator := gw.Client(t, client.WithOperatorToken(token))
 	if _, _, err := operator.AdminSuspendKey(ctx, created.KeyID, "sdk test"); err != nil {
 		t.Fatal(err)
@@ -35,7 +32,7 @@ func TestAuditAndAdminCalls(t *testing.T) {
 	if _, _, err := gw.Client(t, client.WithOperatorToken(" ")).AdminGetKey(ctx, created.KeyID); !errors.Is(err, client.ErrNoOperatorToken) {
 		t.Fatalf("blank operator token: %v", err)
 	}
-	_, _, err = gw.Client(t, client.WithOperatorToken("op_wrong")).AdminGetKey(ctx, created.KeyID)
+	_, _, err := gw.Client(t, client.WithOperatorToken("op_wrong")).AdminGetKey(ctx, created.KeyID)
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 401 || apiErr.Code != client.CodeOperatorToken {
 		t.Fatalf("wrong operator token: %v", err)

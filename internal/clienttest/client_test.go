@@ -62,10 +62,7 @@ func TestKeyLifecycle(t *testing.T) {
 	addr := k.Address(stacks.Mainnet).String()
 	w := g.Wallet(t, k)
 
-	created, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "My Trading Bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := testgateway.NewKey(t, w, "My Trading Bot", "create", "execute", "cancel")
 	if !strings.HasPrefix(created.APIKey, "ck_live_") || created.KeyID == "" || created.ID != created.KeyID ||
 		created.WalletAddress != addr || created.Name != "My Trading Bot" || created.Status != "active" ||
 		created.RateLimit != 100 || created.RateLimits != (client.Limits{Minute: 100, Hour: 1000, Day: 10000}) ||
@@ -138,10 +135,7 @@ func TestOrdersWithKeyAndSignature(t *testing.T) {
 	k := testgateway.Key(t, testgateway.PrivA)
 	addr := k.Address(stacks.Mainnet).String()
 	w := g.Wallet(t, k)
-	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "execute", "cancel"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, w, "bot", "create", "execute", "cancel")
 	bot := g.Wallet(t, k, client.WithAPIKey(key.APIKey)) // signs orders, acts with the key
 
 	t.Run("CreateSignatureOnlyWithDefaults", func(t *testing.T) {
@@ -263,14 +257,8 @@ func TestTypedErrors(t *testing.T) {
 	ctx := context.Background()
 	ka, kb := testgateway.Key(t, testgateway.PrivA), testgateway.Key(t, testgateway.PrivB)
 	a, b := g.Wallet(t, ka), g.Wallet(t, kb)
-	keyA, _, err := a.CreateKey(ctx, client.CreateKeyRequest{Name: "a", Permissions: []client.Permission{"create", "execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyB, _, err := b.CreateKey(ctx, client.CreateKeyRequest{Name: "b", Permissions: []client.Permission{"execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyA := testgateway.NewKey(t, a, "a", "create", "execute")
+	keyB := testgateway.NewKey(t, b, "b", "execute")
 	if _, _, err := a.CreateOrder(ctx, order1("typed-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -404,10 +392,7 @@ func TestRateLimitedAndRetry(t *testing.T) {
 	g := testgateway.Start(t, testgateway.Limits(2, 1000, 10000))
 	ctx := context.Background()
 	w := g.Wallet(t, testgateway.Key(t, testgateway.PrivA))
-	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "slow", Permissions: []client.Permission{"execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, w, "slow", "execute")
 	var sent atomic.Int32
 	counting := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
 		sent.Add(1)
@@ -444,10 +429,7 @@ func TestRateLimitPerCall(t *testing.T) {
 	g := testgateway.Start(t, testgateway.Limits(n, 1000, 10000))
 	ctx := context.Background()
 	w := g.Wallet(t, testgateway.Key(t, testgateway.PrivA))
-	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "racing", Permissions: []client.Permission{client.PermissionExecute}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, w, "racing", client.PermissionExecute)
 	bot := g.Client(t, client.WithAPIKey(key.APIKey))
 	type result struct {
 		resp *client.Response
@@ -519,10 +501,7 @@ func TestSigners(t *testing.T) {
 		t.Fatalf("HashSigner address %s", kms.Address(stacks.Mainnet))
 	}
 	c := g.Client(t, client.WithSigner(kms))
-	key, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "kms", Permissions: []client.Permission{"create"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, c, "kms", "create")
 	so, err := c.SignOrder(ctx, order1("kms-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -577,10 +556,7 @@ func TestTestnetGateway(t *testing.T) {
 	ctx := context.Background()
 	k := testgateway.Key(t, testgateway.PrivA)
 	w := g.Wallet(t, k, client.WithNetwork(stacks.Testnet))
-	key, _, err := w.CreateKey(ctx, client.CreateKeyRequest{Name: "testnet", Permissions: []client.Permission{"create", "execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, w, "testnet", "create", "execute")
 	if !strings.HasPrefix(key.APIKey, "ck_test_") || !strings.HasPrefix(key.WalletAddress, "ST") {
 		t.Fatalf("testnet key %+v", key)
 	}
@@ -669,10 +645,7 @@ func TestNewTakesTheGatewaysSettings(t *testing.T) {
 		info.Settlement != client.SettlementSimulated || !slices.Contains(info.Permissions, client.PermissionExecute) {
 		t.Fatalf("info %+v", info)
 	}
-	key, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bound", Permissions: []client.Permission{client.PermissionCreate}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testgateway.NewKey(t, c, "bound", client.PermissionCreate)
 	if key.WalletAddress != k.Address(stacks.Testnet).String() || !strings.HasPrefix(key.APIKey, "ck_test_") {
 		t.Fatalf("key %+v", key)
 	}

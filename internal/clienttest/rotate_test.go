@@ -75,14 +75,8 @@ func TestReadKeyClient(t *testing.T) {
 	gw := testgateway.Start(t)
 	ctx := context.Background()
 	c := gw.Wallet(t, testgateway.Key(t, testgateway.PrivA))
-	reader, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "monitor", Permissions: []client.Permission{"read"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot, _, err := c.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := testgateway.NewKey(t, c, "monitor", "read")
+	bot := testgateway.NewKey(t, c, "bot", "execute")
 	monitor := gw.Client(t, client.WithAPIKey(reader.APIKey))
 	keys, _, err := monitor.ListKeys(ctx)
 	if err != nil || len(keys) != 2 || keys[0].KeyID != reader.KeyID || keys[1].KeyID != bot.KeyID {

@@ -32,10 +32,7 @@ func TestClientGoneIsLogged499AtInfo(t *testing.T) {
 		ctx := context.Background()
 		k := testgateway.Key(t, testgateway.PrivA)
 		owner := g.Wallet(t, k)
-		key, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"create", "cancel"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		key := testgateway.NewKey(t, owner, "bot", "create", "cancel")
 		bot := g.Client(t, client.WithSigner(client.PrivateKeySigner{Key: k}), client.WithAPIKey(key.APIKey))
 		if _, _, err := bot.CreateOrder(ctx, client.NewOrder{UUID: "gone-2", InputToken: testgateway.SBTC,
 			OutputToken: testgateway.WSTX, AmountIn: "1000000", TargetPrice: "0.30", Direction: "gt",

@@ -19,6 +19,7 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit/redislimit"
 	"github.com/stxgate/stxgate/internal/redisconn"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -173,10 +174,7 @@ func TestRedisCluster(t *testing.T) {
 		owner1 := g1.Client(t, client.WithSigner(w))
 		owner2 := g2.Client(t, client.WithSigner(w))
 
-		created, _, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "bot", Permissions: []client.Permission{"execute"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		created := testgateway.NewKey(t, owner1, "bot", "execute")
 		bots := []*client.Client{g1.Client(t, client.WithAPIKey(created.APIKey)), g2.Client(t, client.WithAPIKey(created.APIKey))}
 
 		// 20 concurrent requests over both gateways: exactly the limit of 8 pass.
@@ -201,10 +199,7 @@ func TestRedisCluster(t *testing.T) {
 		}
 
 		// A second key (fresh limits), cached by both gateways, then revoked on g2.
-		k2, _, err := owner1.CreateKey(ctx, client.CreateKeyRequest{Name: "doomed", Permissions: []client.Permission{"cancel"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		k2 := testgateway.NewKey(t, owner1, "doomed", "cancel")
 		d1, d2 := g1.Client(t, client.WithAPIKey(k2.APIKey)), g2.Client(t, client.WithAPIKey(k2.APIKey))
 		for _, c := range []*client.Client{d1, d2} {
 			if _, _, err := c.Self(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/client"
 )
 
@@ -37,10 +38,7 @@ func TestPublicReadsUseReplica(t *testing.T) {
 	g := startInProcess(t, cfg, app.Options{})
 	w := signer(t)
 	owner := g.Client(t, client.WithSigner(w))
-	k, _, err := owner.CreateKey(ctx, client.CreateKeyRequest{Name: "trader", Permissions: []client.Permission{"create", "execute"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.NewKey(t, owner, "trader", "create", "execute")
 	trader := g.Client(t, client.WithAPIKey(k.APIKey), client.WithSigner(w))
 	o, _, err := trader.CreateOrder(ctx, newOrder(t))
 	if err != nil {

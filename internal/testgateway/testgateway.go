@@ -167,3 +167,14 @@ func (g *Gateway) Wallet(t testing.TB, k *stacks.PrivateKey, opts ...client.Opti
 	t.Helper()
 	return g.Client(t, append([]client.Option{client.WithSigner(client.PrivateKeySigner{Key: k})}, opts...)...)
 }
+
+// NewKey creates an API key named name with perms for the wallet that w
+// signs as (a failure fails t).
+func NewKey(t testing.TB, w *client.Client, name string, perms ...client.Permission) *client.CreatedKey {
+	t.Helper()
+	k, _, err := w.CreateKey(context.Background(), client.CreateKeyRequest{Name: name, Permissions: perms})
+	if err != nil {
+		t.Fatalf("testgateway: create key %q: %v", name, err)
+	}
+	return k
+}
