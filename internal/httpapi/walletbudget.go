@@ -76,14 +76,25 @@ func (s *Server) chargeWallets(next echo.HandlerFunc) echo.HandlerFunc {
 
 // chargeWallet counts a successful signed request. The answer is already
 // sent: a limiter failure here is logged, not reported.
+//
+// A reusable read message is counted at its first success only, on any
+// instance: the limiter sets its marker and counts in one atomic step
+// (AllowOnce), and this instance then remembers it was counted.
 func (s *Server) chargeWallet(ctx context.Context, ch *walletCharge) {
+	subject := keyauth.WalletSubject(ch.wallet)
+	var err error
 	if ch.reusable && ch.msg != nil {
-		first, err := s.wallets.FirstUse(ctx, ch.msg)
-		if err == nil && !first {
-			return // counted when this message was first used
+		marker, ttl, counted := s.wallets.ReadOnce(ch.msg)
+		if counted {
+			return
 		}
+		if _, err = s.limiter.AllowOnce(ctx, subject, s.walletPolicy(), marker, ttl); err == nil {
+			s.wallets.Counted(ch.msg)
+		}
+	} else {
+		_, err = s.limiter.Allow(ctx, subject, s.walletPolicy())
 	}
-	if _, err := s.limiter.Allow(ctx, keyauth.WalletSubject(ch.wallet), s.walletPolicy()); err != nil {
+	if err != nil {
 		s.log.Warn("wallet budget not counted: rate limiter unreachable", slog.Any("error", err))
 	}
 }

@@ -157,9 +157,10 @@ func TestBadIDsAreNotFoundNever500(t *testing.T) {
 
 // Issue 16 item 4: a wallet-signed read naming its wallet in
 // X-Wallet-Address reads the wallet's budget in the round trip of its per-IP
-// limit; only its first success adds a second (the count) and asks the replay
-// store whether it is the first use. A replay of the same read is one limiter
-// round trip: the instance remembers that the message was counted. Round trips are the limiter's and the
+// limit; only its first success adds a second: the count, which sets the
+// message's marker in the same script call (AllowOnce). A replay of the same
+// read is one limiter round trip: the instance remembers that the message was
+// counted. Round trips are the limiter's and the
 // replay store's pipelines, counted one request at a time.
 func TestSignedReadLimitRoundTrips(t *testing.T) {
 	g := newGateway(t)
@@ -190,7 +191,7 @@ func TestSignedReadLimitRoundTrips(t *testing.T) {
 		limiter, replay float64
 		remaining       string
 	}{
-		{2, 1, "59"}, // the IP limit with the wallet's budget read, then the count
+		{2, 0, "59"}, // the IP limit with the wallet's budget read, then the count (marker and count in one script call)
 		{1, 0, "58"}, // a replay: the IP limit with the budget read, not counted again (the header counts the request, as every answer does)
 		{1, 0, "58"}, // and the instance remembers the message was counted: no replay-store round trip either
 	} {

@@ -14,6 +14,7 @@ type Memory struct {
 	now      func() time.Time
 	subjects map[string]*memSubject
 	ops      int
+	onces    map[string]time.Time // AllowOnce markers: subject NUL marker -> expiry
 }
 
 type memSubject struct {
@@ -29,7 +30,20 @@ type memWindow struct {
 
 // NewMemory returns a limiter on clock now.
 func NewMemory(now func() time.Time) *Memory {
-	return &Memory{now: now, subjects: make(map[string]*memSubject)}
+	return &Memory{now: now, subjects: make(map[string]*memSubject), onces: make(map[string]time.Time)}
+}
+
+// AllowOnce implements Limiter.
+func (m *Memory) AllowOnce(_ context.Context, subject string, p Policy, once string, ttl time.Duration) (Decision, error) {
+	m.mu.Lock()
+	now, k := m.now(), subject+"\x00"+once
+	exp, seen := m.onces[k]
+	first := !seen || !now.Before(exp)
+	if first {
+		m.onces[k] = now.Add(ttl)
+	}
+	m.mu.Unlock()
+	return m.run(subject, p, first), nil
 }
 
 // Allow implements Limiter.
@@ -175,6 +189,11 @@ func (m *Memory) sweep(now time.Time) {
 	for k, s := range m.subjects {
 		if !s.expires.IsZero() && now.After(s.expires) {
 			delete(m.subjects, k)
+		}
+	}
+	for k, exp := range m.onces {
+		if !now.Before(exp) {
+			delete(m.onces, k)
 		}
 	}
 }

@@ -119,6 +119,11 @@ type Limiter interface {
 	// AllowAndPeek is Allow of one subject and Peek of another in one round
 	// trip: a signed request's per-IP limit and its wallet's budget.
 	AllowAndPeek(ctx context.Context, allow string, ap Policy, peek string, pp Policy) (allowed, peeked Decision, err error)
+	// AllowOnce is Allow the first time marker once is presented for
+	// subject within ttl, and Peek after that, in one round trip: a re-used
+	// read message counts against its wallet once, on any instance. The
+	// marker is set even when the request is refused.
+	AllowOnce(ctx context.Context, subject string, p Policy, once string, ttl time.Duration) (Decision, error)
 	// Bump increments the subject's generation (revocation, updates) and
 	// returns the new value.
 	Bump(ctx context.Context, subject string) (int64, error)

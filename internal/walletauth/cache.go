@@ -13,8 +13,8 @@ import (
 // message) then skips the recovery and the parse of the same text — and
 // nothing else. The wallet, action, window, network, domain and publicKey
 // checks still run on every request, and single-use (state-changing)
-// actions never enter it. An entry also remembers that FirstUse asked the
-// replay store about the message (walletauth.go).
+// actions never enter it. An entry also remembers that the message was
+// counted against its wallet (ReadOnce, walletauth.go).
 
 // ReusableActions are the read-only actions whose verification is
 // remembered; every other action is single use.

@@ -237,51 +237,39 @@ func TestCacheKeyOneDefinition(t *testing.T) {
 	}
 }
 
-// countingReplay counts Claim calls.
-type countingReplay struct {
-	ReplayStore
-	calls int
-}
-
-func (r *countingReplay) Claim(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	r.calls++
-	return r.ReplayStore.Claim(ctx, id, ttl)
-}
-
-// A re-used read message asks the replay store whether it is used for the
-// first time once per instance: the answers after that come from memory.
-func TestFirstUseAsksTheReplayStoreOnce(t *testing.T) {
+// A re-used read message is counted against its wallet once: its marker
+// (ratelimit.Limiter.AllowOnce) is the same on every instance, and an
+// instance that counted it remembers, so later uses send nothing.
+func TestReadOnceRemembersCounting(t *testing.T) {
 	f := newCacheFixture(t)
-	replay := &countingReplay{ReplayStore: f.v.replay}
-	f.v.replay = replay
 	ctx := context.Background()
 	env := f.envelope(ActionListKeys, "")
-	for i, want := range []bool{true, false, false, false} {
-		m, err := f.v.Verify(ctx, env, ActionListKeys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, err := f.v.FirstUse(ctx, m)
-		if err != nil || first != want {
-			t.Fatalf("use %d: first %v, %v; want %v", i+1, first, err, want)
-		}
+	m, err := f.v.Verify(ctx, env, ActionListKeys)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if replay.calls != 1 {
-		t.Fatalf("%d replay store calls, want 1", replay.calls)
+	marker, ttl, counted := f.v.ReadOnce(m)
+	sum := sha256.Sum256([]byte("read\n" + f.wallet + "\n" + env.Message))
+	if counted || marker != hex.EncodeToString(sum[:]) || ttl != 5*time.Minute+30*time.Second+time.Second {
+		t.Fatalf("first use: %q %v %v", marker, ttl, counted)
 	}
-	// Another instance (its own memory, the same store) asks once, and
-	// learns the message was counted already.
-	other := NewVerifier(f.v.cfg, replay, func() time.Time { return f.clock })
+	f.v.Counted(m)
 	for range 2 {
-		m, err := other.Verify(ctx, env, ActionListKeys)
+		again, err := f.v.Verify(ctx, env, ActionListKeys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first, err := other.FirstUse(ctx, m); err != nil || first {
-			t.Fatalf("first %v, %v on the other instance; want false", first, err)
+		if _, _, counted := f.v.ReadOnce(again); !counted {
+			t.Fatal("a counted message is not remembered as counted")
 		}
 	}
-	if replay.calls != 2 {
-		t.Fatalf("%d replay store calls, want 2", replay.calls)
+	// Another instance (its own memory) sends the same marker.
+	other := NewVerifier(f.v.cfg, f.v.replay, func() time.Time { return f.clock })
+	om, err := other.Verify(ctx, env, ActionListKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, counted := other.ReadOnce(om); counted || got != marker {
+		t.Fatalf("other instance: %q %v, want %q false", got, counted, marker)
 	}
 }

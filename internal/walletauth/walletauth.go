@@ -57,8 +57,8 @@ type Message struct {
 	PublicKey []byte // recovered, 33 bytes
 	fields    map[string]json.RawMessage
 
-	// counted is shared by every copy of a remembered read message:
-	// FirstUse has asked the replay store about it (nil: not remembered).
+	// counted is shared by every copy of a remembered read message: it has
+	// been counted against its wallet (Counted; nil: not remembered).
 	counted *atomic.Bool
 }
 
@@ -250,28 +250,27 @@ func (v *Verifier) Claim(ctx context.Context, m *Message) error {
 	return nil
 }
 
-// FirstUse reports whether m (wallet and text) is used for the first time as
-// a reusable read message, and remembers it for the window: a wallet's budget
-// counts a read message once, however often it is replayed. The record is
-// apart from Claim's, so a read never consumes a single-use message.
-//
-// Once this instance has asked, it answers from memory for as long as it
-// remembers the verified message (cache.go): the message has been counted by
-// then, here or on another instance, so a re-used list signature costs no
-// round trip after its answer.
-func (v *Verifier) FirstUse(ctx context.Context, m *Message) (bool, error) {
+// ReadOnce is what counting a reusable read message against its wallet
+// once needs (ratelimit.Limiter.AllowOnce): its marker, a hash of the wallet
+// and the text (any signature encoding of one text is one message), and how
+// long to keep it — the window. counted reports that this instance counted
+// it already, for as long as it remembers the verified message (cache.go):
+// then nothing needs sending, and a re-used list signature costs no round
+// trip after its answer.
+func (v *Verifier) ReadOnce(m *Message) (marker string, ttl time.Duration, counted bool) {
 	if m.counted != nil && m.counted.Load() {
-		return false, nil
+		return "", 0, true
 	}
 	sum := sha256.Sum256([]byte("read\n" + m.Wallet.String() + "\n" + m.Raw))
-	first, err := v.replay.Claim(ctx, hex.EncodeToString(sum[:]), v.cfg.Window+v.cfg.Skew+time.Second)
-	if err != nil {
-		return false, fmt.Errorf("first use of a read message: %w", err)
-	}
+	return hex.EncodeToString(sum[:]), v.cfg.Window + v.cfg.Skew + time.Second, false
+}
+
+// Counted records that m was counted (AllowOnce answered), here or on
+// another instance: ReadOnce reports it from now on.
+func (v *Verifier) Counted(m *Message) {
 	if m.counted != nil {
 		m.counted.Store(true)
 	}
-	return first, nil
 }
 
 // checkTime applies the window. A refusal says the window and the server's

@@ -372,3 +372,35 @@ func TestAllowAndPeek(t *testing.T) {
 		})
 	}
 }
+
+// AllowOnce counts a marker once however many instances present it at once,
+// peeks for every later presentation, and counts another marker again.
+func TestAllowOnceCountsEachMarkerOnce(t *testing.T) {
+	for _, im := range impls(t) {
+		t.Run(im.name, func(t *testing.T) {
+			lims := []ratelimit.Limiter{im.new(), im.new()}
+			subject, ctx, p := fresh("once"), context.Background(), std(100, 1000, 10000)
+			var wg sync.WaitGroup
+			for i := range 50 {
+				wg.Go(func() {
+					if _, err := lims[i%2].AllowOnce(ctx, subject, p, "m1", time.Minute); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			d, err := lims[0].Peek(ctx, subject, p)
+			if err != nil || d.Windows[0].Remaining != 99 {
+				t.Fatalf("after 50 presentations of one marker: remaining %d, %v; want 99", d.Windows[0].Remaining, err)
+			}
+			d, err = lims[1].AllowOnce(ctx, subject, p, "m2", time.Minute)
+			if err != nil || !d.Allowed || d.Windows[0].Remaining != 98 {
+				t.Fatalf("a second marker: %+v, %v; want counted (98 remaining)", d, err)
+			}
+			d, err = lims[0].AllowOnce(ctx, subject, p, "m2", time.Minute)
+			if err != nil || !d.Allowed || d.Windows[0].Remaining != 98 {
+				t.Fatalf("the second marker again: %+v, %v; want a peek (98 remaining)", d, err)
+			}
+		})
+	}
+}

@@ -118,6 +118,18 @@ func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.P
 	return ds[0], ds[1], nil
 }
 
+// AllowOnce implements Limiter: the marker is set by the limiter script
+// itself, so marking and counting are one atomic step and one round trip.
+func (r *Limiter) AllowOnce(ctx context.Context, subject string, p ratelimit.Policy, once string, ttl time.Duration) (ratelimit.Decision, error) {
+	args := scriptArgs(p, true)
+	args[0] = limiterscript.OnceFlag(max(1, ttl.Milliseconds()))
+	out, err := r.calls.Do(ctx, []scriptCall{{keys: append(r.keys(subject), limiterscript.OnceKey(r.prefix, subject, once)), args: args}})
+	if err != nil {
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+	}
+	return decision(out[0], p)
+}
+
 // Bump implements Limiter. The generation is set to a fresh random value
 // rather than incremented, so a Redis restart that lost it can never bring
 // back a value some instance cached earlier (no ABA); it only has to outlive

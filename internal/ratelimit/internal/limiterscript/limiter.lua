@@ -1,6 +1,7 @@
 -- Sliding-window limiter: check and record one request in every window at once.
 -- KEYS[1] state (a binary string, below), KEYS[2] generation counter; both share a hash tag.
--- ARGV[1] record (1) or peek (0); ARGV[2] number of windows; then per window: granularity in ms,
+-- ARGV[1] record (1), peek (0), or record once ('o' and a TTL in ms: KEYS[3] is the marker);
+-- ARGV[2] number of windows; then per window: granularity in ms,
 -- bucket count N, limit. One more argument, if present, is the clock in ms (tests); else Redis TIME.
 --
 -- State, big-endian: a version byte (3), the window count and a 16-bit sum of the windows' N+1
@@ -17,6 +18,11 @@
 -- until enough would leave for one more (usually the first).
 -- Returns {allowed, now_ms, generation, then per window: remaining, reset_ms, retry_after_ms}.
 local record = ARGV[1] == '1'
+if string.sub(ARGV[1], 1, 1) == 'o' then
+  -- Record once: only if the marker KEYS[3] (same hash tag) was absent; it is
+  -- set for the milliseconds after the 'o'.
+  record = redis.call('SET', KEYS[3], '1', 'NX', 'PX', string.sub(ARGV[1], 2)) ~= false
+end
 local nw = tonumber(ARGV[2])
 local now
 if ARGV[3 + 3 * nw] then

@@ -23,6 +23,16 @@ func Keys(prefix, subject string) []string {
 	return []string{tag + ":rl", tag + ":gen"}
 }
 
+// OnceKey is the marker key of AllowOnce: the subject's hash tag, so the
+// script still touches one slot.
+func OnceKey(prefix, subject, once string) string {
+	return prefix + "{" + subject + "}:once:" + once
+}
+
+// OnceFlag is the first argument that records only if the marker is absent,
+// and sets it for ttlMs.
+func OnceFlag(ttlMs int64) string { return "o" + strconv.FormatInt(ttlMs, 10) }
+
 // Args are the script's arguments for n windows: record (1) or peek (0), n,
 // then the granularity (ms), bucket count and limit of each window i.
 func Args(record bool, n int, window func(i int) (granularityMs int64, buckets, limit int)) []any {
