@@ -148,6 +148,11 @@ bench-bin:
 	  $(GO) -C $(FLOORS_SRC) build -o $(CURDIR)/bin/ceilings . || exit 1; \
 	else echo "$(FLOORS_SRC) is absent: no floors, the in-tree ceilings stand in"; rm -f bin/ceilings; fi
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@# execute-stacks runs the test Stacks node (Node.js): its npm packages and the contract project's, as .ci/run installs them.
+	@if command -v npm >/dev/null; then \
+	  test -d $(TESTNODE)/node_modules || (cd $(TESTNODE) && npm ci --no-audit --no-fund --prefer-offline) || exit 1; \
+	  test -d contracts/node_modules || (cd contracts && npm ci --no-audit --no-fund --prefer-offline) || exit 1; \
+	else echo "npm is missing: the report will say execute-stacks was not measured"; fi
 
 .PHONY: bench
 bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (under 10 minutes)

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
+	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -41,6 +42,7 @@ type bench struct {
 	dbB    *pgxpool.Pool // the scale database
 
 	gwA, gwB, ceil *proc
+	stacks         *stacksBench // execute-stacks (stacks.go)
 	pprofA, pprofB string
 	pprofCeil      string
 	floors         *floors
@@ -63,6 +65,11 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	t0 := time.Now()
 	b := &bench{s: s, prefix: "stxgate-bench:" + loadkit.RandomHex(4) + ":", loadStart: loadAvg()}
 	var err error
+	// The test Stacks node starts in the background (simnet takes 10–40 s).
+	var launched <-chan func() (*testnode.Node, func(), time.Duration, error)
+	if s.stacks && s.profileDir == "" {
+		launched = launchNode()
+	}
 	if b.dir, err = os.MkdirTemp("", "stxgate-bench-"); err != nil {
 		return nil, err
 	}
@@ -93,10 +100,10 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	dsnB, _ := loadkit.WithDatabase(s.dbURL, scaleDB)
 
 	logf("starting gateways and the ceiling server (logs in %s)", b.dir)
-	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.prefix+"a:"); err != nil {
+	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.prefix+"a:", nil); err != nil {
 		return b, err
 	}
-	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.prefix+"b:"); err != nil {
+	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.prefix+"b:", nil); err != nil {
 		return b, err
 	}
 	self, err := os.Executable()
@@ -152,6 +159,17 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 			}
 		}
 	}
+	if launched != nil {
+		if err := b.setupStacks(ctx, launched); err != nil {
+			return b, err
+		}
+	} else {
+		why := "-stacks=false"
+		if s.profileDir != "" {
+			why = "-profile"
+		}
+		b.stacks = &stacksBench{note: why}
+	}
 	bench := s.wallets * s.keysPer
 	if b.dbB, err = pgxpool.New(ctx, dsnB); err != nil {
 		return b, err
@@ -180,7 +198,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 
 // startGateway runs the real binary (or, for -profile, the pprof twin) with
 // high limits so the limiter admits, on a free loopback port.
-func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*proc, string, error) {
+func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string, extra map[string]string) (*proc, string, error) {
 	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, "", err
@@ -190,6 +208,9 @@ func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string) (*pr
 		"STXGATE_RATE_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_RATE_LIMIT_HOUR=" + itoa(b.s.hour), "STXGATE_RATE_LIMIT_DAY=" + itoa(b.s.day),
 		"STXGATE_IP_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_WALLET_LIMIT_MINUTE=" + itoa(b.s.minute), "STXGATE_PUBLIC_LIMIT_MINUTE=" + itoa(b.s.minute),
 		"STXGATE_LOG_LEVEL=warn", "STXGATE_METRICS_LISTEN=off",
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
 	}
 	path, args, pprofAddr := b.s.gateway, []string(nil), ""
 	if b.s.profileDir != "" {
@@ -213,6 +234,7 @@ func (b *bench) teardown() {
 	for _, p := range []*proc{b.gwA, b.gwB, b.ceil} {
 		p.stop()
 	}
+	b.stacks.stop()
 	if f := b.floors; f != nil && f.shared {
 		f.self.stop()
 		f.exec.stop()
@@ -332,13 +354,14 @@ func (p *phaseRec) perRequest(cores float64) float64 {
 	return cores * p.CPU.Wall / float64(p.Res.Sent)
 }
 
-// xacts is the bench database's committed plus rolled-back transactions:
+// xacts is the bench databases' committed plus rolled-back transactions
+// (the 1,000-key one and execute-stacks'):
 // the phase's delta, divided by its requests, says how many transactions a
 // request of the scenario costs (other work on the database is small: a
 // usage flush a second, a maintenance sweep every ten).
 func (b *bench) xacts(ctx context.Context) float64 {
 	var n int64
-	_ = b.admin.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1`, benchDB).Scan(&n)
+	_ = b.admin.QueryRow(ctx, `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::bigint FROM pg_stat_database WHERE datname IN ($1, $2)`, benchDB, stacksDB).Scan(&n)
 	return float64(n)
 }
 
@@ -350,6 +373,7 @@ type Round struct {
 	MemInfo    float64 // bytes per active limiter key, INFO used_memory delta
 	MemSample  float64 // bytes per active limiter key, MEMORY USAGE sample mean
 	PopulateIn time.Duration
+	Stacks     *stacksOutcome // where execute-stacks' orders of this round ended
 }
 
 // mergeRecs pools the slices of one phase: counts and times add up, the
@@ -376,7 +400,7 @@ func mergeRecs(a, b *phaseRec) *phaseRec {
 	}
 	ca, cb := a.CPU, b.CPU
 	cpu := cpuUse{Machine: avg(ca.Machine, cb.Machine), Self: avg(ca.Self, cb.Self), Server: avg(ca.Server, cb.Server),
-		Redis: avg(ca.Redis, cb.Redis), Postgres: avg(ca.Postgres, cb.Postgres), Other: avg(ca.Other, cb.Other),
+		Redis: avg(ca.Redis, cb.Redis), Postgres: avg(ca.Postgres, cb.Postgres), Other: avg(ca.Other, cb.Other), Chain: avg(ca.Chain, cb.Chain),
 		Cores: avg(ca.Cores, cb.Cores), Wall: wa + wb}
 	return &phaseRec{Key: a.Key, Res: m, CPU: cpu, Rate: a.Rate, Xacts: a.Xacts + b.Xacts}
 }
@@ -413,10 +437,16 @@ func (b *bench) measure(ctx context.Context, key string, server *proc, run func(
 	if server != nil {
 		pid = server.pid()
 	}
+	// The test Stacks node's CPU is sampled in every phase: it is idle but
+	// for execute-stacks (and then counted apart from "other").
+	chain := 0
+	if b.stacks.measured() {
+		chain = b.stacks.node.Pid()
+	}
 	x0 := b.xacts(ctx)
-	before := sampleCPU(pid)
+	before := sampleCPU(pid, chain)
 	res, err := run()
-	after := sampleCPU(pid)
+	after := sampleCPU(pid, chain)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
@@ -427,9 +457,13 @@ func (b *bench) measure(ctx context.Context, key string, server *proc, run func(
 		rec.CPU.Other = max(0, rec.CPU.Other-res.ClientCPU.Seconds()/rec.CPU.Wall)
 	}
 	c := rec.CPU
-	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f, other %.2f%s",
+	chainNote := ""
+	if c.Chain > 0.02 {
+		chainNote = fmt.Sprintf(", test node %.2f", c.Chain)
+	}
+	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f%s, other %.2f%s",
 		key, res.Throughput(), fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors,
-		c.Server, c.Self, c.Redis, c.Postgres, c.Other, errNote(res))
+		c.Server, c.Self, c.Redis, c.Postgres, chainNote, c.Other, errNote(res))
 	return rec, ctx.Err()
 }
 
@@ -452,6 +486,17 @@ func (b *bench) estimate(rate float64, first int) int {
 	warmups := b.s.warmup + time.Duration(b.s.slices-1)*b.s.sliceWarmup
 	n := int(rate*(warmups+b.s.duration).Seconds()*1.4) + 4*b.s.conns
 	return min(max(n, 2000), 400_000)
+}
+
+// step is one phase of an interleaved group (rounds' measureSliced).
+type step struct {
+	key    string
+	server *proc
+	run    func(warmup, duration time.Duration) (*Result, error)
+	rate   float64 // paced steps: the offered rate, recorded on the phase
+	// afterSlice runs, untimed, after each slice of the phase; after
+	// once the whole phase is measured.
+	afterSlice, after func() error
 }
 
 // rounds alternates every scenario with its ceiling, rounds times.
@@ -483,6 +528,8 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	// previous round consumed. A pool that runs dry ends its phase early
 	// (reported), which leaves its throughput right.
 	nExec, nFloorExec, nSigned := int(3000*phaseSecs), int(6000*phaseSecs), int(3000*phaseSecs)
+	nStacks := int(150 * phaseSecs)
+	st := b.stacks
 	var out []*Round
 	for r := 1; r <= s.rounds; r++ {
 		round := &Round{N: r, Phases: map[string]*phaseRec{}}
@@ -515,6 +562,15 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err != nil {
 			return nil, err
 		}
+		var stacksRows []orderRow
+		if st.measured() {
+			if stacksRows, err = st.orders(nStacks); err != nil {
+				return nil, err
+			}
+			if err := copyOrders(ctx, st.db, stacksRows, st.keys); err != nil {
+				return nil, err
+			}
+		}
 		signedFile, err := file("signed", signedPool(b.gwA.addr, b.wallets, nSigned).reqs)
 		if err != nil {
 			return nil, err
@@ -526,15 +582,6 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			return nil, err
 		}
 
-		type step struct {
-			key    string
-			server *proc
-			run    func(warmup, duration time.Duration) (*Result, error)
-			rate   float64 // paced steps: the offered rate, recorded on the phase
-			// afterSlice runs, untimed, after each slice of the phase; after
-			// once the whole phase is measured.
-			afterSlice, after func() error
-		}
 		// closedStep is a closed loop driven by wrk over requests in path:
 		// round-robin, or (pool) each once, the phase's slices consuming
 		// the pool in turn.
@@ -645,7 +692,11 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := measureSliced(0, s.duration, closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(start, s.duration, floorExecStep, closedStep("execute", b.gwA, execFile, true, len(execRows))); err != nil {
+		execSteps := []step{floorExecStep, closedStep("execute", b.gwA, execFile, true, len(execRows))}
+		if st.measured() {
+			execSteps = append(execSteps, st.step(ctx, round, stacksRows))
+		}
+		if err := measureSliced(start, s.duration, execSteps...); err != nil {
 			return nil, err
 		}
 		if err := measureSliced(start, s.duration, recoverStep, closedStep("signed", b.gwA, signedFile, true, nSigned),
@@ -660,6 +711,14 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)
 		nFloorExec = b.estimate(round.Phases["floor-execute"].Res.Throughput(), nFloorExec)
 		nSigned = b.estimate(round.Phases["signed"].Res.Throughput(), nSigned)
+		if st.measured() {
+			nStacks = b.estimate(round.Phases["execute-stacks"].Res.Throughput(), nStacks)
+		}
+	}
+	if st.measured() {
+		if err := st.finish(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -845,7 +904,11 @@ func (b *bench) cannedSelf(ctx context.Context) error {
 // also turns autovacuum off and checkpoints after the million-row insert
 // (a checkpoint is cluster-wide, so only that once; failure is tolerated).
 func (b *bench) maintain(ctx context.Context, first bool) error {
-	for _, db := range []*pgxpool.Pool{b.dbA, b.dbB} {
+	dbs := []*pgxpool.Pool{b.dbA, b.dbB}
+	if b.stacks.measured() {
+		dbs = append(dbs, b.stacks.db)
+	}
+	for _, db := range dbs {
 		rows, err := db.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)
 		if err != nil {
 			return fmt.Errorf("list tables: %w", err)

@@ -55,22 +55,27 @@ type settings struct {
 	profileDir string
 
 	quick       bool
-	rounds      int
-	warmup      time.Duration
-	duration    time.Duration
-	paced       time.Duration
-	slices      int           // a phase is measured in this many slices, interleaved with its ceiling's
-	sliceWarmup time.Duration // warm-up of every slice after a phase's first
-	pacedShare  float64
-	lightShare  float64 // the lighter paced load, as a share of ceiling (a)
-	conns       int
-	wallets     int
-	keysPer     int
-	baseKeys    int
-	scaleKeys   int
-	limiterKeys int
-	maxCount    int
-	deadline    time.Duration
+	stacks      bool // execute-stacks: the execute path on stacks settlement against the test node
+	stacksConns int
+	// stacksExecutors: executor accounts of execute-stacks' gateway (a
+	// pool: one key a line in STXGATE_EXECUTOR_KEY_FILE).
+	stacksExecutors int
+	rounds          int
+	warmup          time.Duration
+	duration        time.Duration
+	paced           time.Duration
+	slices          int           // a phase is measured in this many slices, interleaved with its ceiling's
+	sliceWarmup     time.Duration // warm-up of every slice after a phase's first
+	pacedShare      float64
+	lightShare      float64 // the lighter paced load, as a share of ceiling (a)
+	conns           int
+	wallets         int
+	keysPer         int
+	baseKeys        int
+	scaleKeys       int
+	limiterKeys     int
+	maxCount        int
+	deadline        time.Duration
 
 	// Limits of the bench keys: high, so the limiter admits every request
 	// (it still runs the whole script, recording in all three windows).
@@ -92,6 +97,9 @@ func parseSettings(args []string) (settings, error) {
 	rounds := fs.Int("rounds", 0, "rounds of every phase (default 3, quick 1)")
 	dur := fs.Duration("duration", 0, "measured time of a closed-loop phase (default 6s, quick 2s)")
 	fs.IntVar(&s.conns, "conns", 64, "connections per phase")
+	fs.BoolVar(&s.stacks, "stacks", true, "measure execute-stacks (needs node and the npm packages of internal/settlement/stacks/testnode; without them the report says it was not measured)")
+	fs.IntVar(&s.stacksConns, "stacks-conns", 8, "connections of execute-stacks")
+	fs.IntVar(&s.stacksExecutors, "stacks-executors", 4, "executor accounts of execute-stacks' gateway (a pool: one key a line in STXGATE_EXECUTOR_KEY_FILE)")
 	scale := fs.Int("scale-keys", 0, "keys in the scale database (default 1,000,000, quick 50,000)")
 	lim := fs.Int("limiter-keys", 0, "active limiter keys of the scale test (default 100,000, quick 10,000)")
 	if err := fs.Parse(args); err != nil {

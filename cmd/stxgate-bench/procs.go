@@ -112,13 +112,14 @@ type cpuSample struct {
 	server   float64 // the server under load
 	redis    float64
 	postgres float64 // every postgres process (other engineers' tests share them)
+	chain    float64 // the test Stacks node (execute-stacks)
 }
 
 const clockTicks = 100 // USER_HZ on Linux
 
 // sampleCPU reads /proc. Errors leave fields zero: the figures are context,
 // not measurements the ratios depend on.
-func sampleCPU(server int) cpuSample {
+func sampleCPU(server, chain int) cpuSample {
 	s := cpuSample{at: time.Now()}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
@@ -138,6 +139,9 @@ func sampleCPU(server int) cpuSample {
 	s.self = procCPU(os.Getpid())
 	if server > 0 {
 		s.server = procCPU(server)
+	}
+	if chain > 0 {
+		s.chain = procCPU(chain)
 	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -182,6 +186,7 @@ func procCPU(pid int) float64 {
 // cpuUse is what a phase cost, in cores (1.0 = one core busy all along).
 type cpuUse struct {
 	Machine, Self, Server, Redis, Postgres, Other float64
+	Chain                                         float64 // the test Stacks node
 	Cores                                         float64
 	Wall                                          float64 // seconds the sample spans
 }
@@ -198,9 +203,10 @@ func cpuBetween(a, b cpuSample) cpuUse {
 		Server:   (b.server - a.server) / wall,
 		Redis:    (b.redis - a.redis) / wall,
 		Postgres: (b.postgres - a.postgres) / wall,
+		Chain:    (b.chain - a.chain) / wall,
 		Wall:     wall,
 	}
-	u.Other = max(0, u.Machine-u.Self-u.Server-u.Redis-u.Postgres)
+	u.Other = max(0, u.Machine-u.Self-u.Server-u.Redis-u.Postgres-u.Chain)
 	return u
 }
 

@@ -143,9 +143,24 @@ type orderRow struct {
 // signOrders makes n open orders spread over the wallets, signed by their
 // owners (SIP-018, domain stxgate/1/mainnet) on every core, before timing.
 func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error) {
-	domain := stacks.NewDomain("stxgate", "1", stacks.Mainnet)
+	if !sign { // ceiling rows: the same shape, one real signature reused
+		return signOrdersAs(ws, keysPer, n, false, stacks.NewDomain("stxgate", "1", stacks.Mainnet), time.Hour, loadkit.Order)
+	}
+	return signOrdersWith(ws, keysPer, n, stacks.NewDomain("stxgate", "1", stacks.Mainnet), time.Hour, loadkit.Order)
+}
+
+// signOrdersWith makes n open orders shaped by mk, valid from a minute ago
+// for validity, spread over the wallets and signed by their owners under
+// domain on every core.
+func signOrdersWith(ws []*wallet, keysPer, n int, domain stacks.Domain, validity time.Duration,
+	mk func(owner, uuid string, from, to time.Time) ordersig.Order) ([]orderRow, error) {
+	return signOrdersAs(ws, keysPer, n, true, domain, validity, mk)
+}
+
+func signOrdersAs(ws []*wallet, keysPer int, n int, sign bool, domain stacks.Domain, validity time.Duration,
+	mk func(owner, uuid string, from, to time.Time) ordersig.Order) ([]orderRow, error) {
 	now := time.Now()
-	from, to := now.Add(-time.Minute), now.Add(time.Hour)
+	from, to := now.Add(-time.Minute), now.Add(validity)
 	rows := make([]orderRow, n)
 	var (
 		wg       sync.WaitGroup
@@ -154,8 +169,8 @@ func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error)
 		workers  = runtime.GOMAXPROCS(0)
 		anySig   string
 	)
-	if !sign { // ceiling rows: the same shape, one real signature reused
-		s, err := ordersig.Sign(ws[0].key, loadkit.Order(ws[0].addr, "x", from, to), domain)
+	if !sign {
+		s, err := ordersig.Sign(ws[0].key, mk(ws[0].addr, "x", from, to), domain)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +180,7 @@ func signOrders(ws []*wallet, keysPer int, n int, sign bool) ([]orderRow, error)
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				wi := i % len(ws)
-				o := loadkit.Order(ws[wi].addr, client.NewUUID(), from, to)
+				o := mk(ws[wi].addr, client.NewUUID(), from, to)
 				sig := anySig
 				if sign {
 					s, err := ordersig.Sign(ws[wi].key, o, domain)

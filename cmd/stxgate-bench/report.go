@@ -96,6 +96,12 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 		floorsLine = "**not measured** (" + b.floors.note + "): the in-tree ceilings stand in"
 	}
 	p("| floors | %s |", floorsLine)
+	if st := b.stacks; st.measured() {
+		p("| stacks settlement | the test Stacks node (`internal/settlement/stacks/testnode`, the reference contract in clarinet simnet) mining every %s, chaining limit %d per account; %s; execute-stacks on %d connections; node start %s |",
+			stacksBlockInterval, stacksChainLimit, accounts(len(st.executors)), st.conns, st.startTook.Round(100*time.Millisecond))
+	} else {
+		p("| stacks settlement | **execute-stacks not measured**: %s |", strings.ReplaceAll(b.stacks.note, "\n", " "))
+	}
 	p("| data | %s keys in `%s` (%d created through the API), %s keys in `%s`; %s active limiter keys for the scale test |",
 		grouped(s.baseKeys), benchDB, s.wallets*s.keysPer, grouped(s.scaleKeys), scaleDB, grouped(s.limiterKeys))
 	p("| run time | %s (setup %s, of which %s inserting the scale keys) |", took.Round(time.Second), b.setupTook.Round(time.Second), b.fillTook.Round(time.Second))
@@ -175,6 +181,10 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	}
 	row("keyed", "`GET /api/v1/api-keys/self` with `X-API-Key`", "floor-self", self, keyedRatio)
 	row("execute", "`POST /api/v1/orders/:uuid/execute` with `X-API-Key`, fresh orders", "floor-execute", exec, execRatio)
+	if b.stacks.measured() {
+		row("execute-stacks", fmt.Sprintf("the same on `stacks` settlement: the gateway signs and broadcasts each order's contract call to the test node (%d connections)", b.stacks.conns),
+			"floor-execute", exec, median(across(rounds, ratio("execute-stacks", "floor-execute"))))
+	}
 	row("signed-reuse", "`GET /api/v1/api-keys`, wallet-signed, one header set per wallet re-used", "floor-recover", rec, reuseRatio)
 	row("signed", "`GET /api/v1/api-keys`, wallet-signed, a distinct message each", "floor-recover", rec, signedRatio)
 	row("floor-self", self, "", "", 0)
@@ -246,8 +256,8 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	p("")
 	p("CPU time each process spent per request, warm-up included (medians over rounds), and the transactions each request cost the bench database (`pg_stat_database`; backends publish their counts at most once a second, so this reads up to ~20 %% low). Steadier than throughput on a shared machine, though contention inflates CPU time too.")
 	p("")
-	p("| phase | server | load generator | Redis | PostgreSQL | PostgreSQL transactions (≈) | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
-	p("|---|--:|--:|--:|--:|--:|--:|--:|")
+	p("| phase | server | load generator | Redis | PostgreSQL | test Stacks node | PostgreSQL transactions (≈) | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, k := range rounds[0].Order {
 		per := func(f func(cpuUse) float64) string {
 			return fmt.Sprintf("%.0f µs", median(across(rounds, func(r *Round) float64 {
@@ -262,15 +272,20 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 				return rec.Xacts / float64(max(1, rec.Res.Sent))
 			})))
 		}
-		p("| %s | %s | %s | %s | %s | %s | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
+		chain := "–"
+		if k == "execute-stacks" {
+			chain = per(func(c cpuUse) float64 { return c.Chain })
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
 			per(func(c cpuUse) float64 { return c.Self }), per(func(c cpuUse) float64 { return c.Redis }),
-			per(func(c cpuUse) float64 { return c.Postgres }), xacts,
+			per(func(c cpuUse) float64 { return c.Postgres }), chain, xacts,
 			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Machine })),
 			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Other })))
 	}
 	p("")
 	p("The load generator is wrk for the closed loops and the tool's Go client for the paced phases. floor-recover's own process is counted in the load generator column (it is the work), the others' servers in the server column. \"Other processes\" is the machine's busy CPU not spent by this run's processes, Redis or PostgreSQL: other people's work (Redis and PostgreSQL are shared too, so their columns may include some).")
 	p("")
+	b.stacksSection(p, rounds)
 
 	p("## Noise")
 	p("")
@@ -355,9 +370,13 @@ func (b *bench) noise(rounds []*Round) string {
 			m := median(xs)
 			fmt.Fprintf(&w, " %s %+.0f/%+.0f %%;", k, 100*(slices.Min(xs)/m-1), 100*(slices.Max(xs)/m-1))
 		}
-		fmt.Fprintf(&w, " spread of the ratios: keyed %s, execute %s, signed-reuse %s, signed %s.",
+		fmt.Fprintf(&w, " spread of the ratios: keyed %s, execute %s, signed-reuse %s, signed %s",
 			spread(across(rounds, ratio("keyed", "floor-self"))), spread(across(rounds, ratio("execute", "floor-execute"))),
 			spread(across(rounds, ratio("signed-reuse", "floor-recover"))), spread(across(rounds, ratio("signed", "floor-recover"))))
+		if b.stacks.measured() {
+			fmt.Fprintf(&w, ", execute-stacks %s", spread(across(rounds, ratio("execute-stacks", "floor-execute"))))
+		}
+		w.WriteString(".")
 	} else {
 		w.WriteString(" One round only: no spread to report (make bench runs three).")
 	}
