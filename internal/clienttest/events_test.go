@@ -116,7 +116,52 @@ func (s *stream) live() {
 	}
 }
 
-// next is the stream's next event as "id type uuid status".
+// eventRanks names a test's events by their rank in the log (1, 2, …): ids
+// strictly increase but are not consecutive (PostgreSQL numbers events by
+// transaction id). An id first seen by any of the test's streams is the next
+// rank and must be above every id ranked before.
+type eventRanks struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+var ranksOf sync.Map // *testing.T → *eventRanks
+
+func ranks(t *testing.T) *eventRanks {
+	r, _ := ranksOf.LoadOrStore(t, &eventRanks{})
+	t.Cleanup(func() { ranksOf.Delete(t) })
+	return r.(*eventRanks)
+}
+
+// rank is id's rank, a new one if id was never seen.
+func (r *eventRanks) rank(t *testing.T, id int64) int {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, x := range r.ids {
+		if x == id {
+			return i + 1
+		}
+	}
+	if n := len(r.ids); n > 0 && id <= r.ids[n-1] {
+		t.Fatalf("event id %d first seen after %d", id, r.ids[n-1])
+	}
+	r.ids = append(r.ids, id)
+	return len(r.ids)
+}
+
+// id is the id of the event of rank n (already seen).
+func (r *eventRanks) id(t *testing.T, n int) int64 {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n < 1 || n > len(r.ids) {
+		t.Fatalf("event %d not seen yet", n)
+	}
+	return r.ids[n-1]
+}
+
+// next is the stream's next event as "rank type uuid status".
 func (s *stream) next() string {
 	s.t.Helper()
 	select {
@@ -124,7 +169,7 @@ func (s *stream) next() string {
 		if e.err != nil {
 			s.t.Fatal(e.err)
 		}
-		return fmt.Sprintf("%d %s %s %s", e.ev.ID, e.ev.Type, e.ev.Order.UUID, e.ev.Order.Status)
+		return fmt.Sprintf("%d %s %s %s", ranks(s.t).rank(s.t, e.ev.ID), e.ev.Type, e.ev.Order.UUID, e.ev.Order.Status)
 	case <-time.After(10 * time.Second):
 		s.t.Fatal("no event within 10s")
 	}
@@ -202,9 +247,13 @@ func TestOrderEventsReplayFromTheFirst(t *testing.T) {
 	}
 	watcher := g.Client(t)
 	all := watch(t, ctx, watcher, client.OrderEventFilter{Replay: true})
-	fresh := watch(t, ctx, watcher, client.OrderEventFilter{})
 	all.live()
 	all.expect("replayed", "1 order.created r-1 open", "2 order.created r-2 open")
+	// Opened once the gateway has handed out r-2 (to all): a committed event
+	// can reach the gateway some time after its commit (a transaction open
+	// elsewhere on the PostgreSQL cluster holds it back, docs/decisions.md,
+	// "Order event ids"), and a stream opened before would get it live.
+	fresh := watch(t, ctx, watcher, client.OrderEventFilter{})
 	fresh.live()
 	if _, _, err := owner.CancelOrder(ctx, "r-1"); err != nil {
 		t.Fatal(err)
@@ -220,7 +269,7 @@ func TestOrderEventsReplayFromTheFirst(t *testing.T) {
 	}
 	all.expect("live after the replay", "3 order.cancelled r-1 cancelled")
 
-	after := watch(t, ctx, watcher, client.OrderEventFilter{After: 2, Replay: true})
+	after := watch(t, ctx, watcher, client.OrderEventFilter{After: ranks(t).id(t, 2), Replay: true})
 	after.live()
 	after.expect("after 2", "3 order.cancelled r-1 cancelled")
 	cancel()

@@ -142,10 +142,36 @@ func serveStreams(t *testing.T, g *gateway) *httptest.Server {
 }
 
 // expectFrame checks one event frame exactly: id, type and the order JSON.
-func expectFrame(t *testing.T, f sseFrame, id int64, event, data string) {
+// eventIDs names a test's events by their rank in the log (1, 2, …): ids
+// strictly increase but are not consecutive (PostgreSQL numbers events by
+// transaction id). The first frame checked as event n gives n's id, which
+// must be above n-1's; later frames checked as n must carry the same id.
+type eventIDs struct{ ids []string }
+
+// id is the id of the nth event (already seen).
+func (e *eventIDs) id(t *testing.T, n int) string {
 	t.Helper()
-	if f.id != strconv.FormatInt(id, 10) || f.event != event {
-		t.Fatalf("frame id %q event %q, want %d %s (data %s)", f.id, f.event, id, event, f.data)
+	if n < 1 || n > len(e.ids) {
+		t.Fatalf("event %d not seen yet (%d seen)", n, len(e.ids))
+	}
+	return e.ids[n-1]
+}
+
+func expectFrame(t *testing.T, ids *eventIDs, f sseFrame, n int, event, data string) {
+	t.Helper()
+	if n == len(ids.ids)+1 {
+		id, err := strconv.ParseInt(f.id, 10, 64)
+		prev := int64(0)
+		if n > 1 {
+			prev, _ = strconv.ParseInt(ids.ids[n-2], 10, 64)
+		}
+		if err != nil || id <= prev {
+			t.Fatalf("frame id %q as event %d: want an integer above event %d's %d", f.id, n, n-1, prev)
+		}
+		ids.ids = append(ids.ids, f.id)
+	}
+	if want := ids.id(t, n); f.id != want || f.event != event {
+		t.Fatalf("frame id %q event %q, want event %d (id %s) %s (data %s)", f.id, f.event, n, want, event, f.data)
 	}
 	assertJSON(t, f.data, data)
 }
@@ -158,6 +184,7 @@ func TestOrderEventsAcrossInstances(t *testing.T) {
 	// No periodic read: only PostgreSQL's notification can bring a change
 	// made on A to B within the second.
 	g, _ := newOrderGateway(t, func(c *config.Config) { c.EventsPoll = time.Hour })
+	ids := &eventIDs{}
 	h := g.twin()
 	srvA, srvB := serveStreams(t, g), serveStreams(t, h)
 	a, b := mustWallet(t, privA), mustWallet(t, privB)
@@ -203,25 +230,25 @@ func TestOrderEventsAcrossInstances(t *testing.T) {
 	expect(t, g.do("GET", "/api/v1/orders/ev-x1", "", nil), 200, `{"status":"success","data":`+filled+`}`)
 	for _, s := range []*sseStream{all, mine} {
 		f := s.nextEvent()
-		expectFrame(t, f, 1, "order.created", open)
+		expectFrame(t, ids, f, 1, "order.created", open)
 		within(f, created)
 		f = s.nextEvent()
-		expectFrame(t, f, 2, "order.executing", executing)
+		expectFrame(t, ids, f, 2, "order.executing", executing)
 		within(f, executed)
 		f = s.nextEvent()
-		expectFrame(t, f, 3, "order.filled", filled)
+		expectFrame(t, ids, f, 3, "order.filled", filled)
 		within(f, executed)
 	}
 	// The next change is the next frame: nothing was repeated in between, and
 	// b's stream saw none of a's orders.
 	ob := b.order("ev-x2")
 	post("/api/v1/orders/new", ob.body(t), nil)
-	expectFrame(t, all.nextEvent(), 4, "order.created", orderJSON(ob, "open"))
-	expectFrame(t, theirs.nextEvent(), 4, "order.created", orderJSON(ob, "open"))
+	expectFrame(t, ids, all.nextEvent(), 4, "order.created", orderJSON(ob, "open"))
+	expectFrame(t, ids, theirs.nextEvent(), 4, "order.created", orderJSON(ob, "open"))
 	o3 := a.order("ev-x3")
 	post("/api/v1/orders/new", o3.body(t), nil)
-	expectFrame(t, mine.nextEvent(), 5, "order.created", orderJSON(o3, "open"))
-	expectFrame(t, all.nextEvent(), 5, "order.created", orderJSON(o3, "open"))
+	expectFrame(t, ids, mine.nextEvent(), 5, "order.created", orderJSON(o3, "open"))
+	expectFrame(t, ids, all.nextEvent(), 5, "order.created", orderJSON(o3, "open"))
 }
 
 // A client that disconnects and resumes with its last id (Last-Event-ID or
@@ -229,6 +256,7 @@ func TestOrderEventsAcrossInstances(t *testing.T) {
 // stream without a gap.
 func TestOrderEventsResume(t *testing.T) {
 	g, _ := newOrderGateway(t)
+	ids := &eventIDs{}
 	srv := serveStreams(t, g)
 	a := mustWallet(t, privA)
 	create := func(uuid string) orderSpec {
@@ -237,7 +265,7 @@ func TestOrderEventsResume(t *testing.T) {
 	}
 	s := openStream(t, srv, "/api/v1/orders/events", nil)
 	o1, o2 := create("ev-r1"), create("ev-r2")
-	expectFrame(t, s.nextEvent(), 1, "order.created", orderJSON(o1, "open"))
+	expectFrame(t, ids, s.nextEvent(), 1, "order.created", orderJSON(o1, "open"))
 	s.close() // gone before the second
 	o3 := create("ev-r3")
 	cancelKey, _ := g.createKey(a, "c", `["cancel"]`)
@@ -245,32 +273,32 @@ func TestOrderEventsResume(t *testing.T) {
 	cancelled := orderJSON(o1, "cancelled", "cancelledAt", nowStamp)
 
 	for name, headers := range map[string]map[string]string{
-		"LastEventID": {"Last-Event-ID": "1"},
+		"LastEventID": {"Last-Event-ID": ids.id(t, 1)},
 		"AfterParam":  nil,
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := "/api/v1/orders/events"
 			if headers == nil {
-				path += "?after=1"
+				path += "?after=" + ids.id(t, 1)
 			}
 			r := openStream(t, srv, path, headers)
-			expectFrame(t, r.nextEvent(), 2, "order.created", orderJSON(o2, "open"))
-			expectFrame(t, r.nextEvent(), 3, "order.created", orderJSON(o3, "open"))
-			expectFrame(t, r.nextEvent(), 4, "order.cancelled", cancelled)
+			expectFrame(t, ids, r.nextEvent(), 2, "order.created", orderJSON(o2, "open"))
+			expectFrame(t, ids, r.nextEvent(), 3, "order.created", orderJSON(o3, "open"))
+			expectFrame(t, ids, r.nextEvent(), 4, "order.cancelled", cancelled)
 		})
 	}
 	// Resumed and live: replayed up to now, then the next change, once.
-	r := openStream(t, srv, "/api/v1/orders/events?owner="+a.addr, map[string]string{"Last-Event-ID": "3"})
-	expectFrame(t, r.nextEvent(), 4, "order.cancelled", cancelled)
+	r := openStream(t, srv, "/api/v1/orders/events?owner="+a.addr, map[string]string{"Last-Event-ID": ids.id(t, 3)})
+	expectFrame(t, ids, r.nextEvent(), 4, "order.cancelled", cancelled)
 	o5 := create("ev-r5")
-	expectFrame(t, r.nextEvent(), 5, "order.created", orderJSON(o5, "open"))
+	expectFrame(t, ids, r.nextEvent(), 5, "order.created", orderJSON(o5, "open"))
 	// A client ahead of everything waits for the next change.
-	ahead := openStream(t, srv, "/api/v1/orders/events?after=5", nil)
+	ahead := openStream(t, srv, "/api/v1/orders/events?after="+ids.id(t, 5), nil)
 	o6 := create("ev-r6")
-	expectFrame(t, ahead.nextEvent(), 6, "order.created", orderJSON(o6, "open"))
+	expectFrame(t, ids, ahead.nextEvent(), 6, "order.created", orderJSON(o6, "open"))
 	// Last-Event-ID wins over ?after= (an EventSource reconnecting keeps its URL).
-	both := openStream(t, srv, "/api/v1/orders/events?after=0", map[string]string{"Last-Event-ID": "5"})
-	expectFrame(t, both.nextEvent(), 6, "order.created", orderJSON(o6, "open"))
+	both := openStream(t, srv, "/api/v1/orders/events?after=0", map[string]string{"Last-Event-ID": ids.id(t, 5)})
+	expectFrame(t, ids, both.nextEvent(), 6, "order.created", orderJSON(o6, "open"))
 }
 
 func TestOrderEventsRefusals(t *testing.T) {

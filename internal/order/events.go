@@ -61,16 +61,30 @@ func EventOf(prev, next Status) (EventType, bool) {
 
 // EventLog reads the append-only log every order change writes.
 //
-// Ids are handed out in commit order: once a reader has seen event N, no event
-// with an id below N can still appear, so "everything after N" resumes a
-// stream without loss or repetition.
+// Ids are strictly increasing but need not be consecutive, and a log only
+// returns an event once no event with a smaller id can still appear: once a
+// reader has seen event N, "everything after N" resumes a stream without loss
+// or repetition. (The in-memory store numbers in commit order; PostgreSQL
+// numbers by transaction id and returns only what is final, EventHorizon.)
 type EventLog interface {
 	// EventsAfter returns up to limit events with an id above after, oldest
 	// first, of owner's orders ("" for all).
 	EventsAfter(ctx context.Context, after int64, owner string, limit int) ([]Event, error)
-	// LastEventID is the id of the newest committed event (0: none yet).
+	// LastEventID is the id of the newest event EventsAfter can return now
+	// (0: none yet); every event to come has a larger id.
 	LastEventID(ctx context.Context) (int64, error)
 	// DeleteEventsBefore deletes up to limit events older than cutoff and
 	// says how many it deleted; concurrent callers never delete the same one.
 	DeleteEventsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}
+
+// EventHorizon is an EventLog whose reads may return a committed event only
+// some time after its commit (PostgreSQL: once every transaction that took
+// its transaction id earlier has ended). A wake-up for such an event can come
+// before the event is readable, so a reader that read everything up to after
+// asks EventsHeldBack(after) and, while it says true, reads again shortly.
+type EventHorizon interface {
+	// EventsHeldBack reports whether committed events with an id above
+	// after exist, whether EventsAfter returns them yet or not.
+	EventsHeldBack(ctx context.Context, after int64) (bool, error)
 }

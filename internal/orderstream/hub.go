@@ -75,19 +75,50 @@ func (h *Hub) Run(ctx context.Context) {
 	defer h.Close()
 	t := time.NewTicker(h.cfg.Poll)
 	defer t.Stop()
+	var again <-chan time.Time // set while the log holds committed events back
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.wake:
 		case <-t.C:
+		case <-again:
 		}
-		h.read(ctx)
+		again = nil
+		if h.read(ctx) && h.heldBack(ctx) {
+			again = time.After(HeldBackRetry)
+		}
 	}
 }
 
-// read hands every event after the last one read to its subscribers.
-func (h *Hub) read(ctx context.Context) {
+// HeldBackRetry is how soon the hub reads again while the log holds committed
+// events back (order.EventHorizon): their wake-up has come and gone, and the
+// poll alone could exceed the second a change has to reach every stream.
+const HeldBackRetry = 10 * time.Millisecond
+
+// heldBack asks a log with a horizon whether committed events after the
+// hub's position wait behind it.
+func (h *Hub) heldBack(ctx context.Context) bool {
+	hz, ok := h.cfg.Log.(order.EventHorizon)
+	if !ok {
+		return false
+	}
+	h.mu.Lock()
+	after := h.last
+	h.mu.Unlock()
+	held, err := hz.EventsHeldBack(ctx, after)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.cfg.Logger.Warn("read order events", slog.Any("error", err))
+		}
+		return false
+	}
+	return held
+}
+
+// read hands every event after the last one read to its subscribers and
+// reports whether it read to the end of the log.
+func (h *Hub) read(ctx context.Context) bool {
 	for {
 		h.mu.Lock()
 		after := h.last
@@ -97,7 +128,7 @@ func (h *Hub) read(ctx context.Context) {
 			if ctx.Err() == nil {
 				h.cfg.Logger.Warn("read order events", slog.Any("error", err))
 			}
-			return
+			return false
 		}
 		frames := make([]*Frame, len(evs))
 		for i, e := range evs {
@@ -117,7 +148,7 @@ func (h *Hub) read(ctx context.Context) {
 		}
 		h.mu.Unlock()
 		if len(evs) < page {
-			return
+			return true
 		}
 	}
 }

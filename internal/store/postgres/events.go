@@ -21,21 +21,19 @@ const EventChannel = "stxgate_order_events"
 // eventCTEs are the common table expressions that append one event of typ
 // for each row of the CTE from (the changed orders, with every orders column),
 // inside the statement that changed them, so both commit or neither does. A
-// statement that changed nothing touches neither the counter nor the log.
+// statement that changed nothing appends nothing.
 //
-// The ids come from the counter row (migrations/00007_order_events.sql),
-// locked after the orders (ev_n reads every changed row first), so lock order
-// is always orders then counter and two statements cannot deadlock over it.
-// One UPDATE of the counter and one multi-row INSERT serve a whole
+// An event's id is order_event_id(writer's xid, rank in the statement)
+// (migrations/00013_order_event_xid_ids.sql): no shared row is locked, so
+// order-changing transactions no longer wait for each other's commits, and
+// readers stop at their snapshot's xmin (EventsAfter) to see the ids in an
+// order no later commit can break. One multi-row INSERT serves a whole
 // group-committed batch.
 func eventCTEs(from string, typ order.EventType) string {
-	return `ev_n AS (SELECT count(*) AS n FROM ` + from + `),
-		ev_ids AS (UPDATE order_event_counter SET last_id = last_id + ev_n.n FROM ev_n WHERE ev_n.n > 0
-			RETURNING last_id - ev_n.n AS base),
-		ev AS (INSERT INTO order_events (id, order_uuid, owner, type, data, created_at)
-			SELECT ev_ids.base + row_number() OVER (ORDER BY x.uuid), x.uuid, x.owner, '` + string(typ) + `', ` +
-		eventData("x") + `, x.updated_at
-			FROM ` + from + ` x, ev_ids)`
+	return `ev AS (INSERT INTO order_events (id, order_uuid, owner, type, data, created_at)
+			SELECT order_event_id(pg_current_xact_id(), row_number() OVER (ORDER BY x.uuid) - 1), x.uuid, x.owner, '` +
+		string(typ) + `', ` + eventData("x") + `, x.updated_at
+			FROM ` + from + ` x)`
 }
 
 // evented is the statement change (an UPDATE of orders without RETURNING)
@@ -65,14 +63,27 @@ func eventData(x string) string {
 		'ExpiredAt', ` + x + `.expired_at)`
 }
 
-// EventsAfter implements order.EventLog.
+// horizon is the smallest id an event not yet final could get: the events
+// below it were written by transactions below the xmin of the statement's
+// snapshot, which have all ended, and no transaction can get such an xid any
+// more. pg_current_snapshot() is the statement's own snapshot, the one its
+// rows are read with.
+const horizon = `order_event_id(pg_snapshot_xmin(pg_current_snapshot()), 0)`
+
+// EventsAfter implements order.EventLog. It returns only final events (below
+// the horizon): an event committed later can never have a smaller id than
+// one returned, so "after the last id read" loses nothing. The price: a
+// committed event waits until every transaction in the cluster that took its
+// xid before it has ended (EventsHeldBack).
 func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limit int) ([]order.Event, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
 	}
 	const (
-		all     = `SELECT id, type, data, created_at FROM order_events WHERE id > $1 ORDER BY id LIMIT $2`
-		byOwner = `SELECT id, type, data, created_at FROM order_events WHERE id > $1 AND owner = $3 ORDER BY id LIMIT $2`
+		all = `SELECT id, type, data, created_at FROM order_events
+			WHERE id > $1 AND id < ` + horizon + ` ORDER BY id LIMIT $2`
+		byOwner = `SELECT id, type, data, created_at FROM order_events
+			WHERE id > $1 AND id < ` + horizon + ` AND owner = $3 ORDER BY id LIMIT $2`
 	)
 	var (
 		rows pgx.Rows
@@ -119,13 +130,30 @@ func decodeEventOrder(data []byte) (*order.Order, error) {
 	return &o, nil
 }
 
-// LastEventID implements order.EventLog: the counter is the newest committed id.
+// LastEventID implements order.EventLog: the newest final event (below the
+// horizon), so that "every event after it" misses none still to become final.
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	const q = `SELECT COALESCE(max(id), 0) FROM order_events WHERE id < ` + horizon
 	var id int64
-	if err := s.pool.QueryRow(ctx, `SELECT last_id FROM order_event_counter`).Scan(&id); err != nil {
+	if err := s.pool.QueryRow(ctx, q).Scan(&id); err != nil {
 		return 0, classify(fmt.Errorf("select last order event: %w", err))
 	}
 	return id, nil
+}
+
+// EventsHeldBack implements order.EventHorizon: whether committed events
+// above after exist, visible now. After EventsAfter returned every event up to
+// its horizon, such events are ones it held back, because a transaction that
+// took its xid before theirs was still running (anywhere in the cluster), or
+// ones committed since. The streams read again shortly while it says so, since
+// the notification of those events may have come and gone.
+func (s *Store) EventsHeldBack(ctx context.Context, after int64) (bool, error) {
+	const q = `SELECT EXISTS (SELECT 1 FROM order_events WHERE id > $1)`
+	var held bool
+	if err := s.pool.QueryRow(ctx, q, after).Scan(&held); err != nil {
+		return false, classify(fmt.Errorf("select held-back order events: %w", err))
+	}
+	return held, nil
 }
 
 // DeleteEventsBefore implements order.EventLog. SKIP LOCKED: retention jobs
@@ -153,9 +181,9 @@ func (s *Store) eventsCommitted() {
 // with events (merging those that come while one is on its way) until ctx
 // ends. The notification is its own statement, after the change committed,
 // not part of the change: a NOTIFY in the change's transaction takes
-// PostgreSQL's cluster-wide notify lock at commit, which with the event
-// counter row locked as well serialised every order change behind the
-// previous one's commit (more than halved the execute path's throughput).
+// PostgreSQL's cluster-wide notify lock at commit, which serialises every
+// order change behind the previous one's commit (with the event counter row
+// that ids came from then, it more than halved the execute path's throughput).
 // A notification lost (this gateway crashing between commit and NOTIFY, an
 // error) is made up for by the streams' periodic read.
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/stxgate/stxgate/internal/store/postgres"
+	"github.com/stxgate/stxgate/internal/store/storetest"
 	"github.com/stxgate/stxgate/internal/testenv"
 	"github.com/stxgate/stxgate/migrations"
 )
@@ -73,5 +74,66 @@ func TestMigrateAppliesMigrationsThatLandedLate(t *testing.T) {
 	}
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("again: %v", err)
+	}
+}
+
+// 00013 numbers events by transaction id from then on; every id the counter
+// of 00007 handed out before stays below every new one, even a counter far
+// ahead of the transaction ids.
+func TestMigrateKeepsCounterIDsBelowNewOnes(t *testing.T) {
+	ctx := context.Background()
+	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	before := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "00013_") || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		b, err := fs.ReadFile(migrations.FS, e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("the migrations before 00013: %v", err)
+	}
+	// The counter's last id: 5,000,000 above what the next xid would give.
+	var last int64
+	if err := pool.QueryRow(ctx, `UPDATE order_event_counter
+		SET last_id = (pg_current_xact_id()::text::bigint + 10) * 1024 + 5000000 RETURNING last_id`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO order_events (id, order_uuid, owner, type, data, created_at)
+		VALUES ($1, 'ev-old', 'SPA', 'created', '{"UUID": "ev-old", "Owner": "SPA"}', now())`, last); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	s := postgres.New(pool)
+	if err := s.InsertOrder(ctx, storetest.NewTestOrder("ev-new", "SPA"), nil); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Settle(t, s)
+	evs, err := s.EventsAfter(ctx, 0, "", 0)
+	if err != nil || len(evs) != 2 || evs[0].ID != last || evs[1].Order.UUID != "ev-new" || evs[1].ID <= last {
+		t.Fatalf("events after the migration: %+v, %v (counter was at %d)", evs, err, last)
+	}
+	if n, err := pool.Exec(ctx, `SELECT 1 FROM pg_class WHERE relname = 'order_event_counter'`); err != nil || n.RowsAffected() != 0 {
+		t.Fatalf("the counter is still there: %v, %v", n, err)
 	}
 }

@@ -68,6 +68,15 @@ func nullText(s string) *string {
 // With an event, the order and its audit row are one statement (a
 // data-modifying CTE): one round trip, one transaction.
 func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event) error {
+	err := s.insertOrder(ctx, s.pool, o, ev)
+	if err == nil {
+		s.eventsCommitted()
+	}
+	return err
+}
+
+// insertOrder is InsertOrder's statement, run on db.
+func (s *Store) insertOrder(ctx context.Context, db DBTX, o *order.Order, ev *audit.Event) error {
 	const q = `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price, direction,
 			condition_token, recipient, signature, valid_from, valid_to, status,
 			txid, settlement, created_by, executed_by, cancelled_by, last_error, attempts,
@@ -88,17 +97,13 @@ func (s *Store) InsertOrder(ctx context.Context, o *order.Order, ev *audit.Event
 		}
 		args = append(args, evArgs...)
 		var id int64
-		err = s.pool.QueryRow(ctx, with+insertEventFrom("c", len(args)-len(evArgs))+` RETURNING id`, args...).Scan(&id)
+		err = db.QueryRow(ctx, with+insertEventFrom("c", len(args)-len(evArgs))+` RETURNING id`, args...).Scan(&id)
 		if err == nil {
 			ev.ID = id
-			s.eventsCommitted()
 		}
 		return insertOrderError(err)
 	}
-	_, err := s.pool.Exec(ctx, with+`SELECT count(*) FROM c`, args...)
-	if err == nil {
-		s.eventsCommitted()
-	}
+	_, err := db.Exec(ctx, with+`SELECT count(*) FROM c`, args...)
 	return insertOrderError(err)
 }
 
@@ -234,7 +239,7 @@ func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Orde
 			AND status = 'open' AND valid_from <= r_now AND valid_to > r_now
 			AND (r_owner = '' OR owner = r_owner)
 		RETURNING orders.*),
-		-- The batch's order events: one counter update, one multi-row insert.
+		-- The batch's order events: one multi-row insert.
 		` + eventCTEs("c", order.EventExecuting) + `
 		SELECT ` + orderColumns + ` FROM c`
 	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
