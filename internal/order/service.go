@@ -344,16 +344,28 @@ func (s *Service) reconcileOne(ctx context.Context, o *Order) reconciled {
 }
 
 // submit records the broadcast transaction of an executing order. A submit
-// that finds the order no longer executing (reconciliation on another instance
-// recorded the same txid first) answers the order as it stands.
+// that finds the order no longer executing answers the order as it stands
+// when the same claim was recorded meanwhile (reconciliation on any instance
+// submitted it, perhaps the tracker already replaced the transaction by fee
+// or saw it mined), and otherwise says what became of it: the claim ended
+// (the chain aborted it, or reconciliation's settlement was refused) while
+// this call was settling, which is no server error.
 func (s *Service) submit(ctx context.Context, o *Order, txid, actor string, fromReconcile bool) (*Order, error) {
 	ev := o.Clone()
 	ev.TxID, ev.Settlement, ev.Status = txid, s.settle.Name(), StatusSubmitted
 	submitted, err := s.store.Submit(ctx, o.UUID, txid, s.settle.Name(), s.now(), s.event(ctx, audit.OrderExecuted, ev, actor, fromReconcile))
 	if errors.Is(err, ErrNotPending) {
-		if cur, gerr := s.store.OrderByUUID(ctx, o.UUID); gerr == nil && cur.TxID == txid &&
-			(cur.Status == StatusSubmitted || cur.Status == StatusFilled) {
+		cur, gerr := s.store.OrderByUUID(ctx, o.UUID)
+		switch {
+		case gerr != nil:
+		case cur.Attempts == o.Attempts && (cur.Status == StatusSubmitted || cur.Status == StatusFilled):
 			return cur, nil
+		default:
+			s.log.Warn("the order's claim ended while it was being settled", slog.String("uuid", o.UUID),
+				slog.String("txid", txid), slog.String("status", string(cur.Status)))
+			return nil, &fault.Error{Kind: fault.KindBadGateway, Code: fault.CodeSettlementUnknown,
+				Public:  "Settlement outcome unknown: the order changed while this execute was settling it; get the order for its state",
+				Details: map[string]any{"uuid": o.UUID, "status": string(cur.Status)}, Err: err}
 		}
 	}
 	if err != nil {
