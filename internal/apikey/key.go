@@ -158,6 +158,23 @@ var (
 	ErrDuplicate   = errors.New("api key id or hash already exists")
 )
 
+// RotationEvents completes a rotation's events as RotateKey stores them, in
+// the order of the story: rotated with the old key's wallet and id, then
+// created with next's; a nil event is left out.
+func RotationEvents(old, next *Key, rotated, created *audit.Event) []*audit.Event {
+	var evs []*audit.Event
+	for _, e := range []struct {
+		ev *audit.Event
+		k  *Key
+	}{{rotated, old}, {created, next}} {
+		if e.ev != nil {
+			e.ev.Wallet, e.ev.KeyID = e.k.WalletAddress, e.k.ID
+			evs = append(evs, e.ev)
+		}
+	}
+	return evs
+}
+
 // UsageDelta is a batch of counts for one key, flushed by the usage recorder.
 type UsageDelta struct {
 	KeyID      string

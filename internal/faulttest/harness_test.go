@@ -23,6 +23,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/syncbuf"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/internal/testgateway"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -408,10 +409,7 @@ type wallet struct {
 
 func mustWallet(t testing.TB, hexKey string) wallet {
 	t.Helper()
-	k, err := stacks.ParsePrivateKey(hexKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.Key(t, hexKey)
 	return wallet{key: k, addr: k.Address(stacks.Mainnet).String()}
 }
 

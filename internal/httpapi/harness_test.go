@@ -97,10 +97,7 @@ type wallet struct {
 
 func mustWallet(t testing.TB, hexKey string) wallet {
 	t.Helper()
-	k, err := stacks.ParsePrivateKey(hexKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testgateway.Key(t, hexKey)
 	return wallet{key: k, addr: k.Address(stacks.Mainnet).String(), pub: fmt.Sprintf("%x", k.PublicKey())}
 }
 

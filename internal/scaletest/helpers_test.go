@@ -3,6 +3,7 @@ package scaletest
 import (
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -179,6 +180,13 @@ func total(t testing.TB, scrapes []scrape, name string, labels map[string]string
 }
 
 type labels = map[string]string
+
+// with is l plus the label k=v.
+func with(l labels, k, v string) labels {
+	out := labels{k: v}
+	maps.Copy(out, l)
+	return out
+}
 
 // freePort is a loopback port nobody listens on now, whose port+10000 (a
 // Redis Cluster bus port) is free too.

@@ -195,13 +195,6 @@ func TestThreeGatewayProcesses(t *testing.T) {
 		scrapes[i] = scrapeMetrics(t, p.MetricsURL)
 	}
 	self := labels{"method": "GET", "route": "/api/v1/api-keys/self"}
-	with := func(l labels, k, v string) labels {
-		out := labels{k: v}
-		for a, b := range l {
-			out[a] = b
-		}
-		return out
-	}
 	// Keyed requests: bot 45, trader 1 create + 9 executes, doomed 3 + 3.
 	checks := []struct {
 		name   string

@@ -109,13 +109,6 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	self := labels{"method": "GET", "route": "/api/v1/api-keys/self"}
 	exec := labels{"method": "POST", "route": "/api/v1/orders/:uuid/execute"}
 	keys := labels{"method": "POST", "route": "/api/v1/api-keys"}
-	with := func(l labels, k, v string) labels {
-		out := labels{k: v}
-		for a, b := range l {
-			out[a] = b
-		}
-		return out
-	}
 	tests := []struct {
 		name   string
 		labels labels

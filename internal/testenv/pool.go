@@ -9,17 +9,23 @@ import (
 	"github.com/stxgate/stxgate/internal/store/postgres"
 )
 
-// MigratedPool is a pool on a fresh database with every migration applied,
-// closed when t ends.
-func MigratedPool(t testing.TB) *pgxpool.Pool {
+// Pool is a pool on a fresh database without migrations, closed when t ends.
+func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, PostgresDSN(t), postgres.PoolConfig{})
+	pool, err := postgres.Connect(context.Background(), PostgresDSN(t), postgres.PoolConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	return pool
+}
+
+// MigratedPool is a pool on a fresh database with every migration applied,
+// closed when t ends.
+func MigratedPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool := Pool(t)
+	if err := postgres.Migrate(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 	return pool

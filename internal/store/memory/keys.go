@@ -191,15 +191,8 @@ func (s *Store) RotateKey(ctx context.Context, id string, next *apikey.Key, fn f
 	if _, dup := s.byHash[next.Hash]; dup {
 		return nil, apikey.ErrDuplicate
 	}
-	for _, ev := range []struct {
-		e *audit.Event
-		k *apikey.Key
-	}{{rotated, old}, {created, next}} {
-		if ev.e == nil {
-			continue
-		}
-		ev.e.Wallet, ev.e.KeyID = ev.k.WalletAddress, ev.k.ID
-		if err := audit.Check(ev.e); err != nil { // refused as PostgreSQL would, before anything changes
+	for _, e := range apikey.RotationEvents(old, next, rotated, created) {
+		if err := audit.Check(e); err != nil { // refused as PostgreSQL would, before anything changes
 			return nil, err
 		}
 	}

@@ -219,15 +219,8 @@ func (s *Store) RotateKey(ctx context.Context, id string, next *apikey.Key, fn f
 		if err := updateKey(ctx, tx, id, old); err != nil {
 			return err
 		}
-		for _, e := range []struct {
-			ev *audit.Event
-			k  *apikey.Key
-		}{{rotated, old}, {created, next}} {
-			if e.ev == nil {
-				continue
-			}
-			e.ev.Wallet, e.ev.KeyID = e.k.WalletAddress, e.k.ID
-			if err := appendAudit(ctx, tx, e.ev); err != nil {
+		for _, e := range apikey.RotationEvents(old, next, rotated, created) {
+			if err := appendAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

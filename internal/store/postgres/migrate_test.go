@@ -22,11 +22,7 @@ import (
 // version"), and 00006 applied after 00011 must keep 00011's events.
 func TestMigrateAppliesMigrationsThatLandedLate(t *testing.T) {
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testenv.Pool(t)
 	before := fstest.MapFS{}
 	entries, err := fs.ReadDir(migrations.FS, ".")
 	if err != nil {

@@ -35,11 +35,7 @@ func TestAuditedChanges(t *testing.T) {
 
 func TestMigrateIsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	pool, err := postgres.Connect(ctx, testenv.PostgresDSN(t), postgres.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testenv.Pool(t)
 	for i := range 2 {
 		if err := postgres.Migrate(ctx, pool); err != nil {
 			t.Fatalf("run %d: %v", i, err)

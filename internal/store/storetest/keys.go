@@ -304,19 +304,26 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 
 func assertKeyEqual(t *testing.T, got, want *apikey.Key) {
 	t.Helper()
-	g, w := describe(got), describe(want)
-	if g != w {
-		t.Fatalf("key mismatch\n got: %s\nwant: %s", g, w)
+	sameDescription(t, "key", describe(got), describe(want))
+}
+
+// sameDescription fails t when a stored thing's description is not the one wanted.
+func sameDescription(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s mismatch\n got: %s\nwant: %s", what, got, want)
 	}
 }
 
-func describe(k *apikey.Key) string {
-	ts := func(p *time.Time) string {
-		if p == nil {
-			return "nil"
-		}
-		return p.UTC().Format(time.RFC3339Nano)
+// ts prints a time in UTC at full precision, "nil" for none.
+func ts(p *time.Time) string {
+	if p == nil {
+		return "nil"
 	}
+	return p.UTC().Format(time.RFC3339Nano)
+}
+
+func describe(k *apikey.Key) string {
 	return fmt.Sprintf("id=%s wallet=%s name=%q hash=%x prefix=%s perms=%v status=%s limits=%+v allow=%v exp=%s created=%s updated=%s revoked=%s used=%s usage=%+v from=%q to=%q",
 		k.ID, k.WalletAddress, k.Name, k.Hash, k.Prefix, k.Permissions, k.Status, k.Limits, k.IPAllowlist,
 		ts(k.ExpiresAt), ts(&k.CreatedAt), ts(&k.UpdatedAt), ts(k.RevokedAt), ts(k.LastUsedAt), k.Usage, k.RotatedFrom, k.RotatedTo)

@@ -800,10 +800,7 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 
 func assertOrderEqual(t *testing.T, got, want *order.Order) {
 	t.Helper()
-	g, w := describeOrder(got), describeOrder(want)
-	if g != w {
-		t.Fatalf("order mismatch\n got: %s\nwant: %s", g, w)
-	}
+	sameDescription(t, "order", describeOrder(got), describeOrder(want))
 }
 
 // describeOrder prints every field, times in UTC at full precision (so a
@@ -811,12 +808,6 @@ func assertOrderEqual(t *testing.T, got, want *order.Order) {
 func describeOrder(o *order.Order) string {
 	if o == nil {
 		return "<nil>"
-	}
-	ts := func(p *time.Time) string {
-		if p == nil {
-			return "nil"
-		}
-		return p.UTC().Format(time.RFC3339Nano)
 	}
 	return fmt.Sprintf("uuid=%s owner=%s in=%s out=%s amount=%s price=%s dir=%s cond=%s recipient=%s sig=%s "+
 		"from=%s to=%s status=%s txid=%q settlement=%q createdBy=%q executedBy=%q cancelledBy=%q lastError=%q attempts=%d "+
