@@ -85,7 +85,7 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-again:
 		}
 		again = nil
-		if h.read(ctx) && h.heldBack(ctx) {
+		if h.read(ctx) && h.Subscribers() > 0 && h.heldBack(ctx) {
 			again = time.After(HeldBackRetry)
 		}
 	}
@@ -94,6 +94,9 @@ func (h *Hub) Run(ctx context.Context) {
 // HeldBackRetry is how soon the hub reads again while the log holds committed
 // events back (order.EventHorizon): their wake-up has come and gone, and the
 // poll alone could exceed the second a change has to reach every stream.
+// Under load some writer is nearly always in flight, so this is up to 100
+// reads a second: only while streams are open (with none, no one is waiting;
+// the next wake-up or poll catches up).
 const HeldBackRetry = 10 * time.Millisecond
 
 // heldBack asks a log with a horizon whether committed events after the
