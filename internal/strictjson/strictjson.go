@@ -71,10 +71,30 @@ func CheckObject(b []byte) *Error {
 	return nil
 }
 
+// CheckObjectMembers is CheckObject that also hands each member of the
+// outer object to member: its key (unescaped) and its value's raw text, a
+// slice of b. The members of a refused text may have been handed out.
+func CheckObjectMembers(b []byte, member func(key string, raw []byte)) *Error {
+	s := scanner{b: b, member: member}
+	s.space()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return s.fail(Syntax)
+	}
+	if err := s.value(0); err != nil {
+		return err
+	}
+	s.space()
+	if s.i != len(b) {
+		return s.fail(TrailingData)
+	}
+	return nil
+}
+
 type scanner struct {
-	b    []byte
-	i    int
-	path []step // where s.i is; rendered only for an error (pathString)
+	b      []byte
+	i      int
+	path   []step                       // where s.i is; rendered only for an error (pathString)
+	member func(key string, raw []byte) // CheckObjectMembers; nil: none
 }
 
 // step is one level of the path: an object member's key, or an array index.
@@ -167,8 +187,12 @@ func (s *scanner) object(depth int) *Error {
 		s.i++
 		s.space()
 		s.path = append(s.path, step{key: key, index: -1})
+		start := s.i
 		if err := s.value(depth); err != nil {
 			return err
+		}
+		if depth == 1 && s.member != nil {
+			s.member(key, s.b[start:s.i])
 		}
 		s.path = s.path[:len(s.path)-1]
 		if more, err := s.separator('}'); !more {

@@ -375,12 +375,12 @@ var (
 	errTrailingData = fault.Invalid("message", "message must be a single JSON object").WithCode(fault.CodeMessageNotJSON)
 )
 
-// strict refuses a message that could mean two things: duplicate keys (the
-// wallet shows both, encoding/json keeps the last), \u-escaped printable
-// ASCII (the wallet shows the escape, we would act on the letter), invalid
-// UTF-8 or lone surrogates (decoded to U+FFFD).
-func strict(raw string) error {
-	err := strictjson.CheckObject([]byte(raw))
+// strictError is the answer to a message strictjson refused (nil: accepted):
+// a message that could mean two things — duplicate keys (the wallet shows
+// both, encoding/json keeps the last), \u-escaped printable ASCII (the wallet
+// shows the escape, we would act on the letter), invalid UTF-8 or lone
+// surrogates (decoded to U+FFFD) — or no single JSON object.
+func strictError(err *strictjson.Error) error {
 	if err == nil {
 		return nil
 	}
@@ -401,15 +401,13 @@ func strict(raw string) error {
 	return errNotObject.Wrap(err)
 }
 
+// parseMessage checks raw (strict) and takes its members in the same pass:
+// what encoding/json would decode into a map of raw values (no duplicate key
+// can differ, strict refuses them), without a decoder and its buffers.
 func parseMessage(raw string) (*Message, error) {
-	if err := strict(raw); err != nil {
+	fields := make(map[string]json.RawMessage, 8)
+	if err := strictError(strictjson.CheckObjectMembers([]byte(raw), func(k string, v []byte) { fields[k] = v })); err != nil {
 		return nil, err
-	}
-	dec := json.NewDecoder(strings.NewReader(raw))
-	dec.UseNumber()
-	var fields map[string]json.RawMessage
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, errNotObject // unreachable after strict, kept as a guard
 	}
 	m := &Message{Raw: raw, fields: fields}
 	if err := m.Field("action", &m.Action); err != nil {
