@@ -61,7 +61,10 @@ func TestSlowExecuteFindsItsClaimMovedOn(t *testing.T) {
 	}{
 		{"slow-replaced", func(uuid string) error { _, err := store.Resubmit(ctx, uuid, txA, txB, time.Now()); return err },
 			txB, order.StatusSubmitted},
-		{"slow-reopened", func(uuid string) error { _, err := store.Reopen(ctx, uuid, "aborted on chain", time.Now(), nil); return err },
+		{"slow-reopened", func(uuid string) error {
+			_, err := store.Reopen(ctx, uuid, "aborted on chain", time.Now(), nil)
+			return err
+		},
 			"", order.StatusOpen},
 	} {
 		t.Run(tc.uuid, func(t *testing.T) {
