@@ -89,7 +89,15 @@ func setUp(t *testing.T, env map[string]string) *chain {
 	t.Parallel()
 	c := startChain(t, testnode.Options{BlockInterval: -1})
 	c.authorise(executorKey, executorFunds)
-	vars := c.gatewayEnv(executorKey)
+	c.startGateway(executorKey, env)
+	return c
+}
+
+// startGateway starts the in-process gateway on the chain with the
+// executor key file content keys and env over setUp's settings.
+func (c *chain) startGateway(keys string, env map[string]string) {
+	t := c.t
+	vars := c.gatewayEnv(keys)
 	vars["STXGATE_STACKS_POLL_INTERVAL"], vars["STXGATE_MAINTENANCE_INTERVAL"] = "1h", "1h"
 	for k, v := range env {
 		vars[k] = v
@@ -105,7 +113,6 @@ func setUp(t *testing.T, env map[string]string) *chain {
 	t.Cleanup(gw.Close)
 	c.gw = gw
 	c.apiKey = c.createKey()
-	return c
 }
 
 // startChain starts the test node and gives it a pool and the owner's deposit.

@@ -3,13 +3,9 @@ package stacks_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
-	"github.com/stxgate/stxgate/internal/app"
-	"github.com/stxgate/stxgate/internal/config"
 	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
 )
 
@@ -29,22 +25,9 @@ func TestExecutorPoolSpreadsOrdersOverAccounts(t *testing.T) {
 	second := c.executorAddr
 	c.authorise(executorKey, executorFunds)
 	first := c.executorAddr
-	vars := c.gatewayEnv(executorKey + "\n# the pool's second account\n" + executorKey2)
-	for k, v := range map[string]string{"STXGATE_STACKS_POLL_INTERVAL": "1h", "STXGATE_MAINTENANCE_INTERVAL": "1h",
-		"STXGATE_STACKS_CHAIN_LIMIT": "2", "STXGATE_STACKS_QUEUE_WAIT": "0s"} {
-		vars[k] = v
-	}
-	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(testLog{t}, nil)), app.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gw.Close)
-	c.gw, c.apiKey = gw, ""
-	c.apiKey = c.createKey()
+	c.startGateway(executorKey+"\n# the pool's second account\n"+executorKey2,
+		map[string]string{"STXGATE_STACKS_CHAIN_LIMIT": "2", "STXGATE_STACKS_QUEUE_WAIT": "0s"})
+	gw := c.gw
 	if got := gw.Executor.Accounts(); len(got) != 2 || got[0] != first || got[1] != second {
 		t.Fatalf("executor accounts %q, want [%s %s]", got, first, second)
 	}
