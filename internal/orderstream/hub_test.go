@@ -223,3 +223,63 @@ func TestRetentionDeletesOldEvents(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// countingLog counts the log's reads and renders nothing itself.
+type countingLog struct {
+	*memory.Orders
+	reads chan int64 // the after of each EventsAfter
+	lasts chan struct{}
+}
+
+func (l *countingLog) EventsAfter(ctx context.Context, after int64, owner string, limit int) ([]order.Event, error) {
+	l.reads <- after
+	return l.Orders.EventsAfter(ctx, after, owner, limit)
+}
+
+func (l *countingLog) LastEventID(ctx context.Context) (int64, error) {
+	l.lasts <- struct{}{}
+	return l.Orders.LastEventID(ctx)
+}
+
+// With no stream open, a wake-up moves the hub to the newest event without
+// reading the events (nobody would get them); a stream opened afterwards
+// starts there and gets the next change live.
+func TestHubWithoutStreamsSkipsAhead(t *testing.T) {
+	store := memory.NewOrders()
+	log := &countingLog{Orders: store, reads: make(chan int64, 100), lasts: make(chan struct{}, 100)}
+	h, err := orderstream.New(context.Background(), orderstream.Config{
+		Log: log, Render: render, Buffer: 10, Poll: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-log.lasts // New's
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	insert(t, store, "o1", "SPA")
+	insert(t, store, "o2", "SPA")
+	h.Wake()
+	<-log.lasts // skipped ahead to o2's event
+	sub, err := h.Subscribe("", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	insert(t, store, "o3", "SPA")
+	h.Wake()
+	if after := <-log.reads; after != 2 {
+		t.Fatalf("first read after %d, want 2 (the newest event when the hub skipped ahead)", after)
+	}
+	if got := recv(t, sub); got != "3 created o3" {
+		t.Fatalf("got %q", got)
+	}
+	select {
+	case after := <-log.reads:
+		if after != 3 {
+			t.Fatalf("read after %d", after)
+		}
+	default:
+	}
+}
