@@ -103,12 +103,6 @@ func (c *keyListCache) put(e *keyListEntry) {
 	}
 }
 
-func (c *keyListCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
-
 // keyList is the answer to GET /api/v1/api-keys.
 type keyList struct {
 	APIKeys []KeyView `json:"apiKeys"`
