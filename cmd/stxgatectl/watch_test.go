@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,19 +64,20 @@ func TestOrdersWatch(t *testing.T) {
 	for g.App.Events.Subscribers() == 0 {
 		time.Sleep(5 * time.Millisecond) // polling a condition: the stream is registered
 	}
+	// Event ids are strictly increasing, not consecutive (docs/decisions.md,
+	// "Order event ids"): a line is "<id> <event> <uuid> <status> <owner> <txid>".
 	c.ok(append([]string{"orders", "create", "--uuid", "cli-w1"}, orderFlags...)...)
-	if l := nextLine(t, all); l != "1 order.created cli-w1 open "+addr+" -" {
-		t.Fatalf("line %q", l)
-	}
+	created := eventLine(t, nextLine(t, all), "order.created cli-w1 open "+addr+" -")
 	c.ok("orders", "cancel", "cli-w1")
-	if l := nextLine(t, all); l != "2 order.cancelled cli-w1 cancelled "+addr+" -" {
-		t.Fatalf("line %q", l)
+	cancelled := eventLine(t, nextLine(t, all), "order.cancelled cli-w1 cancelled "+addr+" -")
+	if cancelled <= created {
+		t.Fatalf("event ids %d then %d, want increasing", created, cancelled)
 	}
 	if code := stopAll(); code != exitInterrupted {
 		t.Fatalf("exit %d, want %d", code, exitInterrupted)
 	}
 
-	replay, stopReplay := c.watching("--owner", addr, "--after", "1", "--json")
+	replay, stopReplay := c.watching("--owner", addr, "--after", strconv.FormatInt(created, 10), "--json")
 	var doc struct {
 		ID    int64  `json:"id"`
 		Event string `json:"event"`
@@ -86,7 +88,7 @@ func TestOrdersWatch(t *testing.T) {
 	if err := json.Unmarshal([]byte(nextLine(t, replay)), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.ID != 2 || doc.Event != "order.cancelled" || doc.Order.UUID != "cli-w1" || doc.Order.Status != "cancelled" {
+	if doc.ID != cancelled || doc.Event != "order.cancelled" || doc.Order.UUID != "cli-w1" || doc.Order.Status != "cancelled" {
 		t.Fatalf("json line %+v", doc)
 	}
 	stopReplay()
@@ -95,4 +97,15 @@ func TestOrdersWatch(t *testing.T) {
 	if !strings.Contains(r.stderr, "owner is not a valid Stacks address of this network") {
 		t.Fatalf("stderr %q", r.stderr)
 	}
+}
+
+// eventLine checks a watch line is "<id> " then want, and returns the id.
+func eventLine(t *testing.T, line, want string) int64 {
+	t.Helper()
+	id, rest, _ := strings.Cut(line, " ")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 || rest != want {
+		t.Fatalf("line %q, want a positive event id then %q", line, want)
+	}
+	return n
 }
