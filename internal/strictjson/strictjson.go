@@ -55,25 +55,12 @@ func (e *Error) Error() string {
 
 // CheckObject reports whether b is exactly one JSON object (surrounding
 // whitespace allowed) that obeys the package's rules; nil when it does.
-func CheckObject(b []byte) *Error {
-	s := scanner{b: b}
-	s.space()
-	if s.i >= len(b) || b[s.i] != '{' {
-		return s.fail(Syntax)
-	}
-	if err := s.value(0); err != nil {
-		return err
-	}
-	s.space()
-	if s.i != len(b) {
-		return s.fail(TrailingData)
-	}
-	return nil
-}
+func CheckObject(b []byte) *Error { return CheckObjectMembers(b, nil) }
 
 // CheckObjectMembers is CheckObject that also hands each member of the
-// outer object to member: its key (unescaped) and its value's raw text, a
-// slice of b. The members of a refused text may have been handed out.
+// outer object to member (nil: none): its key (unescaped) and its value's
+// raw text, a slice of b. The members of a refused text may have been
+// handed out.
 func CheckObjectMembers(b []byte, member func(key string, raw []byte)) *Error {
 	s := scanner{b: b, member: member}
 	s.space()

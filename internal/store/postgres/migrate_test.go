@@ -3,10 +3,12 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -23,30 +25,7 @@ import (
 func TestMigrateAppliesMigrationsThatLandedLate(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.Pool(t)
-	before := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "00006_") || strings.HasPrefix(e.Name(), "00007_") || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		b, err := fs.ReadFile(migrations.FS, e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		before[e.Name()] = &fstest.MapFile{Data: b}
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, before)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatalf("the migrations of before: %v", err)
-	}
+	migrateWithout(t, pool, "00006_", "00007_")
 
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("migrate a database that is past 00006 and 00007: %v", err)
@@ -83,30 +62,7 @@ func TestMigrateKeepsCounterIDsBelowNewOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	before := fstest.MapFS{}
-	entries, err := fs.ReadDir(migrations.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "00013_") || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		b, err := fs.ReadFile(migrations.FS, e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		before[e.Name()] = &fstest.MapFile{Data: b}
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, before)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatalf("the migrations before 00013: %v", err)
-	}
+	migrateWithout(t, pool, "00013_")
 	// The counter's last id: 5,000,000 above what the next xid would give.
 	var last int64
 	if err := pool.QueryRow(ctx, `UPDATE order_event_counter
@@ -131,5 +87,36 @@ func TestMigrateKeepsCounterIDsBelowNewOnes(t *testing.T) {
 	}
 	if n, err := pool.Exec(ctx, `SELECT 1 FROM pg_class WHERE relname = 'order_event_counter'`); err != nil || n.RowsAffected() != 0 {
 		t.Fatalf("the counter is still there: %v, %v", n, err)
+	}
+}
+
+// migrateWithout applies every migration but those whose file names start
+// with one of skip: a database as it stood before they landed.
+func migrateWithout(t *testing.T, pool *pgxpool.Pool, skip ...string) {
+	t.Helper()
+	before := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".sql") || slices.ContainsFunc(skip, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue
+		}
+		b, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err != nil {
+		t.Fatalf("the migrations without %q: %v", skip, err)
 	}
 }
