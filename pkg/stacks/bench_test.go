@@ -41,22 +41,17 @@ func benchOrder(b *testing.B) (domain, message Value) {
 func BenchmarkVerifyMessage(b *testing.B) {
 	k := mustKey(b, testKeyHex)
 	msg := []byte(benchMsg)
-	sig := must(SignMessage(k, msg))
-	addr := k.Address(Mainnet)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := VerifyMessage(msg, sig, addr); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchVerifyMessage(b, msg, must(SignMessage(k, msg)), k.Address(Mainnet))
 }
 
 // BenchmarkVerifyMessageLegacy is the slow path: current prefix fails first.
 func BenchmarkVerifyMessageLegacy(b *testing.B) {
 	k := mustKey(b, testKeyHex)
 	msg := []byte(benchMsg)
-	sig := must(SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg))).String()
-	addr := k.Address(Mainnet)
+	benchVerifyMessage(b, msg, must(SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg))).String(), k.Address(Mainnet))
+}
+
+func benchVerifyMessage(b *testing.B, msg []byte, sig string, addr Address) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := VerifyMessage(msg, sig, addr); err != nil {

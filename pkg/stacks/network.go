@@ -37,15 +37,18 @@ func ParseNetwork(s string) (Network, error) {
 	return 0, fmt.Errorf("stacks: unknown network %s (want \"mainnet\" or \"testnet\")", quote(s))
 }
 
+var networkNames = map[Network]string{Mainnet: "mainnet", Testnet: "testnet"}
+
 // String returns "mainnet", "testnet" or "Network(n)" for invalid values.
-func (n Network) String() string {
-	switch n {
-	case Mainnet:
-		return "mainnet"
-	case Testnet:
-		return "testnet"
+func (n Network) String() string { return enumName("Network", n, networkNames) }
+
+// enumName is names[v], or "typ(n)" for a value names lacks: the String of
+// this package's byte enums.
+func enumName[E ~uint8](typ string, v E, names map[E]string) string {
+	if s, ok := names[v]; ok {
+		return s
 	}
-	return fmt.Sprintf("Network(%d)", uint8(n))
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
 }
 
 // valid reports whether n is Mainnet or Testnet.

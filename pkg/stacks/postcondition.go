@@ -16,15 +16,14 @@ const (
 	PostConditionDeny  PostConditionMode = 0x02
 )
 
+var postConditionModeNames = map[PostConditionMode]string{PostConditionAllow: "allow", PostConditionDeny: "deny"}
+
+// unsupportedPostConditionModes are the modes of a later SIP this package refuses.
+var unsupportedPostConditionModes = map[PostConditionMode]string{0x03: "SIP-040 originator"}
+
 // String returns "allow", "deny" or "PostConditionMode(n)".
 func (m PostConditionMode) String() string {
-	switch m {
-	case PostConditionAllow:
-		return "allow"
-	case PostConditionDeny:
-		return "deny"
-	}
-	return fmt.Sprintf("PostConditionMode(%d)", byte(m))
+	return enumName("PostConditionMode", m, postConditionModeNames)
 }
 
 // FungibleCondition compares what a principal sends of STX or a fungible
@@ -40,12 +39,13 @@ const (
 	SentLessThanOrEqual    FungibleCondition = 0x05
 )
 
+var fungibleConditionNames = map[FungibleCondition]string{
+	SentEqual: "eq", SentGreaterThan: "gt", SentGreaterThanOrEqual: "gte", SentLessThan: "lt", SentLessThanOrEqual: "lte",
+}
+
 // String returns "eq", "gt", "gte", "lt", "lte" (stacks.js's names) or "FungibleCondition(n)".
 func (c FungibleCondition) String() string {
-	if SentEqual <= c && c <= SentLessThanOrEqual {
-		return [...]string{"eq", "gt", "gte", "lt", "lte"}[c-SentEqual]
-	}
-	return fmt.Sprintf("FungibleCondition(%d)", byte(c))
+	return enumName("FungibleCondition", c, fungibleConditionNames)
 }
 
 func (c FungibleCondition) valid() bool { return SentEqual <= c && c <= SentLessThanOrEqual }
@@ -59,15 +59,14 @@ const (
 	NFTNotSent NonFungibleCondition = 0x11
 )
 
+var nonFungibleConditionNames = map[NonFungibleCondition]string{NFTSent: "sent", NFTNotSent: "not-sent"}
+
+// unsupportedNonFungibleConditions are the codes of a later SIP this package refuses.
+var unsupportedNonFungibleConditions = map[NonFungibleCondition]string{0x12: `SIP-040 "may send"`}
+
 // String returns "sent", "not-sent" or "NonFungibleCondition(n)".
 func (c NonFungibleCondition) String() string {
-	switch c {
-	case NFTSent:
-		return "sent"
-	case NFTNotSent:
-		return "not-sent"
-	}
-	return fmt.Sprintf("NonFungibleCondition(%d)", byte(c))
+	return enumName("NonFungibleCondition", c, nonFungibleConditionNames)
 }
 
 // PostConditionPrincipal is whose sending a post-condition constrains: the
@@ -291,26 +290,17 @@ func (r *reader) postCondition() PostCondition {
 		return nil
 	case t == pcTypeSTX:
 		c := &STXPostCondition{Principal: r.pcPrincipal()}
-		c.Condition = r.fungibleCondition()
+		c.Condition = readEnum(r, "fungible condition code", fungibleConditionNames, nil)
 		c.Amount = r.u64("post-condition amount")
 		return c
 	case t == pcTypeFungible:
 		c := &FungiblePostCondition{Principal: r.pcPrincipal(), Asset: r.assetInfo()}
-		c.Condition = r.fungibleCondition()
+		c.Condition = readEnum(r, "fungible condition code", fungibleConditionNames, nil)
 		c.Amount = r.u64("post-condition amount")
 		return c
 	case t == pcTypeNonFungible:
 		c := &NonFungiblePostCondition{Principal: r.pcPrincipal(), Asset: r.assetInfo(), AssetID: r.value(1)}
-		codeAt := r.off
-		switch code := NonFungibleCondition(r.u8("non-fungible condition code")); {
-		case r.err != nil:
-		case code == NFTSent || code == NFTNotSent:
-			c.Condition = code
-		case code == 0x12:
-			r.unsupported(codeAt, "non-fungible condition code 0x12 (SIP-040 \"may send\") is not supported")
-		default:
-			r.failAt(codeAt, "unknown non-fungible condition code 0x%02x", byte(code))
-		}
+		c.Condition = readEnum(r, "non-fungible condition code", nonFungibleConditionNames, unsupportedNonFungibleConditions)
 		return c
 	default:
 		r.failAt(at, "unknown post-condition type 0x%02x", t)
@@ -339,15 +329,6 @@ func (r *reader) assetInfo() AssetInfo {
 	a := r.address("asset contract")
 	name := r.name("asset contract name", checkWireContractName)
 	return AssetInfo{Contract: Principal{Address: a, ContractName: name}, Name: r.name("asset name", checkClarityName)}
-}
-
-func (r *reader) fungibleCondition() FungibleCondition {
-	at := r.off
-	c := FungibleCondition(r.u8("fungible condition code"))
-	if r.err == nil && !c.valid() {
-		r.failAt(at, "unknown fungible condition code 0x%02x", byte(c))
-	}
-	return c
 }
 
 // checkWirePrincipal checks a principal about to be serialised: a c32

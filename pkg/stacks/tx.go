@@ -46,18 +46,12 @@ const (
 	AnchorAny          AnchorMode = 0x03
 )
 
-// String returns "on-chain-only", "off-chain-only", "any" or "AnchorMode(n)".
-func (m AnchorMode) String() string {
-	switch m {
-	case AnchorOnChainOnly:
-		return "on-chain-only"
-	case AnchorOffChainOnly:
-		return "off-chain-only"
-	case AnchorAny:
-		return "any"
-	}
-	return fmt.Sprintf("AnchorMode(%d)", byte(m))
+var anchorModeNames = map[AnchorMode]string{
+	AnchorOnChainOnly: "on-chain-only", AnchorOffChainOnly: "off-chain-only", AnchorAny: "any",
 }
+
+// String returns "on-chain-only", "off-chain-only", "any" or "AnchorMode(n)".
+func (m AnchorMode) String() string { return enumName("AnchorMode", m, anchorModeNames) }
 
 // SpendingCondition is the origin's single-sig P2PKH authorization with a
 // compressed public key (hash mode 0x00, key encoding 0x00): the only kind
@@ -412,24 +406,8 @@ func ParseTransaction(b []byte) (*Transaction, error) {
 	}
 	tx.ChainID = r.u32("chain id")
 	r.origin(&tx.Origin)
-	at := r.off
-	switch m := AnchorMode(r.u8("anchor mode")); {
-	case r.err != nil:
-	case m >= AnchorOnChainOnly && m <= AnchorAny:
-		tx.AnchorMode = m
-	default:
-		r.failAt(at, "unknown anchor mode 0x%02x", byte(m))
-	}
-	at = r.off
-	switch m := PostConditionMode(r.u8("post-condition mode")); {
-	case r.err != nil:
-	case m == PostConditionAllow || m == PostConditionDeny:
-		tx.PostConditionMode = m
-	case m == 0x03:
-		r.unsupported(at, "post-condition mode 0x03 (SIP-040 originator) is not supported")
-	default:
-		r.failAt(at, "unknown post-condition mode 0x%02x", byte(m))
-	}
+	tx.AnchorMode = readEnum(&r, "anchor mode", anchorModeNames, nil)
+	tx.PostConditionMode = readEnum(&r, "post-condition mode", postConditionModeNames, unsupportedPostConditionModes)
 	n := r.count("post-condition", 1+1+8) // type, origin principal, code and amount at least
 	if n > 0 {
 		tx.PostConditions = make([]PostCondition, 0, n)

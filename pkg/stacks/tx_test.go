@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,6 +62,11 @@ func TestParseTransactionRefuses(t *testing.T) {
 		return splice(base, offArg, len(base), mustHexT(t, hexValue)...)
 	}
 	u32 := func(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+	nftCode := func(code byte) []byte { // one origin post-condition on NFT true of SP000….a::b, code at byte 143
+		pc := append(u32(1), 0x02, 0x01, 22)
+		pc = append(pc, make([]byte, 20)...)
+		return splice(base, offPCCount, offPayload, append(pc, 1, 'a', 1, 'b', 0x03, code)...)
+	}
 	malformed, unsupported := stacks.ErrMalformedTransaction, stacks.ErrUnsupportedTransaction
 	for _, tc := range []struct {
 		name string
@@ -86,6 +92,8 @@ func TestParseTransactionRefuses(t *testing.T) {
 		{"PostConditionUnknownPrincipal", splice(base, offPCCount, offPayload, append(u32(1), 0x00, 0x04, 0x01, 0, 0, 0, 0, 0, 0, 0, 0)...), "stacks: byte 116: unknown post-condition principal id 0x04: malformed Stacks transaction", malformed},
 		{"PostConditionUnknownCode", splice(base, offPCCount, offPayload, append(u32(1), 0x00, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0, 0)...), "stacks: byte 117: unknown fungible condition code 0x06: malformed Stacks transaction", malformed},
 		{"PostConditionCodeZero", splice(base, offPCCount, offPayload, append(u32(1), 0x00, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0)...), "stacks: byte 117: unknown fungible condition code 0x00: malformed Stacks transaction", malformed},
+		{"PostConditionNFTMaySend", nftCode(0x12), "stacks: byte 143: non-fungible condition code 0x12 (SIP-040 \"may send\") is not supported: unsupported Stacks transaction", unsupported},
+		{"PostConditionNFTUnknownCode", nftCode(0x13), "stacks: byte 143: unknown non-fungible condition code 0x13: malformed Stacks transaction", malformed},
 		{"SmartContractPayload", with(base, offPayload, 0x01), "stacks: byte 115: smart-contract payload is not supported (contract-call and token-transfer only): unsupported Stacks transaction", unsupported},
 		{"CoinbasePayload", with(base, offPayload, 0x04), "stacks: byte 115: coinbase payload is not supported (contract-call and token-transfer only): unsupported Stacks transaction", unsupported},
 		{"UnknownPayload", with(base, offPayload, 0x09), "stacks: byte 115: unknown payload type 0x09: malformed Stacks transaction", malformed},
@@ -189,6 +197,29 @@ func TestValueHexRoundTrip(t *testing.T) {
 	} {
 		if _, err := stacks.ParseValueHex(tc.in); err == nil || err.Error() != tc.want {
 			t.Errorf("ParseValueHex(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// Every byte enum names its wire values, and shows an unknown one as Type(n).
+func TestEnumStrings(t *testing.T) {
+	for _, tc := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{stacks.Mainnet, "mainnet"}, {stacks.Testnet, "testnet"}, {stacks.Network(0), "Network(0)"},
+		{stacks.AnchorOnChainOnly, "on-chain-only"}, {stacks.AnchorOffChainOnly, "off-chain-only"},
+		{stacks.AnchorAny, "any"}, {stacks.AnchorMode(4), "AnchorMode(4)"},
+		{stacks.PostConditionAllow, "allow"}, {stacks.PostConditionDeny, "deny"},
+		{stacks.PostConditionMode(0), "PostConditionMode(0)"},
+		{stacks.SentEqual, "eq"}, {stacks.SentGreaterThan, "gt"}, {stacks.SentGreaterThanOrEqual, "gte"},
+		{stacks.SentLessThan, "lt"}, {stacks.SentLessThanOrEqual, "lte"},
+		{stacks.FungibleCondition(6), "FungibleCondition(6)"},
+		{stacks.NFTSent, "sent"}, {stacks.NFTNotSent, "not-sent"},
+		{stacks.NonFungibleCondition(0x12), "NonFungibleCondition(18)"},
+	} {
+		if s := tc.got.String(); s != tc.want {
+			t.Errorf("%T %d: String() = %q, want %q", tc.got, tc.got, s, tc.want)
 		}
 	}
 }

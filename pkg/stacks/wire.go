@@ -37,6 +37,23 @@ func (r *reader) unsupported(at int, format string, args ...any) {
 	}
 }
 
+// readEnum reads a one-byte enum: a value names holds, else zero and an
+// error: unsupported, with its reason, for a value the unsupported map
+// holds (may be nil), unknown for any other.
+func readEnum[E ~uint8](r *reader, what string, names, unsupported map[E]string) E {
+	at := r.off
+	v := E(r.u8(what))
+	if _, ok := names[v]; ok || r.err != nil {
+		return v
+	}
+	if why, ok := unsupported[v]; ok {
+		r.unsupported(at, "%s 0x%02x (%s) is not supported", what, byte(v), why)
+	} else {
+		r.failAt(at, "unknown %s 0x%02x", what, byte(v))
+	}
+	return 0
+}
+
 // left is the number of unread bytes.
 func (r *reader) left() int { return len(r.b) - r.off }
 
