@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/internal/ptr"
 )
 
 // Permission is one thing a key may do with its wallet's orders.
@@ -137,18 +138,10 @@ func (k *Key) Clone() *Key {
 	c := *k
 	c.Permissions = slices.Clone(k.Permissions)
 	c.IPAllowlist = slices.Clone(k.IPAllowlist)
-	c.ExpiresAt = clonePtr(k.ExpiresAt)
-	c.RevokedAt = clonePtr(k.RevokedAt)
-	c.LastUsedAt = clonePtr(k.LastUsedAt)
+	c.ExpiresAt = ptr.Clone(k.ExpiresAt)
+	c.RevokedAt = ptr.Clone(k.RevokedAt)
+	c.LastUsedAt = ptr.Clone(k.LastUsedAt)
 	return &c
-}
-
-func clonePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := *t
-	return &v
 }
 
 // Store errors. Stores return these (wrapped) so the service can answer precisely.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/audit"
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/ptr"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -317,7 +318,7 @@ func (s *Service) Rotate(ctx context.Context, in RotateInput) (next, old *Key, s
 			return errRotateExpired
 		}
 		n.Name, n.Permissions, n.Limits = o.Name, slices.Clone(o.Permissions), o.Limits
-		n.IPAllowlist, n.ExpiresAt = slices.Clone(o.IPAllowlist), clonePtr(o.ExpiresAt)
+		n.IPAllowlist, n.ExpiresAt = slices.Clone(o.IPAllowlist), ptr.Clone(o.ExpiresAt)
 		createdDetails["name"], createdDetails["permissions"] = n.Name, n.Permissions
 		createdDetails["ipAllowlist"] = prefixStrings(n.IPAllowlist)
 		if n.ExpiresAt != nil {
