@@ -34,42 +34,40 @@ func secret(env, help string, field func(*Config) *string) Var {
 }
 
 func number(env, flag, def, help string, field func(*Config) *int) Var {
-	return Var{Env: env, Flag: flag, Type: "int", Default: def, Help: help,
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return errors.New("not a whole number")
-			}
-			*field(c) = n
-			return nil
-		}}
+	return parsed(env, flag, "int", def, help, field, strconv.Atoi, "not a whole number")
 }
 
 func duration(env, flag, def, help string, field func(*Config) *time.Duration) Var {
-	return Var{Env: env, Flag: flag, Type: "duration", Default: def, Help: help,
+	return parsed(env, flag, "duration", def, help, field, time.ParseDuration,
+		"not a duration: write a number with a unit, such as 500ms, 30s, 5m or 2h")
+}
+
+func boolean(env, flag, def, help string, field func(*Config) *bool) Var {
+	return parsed(env, flag, "bool", def, help, field, parseBool, "want true or false")
+}
+
+// parsed is a Var of type typ that parse reads into field; a value parse
+// refuses is the problem want (parse's own error may quote the value).
+func parsed[T any](env, flag, typ, def, help string, field func(*Config) *T, parse func(string) (T, error), want string) Var {
+	return Var{Env: env, Flag: flag, Type: typ, Default: def, Help: help,
 		set: func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
+			x, err := parse(v)
 			if err != nil {
-				return errors.New("not a duration: write a number with a unit, such as 500ms, 30s, 5m or 2h")
+				return errors.New(want)
 			}
-			*field(c) = d
+			*field(c) = x
 			return nil
 		}}
 }
 
-func boolean(env, flag, def, help string, field func(*Config) *bool) Var {
-	return Var{Env: env, Flag: flag, Type: "bool", Default: def, Help: help,
-		set: func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "true", "1":
-				*field(c) = true
-			case "false", "0":
-				*field(c) = false
-			default:
-				return errors.New("want true or false")
-			}
-			return nil
-		}}
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, errors.New("not a boolean")
 }
 
 func custom(env, flag, typ, def, help string, set func(*Config, string) error) Var {
