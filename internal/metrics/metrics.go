@@ -64,55 +64,46 @@ type Metrics struct {
 // process collectors beside them.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_http_requests_total",
-		Help: "HTTP requests answered, by method, route pattern and status code.",
-	}, []string{"method", "route", "status"})
-	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "stxgate_http_request_duration_seconds",
-		Help: "Time from the first middleware to the last byte written, by method and route pattern.",
+	m.httpRequests = counterVec("stxgate_http_requests_total",
+		"HTTP requests answered, by method, route pattern and status code.",
+		"method", "route", "status")
+	m.httpDuration = histogramVec("stxgate_http_request_duration_seconds",
+		"Time from the first middleware to the last byte written, by method and route pattern.",
 		// 250µs .. 10s: a cached keyed read is sub-millisecond, a settlement call can take seconds.
-		Buckets: []float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"method", "route"})
+		[]float64{.00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		"method", "route")
 	m.httpInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "stxgate_http_requests_in_flight",
 		Help: "HTTP requests being served now.",
 	})
-	m.limiterDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_ratelimit_decisions_total",
-		Help: "Rate-limiter answers by scope (key, ip, wallet) and decision (allowed, refused, unavailable).",
-	}, []string{"scope", "decision"})
-	m.signatures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_signature_verifications_total",
-		Help: "Signature verifications by kind (message, order) and result (valid, invalid, malformed).",
-	}, []string{"kind", "result"})
-	m.signatureDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "stxgate_signature_verify_duration_seconds",
-		Help: "CPU time of one signature verification (hashing and public-key recovery), by kind.",
+	m.limiterDecisions = counterVec("stxgate_ratelimit_decisions_total",
+		"Rate-limiter answers by scope (key, ip, wallet) and decision (allowed, refused, unavailable).",
+		"scope", "decision")
+	m.signatures = counterVec("stxgate_signature_verifications_total",
+		"Signature verifications by kind (message, order) and result (valid, invalid, malformed).",
+		"kind", "result")
+	m.signatureDuration = histogramVec("stxgate_signature_verify_duration_seconds",
+		"CPU time of one signature verification (hashing and public-key recovery), by kind.",
 		// 25µs .. ~100ms: a secp256k1 recovery takes tens of microseconds.
-		Buckets: prometheus.ExponentialBuckets(0.000025, 2, 13),
-	}, []string{"kind"})
-	m.settlements = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_settlement_outcomes_total",
-		Help: "Settlement calls by settlement (relayer, simulated), path (execute, reconcile) and outcome (settled, rejected, unknown).",
-	}, []string{"settlement", "path", "outcome"})
-	m.settlementDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "stxgate_settlement_duration_seconds",
-		Help:    "Time of one settlement call, by settlement.",
-		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-	}, []string{"settlement"})
-	m.keyCacheLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_key_cache_lookups_total",
-		Help: "API-key cache lookups on the keyed hot path, by result (hit, miss). Hit rate: hit / (hit + miss).",
-	}, []string{"result"})
+		prometheus.ExponentialBuckets(0.000025, 2, 13),
+		"kind")
+	m.settlements = counterVec("stxgate_settlement_outcomes_total",
+		"Settlement calls by settlement (relayer, simulated), path (execute, reconcile) and outcome (settled, rejected, unknown).",
+		"settlement", "path", "outcome")
+	m.settlementDuration = histogramVec("stxgate_settlement_duration_seconds",
+		"Time of one settlement call, by settlement.",
+		[]float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		"settlement")
+	m.keyCacheLookups = counterVec("stxgate_key_cache_lookups_total",
+		"API-key cache lookups on the keyed hot path, by result (hit, miss). Hit rate: hit / (hit + miss).",
+		"result")
 	m.keyCacheReloads = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "stxgate_key_cache_reloads_total",
 		Help: "Keys read again from the database because their generation moved (revoked, updated or suspended on some instance).",
 	})
-	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "stxgate_store_errors_total",
-		Help: "Requests answered 503 because a backing store was unreachable, by store (postgres, redis).",
-	}, []string{"store"})
+	m.storeErrors = counterVec("stxgate_store_errors_total",
+		"Requests answered 503 because a backing store was unreachable, by store (postgres, redis).",
+		"store")
 	m.reg.MustRegister(
 		m.httpRequests, m.httpDuration, m.httpInFlight,
 		m.limiterDecisions,
@@ -136,6 +127,16 @@ func New() *Metrics {
 		m.storeErrors.WithLabelValues(s)
 	}
 	return m
+}
+
+// counterVec is a counter with one series per value of labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// histogramVec is a histogram with one series per value of labels.
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // Registry is the registry the collectors live on (tests gather from it).
