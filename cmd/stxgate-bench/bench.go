@@ -41,7 +41,7 @@ type bench struct {
 	dbA    *pgxpool.Pool // the 1,000-key database
 	dbB    *pgxpool.Pool // the scale database
 
-	gwA, gwB, ceil *proc
+	gwA, gwB, ceil *loadkit.Process
 	stacks         *stacksBench // execute-stacks (stacks.go)
 	pprofA, pprofB string
 	pprofCeil      string
@@ -143,10 +143,10 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 	for _, gw := range []struct {
-		p    *proc
+		p    *loadkit.Process
 		keys *[]benchKey
 	}{{b.gwA, &b.keysA}, {b.gwB, &b.keysB}} {
-		perWallet, err := createKeys(ctx, gw.p.addr, b.wallets, s.keysPer)
+		perWallet, err := createKeys(ctx, gw.p.Addr, b.wallets, s.keysPer)
 		if err != nil {
 			return b, err
 		}
@@ -154,7 +154,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 			*gw.keys = append(*gw.keys, ks...)
 		}
 		if gw.p == b.gwA {
-			if b.apiOrders, err = createOrdersViaAPI(ctx, gw.p.addr, b.wallets, perWallet); err != nil {
+			if b.apiOrders, err = createOrdersViaAPI(ctx, gw.p.Addr, b.wallets, perWallet); err != nil {
 				return b, err
 			}
 		}
@@ -198,7 +198,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 
 // startGateway runs the real binary (or, for -profile, the pprof twin) with
 // high limits so the limiter admits, on a free loopback port.
-func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string, extra map[string]string) (*proc, string, error) {
+func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string, extra map[string]string) (*loadkit.Process, string, error) {
 	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, "", err
@@ -231,13 +231,13 @@ func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string, extr
 func (b *bench) teardown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, p := range []*proc{b.gwA, b.gwB, b.ceil} {
-		p.stop()
+	for _, p := range []*loadkit.Process{b.gwA, b.gwB, b.ceil} {
+		p.Stop()
 	}
 	b.stacks.stop()
 	if f := b.floors; f != nil && f.shared {
-		f.self.stop()
-		f.exec.stop()
+		f.self.Stop()
+		f.exec.Stop()
 		if err := f.cleanup(ctx, b.keysA); err != nil {
 			logf("delete the floors' Redis keys: %v", err)
 		}
@@ -432,10 +432,10 @@ func (b *bench) pacedPhase(key, addr string, next func(int) []byte, rate float64
 }
 
 // measure runs one phase and samples CPU around it.
-func (b *bench) measure(ctx context.Context, key string, server *proc, run func() (*Result, error)) (*phaseRec, error) {
+func (b *bench) measure(ctx context.Context, key string, server *loadkit.Process, run func() (*Result, error)) (*phaseRec, error) {
 	pid := 0
 	if server != nil {
-		pid = server.pid()
+		pid = server.Pid()
 	}
 	// The test Stacks node's CPU is sampled in every phase: it is idle but
 	// for execute-stacks (and then counted apart from "other").
@@ -491,7 +491,7 @@ func (b *bench) estimate(rate float64, first int) int {
 // step is one phase of an interleaved group (rounds' measureSliced).
 type step struct {
 	key    string
-	server *proc
+	server *loadkit.Process
 	run    func(warmup, duration time.Duration) (*Result, error)
 	rate   float64 // paced steps: the offered rate, recorded on the phase
 	// afterSlice runs, untimed, after each slice of the phase; after
@@ -503,7 +503,7 @@ type step struct {
 func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	s := b.s
 	fl := b.floors
-	keyedA, keyedB := keyedRequests(b.gwA.addr, b.keysA), keyedRequests(b.gwB.addr, b.keysB)
+	keyedA, keyedB := keyedRequests(b.gwA.Addr, b.keysA), keyedRequests(b.gwB.Addr, b.keysB)
 	floorSelf := fl.selfRequests(b.keysA)
 	// Closed-loop phases read their requests from files (wrk's script).
 	file := func(name string, reqs [][]byte) (string, error) {
@@ -554,7 +554,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		if err := b.maintain(ctx, false); err != nil {
 			return nil, err
 		}
-		execFile, err := file("execute", executePool(b.gwA.addr, execRows, b.keysA).reqs)
+		execFile, err := file("execute", executePool(b.gwA.Addr, execRows, b.keysA).reqs)
 		if err != nil {
 			return nil, err
 		}
@@ -571,13 +571,13 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 				return nil, err
 			}
 		}
-		signedFile, err := file("signed", signedPool(b.gwA.addr, b.wallets, nSigned).reqs)
+		signedFile, err := file("signed", signedPool(b.gwA.Addr, b.wallets, nSigned).reqs)
 		if err != nil {
 			return nil, err
 		}
 		// One signed header set per wallet, re-used for every request of the
 		// phase (a dashboard or a bot re-using its list signature).
-		reuseFile, err := file("signed-reuse", signedPool(b.gwA.addr, b.wallets, len(b.wallets)).reqs)
+		reuseFile, err := file("signed-reuse", signedPool(b.gwA.Addr, b.wallets, len(b.wallets)).reqs)
 		if err != nil {
 			return nil, err
 		}
@@ -585,10 +585,10 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// closedStep is a closed loop driven by wrk over requests in path:
 		// round-robin, or (pool) each once, the phase's slices consuming
 		// the pool in turn.
-		closedStep := func(key string, server *proc, path string, pool bool, size int) step {
+		closedStep := func(key string, server *loadkit.Process, path string, pool bool, size int) step {
 			next := 0
 			return step{key: key, server: server, run: func(w, d time.Duration) (*Result, error) {
-				return b.runWrk(ctx, wrkPhase{name: key, addr: server.addr, file: path, pool: pool, offset: &next,
+				return b.runWrk(ctx, wrkPhase{name: key, addr: server.Addr, file: path, pool: pool, offset: &next,
 					size: size, conns: s.conns, warmup: w, duration: d})
 			}}
 		}
@@ -652,9 +652,9 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// batching of wake-ups), so half the closed-loop floor already
 		// saturates two cores.
 		rate, light := s.pacedShare*round.Phases["floor-self"].Res.Throughput(), s.lightShare*round.Phases["floor-self"].Res.Throughput()
-		pacedStep := func(key string, server *proc, next func(int) []byte, rate float64) step {
+		pacedStep := func(key string, server *loadkit.Process, next func(int) []byte, rate float64) step {
 			return step{key: key, server: server, rate: rate, run: func(w, d time.Duration) (*Result, error) {
-				ph := b.pacedPhase(key, server.addr, next, rate)
+				ph := b.pacedPhase(key, server.Addr, next, rate)
 				ph.Warmup, ph.Duration = w, d
 				return ph.Run(ctx)
 			}}
@@ -778,27 +778,27 @@ func (b *bench) profile(ctx context.Context) error {
 	}
 	canned := make([][]byte, len(b.keysA))
 	for i := range canned {
-		canned[i] = buildRequest("GET", b.ceil.addr, "/a-canned/"+ceilingSubject(i), nil, nil)
+		canned[i] = buildRequest("GET", b.ceil.Addr, "/a-canned/"+ceilingSubject(i), nil, nil)
 	}
 	steps := []struct {
 		key    string
 		pprof  string
-		server *proc
+		server *loadkit.Process
 		phase  Phase
 	}{
-		{"a", b.pprofCeil, b.ceil, b.closed("a", b.ceil.addr, perConn(ceilingARequests(b.ceil.addr, len(b.keysA))), 0)},
-		{"a-canned", b.pprofCeil, b.ceil, b.closed("a-canned", b.ceil.addr, perConn(canned), 0)},
-		{"keyed", b.pprofA, b.gwA, b.closed("keyed", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
-		{"b", b.pprofCeil, b.ceil, b.closed("b", b.ceil.addr, ceilingBPool(b.ceil.addr, ceilRows).Next, len(ceilRows))},
-		{"execute", b.pprofA, b.gwA, b.closed("execute", b.gwA.addr, executePool(b.gwA.addr, rows, b.keysA).Next, n)},
-		{"signed", b.pprofA, b.gwA, b.closed("signed", b.gwA.addr, signedPool(b.gwA.addr, b.wallets, n).Next, n)},
+		{"a", b.pprofCeil, b.ceil, b.closed("a", b.ceil.Addr, perConn(ceilingARequests(b.ceil.Addr, len(b.keysA))), 0)},
+		{"a-canned", b.pprofCeil, b.ceil, b.closed("a-canned", b.ceil.Addr, perConn(canned), 0)},
+		{"keyed", b.pprofA, b.gwA, b.closed("keyed", b.gwA.Addr, perConn(keyedRequests(b.gwA.Addr, b.keysA)), 0)},
+		{"b", b.pprofCeil, b.ceil, b.closed("b", b.ceil.Addr, ceilingBPool(b.ceil.Addr, ceilRows).Next, len(ceilRows))},
+		{"execute", b.pprofA, b.gwA, b.closed("execute", b.gwA.Addr, executePool(b.gwA.Addr, rows, b.keysA).Next, n)},
+		{"signed", b.pprofA, b.gwA, b.closed("signed", b.gwA.Addr, signedPool(b.gwA.Addr, b.wallets, n).Next, n)},
 		// keyed once more: whatever executes and signed calls leave behind
 		// in the process shows as a difference to the first keyed profile.
-		{"keyed-again", b.pprofA, b.gwA, b.closed("keyed-again", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)), 0)},
+		{"keyed-again", b.pprofA, b.gwA, b.closed("keyed-again", b.gwA.Addr, perConn(keyedRequests(b.gwA.Addr, b.keysA)), 0)},
 		// Paced at a fixed 3,000 req/s (about a quarter of (a) here): where
 		// an open-loop request's extra CPU goes, for the ceiling and the gateway.
-		{"a-paced", b.pprofCeil, b.ceil, b.profiledPaced("a-paced", b.ceil.addr, perConn(ceilingARequests(b.ceil.addr, len(b.keysA))))},
-		{"keyed-paced", b.pprofA, b.gwA, b.profiledPaced("keyed-paced", b.gwA.addr, perConn(keyedRequests(b.gwA.addr, b.keysA)))},
+		{"a-paced", b.pprofCeil, b.ceil, b.profiledPaced("a-paced", b.ceil.Addr, perConn(ceilingARequests(b.ceil.Addr, len(b.keysA))))},
+		{"keyed-paced", b.pprofA, b.gwA, b.profiledPaced("keyed-paced", b.gwA.Addr, perConn(keyedRequests(b.gwA.Addr, b.keysA)))},
 	}
 	for _, st := range steps {
 		secs := int((s.duration - time.Second).Seconds())
@@ -862,7 +862,7 @@ func fetch(ctx context.Context, url, path string) error {
 // cannedSelf gives the ceiling server a real /self response to answer with
 // (profiling diagnostics: response size versus gateway logic).
 func (b *bench) cannedSelf(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+b.gwA.addr+"/api/v1/api-keys/self", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+b.gwA.Addr+"/api/v1/api-keys/self", nil)
 	if err != nil {
 		return err
 	}
@@ -881,7 +881,7 @@ func (b *bench) cannedSelf(ctx context.Context) error {
 		h.Del(k)
 	}
 	in, _ := json.Marshal(map[string]any{"header": h, "body": body})
-	put, err := http.NewRequestWithContext(ctx, "PUT", "http://"+b.ceil.addr+"/canned", bytes.NewReader(in))
+	put, err := http.NewRequestWithContext(ctx, "PUT", "http://"+b.ceil.Addr+"/canned", bytes.NewReader(in))
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,8 @@ type floors struct {
 	shared bool   // the ../shared/ceilings binary is measured
 	note   string // why not, when it is not
 	bin    string
-	self   *proc // floor-self's server (shared: its own process; else the in-tree ceiling)
-	exec   *proc
+	self   *loadkit.Process // floor-self's server (shared: its own process; else the in-tree ceiling)
+	exec   *loadkit.Process
 	rdb    *redis.Client
 }
 
@@ -74,7 +74,7 @@ func (b *bench) startFloors(ctx context.Context, dsn string) error {
 
 // startFloor runs the floor binary on a free loopback port. It has no health
 // route: it is up when its port accepts (it listens after its setup).
-func (b *bench) startFloor(ctx context.Context, name string, args ...string) (*proc, error) {
+func (b *bench) startFloor(ctx context.Context, name string, args ...string) (*loadkit.Process, error) {
 	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -99,11 +99,11 @@ func (f *floors) name(key string) string {
 // selfRequests: GET /self with the bench keys (shared floor), or ceiling (a).
 func (f *floors) selfRequests(keys []benchKey) [][]byte {
 	if !f.shared {
-		return ceilingARequests(f.self.addr, len(keys))
+		return ceilingARequests(f.self.Addr, len(keys))
 	}
 	reqs := make([][]byte, len(keys))
 	for i, k := range keys {
-		reqs[i] = buildRequest("GET", f.self.addr, "/self", [][2]string{{"X-API-Key", k.secret}}, nil)
+		reqs[i] = buildRequest("GET", f.self.Addr, "/self", [][2]string{{"X-API-Key", k.secret}}, nil)
 	}
 	return reqs
 }
@@ -111,11 +111,11 @@ func (f *floors) selfRequests(keys []benchKey) [][]byte {
 // execRequests: one per order, with the owner's key.
 func (f *floors) execRequests(rows []orderRow, keys []benchKey) [][]byte {
 	if !f.shared {
-		return ceilingBPool(f.exec.addr, rows).reqs
+		return ceilingBPool(f.exec.Addr, rows).reqs
 	}
 	reqs := make([][]byte, len(rows))
 	for i, r := range rows {
-		reqs[i] = buildRequest("POST", f.exec.addr, "/orders/"+r.o.UUID+"/execute", [][2]string{{"X-API-Key", keys[r.keyIdx].secret}}, nil)
+		reqs[i] = buildRequest("POST", f.exec.Addr, "/orders/"+r.o.UUID+"/execute", [][2]string{{"X-API-Key", keys[r.keyIdx].secret}}, nil)
 	}
 	return reqs
 }

@@ -3,104 +3,42 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
-// proc is a server the tool started (a gateway or the ceiling server), always
-// on a loopback port, killed with the tool if the tool dies.
-type proc struct {
-	name string
-	addr string
-	log  string
-	cmd  *exec.Cmd
-	done chan error
-}
-
-// startProc runs path with args and exactly env (nothing inherited, so a
-// developer's STXGATE_* settings cannot leak into a measurement), logging to
-// dir/name.log, and waits for GET /healthz to answer 200.
-func startProc(ctx context.Context, dir, name, path string, args, env []string, addr string) (*proc, error) {
-	return startProcReady(ctx, dir, name, path, args, env, addr, func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+// startProc runs path with args and exactly env (loadkit.Command), logging
+// to dir/name.log, and waits for GET /healthz to answer 200.
+func startProc(ctx context.Context, dir, name, path string, args, env []string, addr string) (*loadkit.Process, error) {
+	return startProcReady(ctx, dir, name, path, args, env, addr, func() bool { return loadkit.Healthy(addr) })
 }
 
 // startProcReady is startProc with its own readiness check.
-func startProcReady(ctx context.Context, dir, name, path string, args, env []string, addr string, ready func() bool) (*proc, error) {
+func startProcReady(ctx context.Context, dir, name, path string, args, env []string, addr string, ready func() bool) (*loadkit.Process, error) {
 	logPath := filepath.Join(dir, name+".log")
-	logf, err := os.Create(logPath)
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: name, addr: addr, log: logPath, cmd: cmd, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			return nil, fmt.Errorf("%s exited at start (%v); log:\n%s", name, err, p.tail())
-		case <-ctx.Done():
-			p.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if ready() {
-			return p, nil
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("%s not healthy after 60s; log:\n%s", name, p.tail())
-		}
-	}
+	defer logFile.Close() // the process writes to its own copy
+	cmd := loadkit.Command(path, args, env)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	return loadkit.Start(ctx, name, addr, cmd, ready, func() string { return tail(logPath) })
 }
 
-// stop asks for a clean shutdown, then kills.
-func (p *proc) stop() {
-	if p == nil || p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.done <- err
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-	}
-}
-
-// tail is the end of the process log, for error messages.
-func (p *proc) tail() string {
-	b, _ := os.ReadFile(p.log)
+// tail is the end of a process log, for error messages.
+func tail(logPath string) string {
+	b, _ := os.ReadFile(logPath)
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
 }
-
-// pid of the process.
-func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // cpuSample is CPU time consumed so far by the machine and by the processes
 // the report attributes load to.

@@ -49,7 +49,7 @@ type stacksBench struct {
 	node      *testnode.Node
 	stopNode  func()
 	market    *testnode.Market
-	gw        *proc
+	gw        *loadkit.Process
 	db        *pgxpool.Pool
 	wallets   []*wallet // the bench wallets' keys, testnet addresses
 	keys      []benchKey
@@ -164,7 +164,7 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 	if st.db, err = pgxpool.New(ctx, dsn); err != nil {
 		return err
 	}
-	perWallet, err := createKeys(ctx, st.gw.addr, st.wallets, 1)
+	perWallet, err := createKeys(ctx, st.gw.Addr, st.wallets, 1)
 	if err != nil {
 		return fmt.Errorf("execute-stacks: %w", err)
 	}
@@ -183,7 +183,7 @@ func (st *stacksBench) stop() {
 	if st == nil {
 		return
 	}
-	st.gw.stop()
+	st.gw.Stop()
 	if st.db != nil {
 		st.db.Close()
 	}
@@ -429,12 +429,12 @@ func accounts(n int) string {
 // (drain): inside the CPU window, so CPU per request includes mining and
 // tracking each transaction; outside throughput and latency.
 func (st *stacksBench) step(ctx context.Context, round *Round, rows []orderRow) step {
-	p := executePool(st.gw.addr, rows, st.keys)
+	p := executePool(st.gw.Addr, rows, st.keys)
 	return step{key: "execute-stacks", server: st.gw,
 		run: func(w, d time.Duration) (*Result, error) {
 			stop, done := make(chan struct{}), make(chan struct{})
 			go st.sampleMempool(stop, done)
-			ph := Phase{Name: "execute-stacks", Addr: st.gw.addr, Conns: st.conns, Warmup: w, Duration: d, Next: p.Next, OK: is2xx}
+			ph := Phase{Name: "execute-stacks", Addr: st.gw.Addr, Conns: st.conns, Warmup: w, Duration: d, Next: p.Next, OK: is2xx}
 			res, err := ph.Run(ctx)
 			close(stop)
 			<-done

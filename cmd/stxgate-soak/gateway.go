@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,11 +92,11 @@ func setup(ctx context.Context, s settings) (*runner, error) {
 	if r.gw, err = startGateway(ctx, s, dsn, r.prefix); err != nil {
 		return r, err
 	}
-	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.cmd.Process.Pid, r.gw.addr, r.gw.metricsAddr, soakDB, r.prefix)
+	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.Pid(), r.gw.Addr, r.gw.metricsAddr, soakDB, r.prefix)
 	if r.db, err = pgxpool.New(ctx, dsn); err != nil { // after the gateway migrated the schema
 		return r, err
 	}
-	if r.wallets, err = createWallets(ctx, r.gw.addr); err != nil {
+	if r.wallets, err = createWallets(ctx, r.gw.Addr); err != nil {
 		return r, err
 	}
 	r.orders = newOrderSource(r.db, r.wallets)
@@ -113,7 +108,9 @@ func setup(ctx context.Context, s settings) (*runner, error) {
 func (r *runner) teardown() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r.gw.stop()
+	if r.gw != nil {
+		r.gw.Stop()
+	}
 	if r.db != nil {
 		r.db.Close()
 	}
@@ -165,15 +162,13 @@ func createWallets(ctx context.Context, addr string) ([]*wallet, error) {
 
 // gateway is the gateway process, its log read as it is written.
 type gateway struct {
-	addr, metricsAddr string
-	cmd               *exec.Cmd
-	done              chan error
-	log               *logWatch
+	*loadkit.Process
+	metricsAddr string
+	log         *logWatch
 }
 
-// startGateway runs the binary with exactly env (nothing inherited, so a
-// developer's STXGATE_* settings cannot leak in) on free loopback ports, at
-// the default log level, and waits for /healthz.
+// startGateway runs the binary with exactly env (loadkit.Command) on free
+// loopback ports, at the default log level, and waits for /healthz.
 func startGateway(ctx context.Context, s settings, dsn, prefix string) (*gateway, error) {
 	addr, err := loadkit.FreeLoopbackAddr()
 	if err != nil {
@@ -184,85 +179,51 @@ func startGateway(ctx context.Context, s settings, dsn, prefix string) (*gateway
 		return nil, err
 	}
 	lim := strconv.Itoa(highLimit)
-	cmd := exec.Command(s.gateway)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+	cmd := loadkit.Command(s.gateway, nil, []string{
 		"DATABASE_URL=" + dsn, "REDIS_URL=" + s.redisURL, "STXGATE_REDIS_PREFIX=" + prefix,
 		"STXGATE_LISTEN=" + addr, "STXGATE_METRICS_LISTEN=" + metricsAddr,
 		"STXGATE_RATE_LIMIT_MINUTE=" + lim, "STXGATE_RATE_LIMIT_HOUR=" + lim, "STXGATE_RATE_LIMIT_DAY=" + lim,
 		"STXGATE_IP_LIMIT_MINUTE=" + lim, "STXGATE_WALLET_LIMIT_MINUTE=" + lim, "STXGATE_PUBLIC_LIMIT_MINUTE=" + lim,
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	})
+	g := &gateway{metricsAddr: metricsAddr, log: &logWatch{}}
+	cmd.Stdout, cmd.Stderr = g.log, g.log // one stream, in order
+	if g.Process, err = loadkit.Start(ctx, "gateway", addr, cmd, func() bool { return loadkit.Healthy(addr) }, g.log.tail); err != nil {
 		return nil, err
 	}
-	cmd.Stderr = cmd.Stdout // one stream, in order
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start gateway: %w", err)
-	}
-	g := &gateway{addr: addr, metricsAddr: metricsAddr, cmd: cmd, done: make(chan error, 1), log: &logWatch{}}
-	scanned := make(chan struct{})
-	go func() { g.log.read(out); close(scanned) }()
-	go func() { <-scanned; g.done <- cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-g.done:
-			g.done <- err
-			return nil, fmt.Errorf("gateway exited at start (%v); log:\n%s", err, g.log.tail())
-		case <-ctx.Done():
-			g.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			g.stop()
-			return nil, fmt.Errorf("gateway not healthy after 60s; log:\n%s", g.log.tail())
-		}
-	}
-}
-
-// stop asks for a clean shutdown, then kills.
-func (g *gateway) stop() {
-	if g == nil || g.cmd.Process == nil {
-		return
-	}
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-g.done:
-		g.done <- err
-	case <-time.After(20 * time.Second):
-		_ = g.cmd.Process.Kill()
-	}
+	return g, nil
 }
 
 // logWatch counts the gateway's JSON log lines by level and keeps the ERROR
 // lines (the first ones) and the last lines, without storing the whole log.
 type logWatch struct {
-	mu     sync.Mutex
-	levels map[string]int
-	errors []string
-	last   []string
+	mu      sync.Mutex
+	partial []byte // the start of a line not yet ended
+	levels  map[string]int
+	errors  []string
+	last    []string
 }
 
 const keepLines = 20
 
-func (l *logWatch) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		l.add(sc.Bytes())
+// Write takes the log as the process writes it and adds every whole line.
+func (l *logWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.add(l.partial[:i])
+		l.partial = l.partial[i+1:]
 	}
+	return len(p), nil
 }
 
 var levelField = []byte(`"level":"`)
 
+// add counts one line; l.mu is held.
 func (l *logWatch) add(line []byte) {
 	level := "OTHER" // not a JSON log line (a panic, the runtime's own output)
 	if i := bytes.Index(line, levelField); i >= 0 {
@@ -271,8 +232,6 @@ func (l *logWatch) add(line []byte) {
 			level = string(rest[:j])
 		}
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.levels == nil {
 		l.levels = map[string]int{}
 	}

@@ -41,7 +41,7 @@ type sample struct {
 func (r *runner) take(ctx context.Context, label string, warm bool, res wrkResult) (sample, error) {
 	s := sample{at: time.Now(), label: label, warm: warm, rate: res.rate(), p99: time.Duration(res.P99Us) * time.Microsecond,
 		wrkErrs: res.ConnectErrors + res.ReadErrors + res.WriteErrors + res.Timeouts}
-	pid := r.gw.cmd.Process.Pid
+	pid := r.gw.Pid()
 	var err error
 	if s.rss, err = procRSS(pid); err != nil {
 		return s, err

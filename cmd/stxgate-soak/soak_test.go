@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -87,13 +89,13 @@ go_gc_heap_live_bytes 4.194304e+06
 }
 
 func TestLogWatchCountsLevelsAndKeepsErrors(t *testing.T) {
-	var l logWatch
-	l.read(strings.NewReader(`{"level":"INFO","msg":"request","status":200}
+	var l logWatch // written in pieces that split lines, as a pipe may
+	_, _ = io.Copy(&l, iotest.HalfReader(strings.NewReader(`{"level":"INFO","msg":"request","status":200}
 {"level":"WARN","msg":"SIMULATED settlement"}
 {"level":"ERROR","msg":"request failed","status":500}
 panic: boom
 {"level":"INFO","msg":"request","status":499}
-`))
+`)))
 	got := l.counts()
 	if got["INFO"] != 2 || got["WARN"] != 1 || got["ERROR"] != 1 || got["OTHER"] != 1 || len(got) != 4 {
 		t.Fatalf("counts %v", got)
@@ -146,7 +148,7 @@ func TestVerdict(t *testing.T) {
 	p := newPlan(60 * time.Second)
 	run := func(mem func(string, int64) int64, logs string, fiveXX int64) report {
 		r := &runner{s: settings{gateway: "bin/stxgate", conns: 32}, capacity: map[phase]float64{}, gw: &gateway{log: &logWatch{}}}
-		r.gw.log.read(strings.NewReader(logs))
+		_, _ = io.WriteString(r.gw.log, logs)
 		r.samples = samplesOf(2, 60_000, mem)
 		for i := range r.samples {
 			r.samples[i].at = time.Unix(int64(i*6), 0)
