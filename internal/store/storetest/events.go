@@ -29,11 +29,7 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 	// of typ, showing the order as the store now holds it (signature aside).
 	expectOne := func(t *testing.T, s EventStore, after int64, typ order.EventType, uuid string) int64 {
 		t.Helper()
-		Settle(t, s)
-		evs, err := s.EventsAfter(ctx, after, "", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		evs := settledEventsAfter(t, s, after)
 		if len(evs) != 1 {
 			t.Fatalf("%s of %s: %d events, want 1: %+v", typ, uuid, len(evs), evs)
 		}
@@ -54,11 +50,7 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 	}
 	expectNone := func(t *testing.T, s EventStore, after int64, what string) {
 		t.Helper()
-		Settle(t, s)
-		evs, err := s.EventsAfter(ctx, after, "", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		evs := settledEventsAfter(t, s, after)
 		if len(evs) != 0 {
 			t.Fatalf("%s appended %d events: %+v", what, len(evs), evs[0])
 		}
@@ -146,22 +138,17 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 			return s.Confirm(ctx, "ev-chain", txidOf(4), 77, now, nil)
 		})
 
-		insert("ev-expire-one")
-		step(order.EventExpired, "ev-expire-one", func(time.Time) (*order.Order, error) {
-			n, err := s.Expire(ctx, "ev-expire-one", orderTo)
-			if err == nil && n != 1 {
-				err = fmt.Errorf("expired %d", n)
-			}
-			return nil, err
-		})
-		insert("ev-expire-all")
-		step(order.EventExpired, "ev-expire-all", func(time.Time) (*order.Order, error) {
-			n, err := s.Expire(ctx, "", orderTo)
-			if err == nil && n != 1 {
-				err = fmt.Errorf("expired %d", n)
-			}
-			return nil, err
-		})
+		// Expiring one order by uuid, then a sweep of every due order ("").
+		for _, e := range []struct{ uuid, only string }{{"ev-expire-one", "ev-expire-one"}, {"ev-expire-all", ""}} {
+			insert(e.uuid)
+			step(order.EventExpired, e.uuid, func(time.Time) (*order.Order, error) {
+				n, err := s.Expire(ctx, e.only, orderTo)
+				if err == nil && n != 1 {
+					err = fmt.Errorf("expired %d", n)
+				}
+				return nil, err
+			})
+		}
 	})
 
 	t.Run("RefusedChangesAppendNothing", func(t *testing.T) {
@@ -221,12 +208,11 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 				t.Fatal(err)
 			}
 		}
-		Settle(t, s)
 		// The events' ids, whatever their numbering: id[i] is the event of
 		// ev-o<i>, and the cases below name events by that i.
-		evs, err := s.EventsAfter(ctx, 0, "", 0)
-		if err != nil || len(evs) != 6 {
-			t.Fatalf("EventsAfter(0) = %d events, %v", len(evs), err)
+		evs := settledEventsAfter(t, s, 0)
+		if len(evs) != 6 {
+			t.Fatalf("EventsAfter(0) = %d events, want 6", len(evs))
 		}
 		id := map[int64]int{0: 0}
 		pos := []int64{0}
@@ -326,10 +312,9 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 				t.Fatal(err)
 			}
 		}
-		Settle(t, s)
-		before, err := s.EventsAfter(ctx, 0, "", 0)
-		if err != nil || len(before) != 30 {
-			t.Fatalf("EventsAfter(0) = %d events, %v", len(before), err)
+		before := settledEventsAfter(t, s, 0)
+		if len(before) != 30 {
+			t.Fatalf("EventsAfter(0) = %d events, want 30", len(before))
 		}
 		cutoff := base.Add(20 * time.Second) // events 0..19 are older
 		var (
@@ -369,10 +354,9 @@ func RunEventLog(t *testing.T, newStore func(t *testing.T) EventStore) {
 		if err := s.InsertOrder(ctx, newTestOrder("ev-new", "SPEV1", base), nil); err != nil {
 			t.Fatal(err)
 		}
-		Settle(t, s)
-		evs, err = s.EventsAfter(ctx, before[29].ID, "", 0)
-		if err != nil || len(evs) != 1 || evs[0].Order.UUID != "ev-new" {
-			t.Fatalf("after the last old event: %+v, %v", evs, err)
+		evs = settledEventsAfter(t, s, before[29].ID)
+		if len(evs) != 1 || evs[0].Order.UUID != "ev-new" {
+			t.Fatalf("after the last old event: %+v", evs)
 		}
 		if last, err := s.LastEventID(ctx); err != nil || last != evs[0].ID {
 			t.Fatalf("LastEventID = %d, %v; want %d", last, err, evs[0].ID)
@@ -431,6 +415,17 @@ func FollowLog(t *testing.T, log order.EventLog, total int, done func() bool) []
 		}
 	}
 	return read
+}
+
+// settledEventsAfter waits for log to Settle, then reads every event after after.
+func settledEventsAfter(t testing.TB, log order.EventLog, after int64) []order.Event {
+	t.Helper()
+	Settle(t, log)
+	evs, err := log.EventsAfter(context.Background(), after, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
 }
 
 // Settle waits until log holds no committed event back (order.EventHorizon):

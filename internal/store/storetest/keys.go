@@ -47,6 +47,22 @@ func mustInsertKey(t *testing.T, s apikey.Store, k *apikey.Key, maxActive int, e
 	}
 }
 
+// expectFullUntilRevoke checks that wallet holds limit counted keys: one more
+// is refused with ErrTooManyKeys until revoking the key revoke makes room.
+func expectFullUntilRevoke(t *testing.T, s apikey.Store, wallet string, limit int, revoke string, at time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.InsertKey(ctx, newKey("over-"+wallet, wallet, at), limit, nil); !errors.Is(err, apikey.ErrTooManyKeys) {
+		t.Fatalf("key %d: got %v, want ErrTooManyKeys", limit+1, err)
+	}
+	if _, err := s.UpdateKey(ctx, revoke, func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertKey(ctx, newKey("after-revoke-"+wallet, wallet, at), limit, nil); err != nil {
+		t.Fatalf("after revoking %s: %v", revoke, err)
+	}
+}
+
 // RunKeyStore runs the key-store conformance suite.
 func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 	ctx := context.Background()
@@ -166,15 +182,7 @@ func RunKeyStore(t *testing.T, newStore NewKeyStore) {
 		if err := s.InsertKey(ctx, newKey("a2", "SPW1", base), 3, nil); err != nil {
 			t.Fatalf("third active key: %v", err)
 		}
-		if err := s.InsertKey(ctx, newKey("a3", "SPW1", base), 3, nil); !errors.Is(err, apikey.ErrTooManyKeys) {
-			t.Fatalf("fourth active key: got %v, want ErrTooManyKeys", err)
-		}
-		if _, err := s.UpdateKey(ctx, "a0", func(k *apikey.Key) error { k.Status = apikey.StatusRevoked; return nil }, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.InsertKey(ctx, newKey("a4", "SPW1", base), 3, nil); err != nil {
-			t.Fatalf("after a revoke: %v", err)
-		}
+		expectFullUntilRevoke(t, s, "SPW1", 3, "a0", base)
 	})
 
 	t.Run("MaxActiveUnderConcurrency", func(t *testing.T) {
