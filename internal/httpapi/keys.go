@@ -12,7 +12,9 @@ import (
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/fault"
+	"github.com/stxgate/stxgate/internal/ratelimit"
 	"github.com/stxgate/stxgate/internal/walletauth"
+	"github.com/stxgate/stxgate/pkg/client"
 )
 
 // KeyView is a key as clients see it: never the secret, never its hash.
@@ -259,19 +261,21 @@ func (s *Server) deleteKey(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"message": fmt.Sprintf("API key '%s' has been revoked", k.Name)})
 }
 
-// WindowView is one rate-limit window's state as /self reports it.
-type WindowView struct {
-	Limit     int   `json:"limit"`
-	Remaining int   `json:"remaining"`
-	Reset     int64 `json:"reset"`  // unix seconds
-	Window    int   `json:"window"` // seconds
-}
-
 // SelfView is /self: the key's view plus the state of every window, counting
 // this request. The key comes from the cache: no database read for a hot key.
+// A window's state is the SDK's type: one wire type on both sides.
 type SelfView struct {
 	KeyView
-	RateLimitState map[string]WindowView `json:"rateLimitState"`
+	RateLimitState map[string]client.WindowState `json:"rateLimitState"`
+}
+
+// selfView is the /self answer for k with the windows of its decision.
+func (s *Server) selfView(k *apikey.Key, ws []ratelimit.WindowState) SelfView {
+	state := make(map[string]client.WindowState, len(ws))
+	for _, w := range ws {
+		state[w.Name] = client.WindowState{Limit: w.Limit, Remaining: w.Remaining, Reset: ceilUnix(w.Reset), Window: int(w.Size / time.Second)}
+	}
+	return SelfView{KeyView: s.keyView(k), RateLimitState: state}
 }
 
 // selfKey: GET /api/v1/api-keys/self, the calling key's own view.
@@ -280,11 +284,7 @@ func (s *Server) selfKey(c echo.Context) error {
 	if c.Request().URL.RawQuery == "" { // the hot path (selfjson.go); ?pretty and the like go through c.JSON
 		return s.writeSelf(c, res.Key, res.Decision)
 	}
-	state := make(map[string]WindowView, len(res.Decision.Windows))
-	for _, w := range res.Decision.Windows {
-		state[w.Name] = WindowView{Limit: w.Limit, Remaining: w.Remaining, Reset: ceilUnix(w.Reset), Window: int(w.Size / time.Second)}
-	}
-	return c.JSON(http.StatusOK, SelfView{KeyView: s.keyView(res.Key), RateLimitState: state})
+	return c.JSON(http.StatusOK, s.selfView(res.Key, res.Decision.Windows))
 }
 
 // claimer makes the single-use check of m, run by the service just before it writes.

@@ -40,12 +40,8 @@ func TestSelfJSONMatchesEncodingJSON(t *testing.T) {
 				ws = append([]ratelimit.WindowState{windows[2], windows[0]}, windows[1]) // any order in, sorted out
 			}
 			srv := &Server{now: func() time.Time { return now }}
-			state := map[string]WindowView{}
-			for _, w := range ws {
-				state[w.Name] = WindowView{Limit: w.Limit, Remaining: w.Remaining, Reset: ceilUnix(w.Reset), Window: int(w.Size / time.Second)}
-			}
 			var want bytes.Buffer
-			if err := json.NewEncoder(&want).Encode(SelfView{KeyView: srv.keyView(k), RateLimitState: state}); err != nil {
+			if err := json.NewEncoder(&want).Encode(srv.selfView(k, ws)); err != nil {
 				t.Fatal(err)
 			}
 			got := appendSelfJSON(nil, k, k.EffectiveStatus(now), ws)
