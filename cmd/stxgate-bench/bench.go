@@ -18,7 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
@@ -32,14 +31,11 @@ const (
 
 // bench is one run's infrastructure: what setup made and teardown removes.
 type bench struct {
-	s      settings
-	dir    string
-	rdb    *redis.Client
-	admin  *pgx.Conn
-	prefix string
-	dbs    []string
-	dbA    *pgxpool.Pool // the 1,000-key database
-	dbB    *pgxpool.Pool // the scale database
+	*loadkit.Scratch // Dir holds the server logs and wrk files
+
+	s   settings
+	dbA *pgxpool.Pool // the 1,000-key database
+	dbB *pgxpool.Pool // the scale database
 
 	gwA, gwB, ceil *loadkit.Process
 	stacks         *stacksBench // execute-stacks (stacks.go)
@@ -63,47 +59,30 @@ type bench struct {
 // provisions wallets, keys (through the API) and filler keys (SQL).
 func setup(ctx context.Context, s settings) (*bench, error) {
 	t0 := time.Now()
-	b := &bench{s: s, prefix: "stxgate-bench:" + loadkit.RandomHex(4) + ":", loadStart: loadAvg()}
-	var err error
+	b := &bench{s: s, loadStart: loadAvg()}
 	// The test Stacks node starts in the background (simnet takes 10–40 s).
 	var launched <-chan func() (*testnode.Node, func(), time.Duration, error)
 	if s.stacks && s.profileDir == "" {
 		launched = launchNode()
 	}
-	if b.dir, err = os.MkdirTemp("", "stxgate-bench-"); err != nil {
-		return nil, err
-	}
-	opt, err := redis.ParseURL(s.redisURL)
-	if err != nil {
-		return b, fmt.Errorf("parse REDIS_URL: %w", err)
-	}
-	b.rdb = redis.NewClient(opt)
-	if err := b.rdb.Ping(ctx).Err(); err != nil {
-		return b, fmt.Errorf("redis %s: %w", s.redisURL, err)
-	}
-	if b.admin, err = pgx.Connect(ctx, s.dbURL); err != nil {
-		return b, fmt.Errorf("postgresql: %w", err)
-	}
-	if err := lockBench(ctx, b.admin); err != nil {
+	var err error
+	if b.Scratch, err = loadkit.NewScratch(ctx, "stxgate-bench", s.dbURL, s.redisURL, "stxgate-bench:"+loadkit.RandomHex(4)+":"); err != nil {
 		return b, err
 	}
-	for _, name := range []string{benchDB, scaleDB} {
-		if err := recreateDatabase(ctx, b.admin, name); err != nil {
-			return b, err
-		}
-		b.dbs = append(b.dbs, name)
-	}
-	dsnA, err := loadkit.WithDatabase(s.dbURL, benchDB)
+	dsnA, err := b.CreateDatabase(ctx, benchDB)
 	if err != nil {
 		return b, err
 	}
-	dsnB, _ := loadkit.WithDatabase(s.dbURL, scaleDB)
+	dsnB, err := b.CreateDatabase(ctx, scaleDB)
+	if err != nil {
+		return b, err
+	}
 
-	logf("starting gateways and the ceiling server (logs in %s)", b.dir)
-	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.prefix+"a:", nil); err != nil {
+	logf("starting gateways and the ceiling server (logs in %s)", b.Dir)
+	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.Prefix+"a:", nil); err != nil {
 		return b, err
 	}
-	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.prefix+"b:", nil); err != nil {
+	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.Prefix+"b:", nil); err != nil {
 		return b, err
 	}
 	self, err := os.Executable()
@@ -115,14 +94,14 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 	ceilArgs := []string{"ceiling", "-listen", addr, "-database-url", dsnA,
-		"-redis-url", s.redisURL, "-prefix", b.prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)}
+		"-redis-url", s.redisURL, "-prefix", b.Prefix + "c:", "-minute", itoa(s.minute), "-hour", itoa(s.hour), "-day", itoa(s.day)}
 	if s.profileDir != "" {
 		if b.pprofCeil, err = loadkit.FreeLoopbackAddr(); err != nil {
 			return b, err
 		}
 		ceilArgs = append(ceilArgs, "-pprof", b.pprofCeil)
 	}
-	if b.ceil, err = startProc(ctx, b.dir, "ceiling", self, ceilArgs, nil, addr); err != nil {
+	if b.ceil, err = startProc(ctx, b.Dir, "ceiling", self, ceilArgs, nil, addr); err != nil {
 		return b, err
 	}
 	if b.dbA, err = pgxpool.New(ctx, dsnA); err != nil {
@@ -134,7 +113,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if b.wrk, err = wrkPath(); err != nil && s.profileDir == "" {
 		return b, err
 	}
-	if b.wrkScript, err = writeScript(b.dir); err != nil {
+	if b.wrkScript, err = writeScript(b.Dir); err != nil {
 		return b, err
 	}
 
@@ -190,7 +169,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err := b.maintain(ctx, true); err != nil {
 		return b, err
 	}
-	b.fill = limiterFill{rdb: b.rdb, prefix: b.prefix + "b:", n: s.limiterKeys}
+	b.fill = limiterFill{rdb: b.Redis, prefix: b.Prefix + "b:", n: s.limiterKeys}
 	b.setupTook = time.Since(t0)
 	logf("setup done in %s", b.setupTook.Round(time.Second))
 	return b, nil
@@ -222,7 +201,7 @@ func (b *bench) startGateway(ctx context.Context, name, dsn, prefix string, extr
 		}
 		args = []string{"gateway", "-pprof", pprofAddr}
 	}
-	p, err := startProc(ctx, b.dir, name, path, args, env, addr)
+	p, err := startProc(ctx, b.Dir, name, path, args, env, addr)
 	return p, pprofAddr, err
 }
 
@@ -247,23 +226,7 @@ func (b *bench) teardown() {
 			db.Close()
 		}
 	}
-	if b.admin != nil {
-		for _, name := range b.dbs {
-			if err := dropDatabase(ctx, b.admin, name); err != nil {
-				logf("drop database %s: %v", name, err)
-			}
-		}
-		_ = b.admin.Close(ctx)
-	}
-	if b.rdb != nil {
-		if err := loadkit.DeletePrefix(ctx, b.rdb, b.prefix); err != nil {
-			logf("delete Redis prefix %s: %v", b.prefix, err)
-		}
-		_ = b.rdb.Close()
-	}
-	if b.dir != "" {
-		_ = os.RemoveAll(b.dir)
-	}
+	b.Remove(ctx, logf)
 }
 
 // --- requests -----------------------------------------------------------
@@ -361,7 +324,7 @@ func (p *phaseRec) perRequest(cores float64) float64 {
 // usage flush a second, a maintenance sweep every ten).
 func (b *bench) xacts(ctx context.Context) float64 {
 	var n int64
-	_ = b.admin.QueryRow(ctx, `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::bigint FROM pg_stat_database WHERE datname IN ($1, $2)`, benchDB, stacksDB).Scan(&n)
+	_ = b.Admin.QueryRow(ctx, `SELECT coalesce(sum(xact_commit + xact_rollback), 0)::bigint FROM pg_stat_database WHERE datname IN ($1, $2)`, benchDB, stacksDB).Scan(&n)
 	return float64(n)
 }
 
@@ -507,7 +470,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	floorSelf := fl.selfRequests(b.keysA)
 	// Closed-loop phases read their requests from files (wrk's script).
 	file := func(name string, reqs [][]byte) (string, error) {
-		path := filepath.Join(b.dir, name+".req")
+		path := filepath.Join(b.Dir, name+".req")
 		return path, writeRequests(path, reqs)
 	}
 	keyedAFile, err := file("keyed-a", keyedA)
@@ -727,14 +690,14 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 // they cost Redis.
 func (b *bench) populate(ctx context.Context, round *Round) error {
 	t0 := time.Now()
-	before, err := loadkit.UsedMemory(ctx, b.rdb)
+	before, err := loadkit.UsedMemory(ctx, b.Redis)
 	if err != nil {
 		return err
 	}
 	if err := b.fill.populate(ctx); err != nil {
 		return err
 	}
-	after, err := loadkit.UsedMemory(ctx, b.rdb)
+	after, err := loadkit.UsedMemory(ctx, b.Redis)
 	if err != nil {
 		return err
 	}

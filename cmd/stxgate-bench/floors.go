@@ -45,7 +45,7 @@ type floors struct {
 
 // startFloors starts the shared floors' servers if the binary exists.
 func (b *bench) startFloors(ctx context.Context, dsn string) error {
-	f := &floors{bin: b.s.floors, rdb: b.rdb}
+	f := &floors{bin: b.s.floors, rdb: b.Redis}
 	b.floors = f
 	if _, err := os.Stat(f.bin); err != nil {
 		f.note = fmt.Sprintf("%s not built (../shared/ceilings is absent)", f.bin)
@@ -53,7 +53,7 @@ func (b *bench) startFloors(ctx context.Context, dsn string) error {
 		logf("floors: %s; the in-tree ceilings (a), (b), (c) stand in", f.note)
 		return nil
 	}
-	opt := b.rdb.Options()
+	opt := b.Redis.Options()
 	if opt.DB != 0 || opt.Password != "" || opt.Username != "" {
 		// The floors take a bare address and use database 0 without AUTH.
 		f.note = "REDIS_URL selects a database or credentials the shared floors cannot use"
@@ -79,7 +79,7 @@ func (b *bench) startFloor(ctx context.Context, name string, args ...string) (*l
 	if err != nil {
 		return nil, err
 	}
-	return startProcReady(ctx, b.dir, name, b.floors.bin, append(args, "-listen", addr), nil, addr, func() bool {
+	return startProcReady(ctx, b.Dir, name, b.floors.bin, append(args, "-listen", addr), nil, addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()

@@ -24,36 +24,6 @@ import (
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
-// lockBench makes a second concurrent bench run on the same PostgreSQL stop
-// with a clear message instead of dropping the first one's databases. The
-// lock lives as long as the admin connection.
-func lockBench(ctx context.Context, admin *pgx.Conn) error {
-	var ok bool
-	if err := admin.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('stxgate-bench', 0))`).Scan(&ok); err != nil {
-		return fmt.Errorf("advisory lock: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("another stxgate-bench run holds this PostgreSQL; wait for it to finish")
-	}
-	return nil
-}
-
-// recreateDatabase drops name (a leftover of a killed run) and creates it empty.
-func recreateDatabase(ctx context.Context, admin *pgx.Conn, name string) error {
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("drop %s: %w", name, err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("create %s: %w", name, err)
-	}
-	return nil
-}
-
-func dropDatabase(ctx context.Context, admin *pgx.Conn, name string) error {
-	_, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
-}
-
 // wallet is a bench wallet with the keys it created through the API.
 type wallet struct {
 	key  *stacks.PrivateKey
@@ -77,22 +47,15 @@ func newWallets(n int) ([]*wallet, error) {
 }
 
 // createKeys creates perWallet keys for every wallet through the gateway's
-// API (wallet-signed create_api_key), as a user would.
+// API (loadkit.CreateKeys).
 func createKeys(ctx context.Context, addr string, ws []*wallet, perWallet int) ([][]benchKey, error) {
 	out := make([][]benchKey, len(ws))
 	for i, w := range ws {
-		c, err := client.New(ctx, addr, client.WithSigner(client.PrivateKeySigner{Key: w.key}))
+		created, err := loadkit.CreateKeys(ctx, addr, w.key, perWallet, func(j int) string { return fmt.Sprintf("bench %d.%d", i, j) })
 		if err != nil {
 			return nil, err
 		}
-		for j := range perWallet {
-			k, _, err := c.CreateKey(ctx, client.CreateKeyRequest{
-				Name:        fmt.Sprintf("bench %d.%d", i, j),
-				Permissions: []client.Permission{client.PermissionCreate, client.PermissionExecute, client.PermissionCancel},
-			})
-			if err != nil {
-				return nil, fmt.Errorf("create key through the API: %w", err)
-			}
+		for _, k := range created {
 			out[i] = append(out[i], benchKey{id: k.ID, secret: k.APIKey})
 		}
 	}

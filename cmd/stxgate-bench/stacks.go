@@ -115,10 +115,10 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 		return nil
 	}
 	logf("execute-stacks: test Stacks node up in %s (%s); opening the market", st.startTook.Round(100*time.Millisecond), st.node.URL)
-	if err := recreateDatabase(ctx, b.admin, stacksDB); err != nil {
+	dsn, err := b.CreateDatabase(ctx, stacksDB)
+	if err != nil {
 		return err
 	}
-	b.dbs = append(b.dbs, stacksDB)
 	// The executor accounts: a pool, one key a line in the key file, so
 	// that the chaining limit of one account (25 unconfirmed) is not all
 	// the phase measures.
@@ -145,12 +145,8 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 	}); err != nil {
 		return fmt.Errorf("execute-stacks: set up the chain: %w", err)
 	}
-	keyFile := filepath.Join(b.dir, "executor.key")
+	keyFile := filepath.Join(b.Dir, "executor.key")
 	if err := os.WriteFile(keyFile, []byte(strings.Join(keyLines, "\n")+"\n"), 0o600); err != nil {
-		return err
-	}
-	dsn, err := loadkit.WithDatabase(b.s.dbURL, stacksDB)
-	if err != nil {
 		return err
 	}
 	env := st.market.GatewayEnv(keyFile)
@@ -158,7 +154,7 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 	// reconciliation picks up queued executes within seconds, so that a
 	// slice's work is finished (and measured) before the next phase.
 	env["STXGATE_STACKS_POLL_INTERVAL"], env["STXGATE_MAINTENANCE_INTERVAL"], env["STXGATE_RECONCILE_AFTER"] = "500ms", "1s", "5s"
-	if st.gw, _, err = b.startGateway(ctx, "gateway-stacks", dsn, b.prefix+"s:", env); err != nil {
+	if st.gw, _, err = b.startGateway(ctx, "gateway-stacks", dsn, b.Prefix+"s:", env); err != nil {
 		return err
 	}
 	if st.db, err = pgxpool.New(ctx, dsn); err != nil {

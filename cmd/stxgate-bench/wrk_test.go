@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 // wrkBench is a bench with only what runWrk needs. wrk must be installed
@@ -28,7 +30,7 @@ func wrkBench(t *testing.T) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bench{dir: dir, wrk: path, wrkScript: script}
+	return &bench{Scratch: &loadkit.Scratch{Dir: dir}, wrk: path, wrkScript: script}
 }
 
 // countingServer counts requests per path.
@@ -68,7 +70,7 @@ func TestWrkPoolEachRequestOnceThenDry(t *testing.T) {
 	for i := range reqs {
 		reqs[i] = buildRequest("POST", addr, "/o/"+strconv.Itoa(i), [][2]string{{"X-API-Key", "k"}}, nil)
 	}
-	file := filepath.Join(b.dir, "pool.req")
+	file := filepath.Join(b.Dir, "pool.req")
 	if err := writeRequests(file, reqs); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func TestWrkCycleStopsOnTimeAndCountsErrors(t *testing.T) {
 		buildRequest("GET", addr, "/good", nil, nil),
 		buildRequest("GET", addr, "/bad", nil, nil),
 	}
-	file := filepath.Join(b.dir, "cycle.req")
+	file := filepath.Join(b.Dir, "cycle.req")
 	if err := writeRequests(file, reqs); err != nil {
 		t.Fatal(err)
 	}

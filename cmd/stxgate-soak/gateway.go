@@ -9,12 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
-	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
 
@@ -23,12 +20,10 @@ const soakDB = "stxgate_soak"
 // runner is one soak run: what it created, the gateway it drives, and the
 // samples it took.
 type runner struct {
+	*loadkit.Scratch // Dir holds the wrk script and request files
+
 	s       settings
-	dir     string // wrk script and request files
-	admin   *pgx.Conn
-	db      *pgxpool.Pool // the soak database, for orders and pg_stat_activity
-	rdb     *redis.Client
-	prefix  string
+	db      *pgxpool.Pool // the soak database, for orders
 	gw      *gateway
 	wallets []*wallet
 	orders  *orderSource
@@ -54,45 +49,22 @@ const (
 )
 
 func setup(ctx context.Context, s settings) (*runner, error) {
-	r := &runner{s: s, prefix: "stxgate-soak:" + loadkit.RandomHex(6) + ":", capacity: map[phase]float64{}}
+	r := &runner{s: s, capacity: map[phase]float64{}}
 	var err error
-	if r.dir, err = os.MkdirTemp("", "stxgate-soak-"); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(r.dir+"/soak.lua", luaScript, 0o644); err != nil {
+	if r.Scratch, err = loadkit.NewScratch(ctx, "stxgate-soak", s.dbURL, s.redisURL, "stxgate-soak:"+loadkit.RandomHex(6)+":"); err != nil {
 		return r, err
 	}
-	if r.admin, err = pgx.Connect(ctx, s.dbURL); err != nil {
-		return r, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	var locked bool
-	if err := r.admin.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended('stxgate-soak', 0))`).Scan(&locked); err != nil {
-		return r, fmt.Errorf("advisory lock: %w", err)
-	}
-	if !locked {
-		r.admin.Close(ctx)
-		r.admin = nil // not ours to drop
-		return r, fmt.Errorf("another stxgate-soak run holds this PostgreSQL; wait for it to finish")
-	}
-	if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+soakDB+" WITH (FORCE)"); err != nil {
+	if err := os.WriteFile(r.Dir+"/soak.lua", luaScript, 0o644); err != nil {
 		return r, err
 	}
-	if _, err := r.admin.Exec(ctx, "CREATE DATABASE "+soakDB); err != nil {
-		return r, err
-	}
-	dsn, err := loadkit.WithDatabase(s.dbURL, soakDB)
+	dsn, err := r.CreateDatabase(ctx, soakDB)
 	if err != nil {
 		return r, err
 	}
-	opt, err := redis.ParseURL(s.redisURL)
-	if err != nil {
-		return r, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	r.rdb = redis.NewClient(opt)
-	if r.gw, err = startGateway(ctx, s, dsn, r.prefix); err != nil {
+	if r.gw, err = startGateway(ctx, s, dsn, r.Prefix); err != nil {
 		return r, err
 	}
-	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.Pid(), r.gw.Addr, r.gw.metricsAddr, soakDB, r.prefix)
+	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.Pid(), r.gw.Addr, r.gw.metricsAddr, soakDB, r.Prefix)
 	if r.db, err = pgxpool.New(ctx, dsn); err != nil { // after the gateway migrated the schema
 		return r, err
 	}
@@ -114,25 +86,11 @@ func (r *runner) teardown() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	if r.admin != nil {
-		if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+soakDB+" WITH (FORCE)"); err != nil {
-			logf("drop database %s: %v", soakDB, err)
-		}
-		_ = r.admin.Close(ctx)
-	}
-	if r.rdb != nil {
-		if err := loadkit.DeletePrefix(ctx, r.rdb, r.prefix); err != nil {
-			logf("delete Redis prefix %s: %v", r.prefix, err)
-		}
-		_ = r.rdb.Close()
-	}
-	if r.dir != "" {
-		_ = os.RemoveAll(r.dir)
-	}
+	r.Remove(ctx, logf)
 }
 
 // createWallets makes the wallets and their keys through the API
-// (wallet-signed create_api_key), as a user would.
+// (loadkit.CreateKeys).
 func createWallets(ctx context.Context, addr string) ([]*wallet, error) {
 	ws := make([]*wallet, walletCount)
 	for i := range ws {
@@ -141,19 +99,12 @@ func createWallets(ctx context.Context, addr string) ([]*wallet, error) {
 			return nil, err
 		}
 		w := &wallet{key: k, addr: k.Address(stacks.Mainnet).String()}
-		c, err := client.New(ctx, addr, client.WithSigner(client.PrivateKeySigner{Key: k}))
+		created, err := loadkit.CreateKeys(ctx, addr, k, keysPerWallet, func(j int) string { return fmt.Sprintf("soak %d.%d", i, j) })
 		if err != nil {
 			return nil, err
 		}
-		for j := range keysPerWallet {
-			created, _, err := c.CreateKey(ctx, client.CreateKeyRequest{
-				Name:        fmt.Sprintf("soak %d.%d", i, j),
-				Permissions: []client.Permission{client.PermissionCreate, client.PermissionExecute, client.PermissionCancel},
-			})
-			if err != nil {
-				return nil, fmt.Errorf("create key through the API: %w", err)
-			}
-			w.keys = append(w.keys, created.APIKey)
+		for _, c := range created {
+			w.keys = append(w.keys, c.APIKey)
 		}
 		ws[i] = w
 	}

@@ -90,7 +90,7 @@ func (r *runner) wrk(ctx context.Context, ph phase, d time.Duration, rate float6
 		return wrkResult{}, err
 	}
 	args := []string{"-t1", "-c" + strconv.Itoa(r.s.conns), "-d" + strconv.Itoa(int(d/time.Second)) + "s",
-		"--timeout", "10s", "-s", filepath.Join(r.dir, "soak.lua"), "http://" + r.gw.Addr,
+		"--timeout", "10s", "-s", filepath.Join(r.Dir, "soak.lua"), "http://" + r.gw.Addr,
 		"--", strconv.Itoa(delayFor(rate, r.s.conns))}
 	args = append(args, sources...)
 	cmd := exec.CommandContext(ctx, r.s.wrk, args...)
@@ -133,7 +133,7 @@ func (r *runner) requests(ctx context.Context, ph phase, d time.Duration, rate f
 		if err != nil {
 			return "", err
 		}
-		path := filepath.Join(r.dir, string(kind)+".req")
+		path := filepath.Join(r.Dir, string(kind)+".req")
 		return path, writeLines(path, lines)
 	}
 	if ph != phaseMixed {

@@ -58,10 +58,10 @@ func (r *runner) take(ctx context.Context, label string, warm bool, res wrkResul
 	s.requests = int64(m.sum("stxgate_http_requests_total", nil))
 	s.status5xx = int64(m.sum("stxgate_http_requests_total", func(l string) bool { return strings.Contains(l, `status="5`) }))
 	s.status499 = int64(m.sum("stxgate_http_requests_total", func(l string) bool { return strings.Contains(l, `status="499"`) }))
-	if err := r.admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, soakDB).Scan(&s.pgConns); err != nil {
+	if err := r.Admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, soakDB).Scan(&s.pgConns); err != nil {
 		return s, fmt.Errorf("pg_stat_activity: %w", err)
 	}
-	if s.redisMem, err = loadkit.UsedMemory(ctx, r.rdb); err != nil {
+	if s.redisMem, err = loadkit.UsedMemory(ctx, r.Redis); err != nil {
 		return s, err
 	}
 	return s, nil
