@@ -78,7 +78,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 
-	logf("starting gateways and the ceiling server (logs in %s)", b.Dir)
+	loadkit.Logf("starting gateways and the ceiling server (logs in %s)", b.Dir)
 	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.Prefix+"a:", nil); err != nil {
 		return b, err
 	}
@@ -117,7 +117,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 
-	logf("provisioning %d wallets × %d keys through the API of both gateways", s.wallets, s.keysPer)
+	loadkit.Logf("provisioning %d wallets × %d keys through the API of both gateways", s.wallets, s.keysPer)
 	if b.wallets, err = newWallets(s.wallets); err != nil {
 		return b, err
 	}
@@ -157,10 +157,10 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		return b, err
 	}
 	tf := time.Now()
-	logf("inserting %d filler keys into %s (SQL)", s.scaleKeys-bench, scaleDB)
+	loadkit.Logf("inserting %d filler keys into %s (SQL)", s.scaleKeys-bench, scaleDB)
 	if err := insertFillerKeys(ctx, b.dbB, 1, s.scaleKeys-bench, func(done int) {
 		if done%500_000 == 0 {
-			logf("  %d keys", done)
+			loadkit.Logf("  %d keys", done)
 		}
 	}); err != nil {
 		return b, err
@@ -171,7 +171,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	}
 	b.fill = limiterFill{rdb: b.Redis, prefix: b.Prefix + "b:", n: s.limiterKeys}
 	b.setupTook = time.Since(t0)
-	logf("setup done in %s", b.setupTook.Round(time.Second))
+	loadkit.Logf("setup done in %s", b.setupTook.Round(time.Second))
 	return b, nil
 }
 
@@ -218,7 +218,7 @@ func (b *bench) teardown() {
 		f.self.Stop()
 		f.exec.Stop()
 		if err := f.cleanup(ctx, b.keysA); err != nil {
-			logf("delete the floors' Redis keys: %v", err)
+			loadkit.Logf("delete the floors' Redis keys: %v", err)
 		}
 	}
 	for _, db := range []*pgxpool.Pool{b.dbA, b.dbB} {
@@ -226,7 +226,7 @@ func (b *bench) teardown() {
 			db.Close()
 		}
 	}
-	b.Remove(ctx, logf)
+	b.Remove(ctx, loadkit.Logf)
 }
 
 // --- requests -----------------------------------------------------------
@@ -424,7 +424,7 @@ func (b *bench) measure(ctx context.Context, key string, server *loadkit.Process
 	if c.Chain > 0.02 {
 		chainNote = fmt.Sprintf(", test node %.2f", c.Chain)
 	}
-	logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f%s, other %.2f%s",
+	loadkit.Logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f%s, other %.2f%s",
 		key, res.Throughput(), fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors,
 		c.Server, c.Self, c.Redis, c.Postgres, chainNote, c.Other, errNote(res))
 	return rec, ctx.Err()
@@ -496,7 +496,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 	var out []*Round
 	for r := 1; r <= s.rounds; r++ {
 		round := &Round{N: r, Phases: map[string]*phaseRec{}}
-		logf("round %d/%d: preparing %d orders to execute, %d for floor-execute, %d signed messages", r, s.rounds, nExec, nFloorExec, nSigned)
+		loadkit.Logf("round %d/%d: preparing %d orders to execute, %d for floor-execute, %d signed messages", r, s.rounds, nExec, nFloorExec, nSigned)
 		execRows, err := signOrders(b.wallets, s.keysPer, nExec, true)
 		if err != nil {
 			return nil, err
@@ -708,7 +708,7 @@ func (b *bench) populate(ctx context.Context, round *Round) error {
 	round.MemInfo = float64(after-before) / float64(b.fill.n)
 	round.MemSample = sample
 	round.PopulateIn = time.Since(t0)
-	logf("  %d active limiter keys in Redis: %.0f B/key (INFO used_memory delta), %.0f B/key (MEMORY USAGE, sample of 200), in %s",
+	loadkit.Logf("  %d active limiter keys in Redis: %.0f B/key (INFO used_memory delta), %.0f B/key (MEMORY USAGE, sample of 200), in %s",
 		b.fill.n, round.MemInfo, round.MemSample, round.PopulateIn.Round(time.Millisecond))
 	return nil
 }
@@ -793,7 +793,7 @@ func (b *bench) profile(ctx context.Context) error {
 				return err
 			}
 		}
-		logf("  %s: %d requests (%d in the profile's window), %.0f µs server CPU per request; go tool pprof -top %s", st.key,
+		loadkit.Logf("  %s: %d requests (%d in the profile's window), %.0f µs server CPU per request; go tool pprof -top %s", st.key,
 			rec.Res.Sent, int(float64(rec.Res.Count)*float64(secs)/s.duration.Seconds()), rec.perRequest(rec.CPU.Server)*1e6,
 			filepath.Join(s.profileDir, st.key+".cpu.pprof"))
 	}
@@ -893,7 +893,7 @@ func (b *bench) maintain(ctx context.Context, first bool) error {
 	}
 	if first {
 		if _, err := b.dbB.Exec(ctx, "CHECKPOINT"); err != nil {
-			logf("CHECKPOINT after the scale insert: %v (continuing)", err)
+			loadkit.Logf("CHECKPOINT after the scale insert: %v (continuing)", err)
 		}
 	}
 	return nil

@@ -50,7 +50,7 @@ func (b *bench) startFloors(ctx context.Context, dsn string) error {
 	if _, err := os.Stat(f.bin); err != nil {
 		f.note = fmt.Sprintf("%s not built (../shared/ceilings is absent)", f.bin)
 		f.self, f.exec = b.ceil, b.ceil
-		logf("floors: %s; the in-tree ceilings (a), (b), (c) stand in", f.note)
+		loadkit.Logf("floors: %s; the in-tree ceilings (a), (b), (c) stand in", f.note)
 		return nil
 	}
 	opt := b.Redis.Options()
@@ -58,7 +58,7 @@ func (b *bench) startFloors(ctx context.Context, dsn string) error {
 		// The floors take a bare address and use database 0 without AUTH.
 		f.note = "REDIS_URL selects a database or credentials the shared floors cannot use"
 		f.self, f.exec = b.ceil, b.ceil
-		logf("floors: %s; the in-tree ceilings stand in", f.note)
+		loadkit.Logf("floors: %s; the in-tree ceilings stand in", f.note)
 		return nil
 	}
 	var err error

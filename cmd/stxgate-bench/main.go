@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -169,20 +168,12 @@ func runBench(args []string) error {
 	report := b.report(rounds, time.Since(started))
 	fmt.Print(report)
 	if s.out != "" {
-		if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(s.out, []byte(report), 0o644); err != nil {
+		if err := loadkit.WriteReport(s.out, report); err != nil {
 			return err
 		}
 		fmt.Fprintln(os.Stderr, "report written to", s.out)
 	}
 	return nil
-}
-
-// logf reports progress on stderr (the report goes to stdout).
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -111,10 +111,10 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 	}
 	if err != nil {
 		st.note = err.Error()
-		logf("execute-stacks: NOT MEASURED, the test Stacks node did not start: %v", err)
+		loadkit.Logf("execute-stacks: NOT MEASURED, the test Stacks node did not start: %v", err)
 		return nil
 	}
-	logf("execute-stacks: test Stacks node up in %s (%s); opening the market", st.startTook.Round(100*time.Millisecond), st.node.URL)
+	loadkit.Logf("execute-stacks: test Stacks node up in %s (%s); opening the market", st.startTook.Round(100*time.Millisecond), st.node.URL)
 	dsn, err := b.CreateDatabase(ctx, stacksDB)
 	if err != nil {
 		return err
@@ -167,7 +167,7 @@ func (b *bench) setupStacks(ctx context.Context, launched <-chan func() (*testno
 	for _, ks := range perWallet {
 		st.keys = append(st.keys, ks...)
 	}
-	logf("execute-stacks: %d executor account(s) authorised and funded, %d owners with deposits, gateway up", len(st.executors), len(st.wallets))
+	loadkit.Logf("execute-stacks: %d executor account(s) authorised and funded, %d owners with deposits, gateway up", len(st.executors), len(st.wallets))
 	return nil
 }
 
@@ -223,7 +223,7 @@ func (st *stacksBench) drain(ctx context.Context) error {
 		}
 		if took > stacksDrainWait {
 			st.undrain++
-			logf("  execute-stacks: after %s the mempool still holds %d transactions and %d orders are executing or submitted; going on", took.Round(100*time.Millisecond), mempool, busy)
+			loadkit.Logf("  execute-stacks: after %s the mempool still holds %d transactions and %d orders are executing or submitted; going on", took.Round(100*time.Millisecond), mempool, busy)
 			return nil
 		}
 		select {
@@ -287,7 +287,7 @@ func (st *stacksBench) finish(ctx context.Context) error {
 	if err := testnode.Catch(func() { st.state = st.node.State() }); err != nil {
 		return err
 	}
-	logf("execute-stacks, all rounds: %s; node: %s", st.final, st.counters())
+	loadkit.Logf("execute-stacks, all rounds: %s; node: %s", st.final, st.counters())
 	return nil
 }
 
@@ -447,7 +447,7 @@ func (st *stacksBench) step(ctx context.Context, round *Round, rows []orderRow) 
 			st.taken = append(st.taken, uuids...)
 			o, err := st.outcome(ctx, uuids)
 			round.Stacks = &o
-			logf("  execute-stacks, round %d: %s", round.N, o)
+			loadkit.Logf("  execute-stacks, round %d: %s", round.N, o)
 			return err
 		}}
 }

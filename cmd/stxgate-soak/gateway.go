@@ -64,7 +64,7 @@ func setup(ctx context.Context, s settings) (*runner, error) {
 	if r.gw, err = startGateway(ctx, s, dsn, r.Prefix); err != nil {
 		return r, err
 	}
-	logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.Pid(), r.gw.Addr, r.gw.metricsAddr, soakDB, r.Prefix)
+	loadkit.Logf("gateway pid %d on %s (metrics on %s), database %s, Redis prefix %s", r.gw.Pid(), r.gw.Addr, r.gw.metricsAddr, soakDB, r.Prefix)
 	if r.db, err = pgxpool.New(ctx, dsn); err != nil { // after the gateway migrated the schema
 		return r, err
 	}
@@ -86,7 +86,7 @@ func (r *runner) teardown() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	r.Remove(ctx, logf)
+	r.Remove(ctx, loadkit.Logf)
 }
 
 // createWallets makes the wallets and their keys through the API

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -114,21 +113,13 @@ func run(args []string) error {
 	rep := r.report(p, time.Since(started))
 	fmt.Print(rep.text)
 	if s.out != "" {
-		if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err != nil {
+		if err := loadkit.WriteReport(s.out, rep.text); err != nil {
 			return err
 		}
-		if err := os.WriteFile(s.out, []byte(rep.text), 0o644); err != nil {
-			return err
-		}
-		logf("report written to %s", s.out)
+		loadkit.Logf("report written to %s", s.out)
 	}
 	if s.check && !rep.pass {
 		return errors.New("over budget (see the verdict above)")
 	}
 	return nil
-}
-
-// logf reports progress on stderr (the report goes to stdout).
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }

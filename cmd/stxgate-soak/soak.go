@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 // soak runs the warm-up and the rounds, sampling after every wrk chunk.
 func (r *runner) soak(ctx context.Context, p plan) error {
-	logf("plan: warm-up %s per phase; %d rounds × %d phases × %d chunk(s) of %s, paced at half capacity",
+	loadkit.Logf("plan: warm-up %s per phase; %d rounds × %d phases × %d chunk(s) of %s, paced at half capacity",
 		p.warmup, p.rounds, len(phases), p.chunks, p.chunk)
 	for _, ph := range phases {
 		res, err := r.chunk(ctx, ph, p.warmup, 0, "warm-up "+string(ph), true)
@@ -44,7 +46,7 @@ func (r *runner) chunk(ctx context.Context, ph phase, d time.Duration, rate floa
 		return s, err
 	}
 	r.samples = append(r.samples, s)
-	logf("%-15s %8.0f req/s  p99 %7.2f ms  RSS %6.1f MB  heap live %5.1f MB  goroutines %4d  fds %3d  pg %2d  5xx %d",
+	loadkit.Logf("%-15s %8.0f req/s  p99 %7.2f ms  RSS %6.1f MB  heap live %5.1f MB  goroutines %4d  fds %3d  pg %2d  5xx %d",
 		label, s.rate, ms(s.p99), mb(s.rss), mb(s.heapLive), s.goroutines, s.fds, s.pgConns, s.status5xx)
 	return s, nil
 }

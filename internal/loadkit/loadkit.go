@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,20 @@ func EnvOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// Logf reports progress on stderr, each line after the time of day (the
+// tools print their report on stdout).
+func Logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// WriteReport writes report to path, making its directory.
+func WriteReport(path, report string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(report), 0o644)
 }
 
 // RandomHex is n random bytes, hex (run-unique Redis prefixes).
