@@ -143,41 +143,41 @@ func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string)
 }
 
 func findPostgres() (string, error) {
-	if dsn := os.Getenv("DATABASE_URL"); dsn != "" {
-		return dsn, pingPostgres(dsn)
-	}
-	if err := pingPostgres(localPostgres); err == nil {
-		return localPostgres, nil
-	}
-	if !dockerAvailable() {
-		return "", fmt.Errorf("DATABASE_URL unset, nothing on 127.0.0.1:5432, no Docker engine")
-	}
-	ctx := context.Background()
-	c, err := tcpostgres.Run(ctx, "postgres:15-alpine",
-		tcpostgres.WithDatabase("test"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
-		tcpostgres.BasicWaitStrategies())
-	if err != nil {
-		return "", fmt.Errorf("start postgres container: %w", err)
-	}
-	return c.ConnectionString(ctx, "sslmode=disable")
+	return find("DATABASE_URL", localPostgres, "127.0.0.1:5432", pingPostgres, func(ctx context.Context) (string, error) {
+		c, err := tcpostgres.Run(ctx, "postgres:15-alpine",
+			tcpostgres.WithDatabase("test"), tcpostgres.WithUsername("postgres"), tcpostgres.WithPassword("postgres"),
+			tcpostgres.BasicWaitStrategies())
+		if err != nil {
+			return "", fmt.Errorf("start postgres container: %w", err)
+		}
+		return c.ConnectionString(ctx, "sslmode=disable")
+	})
 }
 
 func findRedis() (string, error) {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u, pingRedis(u)
+	return find("REDIS_URL", localRedis, "127.0.0.1:6379", pingRedis, func(ctx context.Context) (string, error) {
+		c, err := tcredis.Run(ctx, "redis:7-alpine")
+		if err != nil {
+			return "", fmt.Errorf("start redis container: %w", err)
+		}
+		return c.ConnectionString(ctx)
+	})
+}
+
+// find is the URL in the environment variable env (it must answer ping),
+// else local when it answers, else the URL of the container start runs
+// when a Docker engine does.
+func find(env, local, localAddr string, ping func(string) error, start func(context.Context) (string, error)) (string, error) {
+	if u := os.Getenv(env); u != "" {
+		return u, ping(u)
 	}
-	if err := pingRedis(localRedis); err == nil {
-		return localRedis, nil
+	if err := ping(local); err == nil {
+		return local, nil
 	}
 	if !dockerAvailable() {
-		return "", fmt.Errorf("REDIS_URL unset, nothing on 127.0.0.1:6379, no Docker engine")
+		return "", fmt.Errorf("%s unset, nothing on %s, no Docker engine", env, localAddr)
 	}
-	ctx := context.Background()
-	c, err := tcredis.Run(ctx, "redis:7-alpine")
-	if err != nil {
-		return "", fmt.Errorf("start redis container: %w", err)
-	}
-	return c.ConnectionString(ctx)
+	return start(context.Background())
 }
 
 func pingPostgres(dsn string) error {
