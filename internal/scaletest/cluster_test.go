@@ -178,24 +178,8 @@ func TestRedisCluster(t *testing.T) {
 		bots := []*client.Client{g1.Client(t, client.WithAPIKey(created.APIKey)), g2.Client(t, client.WithAPIKey(created.APIKey))}
 
 		// 20 concurrent requests over both gateways: exactly the limit of 8 pass.
-		var ok, limited atomic.Int64
-		var wg sync.WaitGroup
-		for i := range 20 {
-			wg.Go(func() {
-				_, _, err := bots[i%2].Self(ctx)
-				switch st, _ := apiStatus(t, err); st {
-				case http.StatusOK:
-					ok.Add(1)
-				case http.StatusTooManyRequests:
-					limited.Add(1)
-				default:
-					t.Errorf("self: %v", err)
-				}
-			})
-		}
-		wg.Wait()
-		if ok.Load() != 8 || limited.Load() != 12 {
-			t.Fatalf("%d admitted, %d limited; want 8 and 12", ok.Load(), limited.Load())
+		if admitted, limited := selfAtOnce(t, ctx, bots, 20); admitted != 8 || limited != 12 {
+			t.Fatalf("%d admitted, %d limited; want 8 and 12", admitted, limited)
 		}
 
 		// A second key (fresh limits), cached by both gateways, then revoked on g2.

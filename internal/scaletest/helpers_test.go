@@ -1,6 +1,7 @@
 package scaletest
 
 import (
+	"context"
 	"errors"
 	"io"
 	"maps"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +72,30 @@ func apiStatus(t testing.TB, err error) (int, string) {
 		t.Fatalf("transport error: %v", err)
 	}
 	return apiErr.Status, apiErr.Message
+}
+
+// selfAtOnce makes n Self calls at once, call i through bots[i%len(bots)],
+// and counts those admitted (200) and rate-limited (429); any other answer
+// fails the test.
+func selfAtOnce(t testing.TB, ctx context.Context, bots []*client.Client, n int) (admitted, limited int64) {
+	t.Helper()
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, _, err := bots[i%len(bots)].Self(ctx)
+			switch st, _ := apiStatus(t, err); st {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				refused.Add(1)
+			default:
+				t.Errorf("self: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	return ok.Load(), refused.Load()
 }
 
 // newOrder is a valid order of the signer, open for an hour.

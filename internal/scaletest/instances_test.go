@@ -76,23 +76,8 @@ func TestThreeGatewayProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	bots := keyed(bot.APIKey)
-	var admitted, limited atomic.Int64
-	for i := range 45 {
-		wg.Go(func() {
-			_, _, err := bots[i%3].Self(ctx)
-			switch st, _ := apiStatus(t, err); st {
-			case http.StatusOK:
-				admitted.Add(1)
-			case http.StatusTooManyRequests:
-				limited.Add(1)
-			default:
-				t.Errorf("self: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if admitted.Load() != 10 || limited.Load() != 35 {
-		t.Fatalf("across 3 instances: %d admitted, %d limited; want exactly 10 and 35", admitted.Load(), limited.Load())
+	if admitted, limited := selfAtOnce(t, ctx, bots, 45); admitted != 10 || limited != 35 {
+		t.Fatalf("across 3 instances: %d admitted, %d limited; want exactly 10 and 35", admitted, limited)
 	}
 
 	// 2. An order created on instance 1 and executed 9 times at once, 3 times
