@@ -505,34 +505,27 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		var (
 			mu    sync.Mutex
 			taken = map[string]int{}
-			wg    sync.WaitGroup
-			start = make(chan struct{})
 		)
-		for range 8 {
-			wg.Go(func() {
-				<-start
-				for {
-					got, err := s.TakeStuck(ctx, base, base, time.Minute, 3)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(got) > 3 {
-						t.Errorf("took %d orders, limit 3", len(got))
-					}
-					mu.Lock()
-					for _, o := range got {
-						taken[o.UUID]++
-					}
-					mu.Unlock()
-					if len(got) == 0 {
-						return
-					}
+		atOnce(8, func(int) {
+			for {
+				got, err := s.TakeStuck(ctx, base, base, time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
 				}
-			})
-		}
-		close(start)
-		wg.Wait()
+				if len(got) > 3 {
+					t.Errorf("took %d orders, limit 3", len(got))
+				}
+				mu.Lock()
+				for _, o := range got {
+					taken[o.UUID]++
+				}
+				mu.Unlock()
+				if len(got) == 0 {
+					return
+				}
+			}
+		})
 		if len(taken) != n {
 			t.Fatalf("%d orders taken, want all %d", len(taken), n)
 		}
@@ -575,21 +568,14 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		}
 		type outcome struct{ claim, cancel error }
 		results := make([]outcome, orders)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range orders {
-			uuid := fmt.Sprintf("rc-%02d", i)
-			wg.Go(func() {
-				<-start
-				_, results[i].claim = s.Claim(ctx, uuid, "key:exec", "", base)
-			})
-			wg.Go(func() {
-				<-start
-				_, results[i].cancel = s.Cancel(ctx, uuid, "key:cancel", "", base, nil)
-			})
-		}
-		close(start)
-		wg.Wait()
+		atOnce(2*orders, func(i int) { // a claim and a cancel of each order
+			r, uuid := &results[i/2], fmt.Sprintf("rc-%02d", i/2)
+			if i%2 == 0 {
+				_, r.claim = s.Claim(ctx, uuid, "key:exec", "", base)
+			} else {
+				_, r.cancel = s.Cancel(ctx, uuid, "key:cancel", "", base, nil)
+			}
+		})
 		claims := 0
 		for i, r := range results {
 			uuid := fmt.Sprintf("rc-%02d", i)
@@ -636,20 +622,13 @@ func RunOrderStore(t *testing.T, newStore func(t *testing.T) order.Store) {
 		}
 		prepare(t, s, newTestOrder("sw-later", "SPOWNER1", base), stOpen)
 		var total atomic.Int32
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for range sweepers {
-			wg.Go(func() {
-				<-start
-				n, err := s.Expire(ctx, "", base.Add(time.Second))
-				if err != nil {
-					t.Error(err)
-				}
-				total.Add(int32(n))
-			})
-		}
-		close(start)
-		wg.Wait()
+		atOnce(sweepers, func(int) {
+			n, err := s.Expire(ctx, "", base.Add(time.Second))
+			if err != nil {
+				t.Error(err)
+			}
+			total.Add(int32(n))
+		})
 		if total.Load() != due {
 			t.Fatalf("sweeps expired %d orders in total, want %d", total.Load(), due)
 		}
@@ -825,27 +804,35 @@ func oneWinner(t *testing.T, what string, n int, lose error, attempt func(i int)
 	t.Helper()
 	var won, lost atomic.Int32
 	var winner atomic.Value
+	atOnce(n, func(i int) {
+		who, err := attempt(i)
+		switch {
+		case err == nil:
+			won.Add(1)
+			winner.Store(who)
+		case errors.Is(err, lose):
+			lost.Add(1)
+		default:
+			t.Errorf("%s %d: %v", what, i, err)
+		}
+	})
+	if won.Load() != 1 || lost.Load() != int32(n-1) {
+		t.Fatalf("%d attempts to %s won and %d got %q, want 1 and %d", won.Load(), what, lost.Load(), lose, n-1)
+	}
+	return winner.Load().(string)
+}
+
+// atOnce runs f(0) … f(n-1) in n goroutines released together, and returns
+// when every one has: the races these suites look for.
+func atOnce(n int, f func(i int)) {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			who, err := attempt(i)
-			switch {
-			case err == nil:
-				won.Add(1)
-				winner.Store(who)
-			case errors.Is(err, lose):
-				lost.Add(1)
-			default:
-				t.Errorf("%s %d: %v", what, i, err)
-			}
+			f(i)
 		})
 	}
 	close(start)
 	wg.Wait()
-	if won.Load() != 1 || lost.Load() != int32(n-1) {
-		t.Fatalf("%d attempts to %s won and %d got %q, want 1 and %d", won.Load(), what, lost.Load(), lose, n-1)
-	}
-	return winner.Load().(string)
 }

@@ -3,8 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,31 +115,13 @@ func runSubmitted(t *testing.T, newStore func(t *testing.T) order.Store) {
 		if _, err := s.Submit(ctx, "sub-race", txidOf(1), "stacks", base, nil); err != nil {
 			t.Fatal(err)
 		}
-		const n = 40
-		var won atomic.Int32
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				var err error
-				if i%2 == 0 {
-					_, err = s.Confirm(ctx, "sub-race", txidOf(1), int64(i+1), base, nil)
-				} else {
-					_, err = s.Reopen(ctx, "sub-race", "aborted", base, nil)
-				}
-				switch {
-				case err == nil:
-					won.Add(1)
-				case !errors.Is(err, order.ErrNotSubmitted):
-					t.Errorf("%d: %v", i, err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if won.Load() != 1 {
-			t.Fatalf("%d transitions won, want exactly 1", won.Load())
-		}
+		oneWinner(t, "confirm or reopen", 40, order.ErrNotSubmitted, func(i int) (string, error) {
+			if i%2 == 0 {
+				_, err := s.Confirm(ctx, "sub-race", txidOf(1), int64(i+1), base, nil)
+				return "confirm", err
+			}
+			_, err := s.Reopen(ctx, "sub-race", "aborted", base, nil)
+			return "reopen", err
+		})
 	})
 }
