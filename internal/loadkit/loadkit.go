@@ -1,6 +1,7 @@
 // Package loadkit holds what the load tools share (cmd/stxgate-bench and
-// cmd/stxgate-soak): their database, Redis and port plumbing and the order
-// every load order is made from. The gateway never imports it.
+// cmd/stxgate-soak): their processes, database, Redis and port plumbing and
+// the order every load order is made from. The tests' internal/testenv uses
+// its database and Redis plumbing too. The gateway never imports it.
 package loadkit
 
 import (

@@ -1,4 +1,4 @@
-package loadkit
+package loadkit_test
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 func TestStartWaitsUntilReadyAndStops(t *testing.T) {
-	cmd := Command("sleep", []string{"60"}, nil)
+	cmd := loadkit.Command("sleep", []string{"60"}, nil)
 	readyCalls := 0
-	p, err := Start(context.Background(), "sleeper", "127.0.0.1:1", cmd, func() bool {
+	p, err := loadkit.Start(context.Background(), "sleeper", "127.0.0.1:1", cmd, func() bool {
 		readyCalls++
 		return readyCalls == 3
 	}, func() string { return "" })
@@ -27,13 +29,13 @@ func TestStartWaitsUntilReadyAndStops(t *testing.T) {
 		t.Fatalf("after Stop: %v, want signal: terminated", cmd.ProcessState)
 	}
 	p.Stop() // a second Stop returns at once
-	var none *Process
+	var none *loadkit.Process
 	none.Stop()
 }
 
 func TestStartFailsWithTheLogWhenTheServerExits(t *testing.T) {
-	cmd := Command("sh", []string{"-c", "exit 3"}, nil)
-	_, err := Start(context.Background(), "crasher", "127.0.0.1:1", cmd, func() bool { return false },
+	cmd := loadkit.Command("sh", []string{"-c", "exit 3"}, nil)
+	_, err := loadkit.Start(context.Background(), "crasher", "127.0.0.1:1", cmd, func() bool { return false },
 		func() string { return "panic: boom" })
 	if err == nil || err.Error() != "crasher exited at start (exit status 3); log:\npanic: boom" {
 		t.Fatalf("err %v", err)
@@ -42,7 +44,7 @@ func TestStartFailsWithTheLogWhenTheServerExits(t *testing.T) {
 
 func TestCommandInheritsOnlyPathAndHome(t *testing.T) {
 	t.Setenv("STXGATE_LISTEN", ":1")
-	cmd := Command("env", nil, []string{"A=1"})
+	cmd := loadkit.Command("env", nil, []string{"A=1"})
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
@@ -69,11 +71,11 @@ func TestHealthy(t *testing.T) {
 	}))
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	if Healthy(addr) {
+	if loadkit.Healthy(addr) {
 		t.Fatal("healthy while /healthz answers 503")
 	}
 	status.Store(http.StatusOK)
-	if !Healthy(addr) {
+	if !loadkit.Healthy(addr) {
 		t.Fatal("not healthy while /healthz answers 200")
 	}
 }

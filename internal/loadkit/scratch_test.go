@@ -1,4 +1,4 @@
-package loadkit
+package loadkit_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/internal/testenv"
 )
 
@@ -16,26 +17,26 @@ import (
 func TestScratchLocksAndRemovesWhatItMade(t *testing.T) {
 	ctx := context.Background()
 	dsn, redisURL := testenv.PostgresDSN(t), testenv.RedisURL(t)
-	tool := "stxgate-loadkit-test-" + RandomHex(4)
-	s, err := NewScratch(ctx, tool, dsn, redisURL, tool+":")
+	tool := "stxgate-loadkit-test-" + loadkit.RandomHex(4)
+	s, err := loadkit.NewScratch(ctx, tool, dsn, redisURL, tool+":")
 	if err != nil {
 		s.Remove(ctx, t.Logf)
 		t.Fatal(err)
 	}
-	name := "stxgate_loadkit_" + RandomHex(4)
+	name := "stxgate_loadkit_" + loadkit.RandomHex(4)
 	dbDSN, err := s.CreateDatabase(ctx, name)
 	if err != nil {
 		s.Remove(ctx, t.Logf)
 		t.Fatal(err)
 	}
-	if want, _ := WithDatabase(dsn, name); dbDSN != want {
+	if want, _ := loadkit.WithDatabase(dsn, name); dbDSN != want {
 		t.Errorf("DSN %q, want %q", dbDSN, want)
 	}
 	if err := s.Redis.Set(ctx, s.Prefix+"k", "v", 0).Err(); err != nil {
 		t.Error(err)
 	}
 
-	second, err := NewScratch(ctx, tool, dsn, redisURL, tool+"-2:")
+	second, err := loadkit.NewScratch(ctx, tool, dsn, redisURL, tool+"-2:")
 	second.Remove(ctx, t.Errorf)
 	if want := "another " + tool + " run holds this PostgreSQL; wait for it to finish"; err == nil || err.Error() != want {
 		t.Errorf("second run: %v, want %q", err, want)

@@ -9,11 +9,8 @@ package testenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -24,6 +21,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+
+	"github.com/stxgate/stxgate/internal/loadkit"
 )
 
 const (
@@ -69,7 +68,7 @@ func PostgresDSN(t testing.TB) string {
 		unavailable(t, "PostgreSQL", err)
 	}
 	defer admin.Close(ctx)
-	name := "stxgate_test_" + randomHex(6)
+	name := "stxgate_test_" + loadkit.RandomHex(6)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
@@ -86,12 +85,11 @@ func PostgresDSN(t testing.TB) string {
 			t.Logf("drop test database %s: %v", name, err)
 		}
 	})
-	u, err := url.Parse(pgBaseDSN)
+	dsn, err := loadkit.WithDatabase(pgBaseDSN, name)
 	if err != nil {
-		t.Fatalf("parse DSN: %v", err)
+		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	return u.String()
+	return dsn
 }
 
 // Redis returns a client and a fresh key prefix for t; keys under the prefix
@@ -107,11 +105,13 @@ func Redis(t testing.TB) (*redis.Client, string) {
 		t.Fatalf("parse REDIS_URL: %v", err)
 	}
 	rdb := redis.NewClient(opt)
-	prefix := "stxgate-test:" + randomHex(6) + ":"
+	prefix := "stxgate-test:" + loadkit.RandomHex(6) + ":"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		DeletePrefix(ctx, rdb, prefix)
+		if err := loadkit.DeletePrefix(ctx, rdb, prefix); err != nil {
+			t.Logf("delete Redis prefix %s: %v", prefix, err)
+		}
 		_ = rdb.Close()
 	})
 	return rdb, prefix
@@ -125,21 +125,6 @@ func RedisURL(t testing.TB) string {
 		unavailable(t, "Redis", redisErr)
 	}
 	return redisURL
-}
-
-// DeletePrefix removes every key under prefix.
-func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 500 {
-			rdb.Del(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Del(ctx, batch...)
-	}
 }
 
 func findPostgres() (string, error) {
@@ -218,10 +203,4 @@ func dockerAvailable() bool {
 	}
 	_ = conn.Close()
 	return true
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
