@@ -96,11 +96,7 @@ func PostgresDSN(t testing.TB) string {
 // are deleted when t ends.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	redisOnce.Do(func() { redisURL, redisErr = findRedis() })
-	if redisErr != nil {
-		unavailable(t, "Redis", redisErr)
-	}
-	opt, err := redis.ParseURL(redisURL)
+	opt, err := redis.ParseURL(RedisURL(t))
 	if err != nil {
 		t.Fatalf("parse REDIS_URL: %v", err)
 	}
