@@ -30,10 +30,24 @@ const EventChannel = "stxgate_order_events"
 // order no later commit can break. One multi-row INSERT serves a whole
 // group-committed batch.
 func eventCTEs(from string, typ order.EventType) string {
-	return `ev AS (INSERT INTO order_events (id, order_uuid, owner, type, data, created_at)
+	return `ev AS (INSERT INTO order_events (id, order_uuid, owner, type, created_at, ` + eventStateColumns + `)
 			SELECT order_event_id(pg_current_xact_id(), row_number() OVER (ORDER BY x.uuid) - 1), x.uuid, x.owner, '` +
-		string(typ) + `', ` + eventData("x") + `, x.updated_at
+		string(typ) + `', x.updated_at, ` + eventState("x") + `
 			FROM ` + from + ` x)`
+}
+
+// eventStateColumns are the order's fields an event stores
+// (migrations/00014_order_event_state_columns.sql): those a change can
+// change. The others are fixed when the order is created and read from its
+// row (EventsAfter); updated_at is the event's created_at.
+const eventStateColumns = `status, txid, settlement, block_height, executed_by, cancelled_by, last_error, attempts,
+	executing_since, submitted_at, filled_at, cancelled_at, expired_at`
+
+// eventState is eventStateColumns of the changed row x.
+func eventState(x string) string {
+	return x + `.status, ` + x + `.txid, ` + x + `.settlement, ` + x + `.block_height, ` + x + `.executed_by, ` +
+		x + `.cancelled_by, ` + x + `.last_error, ` + x + `.attempts, ` + x + `.executing_since, ` + x + `.submitted_at, ` +
+		x + `.filled_at, ` + x + `.cancelled_at, ` + x + `.expired_at`
 }
 
 // evented is the statement change (an UPDATE of orders without RETURNING)
@@ -45,22 +59,6 @@ func evented(typ order.EventType, change string, more ...string) string {
 		q += `, ` + m
 	}
 	return q + ` SELECT ` + orderColumns + ` FROM c`
-}
-
-// eventData renders the row x as the event's data: order.Order's fields, by
-// their Go names, the signature left out.
-func eventData(x string) string {
-	return `jsonb_build_object('UUID', ` + x + `.uuid, 'Owner', ` + x + `.owner, 'InputToken', ` + x + `.input_token,
-		'OutputToken', ` + x + `.output_token, 'AmountIn', ` + x + `.amount_in::text, 'TargetPrice', ` + x + `.target_price,
-		'Direction', ` + x + `.direction, 'ConditionToken', ` + x + `.condition_token, 'Recipient', ` + x + `.recipient,
-		'ValidFrom', ` + x + `.valid_from, 'ValidTo', ` + x + `.valid_to, 'Status', ` + x + `.status,
-		'TxID', COALESCE(` + x + `.txid, ''), 'Settlement', COALESCE(` + x + `.settlement, ''),
-		'BlockHeight', COALESCE(` + x + `.block_height, 0), 'CreatedBy', ` + x + `.created_by,
-		'ExecutedBy', COALESCE(` + x + `.executed_by, ''), 'CancelledBy', COALESCE(` + x + `.cancelled_by, ''),
-		'LastError', COALESCE(` + x + `.last_error, ''), 'Attempts', ` + x + `.attempts,
-		'CreatedAt', ` + x + `.created_at, 'UpdatedAt', ` + x + `.updated_at, 'ExecutingSince', ` + x + `.executing_since,
-		'SubmittedAt', ` + x + `.submitted_at, 'FilledAt', ` + x + `.filled_at, 'CancelledAt', ` + x + `.cancelled_at,
-		'ExpiredAt', ` + x + `.expired_at)`
 }
 
 // horizon is the smallest id an event not yet final could get: the events
@@ -80,10 +78,8 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limi
 		limit = maxListLimit
 	}
 	const (
-		all = `SELECT id, type, data, created_at FROM order_events
-			WHERE id > $1 AND id < ` + horizon + ` ORDER BY id LIMIT $2`
-		byOwner = `SELECT id, type, data, created_at FROM order_events
-			WHERE id > $1 AND id < ` + horizon + ` AND owner = $3 ORDER BY id LIMIT $2`
+		all     = eventSelect + ` WHERE e.id > $1 AND e.id < ` + horizon + ` ORDER BY e.id LIMIT $2`
+		byOwner = eventSelect + ` WHERE e.id > $1 AND e.id < ` + horizon + ` AND e.owner = $3 ORDER BY e.id LIMIT $2`
 	)
 	var (
 		rows pgx.Rows
@@ -100,18 +96,10 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limi
 	defer rows.Close()
 	out := []order.Event{}
 	for rows.Next() {
-		var (
-			e    order.Event
-			data []byte
-		)
-		if err := rows.Scan(&e.ID, &e.Type, &data, &e.At); err != nil {
-			return nil, classify(fmt.Errorf("scan order event: %w", err))
-		}
-		o, err := decodeEventOrder(data)
+		e, err := scanEvent(rows)
 		if err != nil {
-			return nil, fmt.Errorf("order event %d: %w", e.ID, err)
+			return nil, err
 		}
-		e.Order, e.At = o, e.At.UTC()
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -120,7 +108,59 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limi
 	return out, nil
 }
 
-// decodeEventOrder reads eventData back, times in UTC as scanOrder gives them.
+// eventSelect reads events, scanEvent's columns: an event written since
+// 00014 has its state and takes the fields fixed at creation from its order's
+// row (o); an older one has its whole snapshot in data.
+const eventSelect = `SELECT e.id, e.type, e.created_at, e.data, e.order_uuid, e.owner,
+		COALESCE(e.status, ''), COALESCE(e.txid, ''), COALESCE(e.settlement, ''), COALESCE(e.block_height, 0),
+		COALESCE(e.executed_by, ''), COALESCE(e.cancelled_by, ''), COALESCE(e.last_error, ''), COALESCE(e.attempts, 0),
+		e.executing_since, e.submitted_at, e.filled_at, e.cancelled_at, e.expired_at,
+		o.input_token, o.output_token, o.amount_in::text, o.target_price, o.direction, o.condition_token,
+		o.recipient, o.valid_from, o.valid_to, o.created_by, o.created_at
+	FROM order_events e LEFT JOIN orders o ON e.data IS NULL AND o.uuid = e.order_uuid`
+
+// scanEvent reads one row of eventSelect.
+func scanEvent(row pgx.Row) (order.Event, error) {
+	var (
+		e     order.Event
+		data  []byte
+		o     order.Order
+		fixed struct {
+			inputToken, outputToken, amountIn, targetPrice, direction, conditionToken, recipient, createdBy *string
+			validFrom, validTo, createdAt                                                                   *time.Time
+		}
+	)
+	err := row.Scan(&e.ID, &e.Type, &e.At, &data, &o.UUID, &o.Owner,
+		&o.Status, &o.TxID, &o.Settlement, &o.BlockHeight, &o.ExecutedBy, &o.CancelledBy, &o.LastError, &o.Attempts,
+		&o.ExecutingSince, &o.SubmittedAt, &o.FilledAt, &o.CancelledAt, &o.ExpiredAt,
+		&fixed.inputToken, &fixed.outputToken, &fixed.amountIn, &fixed.targetPrice, &fixed.direction,
+		&fixed.conditionToken, &fixed.recipient, &fixed.validFrom, &fixed.validTo, &fixed.createdBy, &fixed.createdAt)
+	if err != nil {
+		return e, classify(fmt.Errorf("scan order event: %w", err))
+	}
+	e.At = e.At.UTC()
+	if data != nil {
+		snap, err := decodeEventOrder(data)
+		if err != nil {
+			return e, fmt.Errorf("order event %d: %w", e.ID, err)
+		}
+		e.Order = snap
+		return e, nil
+	}
+	if fixed.createdAt == nil {
+		return e, fmt.Errorf("order event %d: order %s is not in the orders table", e.ID, o.UUID)
+	}
+	o.InputToken, o.OutputToken, o.AmountIn, o.TargetPrice = *fixed.inputToken, *fixed.outputToken, *fixed.amountIn, *fixed.targetPrice
+	o.Direction, o.ConditionToken, o.Recipient, o.CreatedBy = *fixed.direction, *fixed.conditionToken, *fixed.recipient, *fixed.createdBy
+	o.ValidFrom, o.ValidTo, o.CreatedAt, o.UpdatedAt = *fixed.validFrom, *fixed.validTo, *fixed.createdAt, e.At
+	inUTC(&o)
+	e.Order = &o
+	return e, nil
+}
+
+// decodeEventOrder reads the data snapshot of an event written before 00014
+// (order.Order's fields by their Go names, the signature left out), times in
+// UTC as scanOrder gives them.
 func decodeEventOrder(data []byte) (*order.Order, error) {
 	var o order.Order
 	if err := json.Unmarshal(data, &o); err != nil {
