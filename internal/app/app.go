@@ -108,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		a.Audit = auditpg.New(pool) // read side: the stores write events with their changes
 		a.Metrics.WatchBatcher(metrics.BatchOrderClaims, pg.ClaimStats)
 		a.Metrics.WatchBatcher(metrics.BatchOrderFills, pg.FillStats)
+		a.Metrics.WatchBatcher(metrics.BatchOrderClaimFills, pg.ClaimFillStats)
 		ready = append(ready, httpapi.Check{Name: "postgres", Check: pool.Ping})
 	} else {
 		log.Warn("DATABASE_URL is not set: using the embedded in-memory store (data is lost on restart; one instance only)")

@@ -10,8 +10,10 @@ import (
 const (
 	BatchOrderClaims = "order_claims"
 	BatchOrderFills  = "order_fills"
-	BatchLimiter     = "limiter_checks"
-	BatchReplay      = "replay_claims"
+	// Claim and fill in one statement (instant settlement: the simulated one).
+	BatchOrderClaimFills = "order_claim_fills"
+	BatchLimiter         = "limiter_checks"
+	BatchReplay          = "replay_claims"
 )
 
 // batchCollector reads a group-commit batcher's counts at scrape time:

@@ -166,6 +166,24 @@ type Settlement interface {
 	Settle(ctx context.Context, o *Order) (txid string, err error)
 }
 
+// InstantSettlement is a Settlement that changes nothing outside the gateway
+// and knows its answer without asking anyone (the simulated settlement): an
+// order's txid is a function of its uuid. Executing on it needs nothing
+// between the claim and the fill, so a ClaimFiller store does both in one step.
+type InstantSettlement interface {
+	Settlement
+	// InstantTxID is the txid Settle gives the order uuid; it records nothing.
+	InstantTxID(uuid string) string
+}
+
+// ClaimFiller is a Store that claims an order and records its fill in one
+// step, one commit: Claim's conditions and errors (ErrNotOpen, ErrNotFound),
+// then Fill's changes with ev, and both order events, executing then filled.
+type ClaimFiller interface {
+	ClaimFill(ctx context.Context, uuid, actor, owner string, claimedAt time.Time, txid, settlement string,
+		filledAt time.Time, ev *audit.Event) (*Order, error)
+}
+
 // Tracker is a settlement whose transactions confirm later (stacks): Settle
 // returns once the transaction is broadcast (the order becomes submitted) and
 // Track follows it to its outcome.

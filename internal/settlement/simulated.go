@@ -42,7 +42,7 @@ type Simulated struct {
 	log *slog.Logger
 }
 
-var _ order.Settlement = (*Simulated)(nil)
+var _ order.InstantSettlement = (*Simulated)(nil)
 
 // NewSimulated returns a simulated settlement logging to log (nil discards).
 func NewSimulated(log *slog.Logger) *Simulated {
@@ -54,6 +54,9 @@ func NewSimulated(log *slog.Logger) *Simulated {
 
 // Name implements order.Settlement.
 func (s *Simulated) Name() string { return "simulated" }
+
+// InstantTxID implements order.InstantSettlement: SimulatedTxID(uuid).
+func (s *Simulated) InstantTxID(uuid string) string { return SimulatedTxID(uuid) }
 
 // Settle implements order.Settlement: SimulatedTxID(o.UUID), unless ctx is
 // already done (then the outcome is unknown and nothing is logged as settled).

@@ -19,7 +19,8 @@ import (
 // TestExecuteLoad is a measurement, not a test: the execute path's store
 // work (claim, then fill with its audit row, group-committed) from many
 // workers, with the PostgreSQL CPU of this database's backends per execute.
-// STXGATE_EXECLOAD=seconds runs it (go test -run TestExecuteLoad -v).
+// STXGATE_EXECLOAD=seconds runs it (go test -run TestExecuteLoad -v);
+// STXGATE_EXECLOAD_ONESTEP=1 measures ClaimFill instead.
 func TestExecuteLoad(t *testing.T) {
 	secs, _ := strconv.Atoi(os.Getenv("STXGATE_EXECLOAD"))
 	if secs <= 0 {
@@ -92,6 +93,8 @@ func TestExecuteLoad(t *testing.T) {
 		}
 		return
 	}
+	// STXGATE_EXECLOAD_ONESTEP=1: ClaimFill (instant settlement) instead of Claim then Fill.
+	oneStep := os.Getenv("STXGATE_EXECLOAD_ONESTEP") == "1"
 	var next, done atomic.Int64
 	stop := time.Now().Add(time.Duration(secs) * time.Second)
 	o0, a0 := cpu()
@@ -107,6 +110,17 @@ func TestExecuteLoad(t *testing.T) {
 					return
 				}
 				uuid := fmt.Sprintf("o-%d", i)
+				if oneStep {
+					ev := &audit.Event{At: time.Now(), Event: audit.OrderExecuted, KeyID: "k1", Actor: "key:k1",
+						ClientIP: "127.0.0.1", RequestID: "r", Details: map[string]any{"txid": "0x" + strings.Repeat("a", 64)}}
+					if _, err := s.ClaimFill(ctx, uuid, "key:1", "SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR", time.Now(),
+						"0x"+strings.Repeat("a", 64), "simulated", time.Now(), ev); err != nil {
+						t.Error(err)
+						return
+					}
+					done.Add(1)
+					continue
+				}
 				if _, err := s.Claim(ctx, uuid, "key:1", "SP10J81WVGVB3M4PHQN4Q4G0R8586TBJH948RESDR", time.Now()); err != nil {
 					t.Error(err)
 					return
@@ -127,6 +141,10 @@ func TestExecuteLoad(t *testing.T) {
 	c1, w1 := stat()
 	k := float64(done.Load())
 	cs, fs := s.ClaimStats(), s.FillStats()
+	if oneStep {
+		cs = s.ClaimFillStats()
+		fs = cs
+	}
 	t.Logf("executes %d in %v: %.0f/s; PG CPU per execute: our backends %.0f µs, all postgres %.0f µs; commits/execute %.2f; WAL/execute %.0f B; claim batch %.1f, fill batch %.1f",
 		done.Load(), el.Round(time.Millisecond), k/el.Seconds(), (o1-o0)/k*1e6, (a1-a0)/k*1e6,
 		float64(c1-c0)/k, float64(w1-w0)/k, float64(cs.Inputs)/float64(cs.Batches), float64(fs.Inputs)/float64(fs.Batches))

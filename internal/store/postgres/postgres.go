@@ -39,7 +39,9 @@ type Store struct {
 	// statement and one commit (orders.go).
 	claims *groupcommit.Batcher[claimReq, *order.Order]
 	fills  *groupcommit.Batcher[fillReq, *order.Order]
-	poke   chan struct{} // a change with order events committed (RunNotifier)
+	// claimFills: both in one statement, for instant settlement (ClaimFill).
+	claimFills *groupcommit.Batcher[claimFillReq, *order.Order]
+	poke       chan struct{} // a change with order events committed (RunNotifier)
 }
 
 // PoolConfig tunes the pool; zero values keep pgx defaults.
@@ -94,6 +96,8 @@ func New(pool *pgxpool.Pool) *Store {
 		Key: func(r claimReq) string { return r.uuid }, Split: DataError})
 	s.fills = groupcommit.New(s.fillBatch, groupcommit.Options[fillReq]{
 		Key: func(r fillReq) string { return r.uuid }, Split: DataError})
+	s.claimFills = groupcommit.New(s.claimFillBatch, groupcommit.Options[claimFillReq]{
+		Key: func(r claimFillReq) string { return r.claim.uuid }, Split: DataError})
 	return s
 }
 
