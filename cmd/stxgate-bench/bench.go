@@ -568,6 +568,10 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// other turned into ratio noise. The first slice has the full
 		// warm-up, later ones a short one (new connections, warm servers).
 		measureSliced := func(first int, d time.Duration, steps ...step) error {
+			steps = slices.DeleteFunc(steps, func(st step) bool { return !s.wants(st.key) })
+			if len(steps) == 0 {
+				return nil
+			}
 			merged := make([]*phaseRec, len(steps))
 			for i := range s.slices {
 				warm := s.sliceWarmup
@@ -614,7 +618,10 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// client and server about twice the CPU of closed-loop ones (no
 		// batching of wake-ups), so half the closed-loop floor already
 		// saturates two cores.
-		rate, light := s.pacedShare*round.Phases["floor-self"].Res.Throughput(), s.lightShare*round.Phases["floor-self"].Res.Throughput()
+		var rate, light float64
+		if fs := round.Phases["floor-self"]; fs != nil {
+			rate, light = s.pacedShare*fs.Res.Throughput(), s.lightShare*fs.Res.Throughput()
+		}
 		pacedStep := func(key string, server *loadkit.Process, next func(int) []byte, rate float64) step {
 			return step{key: key, server: server, rate: rate, run: func(w, d time.Duration) (*Result, error) {
 				ph := b.pacedPhase(key, server.Addr, next, rate)
@@ -637,17 +644,19 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// against the 1,000-key ones). The 1,000-key gateway is measured
 		// again right after the extra keys are gone — keyed-base — and the
 		// comparison pools it with keyed, measured before: A B B A.
-		if err := b.populate(ctx, round); err != nil {
-			return nil, err
-		}
-		if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
-			return nil, err
-		}
-		if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
-			return nil, err
-		}
-		if err := b.fill.remove(ctx); err != nil {
-			return nil, err
+		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
+			if err := b.populate(ctx, round); err != nil {
+				return nil, err
+			}
+			if err := measureSliced(0, s.duration, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
+				return nil, err
+			}
+			if err := measureSliced(0, s.paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
+				return nil, err
+			}
+			if err := b.fill.remove(ctx); err != nil {
+				return nil, err
+			}
 		}
 		if err := measureSliced(0, s.paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
@@ -668,14 +677,22 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		}
 		// The pooled 1,000-key baselines of the scale comparison (not phases
 		// of their own: they are not listed twice).
-		round.Phases["keyed-1k"] = mergeRecs(mergeRecs(nil, round.Phases["keyed"]), round.Phases["keyed-base"])
-		round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
+		if s.phases == nil {
+			round.Phases["keyed-1k"] = mergeRecs(mergeRecs(nil, round.Phases["keyed"]), round.Phases["keyed-base"])
+			round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
+		}
 		out = append(out, round)
-		nExec = b.estimate(round.Phases["execute"].Res.Throughput(), nExec)
-		nFloorExec = b.estimate(round.Phases["floor-execute"].Res.Throughput(), nFloorExec)
-		nSigned = b.estimate(round.Phases["signed"].Res.Throughput(), nSigned)
+		estimate := func(key string, n int) int {
+			if rec := round.Phases[key]; rec != nil {
+				return b.estimate(rec.Res.Throughput(), n)
+			}
+			return n
+		}
+		nExec = estimate("execute", nExec)
+		nFloorExec = estimate("floor-execute", nFloorExec)
+		nSigned = estimate("signed", nSigned)
 		if st.measured() {
-			nStacks = b.estimate(round.Phases["execute-stacks"].Res.Throughput(), nStacks)
+			nStacks = estimate("execute-stacks", nStacks)
 		}
 	}
 	if st.measured() {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,7 +54,10 @@ type settings struct {
 	micro      string
 	profileDir string
 
-	quick       bool
+	quick bool
+	// phases, when set, measures only these phases and prints a short
+	// table instead of the report (A/B of one path).
+	phases      map[string]bool
 	stacks      bool // execute-stacks: the execute path on stacks settlement against the test node
 	stacksConns int
 	// stacksExecutors: executor accounts of execute-stacks' gateway (a
@@ -101,8 +105,16 @@ func parseSettings(args []string) (settings, error) {
 	fs.IntVar(&s.stacksExecutors, "stacks-executors", 4, "executor accounts of execute-stacks' gateway (a pool: one key a line in STXGATE_EXECUTOR_KEY_FILE)")
 	scale := fs.Int("scale-keys", 0, "keys in the scale database (default 1,000,000, quick 50,000)")
 	lim := fs.Int("limiter-keys", 0, "active limiter keys of the scale test (default 100,000, quick 10,000)")
+	phases := fs.String("phases", "", "measure only these comma-separated phases (e.g. execute,floor-execute) and print their figures instead of the report; paced phases need floor-self")
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	if *phases != "" {
+		s.phases = map[string]bool{}
+		for _, k := range strings.Split(*phases, ",") {
+			s.phases[strings.TrimSpace(k)] = true
+		}
+		s.stacks = s.stacks && s.phases["execute-stacks"] // no test node to start for nothing
 	}
 	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 5*time.Second
 	s.slices, s.sliceWarmup = 4, 300*time.Millisecond
@@ -165,6 +177,10 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
+	if s.phases != nil {
+		fmt.Print(phaseTable(rounds))
+		return nil
+	}
 	report := b.report(rounds, time.Since(started))
 	fmt.Print(report)
 	if s.out != "" {
@@ -174,6 +190,28 @@ func runBench(args []string) error {
 		fmt.Fprintln(os.Stderr, "report written to", s.out)
 	}
 	return nil
+}
+
+// wants says whether the run measures phase key.
+func (s settings) wants(key string) bool { return s.phases == nil || s.phases[key] }
+
+// phaseTable is what a -phases run prints: each measured phase's throughput
+// and CPU per request, every round.
+func phaseTable(rounds []*Round) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "| round | phase | req/s | p50 | p99 | errors | server | load generator | Redis | PostgreSQL | PostgreSQL transactions | other (cores) |\n")
+	fmt.Fprintf(&w, "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rounds {
+		for _, k := range r.Order {
+			rec := r.Phases[k]
+			us := func(cores float64) string { return fmt.Sprintf("%.0f µs", rec.perRequest(cores)*1e6) }
+			fmt.Fprintf(&w, "| %d | %s | %.0f | %s | %s | %d | %s | %s | %s | %s | %.2f | %.2f |\n", r.N, k, rec.Res.Throughput(),
+				fmtDur(rec.Res.Quantile(0.5)), fmtDur(rec.Res.Quantile(0.99)), rec.Res.Errors,
+				us(rec.CPU.Server), us(rec.CPU.Self), us(rec.CPU.Redis), us(rec.CPU.Postgres),
+				rec.Xacts/float64(max(1, rec.Res.Sent)), rec.CPU.Other)
+		}
+	}
+	return w.String()
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
