@@ -781,6 +781,9 @@ func (b *bench) profile(ctx context.Context) error {
 		{"keyed-paced", b.pprofA, b.gwA, b.profiledPaced("keyed-paced", b.gwA.Addr, perConn(keyedRequests(b.gwA.Addr, b.keysA)))},
 	}
 	for _, st := range steps {
+		if !s.wants(st.key) {
+			continue
+		}
 		secs := int((s.duration - time.Second).Seconds())
 		var (
 			wg      sync.WaitGroup
