@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -163,24 +161,11 @@ func signOrdersAs(ws []*wallet, keysPer int, n int, sign bool, domain stacks.Dom
 	return rows, firstErr
 }
 
-// copyOrders inserts open orders exactly as the order service stores an
-// API-created one (same columns, canonical lower-case RSV signature).
+// copyOrders inserts open orders created by the keys (loadkit.CopyOpenOrders).
 func copyOrders(ctx context.Context, db *pgxpool.Pool, rows []orderRow, keys []benchKey) error {
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	cols := []string{"uuid", "owner", "input_token", "output_token", "amount_in", "target_price", "direction",
-		"condition_token", "recipient", "signature", "valid_from", "valid_to", "status", "created_by",
-		"attempts", "created_at", "updated_at"}
-	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		r := rows[i]
-		amount, _ := strconv.ParseInt(r.o.AmountIn, 10, 64)
-		return []any{r.o.UUID, r.o.Owner, r.o.InputToken, r.o.OutputToken, amount, r.o.TargetPrice, r.o.Direction,
-			r.o.ConditionToken, r.o.Recipient, strings.ToLower(r.sig), time.Unix(r.o.ValidFrom, 0).UTC(),
-			time.Unix(r.o.ValidTo, 0).UTC(), "open", "key:" + keys[r.keyIdx].id, 0, now, now}, nil
+	return loadkit.CopyOpenOrders(ctx, db, len(rows), func(i int) (ordersig.Order, string, string) {
+		return rows[i].o, rows[i].sig, "key:" + keys[rows[i].keyIdx].id
 	})
-	if _, err := db.CopyFrom(ctx, pgx.Identifier{"orders"}, cols, src); err != nil {
-		return fmt.Errorf("copy orders: %w", err)
-	}
-	return nil
 }
 
 // createOrdersViaAPI submits one order per wallet through POST /orders/new

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
@@ -270,32 +269,27 @@ func (o *orderSource) createLines(n int) ([]string, error) {
 // stores an API-created one, and returns their execute lines. Execution does
 // not verify the signature again, so each wallet's orders share one real one.
 func (o *orderSource) executeLines(ctx context.Context, n int) ([]string, error) {
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	cols := []string{"uuid", "owner", "input_token", "output_token", "amount_in", "target_price", "direction",
-		"condition_token", "recipient", "signature", "valid_from", "valid_to", "status", "created_by",
-		"attempts", "created_at", "updated_at"}
-	rows := make([][]any, n)
+	now := time.Now()
+	ords := make([]ordersig.Order, n)
 	lines := make([]string, n)
 	for i := range n {
 		w, key := o.pick(i)
-		ord := loadkit.Order(w.addr, uuid.NewString(), now.Add(-time.Minute), now.Add(time.Hour))
-		sig, ok := o.oneSig[w.addr]
-		if !ok {
-			s, err := ordersig.Sign(w.key, ord, o.domain)
+		ords[i] = loadkit.Order(w.addr, uuid.NewString(), now.Add(-time.Minute), now.Add(time.Hour))
+		if _, ok := o.oneSig[w.addr]; !ok {
+			s, err := ordersig.Sign(w.key, ords[i], o.domain)
 			if err != nil {
 				return nil, err
 			}
-			sig = strings.ToLower(s)
-			o.oneSig[w.addr] = sig
+			o.oneSig[w.addr] = s
 		}
-		rows[i] = []any{ord.UUID, ord.Owner, ord.InputToken, ord.OutputToken, int64(1000000), ord.TargetPrice, ord.Direction,
-			ord.ConditionToken, ord.Recipient, sig, time.Unix(ord.ValidFrom, 0).UTC(), time.Unix(ord.ValidTo, 0).UTC(),
-			"open", "wallet:" + w.addr, 0, now, now}
-		lines[i] = requestLine("POST", "/api/v1/orders/"+ord.UUID+"/execute", []string{"X-API-Key: " + key}, "")
+		lines[i] = requestLine("POST", "/api/v1/orders/"+ords[i].UUID+"/execute", []string{"X-API-Key: " + key}, "")
 	}
 	o.next += n
-	if _, err := o.db.CopyFrom(ctx, pgx.Identifier{"orders"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return nil, fmt.Errorf("copy orders: %w", err)
+	err := loadkit.CopyOpenOrders(ctx, o.db, n, func(i int) (ordersig.Order, string, string) {
+		return ords[i], o.oneSig[ords[i].Owner], "wallet:" + ords[i].Owner
+	})
+	if err != nil {
+		return nil, err
 	}
 	return lines, nil
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/pkg/ordersig"
@@ -117,4 +119,30 @@ func Order(owner, uuid string, from, to time.Time) ordersig.Order {
 		AmountIn:       "1000000", TargetPrice: "0.000123", Direction: "gt",
 		UUID: uuid, ValidFrom: from.Unix(), ValidTo: to.Unix(),
 	}
+}
+
+// CopyOpenOrders inserts n open orders into db's orders table exactly as
+// the order service stores an API-created one (same columns, canonical
+// lower-case RSV signature), much faster than the API: order i is what
+// row(i) gives, signed sig and created by createdBy ("key:<id>",
+// "wallet:<address>").
+func CopyOpenOrders(ctx context.Context, db *pgxpool.Pool, n int, row func(i int) (o ordersig.Order, sig, createdBy string)) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	cols := []string{"uuid", "owner", "input_token", "output_token", "amount_in", "target_price", "direction",
+		"condition_token", "recipient", "signature", "valid_from", "valid_to", "status", "created_by",
+		"attempts", "created_at", "updated_at"}
+	src := pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+		o, sig, createdBy := row(i)
+		amount, err := strconv.ParseInt(o.AmountIn, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("order %s: amount in %q: %w", o.UUID, o.AmountIn, err)
+		}
+		return []any{o.UUID, o.Owner, o.InputToken, o.OutputToken, amount, o.TargetPrice, o.Direction,
+			o.ConditionToken, o.Recipient, strings.ToLower(sig), time.Unix(o.ValidFrom, 0).UTC(),
+			time.Unix(o.ValidTo, 0).UTC(), "open", createdBy, 0, now, now}, nil
+	})
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{"orders"}, cols, src); err != nil {
+		return fmt.Errorf("copy orders: %w", err)
+	}
+	return nil
 }
