@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/internal/testenv"
+	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
 // Ceiling (b)'s claim takes an open order once, like the gateway's claim.
@@ -16,12 +18,8 @@ func TestClaimOneClaimsAnOpenOrderOnce(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.MigratedPool(t)
 	now := time.Now().UTC()
-	_, err := pool.Exec(ctx, `INSERT INTO orders (uuid, owner, input_token, output_token, amount_in, target_price,
-			direction, condition_token, recipient, signature, valid_from, valid_to, status, created_by, attempts,
-			created_at, updated_at)
-		VALUES ('c-1', 'SP1', 'SP1.a', 'SP1.b', 1, '1', 'gt', 'SP1.a', 'SP1', 'sig', $1, $2, 'open', 'key:x', 0, $1, $1)`,
-		now.Add(-time.Minute), now.Add(time.Hour))
-	if err != nil {
+	open := loadkit.Order("SP1", "c-1", now.Add(-time.Minute), now.Add(time.Hour))
+	if err := loadkit.CopyOpenOrders(ctx, pool, 1, func(int) (ordersig.Order, string, string) { return open, "sig", "key:x" }); err != nil {
 		t.Fatal(err)
 	}
 	if uuid, err := claimOne(ctx, pool, "c-1", now); err != nil || uuid != "c-1" {
