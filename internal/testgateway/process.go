@@ -17,47 +17,58 @@ import (
 	"time"
 )
 
-// binary is cmd/stxgate, compiled once per test binary (with the ambient
-// build settings, so the build cache of `go vet` and `go build` is reused).
-var binary struct {
+// lazyBinary is cmd/stxgate, compiled at most once per test binary (with
+// the ambient build settings and its own flags, so the build cache of
+// `go vet` and `go build` is reused).
+type lazyBinary struct {
 	sync.Once
 	path string
 	err  error
 }
 
+var plainBinary, raceBinary lazyBinary
+
 // Binary builds cmd/stxgate once per test binary and returns its path. A
 // package using it runs its tests with Main, which removes it.
-func Binary(t testing.TB) string {
+func Binary(t testing.TB) string { return plainBinary.build(t) }
+
+// RaceBinary is Binary built with the race detector, so that a test reading
+// the process's output can fail on a race inside it.
+func RaceBinary(t testing.TB) string { return raceBinary.build(t, "-race") }
+
+func (b *lazyBinary) build(t testing.TB, flags ...string) string {
 	t.Helper()
-	binary.Do(func() {
+	b.Do(func() {
 		goBin, err := exec.LookPath("go") // go test puts its own go first on PATH
 		if err != nil {
-			binary.err = fmt.Errorf("go tool not on PATH: %w", err)
+			b.err = fmt.Errorf("go tool not on PATH: %w", err)
 			return
 		}
 		dir, err := os.MkdirTemp("", "stxgate-bin-")
 		if err != nil {
-			binary.err = err
+			b.err = err
 			return
 		}
-		binary.path = filepath.Join(dir, "stxgate")
-		cmd := exec.Command(goBin, "build", "-o", binary.path, "github.com/stxgate/stxgate/cmd/stxgate")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binary.err = fmt.Errorf("go build ./cmd/stxgate: %v\n%s", err, out)
+		b.path = filepath.Join(dir, "stxgate")
+		args := append(append([]string{"build", "-o", b.path}, flags...), "github.com/stxgate/stxgate/cmd/stxgate")
+		if out, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build ./cmd/stxgate: %v\n%s", err, out)
 		}
 	})
-	if binary.err != nil {
-		t.Fatal(binary.err)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binary.path
+	return b.path
 }
 
-// Main runs the tests of a package that uses Binary, then deletes the
-// binary: func TestMain(m *testing.M) { os.Exit(testgateway.Main(m)) }.
+// Main runs the tests of a package that uses Binary or RaceBinary, then
+// deletes the binaries: func TestMain(m *testing.M) { os.Exit(testgateway.Main(m)) }.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if binary.path != "" {
-		_ = os.RemoveAll(filepath.Dir(binary.path))
+	for _, b := range []*lazyBinary{&plainBinary, &raceBinary} {
+		if b.path != "" {
+			_ = os.RemoveAll(filepath.Dir(b.path))
+		}
 	}
 	return code
 }
