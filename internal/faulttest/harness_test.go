@@ -250,6 +250,26 @@ type result struct {
 	Start, End time.Time
 }
 
+// recovered repeats call every 20 ms until ok accepts its answer and
+// returns how long after since (when the fault ended) that was; the test
+// fails when it takes more than 15 s, what naming what did not come back.
+func recovered(t testing.TB, since time.Time, what string, call func() result, ok func(result) bool) time.Duration {
+	t.Helper()
+	for {
+		r := call()
+		if ok(r) {
+			return time.Since(since)
+		}
+		if time.Since(since) > 15*time.Second {
+			t.Fatalf("%s not within 15s: %s", what, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// is200 is a recovered check: the request succeeded.
+func is200(r result) bool { return r.Status == http.StatusOK }
+
 // httpClient is the load client: bounded timeouts, keep-alive unless noKeepAlive.
 func httpClient(noKeepAlive bool) *http.Client {
 	return &http.Client{

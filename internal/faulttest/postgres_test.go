@@ -249,18 +249,9 @@ func TestPostgresUnreachableUnderLoad(t *testing.T) {
 	readyDown := do(httpClient(false), "GET", g.url+"/readyz", "", nil)
 	phase.set("3 recovering")
 	proxy.restore()
-	restoredAt := time.Now()
-	for {
-		r := do(httpClient(false), "GET", g.url+"/readyz", "", nil)
-		if r.Status == http.StatusOK {
-			break
-		}
-		if time.Since(restoredAt) > 15*time.Second {
-			t.Fatalf("not ready 15s after PostgreSQL returned: %s", r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	recoveredIn := time.Since(restoredAt)
+	recoveredIn := recovered(t, time.Now(), "ready after PostgreSQL returned", func() result {
+		return do(httpClient(false), "GET", g.url+"/readyz", "", nil)
+	}, is200)
 	phase.set("4 recovered")
 	time.Sleep(800 * time.Millisecond)
 	stopLoad()
@@ -410,18 +401,10 @@ func TestPostgresPartitioned(t *testing.T) {
 	}
 
 	proxy.restore()
-	restoredAt := time.Now()
-	for {
-		r := do(c, "GET", g.url+"/api/v1/orders/part-0", "", nil)
-		if r.Status == http.StatusOK {
-			break
-		}
-		if time.Since(restoredAt) > 15*time.Second {
-			t.Fatalf("no recovery 15s after the path returned: %s", r)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("serving again %s after the path returned", time.Since(restoredAt).Round(time.Millisecond))
+	servingIn := recovered(t, time.Now(), "serving after the path returned", func() result {
+		return do(c, "GET", g.url+"/api/v1/orders/part-0", "", nil)
+	}, is200)
+	t.Logf("serving again %s after the path returned", servingIn.Round(time.Millisecond))
 	rows := ordersInDB(t, direct)
 	if rows["part-0"].Status != "open" {
 		t.Errorf("part-0 is %s after an execute refused before its claim; want open", rows["part-0"].Status)
