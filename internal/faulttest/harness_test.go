@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -168,7 +169,7 @@ func startGateway(t testing.TB, name string, env map[string]string) *gateway {
 	// A free port can be taken by another process before the gateway binds
 	// it: then try another one.
 	for attempt := 1; ; attempt++ {
-		e := clone(env)
+		e := maps.Clone(env)
 		e["STXGATE_LISTEN"] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		g := startGatewayOn(t, name, e)
 		if g != nil || attempt == 3 {
@@ -184,7 +185,7 @@ func startGateway(t testing.TB, name string, env map[string]string) *gateway {
 // address was in use.
 func startGatewayOn(t testing.TB, name string, env map[string]string) *gateway {
 	t.Helper()
-	env = clone(env)
+	env = maps.Clone(env)
 	if _, ok := env["STXGATE_METRICS_LISTEN"]; !ok {
 		env["STXGATE_METRICS_LISTEN"] = "off" // parallel gateways would race for the default port
 	}
@@ -231,14 +232,6 @@ func (g *gateway) waitReady(t testing.TB, d time.Duration) bool {
 	}
 	t.Fatalf("%s not ready after %s:\n%s", g.name, d, tail(g.out.String(), 4000))
 	return false
-}
-
-func clone(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // result is one request's outcome as the load client saw it.

@@ -3,6 +3,7 @@ package faulttest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -54,7 +55,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	env := gatewayEnv(t)
 	env["REDIS_URL"] = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	closed := startGateway(t, "stxgate(default)", env)
-	openEnv := clone(env)
+	openEnv := maps.Clone(env)
 	delete(openEnv, "STXGATE_LISTEN")
 	openEnv["STXGATE_FAIL_OPEN"] = "keyed-write,keyed-read,signed-read,public"
 	open := startGateway(t, "stxgate(fail-open)", openEnv)
