@@ -131,18 +131,24 @@ func (t *Trail) Prepare(ctx context.Context, e Event) *Event {
 // migrations/00003_audit.sql), so every store refuses the same events, before
 // it changes anything.
 func Check(e *Event) error {
+	_, err := CheckEncode(e)
+	return err
+}
+
+// CheckEncode is Check that also returns EncodeDetails(e.Details): a store
+// writing the JSON encodes the details once, for the check and the row.
+func CheckEncode(e *Event) ([]byte, error) {
 	switch {
 	case e.Wallet == "":
-		return errors.New("audit event without a wallet")
+		return nil, errors.New("audit event without a wallet")
 	case e.Actor == "":
-		return errors.New("audit event without an actor")
+		return nil, errors.New("audit event without an actor")
 	case !slices.Contains(Events, e.Event):
-		return fmt.Errorf("unknown audit event %q", e.Event)
+		return nil, fmt.Errorf("unknown audit event %q", e.Event)
 	case e.KeyID == "" && e.OrderUUID == "":
-		return errors.New("audit event without a key or an order")
+		return nil, errors.New("audit event without a key or an order")
 	}
-	_, _, err := normalise(e.Details)
-	return err
+	return EncodeDetails(e.Details)
 }
 
 // normalise gives Details one canonical form, the one PostgreSQL's jsonb
@@ -163,8 +169,15 @@ func normalise(d map[string]any) (map[string]any, []byte, error) {
 	return out, raw, nil
 }
 
-// EncodeDetails is the JSON stored for e.Details (never null).
+// EncodeDetails is the JSON stored for e.Details (never null). Encoding is
+// the whole check: what json.Marshal writes always decodes again (normalise).
 func EncodeDetails(d map[string]any) ([]byte, error) {
-	_, raw, err := normalise(d)
-	return raw, err
+	if d == nil {
+		return []byte("{}"), nil
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit details: %w", err)
+	}
+	return raw, nil
 }

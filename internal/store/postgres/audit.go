@@ -10,10 +10,7 @@ import (
 // appendAudit writes e in the transaction (or statement batch) of db: the
 // change it records and the event commit together or not at all.
 func appendAudit(ctx context.Context, db DBTX, e *audit.Event) error {
-	if err := audit.Check(e); err != nil {
-		return err
-	}
-	details, err := audit.EncodeDetails(e.Details)
+	details, err := audit.CheckEncode(e)
 	if err != nil {
 		return err
 	}

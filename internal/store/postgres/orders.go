@@ -498,10 +498,7 @@ func eventArgs(ev *audit.Event, uuid, owner string, n int) ([]any, error) {
 	if probe.Wallet == "" {
 		probe.Wallet = "(the owner, read from the row)"
 	}
-	if err := audit.Check(&probe); err != nil {
-		return nil, err
-	}
-	details, err := audit.EncodeDetails(ev.Details)
+	details, err := audit.CheckEncode(&probe)
 	if err != nil {
 		return nil, err
 	}
