@@ -16,49 +16,54 @@ import (
 // envelopeField is one part of a signed message and where clients put it.
 type envelopeField struct {
 	json, header string
-	dst          func(*walletauth.Envelope) *string
 }
 
-var envelopeFields = []envelopeField{
-	{"message", "X-Message", func(e *walletauth.Envelope) *string { return &e.Message }},
-	{"signature", "X-Signature", func(e *walletauth.Envelope) *string { return &e.Signature }},
-	{"walletAddress", "X-Wallet-Address", func(e *walletauth.Envelope) *string { return &e.WalletAddress }},
-	{"publicKey", "X-Public-Key", func(e *walletauth.Envelope) *string { return &e.PublicKey }},
+// envelopeFields are the parts in the order of envelopeOf's arguments.
+var envelopeFields = [...]envelopeField{
+	{"message", "X-Message"},
+	{"signature", "X-Signature"},
+	{"walletAddress", "X-Wallet-Address"},
+	{"publicKey", "X-Public-Key"},
+}
+
+func envelopeOf(v [len(envelopeFields)]string) walletauth.Envelope {
+	return walletauth.Envelope{Message: v[0], Signature: v[1], WalletAddress: v[2], PublicKey: v[3]}
 }
 
 // readEnvelope takes the signed message from the JSON body, the X-* headers,
 // or both (clients in the wild send both); a part given twice must agree.
 func readEnvelope(c echo.Context) (walletauth.Envelope, error) {
-	var env walletauth.Envelope
 	body, err := readJSONObject(c)
 	if err != nil {
-		return env, err
+		return walletauth.Envelope{}, err
 	}
 	if err := flattenSignatureObject(body); err != nil {
-		return env, err
+		return walletauth.Envelope{}, err
 	}
 	h := c.Request().Header
-	for _, f := range envelopeFields {
+	var vals [len(envelopeFields)]string
+	for i, f := range envelopeFields {
 		fromHeader := h.Get(f.header)
 		if !isASCII(fromHeader) {
-			return env, fault.Invalidf(f.header, "%s must be ASCII (send non-ASCII messages in the JSON body)", f.header)
+			return walletauth.Envelope{}, fault.Invalidf(f.header, "%s must be ASCII (send non-ASCII messages in the JSON body)", f.header)
 		}
-		var fromBody string
+		fromBody := ""
 		if raw, ok := body[f.json]; ok && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &fromBody); err != nil {
-				return env, fault.Invalidf(f.json, "%s must be a string", f.json)
+			var s string // declared here: a header-only request (a GET) allocates nothing for it
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return walletauth.Envelope{}, fault.Invalidf(f.json, "%s must be a string", f.json)
 			}
+			fromBody = s
 		}
 		if fromHeader != "" && fromBody != "" && fromHeader != fromBody {
-			return env, fault.Invalidf(f.json, "%s in the body and %s header differ", f.json, f.header)
+			return walletauth.Envelope{}, fault.Invalidf(f.json, "%s in the body and %s header differ", f.json, f.header)
 		}
-		v := fromBody
-		if v == "" {
-			v = fromHeader
+		vals[i] = fromBody
+		if vals[i] == "" {
+			vals[i] = fromHeader
 		}
-		*f.dst(&env) = v
 	}
-	return env, nil
+	return envelopeOf(vals), nil
 }
 
 // readJSONObject decodes an optional JSON object body. An empty body is nil.
@@ -155,7 +160,7 @@ func (s *Server) verifyEnvelope(c echo.Context, env walletauth.Envelope, class R
 	if err != nil {
 		return nil, err
 	}
-	if err := s.walletBudget(c, m.Wallet.String(), m, class); err != nil {
+	if err := s.walletBudget(c, m.Address(), m, class); err != nil {
 		return nil, err
 	}
 	return m, nil

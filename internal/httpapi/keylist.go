@@ -122,9 +122,9 @@ func (s *Server) listKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	wallet := m.Wallet.String()
+	wallet := m.Address()
 	ch := chargeOf(c)
-	if ch == nil || !ch.genKnown || c.QueryParams().Has("pretty") {
+	if ch == nil || !ch.genKnown || (c.QueryString() != "" && c.QueryParams().Has("pretty")) {
 		return s.listFromStore(c, wallet) // no generation to trust (limiter down), or an indented answer
 	}
 	gen := ch.gen

@@ -88,7 +88,7 @@ func (s *Server) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := apikey.CreateInput{Wallet: m.Wallet.String(), Claim: s.claimer(m)}
+	in := apikey.CreateInput{Wallet: m.Address(), Claim: s.claimer(m)}
 	if err := m.Field("keyName", &in.Name); err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (s *Server) rotateKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in := apikey.RotateInput{Wallet: m.Wallet.String(), ID: c.Param("keyId"), Claim: s.claimer(m)}
+	in := apikey.RotateInput{Wallet: m.Address(), ID: c.Param("keyId"), Claim: s.claimer(m)}
 	if m.Has("graceSeconds") {
 		secs, err := graceSeconds(m)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Server) readingWallet(c echo.Context, action string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return m.Wallet.String(), nil
+	return m.Address(), nil
 }
 
 // getKey: GET /api/v1/api-keys/:keyId, signed get_api_key {keyId} or a list_api_keys message.
@@ -212,7 +212,7 @@ func (s *Server) signedReadKey(c echo.Context) (*apikey.Key, error) {
 			return nil, err
 		}
 	}
-	return s.keys.Get(c.Request().Context(), m.Wallet.String(), c.Param("keyId"))
+	return s.keys.Get(c.Request().Context(), m.Address(), c.Param("keyId"))
 }
 
 // updateKey: PATCH /api/v1/api-keys/:keyId, signed update_api_key
@@ -241,7 +241,7 @@ func (s *Server) updateKey(c echo.Context) error {
 			return err
 		}
 	}
-	k, err := s.keys.Update(c.Request().Context(), m.Wallet.String(), c.Param("keyId"), in)
+	k, err := s.keys.Update(c.Request().Context(), m.Address(), c.Param("keyId"), in)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Server) deleteKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := s.keys.Revoke(c.Request().Context(), m.Wallet.String(), c.Param("keyId"), s.claimer(m))
+	k, err := s.keys.Revoke(c.Request().Context(), m.Address(), c.Param("keyId"), s.claimer(m))
 	if err != nil {
 		return err
 	}

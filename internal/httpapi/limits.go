@@ -176,13 +176,13 @@ func (s *Server) allowIP(c echo.Context, subject string, policy ratelimit.Policy
 	if ch == nil || header == "" {
 		return s.limiter.Allow(ctx, subject, policy)
 	}
-	wallet, err := walletauth.ParseWallet(header, s.network)
-	if err != nil {
+	if _, err := walletauth.ParseWallet(header, s.network); err != nil {
 		return s.limiter.Allow(ctx, subject, policy) // the verifier explains the address
 	}
-	d, peeked, err := s.limiter.AllowAndPeek(ctx, subject, policy, keyauth.WalletSubject(wallet.String()), s.walletPolicy())
+	// header is the address's canonical text: ParseWallet accepts no other.
+	d, peeked, err := s.limiter.AllowAndPeek(ctx, subject, policy, keyauth.WalletSubject(header), s.walletPolicy())
 	if err == nil {
-		ch.peeked, ch.peekedWallet = peeked, wallet.String()
+		ch.peeked, ch.peekedWallet = peeked, header
 	}
 	return d, err
 }

@@ -238,7 +238,7 @@ func (s *Server) orderCaller(c echo.Context, action string) (order.Caller, error
 	if err := s.wallets.Claim(c.Request().Context(), m); err != nil { // single use
 		return order.Caller{}, err
 	}
-	return order.WalletCaller(m.Wallet.String()), nil
+	return order.WalletCaller(m.Address()), nil
 }
 
 // executeOrder: POST /api/v1/orders/:uuid/execute → {status, txid, state, settlement}.

@@ -91,6 +91,8 @@ type Server struct {
 
 	keyLists   *keyListCache // rendered wallet-signed key lists (keylist.go)
 	keyListTTL time.Duration
+
+	walletLimit ratelimit.Policy // the per-wallet limit (walletbudget.go), built once
 }
 
 // New builds the Echo instance with every route.
@@ -117,6 +119,7 @@ func New(d Deps) *Server {
 		s.orderReads = d.Orders
 	}
 	s.audit = d.Audit
+	s.walletLimit = ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
 	s.keyLists, s.keyListTTL = newKeyListCache(), d.KeyListTTL
 	if s.keyListTTL <= 0 {
 		s.keyListTTL = time.Second

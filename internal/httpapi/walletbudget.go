@@ -54,9 +54,8 @@ func chargeOf(c echo.Context) *walletCharge {
 	return ch
 }
 
-func (s *Server) walletPolicy() ratelimit.Policy {
-	return ratelimit.Policy{ratelimit.MinuteWindow(s.limits.Wallet)}
-}
+// walletPolicy is the per-wallet limit; never modified.
+func (s *Server) walletPolicy() ratelimit.Policy { return s.walletLimit }
 
 // chargeWallets runs around every wallet-signed handler and its per-IP limit:
 // it counts the request against the wallet that signed it once the answer is

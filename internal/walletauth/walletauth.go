@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,10 +57,20 @@ type Message struct {
 	Wallet    stacks.Address
 	PublicKey []byte // recovered, 33 bytes
 	fields    map[string]json.RawMessage
+	address   string // Wallet as the client sent it: its canonical spelling (ParseWallet)
 
 	// counted is shared by every copy of a remembered read message: it has
 	// been counted against its wallet (Counted; nil: not remembered).
 	counted *atomic.Bool
+}
+
+// Address is the wallet's canonical address text (Wallet.String(), without
+// encoding it again: ParseAddress accepts only that spelling).
+func (m *Message) Address() string {
+	if m.address == "" {
+		return m.Wallet.String()
+	}
+	return m.address
 }
 
 // Has reports whether the message carries field name.
@@ -72,8 +83,14 @@ func (m *Message) Field(name string, dst any) error {
 		return fault.Invalidf("message."+name, "message.%s is required", name)
 	}
 	var err error
-	switch dst.(type) {
-	case *string, *json.Number: // the common fields: no decoder (and its buffer) per field
+	switch dst := dst.(type) {
+	case *string:
+		if v, ok := plainString(raw); ok {
+			*dst = v
+			return nil
+		}
+		err = json.Unmarshal(raw, dst)
+	case *json.Number: // the common fields: no decoder (and its buffer) per field
 		err = json.Unmarshal(raw, dst)
 	default:
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -84,6 +101,17 @@ func (m *Message) Field(name string, dst any) error {
 		return fault.Invalidf("message."+name, "message.%s has the wrong type", name).Wrap(err)
 	}
 	return nil
+}
+
+// plainString is the value of a JSON string without escapes, as
+// json.Unmarshal would decode it: strictjson has already checked the text
+// (valid UTF-8, no control characters), so the bytes between the quotes are
+// the value. ok is false for anything else (escapes, other types).
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || bytes.IndexByte(raw[1:len(raw)-1], '\\') >= 0 {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 // Config are the message rules of one deployment.
@@ -108,6 +136,7 @@ type Verifier struct {
 	replay   ReplayStore
 	now      func() time.Time
 	verified *verifiedCache // read-only messages already verified (cache.go)
+	keys     *knownKeys     // wallets' recovered public keys (keys.go)
 }
 
 // NewVerifier returns a Verifier. now is the clock (time.Now in production).
@@ -115,7 +144,7 @@ func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize)}
+	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize), keys: newKnownKeys(KnownKeysSize)}
 }
 
 // Errors of signature checks (401 unless the input is malformed).
@@ -171,7 +200,7 @@ func (v *Verifier) Verify(ctx context.Context, env Envelope, actions ...string) 
 	// its recovery, and nothing else: the action, window, network, domain
 	// and publicKey checks run on every request, on the message as parsed
 	// the first time (the same text: the cache key covers it).
-	key := cacheKey(wallet.String(), env.Signature, env.Message)
+	key := cacheKey(env.WalletAddress, env.Signature, env.Message) // canonical: ParseWallet accepted it
 	if e, ok := v.verified.get(key, v.now()); ok {
 		m := *e.msg // shared entries are never modified
 		if err := v.checkRules(&m, actions); err != nil {
@@ -231,7 +260,7 @@ func (v *Verifier) finish(m *Message, env Envelope, wallet stacks.Address, pub [
 			return nil, ErrPublicKey.Wrap(err)
 		}
 	}
-	m.Wallet = wallet
+	m.Wallet, m.address = wallet, env.WalletAddress
 	m.PublicKey = pub
 	return m, nil
 }
@@ -239,7 +268,7 @@ func (v *Verifier) finish(m *Message, env Envelope, wallet stacks.Address, pub [
 // Claim marks a verified message used. A second claim of the same wallet and
 // message text fails, whatever signature encoding carried it.
 func (v *Verifier) Claim(ctx context.Context, m *Message) error {
-	sum := sha256.Sum256([]byte(m.Wallet.String() + "\n" + m.Raw))
+	sum := sha256.Sum256([]byte(m.Address() + "\n" + m.Raw))
 	ok, err := v.replay.Claim(ctx, hex.EncodeToString(sum[:]), v.cfg.Window+v.cfg.Skew+time.Second)
 	if err != nil {
 		return fault.Unavailable("Service unavailable: replay store unreachable", fmt.Errorf("claim message: %w", err))
@@ -261,7 +290,7 @@ func (v *Verifier) ReadOnce(m *Message) (marker string, ttl time.Duration, count
 	if m.counted != nil && m.counted.Load() {
 		return "", 0, true
 	}
-	sum := sha256.Sum256([]byte("read\n" + m.Wallet.String() + "\n" + m.Raw))
+	sum := sha256.Sum256([]byte("read\n" + m.Address() + "\n" + m.Raw))
 	return hex.EncodeToString(sum[:]), v.cfg.Window + v.cfg.Skew + time.Second, false
 }
 
@@ -413,14 +442,47 @@ func parseMessage(raw string) (*Message, error) {
 	if err := m.Field("action", &m.Action); err != nil {
 		return nil, err
 	}
-	var ts json.Number
-	if err := m.Field("timestamp", &ts); err != nil {
+	ms, err := timestampMillis(m)
+	if err != nil {
 		return nil, err
 	}
-	ms, err := ts.Int64()
-	if err != nil || ms <= 0 || bytes.HasPrefix(fields["timestamp"], []byte(`"`)) {
-		return nil, fault.Invalid("message.timestamp", "message.timestamp must be a positive integer of milliseconds since the Unix epoch")
+	if ms <= 0 {
+		return nil, errTimestamp
 	}
 	m.Timestamp = time.UnixMilli(ms)
 	return m, nil
+}
+
+var errTimestamp = fault.Invalid("message.timestamp", "message.timestamp must be a positive integer of milliseconds since the Unix epoch")
+
+// timestampMillis reads the timestamp field: a JSON integer (a quoted
+// number, a fraction or an exponent is errTimestamp). Plain digits, what
+// clients send, are parsed directly; anything else as a json.Number.
+func timestampMillis(m *Message) (int64, error) {
+	raw := m.fields["timestamp"]
+	if digits(raw) {
+		ms, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return 0, errTimestamp
+		}
+		return ms, nil
+	}
+	var ts json.Number
+	if err := m.Field("timestamp", &ts); err != nil {
+		return 0, err
+	}
+	ms, err := ts.Int64()
+	if err != nil || bytes.HasPrefix(raw, []byte(`"`)) {
+		return 0, errTimestamp
+	}
+	return ms, nil
+}
+
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }

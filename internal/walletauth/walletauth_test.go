@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/redisconn"
@@ -118,6 +121,14 @@ func TestVerifyRules(t *testing.T) {
 		{"ActionNotString", fmt.Sprintf(`{"action":1,"timestamp":%d}`, ts), "message.action has the wrong type"},
 		{"FractionalTimestamp", `{"action":"list_api_keys","timestamp":1.5}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
 		{"NegativeTimestamp", `{"action":"list_api_keys","timestamp":-1}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"ZeroTimestamp", `{"action":"list_api_keys","timestamp":0}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"QuotedTimestamp", fmt.Sprintf(`{"action":"list_api_keys","timestamp":"%d"}`, ts), "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"ExponentTimestamp", `{"action":"list_api_keys","timestamp":17e11}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"HugeTimestamp", `{"action":"list_api_keys","timestamp":99999999999999999999}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"NullTimestamp", `{"action":"list_api_keys","timestamp":null}`, "message.timestamp must be a positive integer of milliseconds since the Unix epoch"},
+		{"NoTimestamp", `{"action":"list_api_keys"}`, "message.timestamp is required"},
+		{"EscapedNonASCIIAction", fmt.Sprintf(`{"action":"list_api_kéys","timestamp":%d,"domain":"gateway.example"}`, ts), `message.action must be "list_api_keys"`},
+		{"EscapedQuoteInDomain", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d,"domain":"gateway.example\""}`, ts), "Message domain does not match this gateway"},
 		{"TrailingData", fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d} {}`, ts), "message must be a single JSON object"},
 		{"DuplicateAction", fmt.Sprintf(`{"action":"list_api_keys","action":"list_api_keys","timestamp":%d,"domain":"gateway.example"}`, ts), "message has a duplicate key"},
 		{"DuplicateNested", fmt.Sprintf(`{"action":"list_api_keys","x":{"a":1,"a":1},"timestamp":%d,"domain":"gateway.example"}`, ts), "message has a duplicate key"},
@@ -132,7 +143,7 @@ func TestVerifyRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := v.Verify(context.Background(), env(k, tc.msg), walletauth.ActionListKeys)
 			if tc.want == "" {
-				if err != nil || m.Wallet.String() != k.Address(stacks.Mainnet).String() || m.Raw != tc.msg {
+				if err != nil || m.Wallet.String() != k.Address(stacks.Mainnet).String() || m.Address() != m.Wallet.String() || m.Raw != tc.msg {
 					t.Fatalf("got %v, %v", m, err)
 				}
 				return
@@ -254,4 +265,66 @@ func TestRefusalDetails(t *testing.T) {
 	if fe == nil || fe.Public != "Message timestamp is in the future" || fmt.Sprint(fe.Details) != fmt.Sprint(want) {
 		t.Fatalf("got %v %v", err, fe.Details)
 	}
+}
+
+// Once a wallet's key is known (keys.go), its next signatures are checked
+// against it: every refusal is still the one a verifier that never saw the
+// wallet gives (high S, another recovery id, another key, another text),
+// and a valid one is still accepted with the same key.
+func TestKnownKeyChangesNoOutcome(t *testing.T) {
+	seasoned, k := newVerifier(t, "")
+	ctx := context.Background()
+	msg := func(i int) string {
+		return fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, now.UnixMilli()-int64(i))
+	}
+	if _, err := seasoned.Verify(ctx, env(k, msg(0)), walletauth.ActionListKeys); err != nil {
+		t.Fatal(err)
+	}
+	other, err := stacks.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := func(i int) map[string]string {
+		sig, err := stacks.SignHash(k, stacks.HashMessage([]byte(msg(i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := new(big.Int).Sub(secp256k1.S256().N, new(big.Int).SetBytes(sig.S[:]))
+		high := sig
+		n.FillBytes(high.S[:])
+		high.RecoveryID ^= 1
+		flipped := sig
+		flipped.RecoveryID ^= 1
+		return map[string]string{
+			"valid": sig.String(), "high-s": high.String(), "other-v": flipped.String(),
+			"other-key": sign(other, msg(i)), "other-text": sign(k, msg(i)+" "),
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		for name, sig := range sigs(i) {
+			e := env(k, msg(i))
+			e.Signature = sig
+			fresh, _ := newVerifier(t, "")
+			want, wantErr := fresh.Verify(ctx, e, walletauth.ActionListKeys)
+			got, err := seasoned.Verify(ctx, e, walletauth.ActionListKeys)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) || (err == nil) != (name == "valid") {
+				t.Fatalf("%d %s: %v, a fresh verifier says %v", i, name, err, wantErr)
+			}
+			if err == nil && string(got.PublicKey) != string(want.PublicKey) {
+				t.Fatalf("%d %s: key %x, want %x", i, name, got.PublicKey, want.PublicKey)
+			}
+			if fe, ok := fault.As(err); ok && fmt.Sprint(fe.Details) != fmt.Sprint(mustFault(t, wantErr).Details) {
+				t.Fatalf("%d %s: details %v, want %v", i, name, fe.Details, mustFault(t, wantErr).Details)
+			}
+		}
+	}
+}
+
+func mustFault(t *testing.T, err error) *fault.Error {
+	t.Helper()
+	fe, ok := fault.As(err)
+	if !ok {
+		t.Fatalf("%v is not a fault", err)
+	}
+	return fe
 }

@@ -51,6 +51,24 @@ func BenchmarkVerifyMessageLegacy(b *testing.B) {
 	benchVerifyMessage(b, msg, must(SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg))).String(), k.Address(Mainnet))
 }
 
+// BenchmarkVerifyMessageKnown is BenchmarkVerifyMessage with the address's
+// key known from an earlier signature: no recovery.
+func BenchmarkVerifyMessageKnown(b *testing.B) {
+	k := mustKey(b, testKeyHex)
+	msg := []byte(benchMsg)
+	sig, addr := must(SignMessage(k, msg)), k.Address(Mainnet)
+	_, known, err := VerifyMessageKnown(msg, sig, addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := VerifyMessageKnown(msg, sig, addr, known); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchVerifyMessage(b *testing.B, msg []byte, sig string, addr Address) {
 	b.ReportAllocs()
 	for b.Loop() {

@@ -167,7 +167,7 @@ func VerifyHash(hash [32]byte, sigHex string, addr Address) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, _, err := verifyDecoded(&hash, sigs[:n], addr)
+	pub, _, _, err := verifyDecoded(&hash, sigs[:n], addr)
 	return pub, err
 }
 
@@ -181,11 +181,11 @@ func VerifyHashSignature(hash [32]byte, sigHex string, addr Address) (Signature,
 		return Signature{}, err
 	}
 	for i := range sigs[:n] {
-		if _, _, err := verifyOne(&hash, &sigs[i], addr); err == nil {
+		if _, _, _, err := verifyOne(&hash, &sigs[i], addr); err == nil {
 			return sigs[i], nil
 		}
 	}
-	_, _, err = verifyDecoded(&hash, sigs[:n], addr) // the ranked explanation
+	_, _, _, err = verifyDecoded(&hash, sigs[:n], addr) // the ranked explanation
 	return Signature{}, err
 }
 
@@ -197,16 +197,17 @@ const (
 	rankMalleated            // high S, recovers addr: a malleated valid signature
 )
 
-// verifyDecoded tries each interpretation against addr and ranks the failure.
-func verifyDecoded(hash *[32]byte, sigs []Signature, addr Address) ([]byte, int, error) {
+// verifyDecoded tries each interpretation against addr and ranks the
+// failure. It returns the key compressed and as a point.
+func verifyDecoded(hash *[32]byte, sigs []Signature, addr Address) ([]byte, *secp256k1.PublicKey, int, error) {
 	var (
 		best error
 		rank int
 	)
 	for i := range sigs {
-		key, r, err := verifyOne(hash, &sigs[i], addr)
+		key, pub, r, err := verifyOne(hash, &sigs[i], addr)
 		if err == nil {
-			return key, 0, nil
+			return key, pub, 0, nil
 		}
 		if r > rank {
 			best, rank = err, r
@@ -215,35 +216,35 @@ func verifyDecoded(hash *[32]byte, sigs []Signature, addr Address) ([]byte, int,
 	if best == nil { // unreachable: decodeSignature never returns zero interpretations
 		best, rank = fmt.Errorf("stacks: no signature: %w", ErrMalformedSignature), rankMalformed
 	}
-	return nil, rank, best
+	return nil, nil, rank, best
 }
 
 // verifyOne checks one interpretation. A high-S signature is still recovered,
 // to recognise a malleated signature of addr.
-func verifyOne(hash *[32]byte, sig *Signature, addr Address) ([]byte, int, error) {
+func verifyOne(hash *[32]byte, sig *Signature, addr Address) ([]byte, *secp256k1.PublicKey, int, error) {
 	highS, err := checkRanges(sig)
 	if err != nil {
-		return nil, rankMalformed, err
+		return nil, nil, rankMalformed, err
 	}
 	pub, err := recoverRaw(hash, sig)
 	if err != nil {
 		if highS {
-			return nil, rankHighS, errHighS()
+			return nil, nil, rankHighS, errHighS()
 		}
-		return nil, rankInvalid, err
+		return nil, nil, rankInvalid, err
 	}
 	key := pub.SerializeCompressed()
 	h := Hash160(key)
 	matches := addr.IsSingleSig() && h == addr.Hash160
 	switch {
 	case matches && !highS:
-		return key, 0, nil
+		return key, pub, 0, nil
 	case matches:
-		return nil, rankMalleated, errHighS()
+		return nil, nil, rankMalleated, errHighS()
 	case highS:
-		return nil, rankHighS, errHighS()
+		return nil, nil, rankHighS, errHighS()
 	}
-	return nil, rankInvalid, mismatch(addr, h)
+	return nil, nil, rankInvalid, mismatch(addr, h)
 }
 
 // mismatch explains why a recovered key with hash160 h does not match addr.
@@ -263,20 +264,27 @@ func VerifyMessage(msg []byte, sigHex string, addr Address) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, _, err := verifyMessageDecoded(msg, sigs[:n], addr)
+	return key, err
+}
+
+// verifyMessageDecoded is VerifyMessage of decoded interpretations; it
+// returns the key compressed and as a point.
+func verifyMessageDecoded(msg []byte, sigs []Signature, addr Address) ([]byte, *secp256k1.PublicKey, error) {
 	hash := HashMessage(msg)
-	pub, rank, err := verifyDecoded(&hash, sigs[:n], addr)
+	key, pub, rank, err := verifyDecoded(&hash, sigs, addr)
 	if err == nil || rank == rankMalleated || rank == rankMalformed {
-		return pub, err // the legacy prefix cannot change these outcomes
+		return key, pub, err // the legacy prefix cannot change these outcomes
 	}
 	legacy := HashMessageWithPrefix(PrefixLegacy, msg)
-	pub, lrank, lerr := verifyDecoded(&legacy, sigs[:n], addr)
+	key, pub, lrank, lerr := verifyDecoded(&legacy, sigs, addr)
 	switch {
 	case lerr == nil:
-		return pub, nil
+		return key, pub, nil
 	case lrank == rankMalleated:
-		return nil, lerr
+		return nil, nil, lerr
 	}
-	return nil, err // the current-prefix explanation is the useful one
+	return nil, nil, err // the current-prefix explanation is the useful one
 }
 
 // CheckPublicKey checks a client-supplied public key (hex, optional 0x) against

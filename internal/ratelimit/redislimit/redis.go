@@ -6,7 +6,9 @@ package redislimit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,6 +35,7 @@ type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
 	calls  *groupcommit.Batcher[[]scriptCall, []scriptResult]
+	args   argsMemo
 }
 
 type scriptCall struct {
@@ -111,7 +114,7 @@ func (r *Limiter) Peek(ctx context.Context, subject string, p ratelimit.Policy) 
 
 // AllowAndPeek implements Limiter: both checks go out in one pipeline.
 func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.Policy, peek string, pp ratelimit.Policy) (ratelimit.Decision, ratelimit.Decision, error) {
-	ds, err := r.runChecks(ctx, check{allow, ap, scriptArgs(ap, true)}, check{peek, pp, scriptArgs(pp, false)})
+	ds, err := r.runChecks(ctx, check{allow, ap, r.args.get(ap, true)}, check{peek, pp, r.args.get(pp, false)})
 	if err != nil {
 		return ratelimit.Decision{}, ratelimit.Decision{}, err
 	}
@@ -121,7 +124,7 @@ func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.P
 // AllowOnce implements Limiter: the marker is set by the limiter script
 // itself, so marking and counting are one atomic step and one round trip.
 func (r *Limiter) AllowOnce(ctx context.Context, subject string, p ratelimit.Policy, once string, ttl time.Duration) (ratelimit.Decision, error) {
-	args := scriptArgs(p, true)
+	args := slices.Clone(r.args.get(p, true)) // shared: the copy carries the once flag
 	args[0] = limiterscript.OnceFlag(max(1, ttl.Milliseconds()))
 	out, err := r.calls.Do(ctx, []scriptCall{{keys: append(r.keys(subject), limiterscript.OnceKey(r.prefix, subject, once)), args: args}})
 	if err != nil {
@@ -150,7 +153,53 @@ func scriptArgs(p ratelimit.Policy, record bool) []any {
 }
 
 func (r *Limiter) run(ctx context.Context, subject string, p ratelimit.Policy, record bool) (ratelimit.Decision, error) {
-	return r.runArgs(ctx, subject, p, scriptArgs(p, record))
+	return r.runArgs(ctx, subject, p, r.args.get(p, record))
+}
+
+// argsMemo keeps the script arguments of the policies in use: they are the
+// same for every check of a policy (the IP and wallet limits, the keys'
+// limits), and building them took a dozen allocations per check. The
+// slices are shared and never modified (go-redis copies them into each
+// command). At most maxMemoArgs policies are kept; others are built anew.
+type argsMemo struct {
+	mu sync.RWMutex
+	m  map[argsKey][]any
+}
+
+const maxMemoArgs = 1024
+
+// argsKey is a policy of at most three windows (every policy the gateway
+// builds) as script arguments see it.
+type argsKey struct {
+	record bool
+	n      int
+	w      [3][3]int64 // granularity (ms), buckets, limit
+}
+
+func (a *argsMemo) get(p ratelimit.Policy, record bool) []any {
+	if len(p) > 3 {
+		return scriptArgs(p, record)
+	}
+	k := argsKey{record: record, n: len(p)}
+	for i, w := range p {
+		k.w[i] = [3]int64{w.Granularity().Milliseconds(), int64(w.Buckets), int64(w.Limit)}
+	}
+	a.mu.RLock()
+	args, ok := a.m[k]
+	a.mu.RUnlock()
+	if ok {
+		return args
+	}
+	args = slices.Clip(scriptArgs(p, record))
+	a.mu.Lock()
+	if a.m == nil {
+		a.m = make(map[argsKey][]any)
+	}
+	if len(a.m) < maxMemoArgs {
+		a.m[k] = args
+	}
+	a.mu.Unlock()
+	return args
 }
 
 // runAt is run on a clock of the caller's (tests: clock steps); production

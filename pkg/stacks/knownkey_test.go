@@ -1,0 +1,210 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+)
+
+// knownCase is a signature to verify for an address.
+type knownCase struct {
+	name string
+	msg  []byte
+	sig  string
+	addr Address
+}
+
+// sameOutcome fails unless VerifyMessageKnown with known returns what
+// VerifyMessage returns: the same key, or the same error.
+func sameOutcome(t *testing.T, c knownCase, known *KnownKey) {
+	t.Helper()
+	want, wantErr := VerifyMessage(c.msg, c.sig, c.addr)
+	got, next, err := VerifyMessageKnown(c.msg, c.sig, c.addr, known)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) || !bytes.Equal(got, want) {
+		t.Fatalf("%s: VerifyMessageKnown = %x, %v; VerifyMessage = %x, %v", c.name, got, err, want, wantErr)
+	}
+	switch {
+	case err != nil && next != nil:
+		t.Fatalf("%s: a refusal returned a known key", c.name)
+	case err == nil && (next == nil || !bytes.Equal(next.PublicKey(), want) || next.addr != c.addr):
+		t.Fatalf("%s: the known key returned is not the verified one", c.name)
+	}
+}
+
+// mutations are forms of one signature: every re-encoding the decoder
+// accepts, every other recovery id, the malleated (high-S) twin, tampered
+// r and s, and another message or key.
+func mutations(t *testing.T, k *PrivateKey, msg []byte, addr Address) []knownCase {
+	t.Helper()
+	sig, err := SignHash(k, HashMessage(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsv := sig.RSV()
+	withV := func(v byte) string { b := rsv; b[64] = v; return hex.EncodeToString(b[:]) }
+	n := secp256k1.Params().N
+	highS := sig
+	new(big.Int).Sub(n, new(big.Int).SetBytes(sig.S[:])).FillBytes(highS.S[:])
+	highS.RecoveryID ^= 1
+	bump := func(b [32]byte) [32]byte {
+		v := new(big.Int).SetBytes(b[:])
+		v.Add(v, big.NewInt(1)).FillBytes(b[:])
+		return b
+	}
+	tamperedR, tamperedS := sig, sig
+	tamperedR.R, tamperedS.S = bump(sig.R), bump(sig.S)
+	legacy, err := SignHash(k, HashMessageWithPrefix(PrefixLegacy, msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOther, err := SignMessage(other, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherMsg, err := SignMessage(k, append([]byte("x"), msg...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrs := append([]byte{sig.RecoveryID}, rsv[:64]...)
+	cases := []knownCase{
+		{"rsv", msg, sig.String(), addr},
+		{"upper-0x", msg, "0X" + strings.ToUpper(sig.String()), addr},
+		{"vrs", msg, hex.EncodeToString(vrs), addr},
+		{"high-s", msg, highS.String(), addr},
+		{"high-s-same-v", msg, func() string { h := highS; h.RecoveryID ^= 1; return h.String() }(), addr},
+		{"tampered-r", msg, tamperedR.String(), addr},
+		{"tampered-s", msg, tamperedS.String(), addr},
+		{"legacy-prefix", msg, legacy.String(), addr},
+		{"other-key", msg, byOther, addr},
+		{"other-message", msg, otherMsg, addr},
+		{"other-address", msg, sig.String(), other.Address(Mainnet)},
+		{"non-single-sig", msg, sig.String(), Address{Version: VersionMainnetMultiSig, Hash160: addr.Hash160}},
+		{"malformed", msg, sig.String()[2:], addr},
+	}
+	for v := range byte(35) {
+		if v != sig.RecoveryID {
+			cases = append(cases, knownCase{fmt.Sprintf("v=%d", v), msg, withV(v), addr})
+		}
+	}
+	return cases
+}
+
+func TestVerifyMessageKnownAcceptsExactlyWhatVerifyMessageDoes(t *testing.T) {
+	for i := range 24 {
+		k, err := GeneratePrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := k.Address(Mainnet)
+		if i%2 == 1 {
+			addr = k.Address(Testnet)
+		}
+		msg := []byte(fmt.Sprintf(`{"action":"list_api_keys","timestamp":%d}`, 1700000000000+i))
+		first, err := SignMessage(k, []byte("first"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, known, err := VerifyMessageKnown([]byte("first"), first, addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherKey, _ := GeneratePrivateKey()
+		otherSig, _ := SignMessage(otherKey, []byte("first"))
+		_, otherKnown, err := VerifyMessageKnown([]byte("first"), otherSig, otherKey.Address(Mainnet), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range mutations(t, k, msg, addr) {
+			for _, kk := range []*KnownKey{nil, known, otherKnown} {
+				sameOutcome(t, c, kk)
+			}
+		}
+	}
+}
+
+// TestVerifyMessageKnownSkipsRecovery: with addr's key known, a valid
+// signature is accepted by the check against it, and no other reading of
+// the same bytes is (so only a true acceptance takes the short path).
+func TestVerifyMessageKnownSkipsRecovery(t *testing.T) {
+	k, err := GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q secp256k1.JacobianPoint
+	k.key.PubKey().AsJacobian(&q)
+	for i := range 64 {
+		hash := HashMessage([]byte(fmt.Sprint("m", i)))
+		sig, err := SignHash(k, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !signedBy(&hash, &sig, &q) {
+			t.Fatalf("message %d: a valid signature fails the known-key check", i)
+		}
+		for v := range byte(4) {
+			other := sig
+			other.RecoveryID = v
+			if v != sig.RecoveryID && signedBy(&hash, &other, &q) {
+				t.Fatalf("message %d: recovery id %d (signed with %d) passes the known-key check", i, v, sig.RecoveryID)
+			}
+		}
+		other := hash
+		other[0] ^= 1
+		if signedBy(&other, &sig, &q) {
+			t.Fatalf("message %d: another hash passes the known-key check", i)
+		}
+	}
+}
+
+// TestVerifyMessageKnownVectors runs every message vector through
+// VerifyMessageKnown with the vector key's KnownKey: the outcome is
+// VerifyMessage's, the JavaScript libraries' signatures included.
+func TestVerifyMessageKnownVectors(t *testing.T) {
+	v := loadVectors(t)
+	knownOf := map[Address]*KnownKey{}
+	var cases []knownCase
+	for _, tc := range v.MessageSigning.Positive {
+		for _, a := range []string{tc.AddressMainnet, tc.AddressTestnet} {
+			addr := mustAddress(t, a)
+			cases = append(cases, knownCase{tc.ID + "/rsv", []byte(tc.Message), tc.RSV, addr}, knownCase{tc.ID + "/vrs", []byte(tc.Message), tc.VRS, addr})
+			if knownOf[addr] == nil {
+				_, kk, err := VerifyMessageKnown([]byte(tc.Message), tc.RSV, addr, nil)
+				if err != nil {
+					t.Fatalf("%s: %v", tc.ID, err)
+				}
+				knownOf[addr] = kk
+			}
+		}
+	}
+	for _, tc := range v.MessageSigning.Negative {
+		if tc.ClaimedAddress != "" {
+			cases = append(cases, knownCase{tc.ID, []byte(tc.Message), tc.RSV, mustAddress(t, tc.ClaimedAddress)})
+		} else if a, err := AddressFromPublicKey(mustHex(t, tc.PublicKeyHex), Mainnet); err == nil {
+			cases = append(cases, knownCase{tc.ID, []byte(tc.Message), tc.RSV, a})
+		}
+	}
+	for _, tc := range v.MessageSigning.Policy {
+		if a, err := AddressFromPublicKey(mustHex(t, tc.PublicKeyHex), Mainnet); err == nil {
+			cases = append(cases, knownCase{tc.ID, []byte(tc.Message), tc.RSV, a})
+		}
+	}
+	hits := 0
+	for _, c := range cases {
+		sameOutcome(t, c, knownOf[c.addr])
+		if knownOf[c.addr] != nil {
+			hits++
+		}
+	}
+	if hits < len(v.MessageSigning.Positive) {
+		t.Fatalf("only %d of %d cases had a known key", hits, len(cases))
+	}
+}
