@@ -2,7 +2,6 @@ package walletauth
 
 import (
 	"crypto/sha256"
-	"sync"
 	"time"
 )
 
@@ -42,17 +41,13 @@ type verifiedEntry struct {
 }
 
 // verifiedCache maps a hash of (wallet, signature, message) to the public
-// key recovered from it. Insertion order is a ring, so memory is fixed.
+// key recovered from it.
 type verifiedCache struct {
-	mu      sync.Mutex
-	entries map[verifiedKey]verifiedEntry
-	ring    []verifiedKey
-	next    int
-	filled  bool
+	*boundedMap[verifiedKey, verifiedEntry]
 }
 
-func newVerifiedCache(size int) *verifiedCache {
-	return &verifiedCache{entries: make(map[verifiedKey]verifiedEntry, size), ring: make([]verifiedKey, size)}
+func newVerifiedCache(size int) verifiedCache {
+	return verifiedCache{newBoundedMap[verifiedKey, verifiedEntry](size)}
 }
 
 // cacheKey separates the three fields unambiguously: a wallet address and a
@@ -78,35 +73,11 @@ func cacheKey(wallet, signature, message string) verifiedKey {
 	return k
 }
 
-func (c *verifiedCache) get(k verifiedKey, now time.Time) (verifiedEntry, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
+// get is the entry of k while its message's window lasts.
+func (c verifiedCache) get(k verifiedKey, now time.Time) (verifiedEntry, bool) {
+	e, ok := c.boundedMap.get(k)
 	if !ok || !now.Before(e.expires) {
 		return verifiedEntry{}, false
 	}
 	return e, true
-}
-
-func (c *verifiedCache) put(k verifiedKey, e verifiedEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; ok {
-		c.entries[k] = e
-		return
-	}
-	if c.filled {
-		delete(c.entries, c.ring[c.next])
-	}
-	c.ring[c.next] = k
-	c.entries[k] = e
-	if c.next++; c.next == len(c.ring) {
-		c.next, c.filled = 0, true
-	}
-}
-
-func (c *verifiedCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
 }

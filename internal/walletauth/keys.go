@@ -1,10 +1,6 @@
 package walletauth
 
-import (
-	"sync"
-
-	"github.com/stxgate/stxgate/pkg/stacks"
-)
+import "github.com/stxgate/stxgate/pkg/stacks"
 
 // Every distinct signed message of a wallet used to pay a full public-key
 // recovery. Once a signature has recovered a wallet's key, the verifier
@@ -19,43 +15,7 @@ import (
 // oldest inserted leaving first.
 const KnownKeysSize = 4096
 
-type knownKeys struct {
-	mu     sync.Mutex
-	keys   map[stacks.Address]*stacks.KnownKey
-	ring   []stacks.Address
-	next   int
-	filled bool
-}
+// knownKeys maps a wallet to the key a valid signature of it recovered.
+type knownKeys = boundedMap[stacks.Address, *stacks.KnownKey]
 
-func newKnownKeys(size int) *knownKeys {
-	return &knownKeys{keys: make(map[stacks.Address]*stacks.KnownKey, size), ring: make([]stacks.Address, size)}
-}
-
-func (c *knownKeys) get(a stacks.Address) *stacks.KnownKey {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.keys[a]
-}
-
-func (c *knownKeys) put(a stacks.Address, k *stacks.KnownKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.keys[a]; ok {
-		c.keys[a] = k
-		return
-	}
-	if c.filled {
-		delete(c.keys, c.ring[c.next])
-	}
-	c.ring[c.next] = a
-	c.keys[a] = k
-	if c.next++; c.next == len(c.ring) {
-		c.next, c.filled = 0, true
-	}
-}
-
-func (c *knownKeys) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.keys)
-}
+func newKnownKeys(size int) *knownKeys { return newBoundedMap[stacks.Address, *stacks.KnownKey](size) }

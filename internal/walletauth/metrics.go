@@ -22,7 +22,7 @@ func (noMetrics) Signature(string, time.Time, error) {}
 // acceptance and errors without a recovery.
 func (v *Verifier) verifyMessage(msg, sig string, wallet stacks.Address) ([]byte, error) {
 	start := time.Now()
-	known := v.keys.get(wallet)
+	known, _ := v.keys.get(wallet)
 	pub, k, err := stacks.VerifyMessageKnown([]byte(msg), sig, wallet, known)
 	if k != nil && k != known {
 		v.keys.put(wallet, k)

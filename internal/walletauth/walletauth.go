@@ -135,8 +135,8 @@ type Verifier struct {
 	cfg      Config
 	replay   ReplayStore
 	now      func() time.Time
-	verified *verifiedCache // read-only messages already verified (cache.go)
-	keys     *knownKeys     // wallets' recovered public keys (keys.go)
+	verified verifiedCache // read-only messages already verified (cache.go)
+	keys     *knownKeys    // wallets' recovered public keys (keys.go)
 }
 
 // NewVerifier returns a Verifier. now is the clock (time.Now in production).
