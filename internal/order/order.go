@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/internal/ptr"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 )
 
@@ -73,20 +74,12 @@ func (o *Order) Terms() ordersig.Terms {
 // Clone returns a deep copy.
 func (o *Order) Clone() *Order {
 	c := *o
-	c.ExecutingSince = clonePtr(o.ExecutingSince)
-	c.SubmittedAt = clonePtr(o.SubmittedAt)
-	c.FilledAt = clonePtr(o.FilledAt)
-	c.CancelledAt = clonePtr(o.CancelledAt)
-	c.ExpiredAt = clonePtr(o.ExpiredAt)
+	c.ExecutingSince = ptr.Clone(o.ExecutingSince)
+	c.SubmittedAt = ptr.Clone(o.SubmittedAt)
+	c.FilledAt = ptr.Clone(o.FilledAt)
+	c.CancelledAt = ptr.Clone(o.CancelledAt)
+	c.ExpiredAt = ptr.Clone(o.ExpiredAt)
 	return &c
-}
-
-func clonePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := *t
-	return &v
 }
 
 // Store errors.

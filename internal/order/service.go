@@ -10,6 +10,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/audit"
+	"github.com/stxgate/stxgate/internal/every"
 	"github.com/stxgate/stxgate/internal/fault"
 	"github.com/stxgate/stxgate/internal/metrics/label"
 	"github.com/stxgate/stxgate/pkg/ordersig"
@@ -451,20 +452,13 @@ func (s *Service) RunTracker(ctx context.Context, interval time.Duration) {
 	if _, ok := s.settle.(Tracker); !ok {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	every.Interval(ctx, interval, true, func() {
 		if f, r, err := s.Track(ctx, 500); err != nil {
 			s.log.Warn("track submitted orders failed", slog.Any("error", err))
 		} else if f+r > 0 {
 			s.log.Info("tracked orders", slog.Int("filled", f), slog.Int("reopened", r))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // Sweep expires open orders past validTo. A store may expire them in
@@ -502,17 +496,7 @@ func (s *Service) RunMaintenance(ctx context.Context, interval time.Duration) {
 			s.log.Info("expired orders", slog.Int("count", n))
 		}
 	}
-	run()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			run()
-		}
-	}
+	every.Interval(ctx, interval, true, run)
 }
 
 // canonicalSignature stores the signature as lower-case RSV hex, whatever

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stxgate/stxgate/internal/every"
 	"github.com/stxgate/stxgate/internal/order"
 )
 
@@ -373,9 +374,7 @@ func (s *Sub) Why() error {
 // ends, in bounded batches; the store makes concurrent deleters on other
 // instances safe.
 func (h *Hub) RunRetention(ctx context.Context, interval, retention time.Duration, now func() time.Time) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	every.Interval(ctx, interval, true, func() {
 		total := 0
 		for range 100 { // bounded per pass, in case deletions keep coming
 			n, err := h.cfg.Log.DeleteEventsBefore(ctx, now().Add(-retention), 1000)
@@ -393,10 +392,5 @@ func (h *Hub) RunRetention(ctx context.Context, interval, retention time.Duratio
 		if total > 0 {
 			h.cfg.Logger.Info("deleted old order events", slog.Int("count", total))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/every"
 )
 
 // Action is what a keyed request did, for the per-action counters.
@@ -110,21 +111,14 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Run flushes every interval until ctx ends, then once more.
 func (r *Recorder) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := r.Flush(fctx); err != nil {
-				r.log.Error("final usage flush failed: counts lost", slog.Any("error", err))
-			}
-			cancel()
-			return
-		case <-t.C:
-			if err := r.Flush(ctx); err != nil {
-				r.log.Warn("usage flush failed; will retry", slog.Any("error", err))
-			}
+	every.Interval(ctx, interval, false, func() {
+		if err := r.Flush(ctx); err != nil {
+			r.log.Warn("usage flush failed; will retry", slog.Any("error", err))
 		}
+	})
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.Flush(fctx); err != nil {
+		r.log.Error("final usage flush failed: counts lost", slog.Any("error", err))
 	}
 }

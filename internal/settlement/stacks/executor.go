@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/stxgate/stxgate/internal/every"
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	sx "github.com/stxgate/stxgate/pkg/stacks"
@@ -746,20 +747,13 @@ func (e *Executor) filler(ctx context.Context, a *account, nonce uint64) error {
 
 // RunGapFiller calls FillGaps every interval until ctx ends.
 func (e *Executor) RunGapFiller(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every.Interval(ctx, interval, false, func() {
 		if n, err := e.FillGaps(ctx); err != nil {
 			e.log.Warn("nonce gap check failed", slog.Any("error", err))
 		} else if n > 0 {
 			e.log.Info("filled executor nonce gaps", slog.Int("count", n))
 		}
-	}
+	})
 }
 
 // ParseKey reads the executor key file: 64 or 66 hex digits (compressed
