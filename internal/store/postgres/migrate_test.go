@@ -3,10 +3,12 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -118,5 +120,57 @@ func migrateWithout(t *testing.T, pool *pgxpool.Pool, skip ...string) {
 	}
 	if _, err := p.Up(context.Background()); err != nil {
 		t.Fatalf("the migrations without %q: %v", skip, err)
+	}
+}
+
+// 00014's down migration turns the events written since into snapshots
+// (data) again, from their state and their order's row, so a gateway from
+// before 00014 reads them; applied again, events of both kinds read alike.
+func TestMigrateEventStateColumnsDownAndUp(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.MigratedPool(t)
+	s := postgres.New(pool)
+	o := storetest.NewTestOrder("ev-down", "SPA")
+	if err := s.InsertOrder(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, "ev-down", "key:k1", "", o.ValidFrom.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Settle(t, s)
+	before, err := s.EventsAfter(ctx, 0, "", 0)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("events before: %+v, %v", before, err)
+	}
+
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithAllowOutofOrder(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 13); err != nil {
+		t.Fatalf("down to 00013: %v", err)
+	}
+	var status, inputToken string
+	if err := pool.QueryRow(ctx, `SELECT data->>'Status', data->>'InputToken' FROM order_events WHERE type = 'executing'`).Scan(&status, &inputToken); err != nil ||
+		status != "executing" || inputToken != o.InputToken {
+		t.Fatalf("the executing event after the down migration: status %q, input token %q, %v", status, inputToken, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if _, err := s.Claim(ctx, "ev-down", "key:k1", "", o.ValidFrom.Add(time.Minute)); err == nil {
+		t.Fatal("an executing order was claimed again after the round trip")
+	}
+	after, err := s.EventsAfter(ctx, 0, "", 0)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("events after: %+v, %v", after, err)
+	}
+	for i := range before {
+		if before[i].ID != after[i].ID || before[i].Type != after[i].Type || !before[i].At.Equal(after[i].At) ||
+			!reflect.DeepEqual(before[i].Order, after[i].Order) {
+			t.Errorf("event %d before the round trip %+v %+v, after %+v %+v", i, before[i], before[i].Order, after[i], after[i].Order)
+		}
 	}
 }
