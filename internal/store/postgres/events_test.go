@@ -138,3 +138,36 @@ func TestHubReadsHeldBackEventsWithoutWakeUp(t *testing.T) {
 		t.Fatalf("frames %+v", fs)
 	}
 }
+
+// An order row deleted by hand takes its fixed fields with it: its events
+// leave the log, and the events around them still read (they used to fail
+// every read, stalling every stream behind them).
+func TestEventsOfADeletedOrderLeaveTheLog(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, uuid := range []string{"del-before", "del-gone", "del-after"} {
+		if err := s.InsertOrder(ctx, storetest.NewTestOrder(uuid, "SPD"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM orders WHERE uuid = 'del-gone'`); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Settle(t, s)
+	for _, owner := range []string{"", "SPD"} {
+		evs, err := s.EventsAfter(ctx, 0, owner, 100)
+		if err != nil {
+			t.Fatalf("EventsAfter(owner %q): %v", owner, err)
+		}
+		var got []string
+		for _, e := range evs {
+			if e.Order.Owner == "SPD" {
+				got = append(got, string(e.Type)+" "+e.Order.UUID)
+			}
+		}
+		want := []string{"created del-before", "created del-after"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("owner %q: events %q, want %q", owner, got, want)
+		}
+	}
+}
