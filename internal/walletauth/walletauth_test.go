@@ -289,7 +289,7 @@ func TestKnownKeyChangesNoOutcome(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := new(big.Int).Sub(secp256k1.S256().N, new(big.Int).SetBytes(sig.S[:]))
+		n := new(big.Int).Sub(secp256k1.Params().N, new(big.Int).SetBytes(sig.S[:]))
 		high := sig
 		n.FillBytes(high.S[:])
 		high.RecoveryID ^= 1
