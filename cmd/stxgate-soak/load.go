@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
+	"github.com/stxgate/stxgate/internal/walletauth"
 	"github.com/stxgate/stxgate/pkg/client"
 	"github.com/stxgate/stxgate/pkg/ordersig"
 	"github.com/stxgate/stxgate/pkg/stacks"
@@ -112,7 +113,8 @@ var assumedMax = map[phase]float64{phaseKeyed: 40000, phaseSigned: 20000, phaseC
 // requests writes the request files of a chunk and returns soak.lua's
 // "weight=path" arguments.
 func (r *runner) requests(ctx context.Context, ph phase, d time.Duration, rate float64) ([]string, error) {
-	if rate <= 0 {
+	warmUp := rate <= 0
+	if warmUp {
 		rate = assumedMax[ph]
 	}
 	need := func(share float64) int { return int(rate*share*d.Seconds()*1.3) + 2*r.s.conns + 16 }
@@ -123,7 +125,7 @@ func (r *runner) requests(ctx context.Context, ph phase, d time.Duration, rate f
 		case phaseKeyed:
 			lines = r.keyedLines()
 		case phaseSigned:
-			lines, err = r.signedLines(ctx)
+			lines, err = r.signedLines(ctx, r.signaturesPerWallet(ph, warmUp))
 		case phaseCreate:
 			lines, err = r.orders.createLines(need(share))
 		case phaseExecute:
@@ -188,16 +190,26 @@ func (r *runner) keyedLines() []string {
 }
 
 // signaturesPerWallet is how many distinct list signatures each wallet uses
-// in a chunk: many, so any cache of verified signatures sees churn.
-const signaturesPerWallet = 32
+// in a chunk: many, so the gateway's cache of verified read messages sees
+// churn. The signed warm-up uses enough to fill that cache to its bound
+// (walletauth.VerifiedCacheSize, ~1 KB an entry with its parsed message):
+// otherwise a short soak sees the cache still filling (a few hundred
+// entries a chunk) and reads the bounded fill as growth.
+func (r *runner) signaturesPerWallet(ph phase, warmUp bool) int {
+	if ph == phaseSigned && warmUp {
+		return max(32, (walletauth.VerifiedCacheSize*5/4+len(r.wallets)-1)/len(r.wallets))
+	}
+	return 32
+}
 
 // signedLines: GET /api/v1/api-keys, signed now (list_api_keys is a read, so
-// a signature may be used again inside its window).
-func (r *runner) signedLines(ctx context.Context) ([]string, error) {
+// a signature may be used again inside its window), perWallet distinct
+// messages of each wallet.
+func (r *runner) signedLines(ctx context.Context, perWallet int) ([]string, error) {
 	now := time.Now()
 	var lines []string
 	for _, w := range r.wallets {
-		for i := range signaturesPerWallet {
+		for i := range perWallet {
 			env, err := client.SignEnvelope(ctx, client.PrivateKeySigner{Key: w.key}, stacks.Mainnet, "list_api_keys", nil,
 				now.Add(time.Duration(i)*time.Millisecond))
 			if err != nil {
