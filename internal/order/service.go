@@ -44,6 +44,11 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 	log    *slog.Logger
+
+	// Set when the settlement is instant and the store claims and fills in
+	// one step: Execute then takes executeInstant.
+	instant     InstantSettlement
+	claimFiller ClaimFiller
 }
 
 // NewService returns a Service. now is the clock (time.Now in production).
@@ -51,7 +56,13 @@ func NewService(store Store, settle Settlement, cfg Config, now func() time.Time
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
+	s := &Service{store: store, settle: settle, cfg: cfg, now: now, log: log}
+	if inst, ok := settle.(InstantSettlement); ok {
+		if cf, ok := store.(ClaimFiller); ok {
+			s.instant, s.claimFiller = inst, cf
+		}
+	}
+	return s
 }
 
 // Verified is a create request that passed validation, the caller's
@@ -148,10 +159,8 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 		return nil, ErrOrderNotFound
 	}
 	now := s.now()
-	if inst, ok := s.settle.(InstantSettlement); ok {
-		if cf, ok := s.store.(ClaimFiller); ok {
-			return s.executeInstant(ctx, uuid, c, now, inst, cf)
-		}
+	if s.instant != nil {
+		return s.executeInstant(ctx, uuid, c, now)
 	}
 	claimed, err := s.store.Claim(ctx, uuid, c.Actor(), c.Wallet, now)
 	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
@@ -193,10 +202,10 @@ func (s *Service) Execute(ctx context.Context, uuid string, c Caller) (*Order, e
 // commit, one new row version, instead of two). The settlement is still
 // called once the fill is recorded, for its own record of the call (the
 // simulated one logs it) and the settlement metrics; it changes nothing.
-func (s *Service) executeInstant(ctx context.Context, uuid string, c Caller, now time.Time, inst InstantSettlement, cf ClaimFiller) (*Order, error) {
-	txid, name := inst.InstantTxID(uuid), s.settle.Name()
+func (s *Service) executeInstant(ctx context.Context, uuid string, c Caller, now time.Time) (*Order, error) {
+	txid, name := s.instant.InstantTxID(uuid), s.settle.Name()
 	ev := s.event(ctx, audit.OrderExecuted, &Order{UUID: uuid, Owner: c.Wallet, TxID: txid, Settlement: name}, c.Actor(), false)
-	filled, err := cf.ClaimFill(ctx, uuid, c.Actor(), c.Wallet, now, txid, name, s.now(), ev)
+	filled, err := s.claimFiller.ClaimFill(ctx, uuid, c.Actor(), c.Wallet, now, txid, name, s.now(), ev)
 	if errors.Is(err, ErrNotOpen) || errors.Is(err, ErrNotFound) {
 		return nil, s.refused(ctx, uuid, c, now)
 	}

@@ -250,16 +250,9 @@ func (s *Store) claimBatch(ctx context.Context, batch []claimReq) ([]*order.Orde
 
 // Fill implements order.Store. Concurrent fills are group-committed like claims.
 func (s *Store) Fill(ctx context.Context, uuid, txid, settlement string, now time.Time, ev *audit.Event) (*order.Order, error) {
-	if err := checkFill(txid, settlement); err != nil {
+	req, err := newFillReq(uuid, txid, settlement, now, ev)
+	if err != nil {
 		return nil, err
-	}
-	req := fillReq{uuid: uuid, txid: txid, settlement: settlement, now: now}
-	if ev != nil {
-		evArgs, err := eventArgs(ev, uuid, "", 0)
-		if err != nil {
-			return nil, err
-		}
-		req.ev = evArgs
 	}
 	o, err := s.fills.Do(ctx, req)
 	if err != nil {
@@ -280,6 +273,52 @@ type fillReq struct {
 	ev                     []any // eventArgs of the fill's audit event; nil: none
 }
 
+// newFillReq checks a fill and prepares its audit event's arguments.
+func newFillReq(uuid, txid, settlement string, now time.Time, ev *audit.Event) (fillReq, error) {
+	if err := checkFill(txid, settlement); err != nil {
+		return fillReq{}, err
+	}
+	req := fillReq{uuid: uuid, txid: txid, settlement: settlement, now: now}
+	if ev != nil {
+		evArgs, err := eventArgs(ev, uuid, "", 0)
+		if err != nil {
+			return fillReq{}, err
+		}
+		req.ev = evArgs
+	}
+	return req, nil
+}
+
+// fillAuditCTE writes each fill's audit row from the rows of f (its e_*
+// columns, fillAuditColumns), in the fill's own statement: one commit.
+const fillAuditCTE = `e AS (INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
+			SELECT e_at, owner, e_event, NULLIF(e_key, ''), uuid, e_actor, NULLIF(e_ip, '')::inet, NULLIF(e_req, ''), e_details::jsonb
+			FROM f WHERE e_event <> '')`
+
+// fillAuditColumns are the e_* arrays of fillAuditCTE for n fills: the
+// event's time, then its event, key, actor, ip, request id and details (a
+// fill without an event: its own time, no event, details {}).
+func fillAuditColumns(n int, fill func(i int) *fillReq) []any {
+	at := make([]time.Time, n)
+	cols := make([][]string, 6)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for i := range n {
+		r := fill(i)
+		if r.ev == nil {
+			at[i] = r.now
+			cols[5][i] = "{}"
+			continue
+		}
+		at[i] = r.ev[0].(time.Time)
+		for c := range 6 {
+			cols[c][i] = r.ev[c+1].(string)
+		}
+	}
+	return []any{at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]}
+}
+
 func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order, error) {
 	q := `WITH req AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
@@ -291,32 +330,13 @@ func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order,
 			WHERE uuid = r_uuid AND uuid IN (SELECT l_uuid FROM locked) AND status = 'executing'
 			RETURNING orders.*, req.*),
 		-- Each fill's audit row, in the same statement (one commit for both).
-		e AS (INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
-			SELECT e_at, owner, e_event, NULLIF(e_key, ''), uuid, e_actor, NULLIF(e_ip, '')::inet, NULLIF(e_req, ''), e_details::jsonb
-			FROM f WHERE e_event <> ''),
+		` + fillAuditCTE + `,
 		` + eventCTEs("f", order.EventFilled) + `
 		SELECT ` + orderColumns + ` FROM f`
-	n := len(batch)
-	at := make([]time.Time, n)
-	cols := make([][]string, 6) // event, key, actor, ip, request id, details
-	for i := range cols {
-		cols[i] = make([]string, n)
-	}
-	for i, r := range batch {
-		if r.ev == nil {
-			at[i] = r.now
-			cols[5][i] = "{}"
-			continue
-		}
-		at[i] = r.ev[0].(time.Time)
-		for c := range 6 {
-			cols[c][i] = r.ev[c+1].(string)
-		}
-	}
-	return s.updateBatch(ctx, q, n, func(i int) (string, string, string, time.Time) {
+	return s.updateBatch(ctx, q, len(batch), func(i int) (string, string, string, time.Time) {
 		r := batch[i]
 		return r.uuid, r.txid, r.settlement, r.now
-	}, at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+	}, fillAuditColumns(len(batch), func(i int) *fillReq { return &batch[i] })...)
 }
 
 // ClaimFill implements order.ClaimFiller: Claim's conditions, then Fill's
@@ -324,18 +344,11 @@ func (s *Store) fillBatch(ctx context.Context, batch []fillReq) ([]*order.Order,
 // one group-committed statement.
 func (s *Store) ClaimFill(ctx context.Context, uuid, actor, owner string, claimedAt time.Time, txid, settlement string,
 	filledAt time.Time, ev *audit.Event) (*order.Order, error) {
-	if err := checkFill(txid, settlement); err != nil {
+	fill, err := newFillReq(uuid, txid, settlement, filledAt, ev)
+	if err != nil {
 		return nil, err
 	}
-	req := claimFillReq{claim: claimReq{uuid: uuid, actor: actor, owner: owner, now: claimedAt},
-		fill: fillReq{uuid: uuid, txid: txid, settlement: settlement, now: filledAt}}
-	if ev != nil {
-		evArgs, err := eventArgs(ev, uuid, "", 0)
-		if err != nil {
-			return nil, err
-		}
-		req.fill.ev = evArgs
-	}
+	req := claimFillReq{claim: claimReq{uuid: uuid, actor: actor, owner: owner, now: claimedAt}, fill: fill}
 	o, err := s.claimFills.Do(ctx, req)
 	if err != nil {
 		return nil, classify(fmt.Errorf("claim and fill order: %w", err))
@@ -379,9 +392,7 @@ func (s *Store) claimFillBatch(ctx context.Context, batch []claimFillReq) ([]*or
 			AND status = 'open' AND valid_from <= r_now AND valid_to > r_now
 			AND (r_owner = '' OR owner = r_owner)
 		RETURNING orders.*, req.*, locked.*),
-		e AS (INSERT INTO audit_events (at, wallet, event, key_id, order_uuid, actor, client_ip, request_id, details)
-			SELECT e_at, owner, e_event, NULLIF(e_key, ''), uuid, e_actor, NULLIF(e_ip, '')::inet, NULLIF(e_req, ''), e_details::jsonb
-			FROM f WHERE e_event <> ''),
+		` + fillAuditCTE + `,
 		-- Two events per order, executing then filled (positions 2k and 2k+1).
 		ev AS (INSERT INTO order_events (id, order_uuid, owner, type, created_at, ` + eventStateColumns + `)
 			SELECT order_event_id(pg_current_xact_id(), 2 * (row_number() OVER (ORDER BY x.uuid) - 1)), x.uuid, x.owner,
@@ -397,27 +408,14 @@ func (s *Store) claimFillBatch(ctx context.Context, batch []claimFillReq) ([]*or
 		SELECT ` + orderColumns + ` FROM f`
 	n := len(batch)
 	txids, settlements, filled := make([]string, n), make([]string, n), make([]time.Time, n)
-	at := make([]time.Time, n)
-	cols := make([][]string, 6) // event, key, actor, ip, request id, details
-	for i := range cols {
-		cols[i] = make([]string, n)
-	}
 	for i, r := range batch {
 		txids[i], settlements[i], filled[i] = r.fill.txid, r.fill.settlement, r.fill.now
-		if r.fill.ev == nil {
-			at[i] = r.fill.now
-			cols[5][i] = "{}"
-			continue
-		}
-		at[i] = r.fill.ev[0].(time.Time)
-		for c := range 6 {
-			cols[c][i] = r.fill.ev[c+1].(string)
-		}
 	}
+	extra := append([]any{txids, settlements, filled}, fillAuditColumns(n, func(i int) *fillReq { return &batch[i].fill })...)
 	return s.updateBatch(ctx, q, n, func(i int) (string, string, string, time.Time) {
 		r := batch[i].claim
 		return r.uuid, r.actor, r.owner, r.now
-	}, txids, settlements, filled, at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+	}, extra...)
 }
 
 // updateBatch runs a group-committed UPDATE … RETURNING whose parameters are
