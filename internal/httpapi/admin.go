@@ -34,10 +34,10 @@ func (s *Server) adminRoutes(v1 *echo.Group) {
 	}
 	write := []echo.MiddlewareFunc{s.limitIP(ClassSignedWrite), s.operatorOnly}
 	read := []echo.MiddlewareFunc{s.limitIP(ClassSignedRead), s.operatorOnly}
-	v1.Match(readMethods, "/admin/api-keys/:keyId", s.adminGetKey, read...)
-	v1.Match(readMethods, "/admin/api-keys/:keyId/audit", s.adminKeyAudit, read...)
-	v1.POST("/admin/api-keys/:keyId/suspend", s.adminSuspend(true), write...)
-	v1.POST("/admin/api-keys/:keyId/unsuspend", s.adminSuspend(false), write...)
+	v1.Match(readMethods, "/admin/api-keys/:keyId", chain(s.adminGetKey, read...))
+	v1.Match(readMethods, "/admin/api-keys/:keyId/audit", chain(s.adminKeyAudit, read...))
+	v1.POST("/admin/api-keys/:keyId/suspend", chain(s.adminSuspend(true), write...))
+	v1.POST("/admin/api-keys/:keyId/unsuspend", chain(s.adminSuspend(false), write...))
 }
 
 // operatorTokenHash is what the configured token is compared through: equal

@@ -40,11 +40,15 @@ var (
 	errAuthorization = fault.Invalid("Authorization", "Authorization must be \"ApiKey <key>\" or \"Bearer <key>\"")
 )
 
+// hdrAPIKey is X-API-Key in canonical form: Header.Get canonicalises a name
+// it is given, and "X-API-Key" is not canonical (a new string per request).
+const hdrAPIKey = "X-Api-Key"
+
 // presentedKey reads the key from X-API-Key or "Authorization: ApiKey <key>"
 // ("Bearer" is accepted too). ok is false when neither header is present.
 func presentedKey(c echo.Context) (key string, ok bool, err error) {
 	h := c.Request().Header
-	fromHeader := strings.TrimSpace(h.Get("X-API-Key"))
+	fromHeader := strings.TrimSpace(h.Get(hdrAPIKey))
 	var fromAuth string
 	if auth := strings.TrimSpace(h.Get(echo.HeaderAuthorization)); auth != "" {
 		scheme, rest, found := strings.Cut(auth, " ")

@@ -42,23 +42,23 @@ func (s *Server) routes(bodyLimit int64) {
 	keyedOrSignedRead := []echo.MiddlewareFunc{s.keyedOr(ClassKeyedRead, usage.ActionOther, signedRead)}
 
 	v1 := e.Group("/api/v1")
-	v1.Match(readMethods, "/info", s.getInfo, public...)
-	v1.POST("/api-keys", s.createKey, signedWrite...)
-	v1.Match(readMethods, "/api-keys", s.listKeys, keyedOrSignedRead...)
-	v1.Match(readMethods, "/api-keys/self", s.selfKey, keyedRead...)
-	v1.Match(readMethods, "/api-keys/:keyId", s.getKey, signedRead...)
-	v1.Match(readMethods, "/api-keys/:keyId/audit", s.keyAudit, signedRead...)
-	v1.Match(readMethods, "/audit", s.listAudit, keyedOrSignedRead...)
-	v1.PATCH("/api-keys/:keyId", s.updateKey, signedWrite...)
-	v1.DELETE("/api-keys/:keyId", s.deleteKey, signedWrite...)
-	v1.POST("/api-keys/:keyId/rotate", s.rotateKey, signedWrite...)
+	v1.Match(readMethods, "/info", chain(s.getInfo, public...))
+	v1.POST("/api-keys", chain(s.createKey, signedWrite...))
+	v1.Match(readMethods, "/api-keys", chain(s.listKeys, keyedOrSignedRead...))
+	v1.Match(readMethods, "/api-keys/self", chain(s.selfKey, keyedRead...))
+	v1.Match(readMethods, "/api-keys/:keyId", chain(s.getKey, signedRead...))
+	v1.Match(readMethods, "/api-keys/:keyId/audit", chain(s.keyAudit, signedRead...))
+	v1.Match(readMethods, "/audit", chain(s.listAudit, keyedOrSignedRead...))
+	v1.PATCH("/api-keys/:keyId", chain(s.updateKey, signedWrite...))
+	v1.DELETE("/api-keys/:keyId", chain(s.deleteKey, signedWrite...))
+	v1.POST("/api-keys/:keyId/rotate", chain(s.rotateKey, signedWrite...))
 
-	v1.POST("/orders/new", s.createOrder, orderWrite(usage.ActionCreate)...)
-	v1.POST("/orders/:uuid/execute", s.executeOrder, orderWrite(usage.ActionExecute)...)
-	v1.PATCH("/orders/:uuid/cancel", s.cancelOrder, orderWrite(usage.ActionCancel)...)
-	v1.Match(readMethods, "/orders/events", s.orderEvents, public...) // before :uuid (a static route wins anyway)
-	v1.Match(readMethods, "/orders/:uuid", s.getOrder, public...)
-	v1.Match(readMethods, "/orders", s.listOrders, public...)
+	v1.POST("/orders/new", chain(s.createOrder, orderWrite(usage.ActionCreate)...))
+	v1.POST("/orders/:uuid/execute", chain(s.executeOrder, orderWrite(usage.ActionExecute)...))
+	v1.PATCH("/orders/:uuid/cancel", chain(s.cancelOrder, orderWrite(usage.ActionCancel)...))
+	v1.Match(readMethods, "/orders/events", chain(s.orderEvents, public...)) // before :uuid (a static route wins anyway)
+	v1.Match(readMethods, "/orders/:uuid", chain(s.getOrder, public...))
+	v1.Match(readMethods, "/orders", chain(s.listOrders, public...))
 	s.adminRoutes(v1) // operator API, only when STXGATE_OPERATOR_TOKEN is set
 }
 
@@ -74,4 +74,15 @@ func composedOnce(mw ...echo.MiddlewareFunc) echo.MiddlewareFunc {
 		h = mw[i](h)
 	}
 	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+}
+
+// chain applies a route's middleware to its handler once, at start-up. Echo
+// applies route middleware given to Add/Match on every request (one closure
+// per middleware per request, and keyedOr rebuilt both of its chains); the
+// composed handler runs the same middleware in the same order.
+func chain(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
 }

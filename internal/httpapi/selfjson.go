@@ -23,10 +23,19 @@ import (
 
 var selfBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
+// selfContentType is the answer's Content-Type value, shared by every
+// answer: c.Blob would otherwise Set it, a new []string per request. Nothing
+// writes into a header's value slice in place (Set and Add replace or
+// append, and the capacity of 1 makes an append copy).
+var selfContentType = []string{echo.MIMEApplicationJSON}[:1:1]
+
 // writeSelf answers 200 with the SelfView of k and d.
 func (s *Server) writeSelf(c echo.Context, k *apikey.Key, d ratelimit.Decision) error {
 	bp := selfBufs.Get().(*[]byte)
 	b := appendSelfJSON((*bp)[:0], k, k.EffectiveStatus(s.now()), d.Windows)
+	if h := c.Response().Header(); h[echo.HeaderContentType] == nil { // as c.Blob: a type set earlier stays
+		h[echo.HeaderContentType] = selfContentType // the name is canonical
+	}
 	err := c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 	*bp = b
 	selfBufs.Put(bp)
