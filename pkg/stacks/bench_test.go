@@ -69,6 +69,39 @@ func BenchmarkVerifyMessageKnown(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyMessageKnownTable is BenchmarkVerifyMessageKnown with the
+// key's table of multiples (KnownKey.WithTable).
+func BenchmarkVerifyMessageKnownTable(b *testing.B) {
+	k := mustKey(b, testKeyHex)
+	msg := []byte(benchMsg)
+	sig, addr := must(SignMessage(k, msg)), k.Address(Mainnet)
+	_, known, err := VerifyMessageKnown(msg, sig, addr, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	known = known.WithTable()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := VerifyMessageKnown(msg, sig, addr, known); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkKnownKeyWithTable is the cost of building a key's table.
+func BenchmarkKnownKeyWithTable(b *testing.B) {
+	k := mustKey(b, testKeyHex)
+	msg := []byte(benchMsg)
+	_, known, err := VerifyMessageKnown(msg, must(SignMessage(k, msg)), k.Address(Mainnet), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		known.WithTable()
+	}
+}
+
 func benchVerifyMessage(b *testing.B, msg []byte, sig string, addr Address) {
 	b.ReportAllocs()
 	for b.Loop() {

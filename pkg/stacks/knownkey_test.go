@@ -124,7 +124,7 @@ func TestVerifyMessageKnownAcceptsExactlyWhatVerifyMessageDoes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range mutations(t, k, msg, addr) {
-			for _, kk := range []*KnownKey{nil, known, otherKnown} {
+			for _, kk := range []*KnownKey{nil, known, known.WithTable(), otherKnown, otherKnown.WithTable()} {
 				sameOutcome(t, c, kk)
 			}
 		}
@@ -141,26 +141,29 @@ func TestVerifyMessageKnownSkipsRecovery(t *testing.T) {
 	}
 	var q secp256k1.JacobianPoint
 	k.key.PubKey().AsJacobian(&q)
+	table := newKeyTable(&q)
 	for i := range 64 {
 		hash := HashMessage([]byte(fmt.Sprint("m", i)))
 		sig, err := SignHash(k, hash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !signedBy(&hash, &sig, &q) {
-			t.Fatalf("message %d: a valid signature fails the known-key check", i)
-		}
-		for v := range byte(4) {
-			other := sig
-			other.RecoveryID = v
-			if v != sig.RecoveryID && signedBy(&hash, &other, &q) {
-				t.Fatalf("message %d: recovery id %d (signed with %d) passes the known-key check", i, v, sig.RecoveryID)
+		for _, tb := range []*keyTable{nil, table} {
+			if !signedBy(&hash, &sig, &q, tb) {
+				t.Fatalf("message %d (table %t): a valid signature fails the known-key check", i, tb != nil)
 			}
-		}
-		other := hash
-		other[0] ^= 1
-		if signedBy(&other, &sig, &q) {
-			t.Fatalf("message %d: another hash passes the known-key check", i)
+			for v := range byte(4) {
+				other := sig
+				other.RecoveryID = v
+				if v != sig.RecoveryID && signedBy(&hash, &other, &q, tb) {
+					t.Fatalf("message %d (table %t): recovery id %d (signed with %d) passes the known-key check", i, tb != nil, v, sig.RecoveryID)
+				}
+			}
+			other := hash
+			other[0] ^= 1
+			if signedBy(&other, &sig, &q, tb) {
+				t.Fatalf("message %d (table %t): another hash passes the known-key check", i, tb != nil)
+			}
 		}
 	}
 }
@@ -200,11 +203,48 @@ func TestVerifyMessageKnownVectors(t *testing.T) {
 	hits := 0
 	for _, c := range cases {
 		sameOutcome(t, c, knownOf[c.addr])
-		if knownOf[c.addr] != nil {
+		if kk := knownOf[c.addr]; kk != nil {
+			sameOutcome(t, c, kk.WithTable())
 			hits++
 		}
 	}
 	if hits < len(v.MessageSigning.Positive) {
 		t.Fatalf("only %d of %d cases had a known key", hits, len(cases))
 	}
+}
+
+// FuzzVerifyMessageKnown: for a message signed by a fixed key, then one
+// byte of the 65 changed (xor 0: the valid signature) and read as RSV or
+// VRS, VerifyMessageKnown with the key (plain and with its table) and
+// without it answers exactly as VerifyMessage.
+func FuzzVerifyMessageKnown(f *testing.F) {
+	f.Add([]byte(`{"action":"list_api_keys","timestamp":1700000000000}`), uint8(0), byte(0), false)
+	f.Add([]byte("m"), uint8(64), byte(1), false)
+	f.Add([]byte("m"), uint8(64), byte(2), true)
+	f.Add([]byte("m"), uint8(64), byte(0x1b), false)
+	f.Add([]byte(""), uint8(31), byte(0x80), false)
+	f.Add([]byte("x"), uint8(32), byte(0xff), false)
+	f.Add([]byte("y"), uint8(63), byte(1), true)
+	k := mustKey(f, testKeyHex)
+	addr := k.Address(Mainnet)
+	_, plain, err := VerifyMessageKnown([]byte("first"), must(SignMessage(k, []byte("first"))), addr, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	tabled := plain.WithTable()
+	f.Fuzz(func(t *testing.T, msg []byte, pos uint8, xor byte, vrs bool) {
+		sig, err := SignHash(k, HashMessage(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := sig.RSV()
+		b[int(pos)%65] ^= xor
+		if vrs {
+			b = [65]byte(append([]byte{b[64]}, b[:64]...))
+		}
+		c := knownCase{fmt.Sprintf("pos %d xor %#x vrs %t", pos, xor, vrs), msg, hex.EncodeToString(b[:]), addr}
+		for _, kk := range []*KnownKey{nil, plain, tabled} {
+			sameOutcome(t, c, kk)
+		}
+	})
 }
