@@ -18,14 +18,15 @@ type noMetrics struct{}
 func (noMetrics) Signature(string, time.Time, error) {}
 
 // verifyMessage is stacks.VerifyMessage, counted and timed: checked against
-// the wallet's key when a signature recovered it before (keys.go), the same
-// acceptance and errors without a recovery.
+// the wallet's key when a signature recovered it before (keys.go), with its
+// table once the wallet keeps signing, the same acceptance and errors
+// without a recovery.
 func (v *Verifier) verifyMessage(msg, sig string, wallet stacks.Address) ([]byte, error) {
 	start := time.Now()
-	known, _ := v.keys.get(wallet)
+	e, known := v.keys.get(wallet)
 	pub, k, err := stacks.VerifyMessageKnown([]byte(msg), sig, wallet, known)
-	if k != nil && k != known {
-		v.keys.put(wallet, k)
+	if err == nil {
+		v.keys.verified(wallet, e, known, k)
 	}
 	v.cfg.Metrics.Signature(label.SigMessage, start, err)
 	return pub, err

@@ -136,7 +136,7 @@ type Verifier struct {
 	replay   ReplayStore
 	now      func() time.Time
 	verified verifiedCache // read-only messages already verified (cache.go)
-	keys     *knownKeys    // wallets' recovered public keys (keys.go)
+	keys     *knownKeys    // wallets' recovered public keys and their tables (keys.go)
 }
 
 // NewVerifier returns a Verifier. now is the clock (time.Now in production).
@@ -144,7 +144,7 @@ func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize), keys: newKnownKeys(KnownKeysSize)}
+	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize), keys: newKnownKeys(KnownKeysSize, TablesSize)}
 }
 
 // Errors of signature checks (401 unless the input is malformed).

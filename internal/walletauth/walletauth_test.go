@@ -268,9 +268,10 @@ func TestRefusalDetails(t *testing.T) {
 }
 
 // Once a wallet's key is known (keys.go), its next signatures are checked
-// against it: every refusal is still the one a verifier that never saw the
-// wallet gives (high S, another recovery id, another key, another text),
-// and a valid one is still accepted with the same key.
+// against it, then against its table: every refusal is still the one a
+// verifier that never saw the wallet gives (high S, another recovery id,
+// another key, another text), and a valid one is still accepted with the
+// same key.
 func TestKnownKeyChangesNoOutcome(t *testing.T) {
 	seasoned, k := newVerifier(t, "")
 	ctx := context.Background()
@@ -300,7 +301,7 @@ func TestKnownKeyChangesNoOutcome(t *testing.T) {
 			"other-key": sign(other, msg(i)), "other-text": sign(k, msg(i)+" "),
 		}
 	}
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= walletauth.TableAfter+2; i++ {
 		for name, sig := range sigs(i) {
 			e := env(k, msg(i))
 			e.Signature = sig
