@@ -18,6 +18,7 @@ import (
 
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/gcheadroom"
 	"github.com/stxgate/stxgate/internal/logging"
 	"github.com/stxgate/stxgate/internal/store/postgres"
 )
@@ -92,17 +93,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 		log.Warn(u.String(), slog.String("variable", u.Name), slog.String("did_you_mean", u.Nearest))
 	}
 	// An error from a driver may carry a DSN: it leaves only scrubbed.
-	if err := start(ctx, command, cfg, log); err != nil {
+	if err := start(ctx, command, cfg, log, getenv); err != nil {
 		return errors.New(cfg.Scrub(err.Error()))
 	}
 	return nil
 }
 
-func start(ctx context.Context, command string, cfg config.Config, log *slog.Logger) error {
+func start(ctx context.Context, command string, cfg config.Config, log *slog.Logger, getenv func(string) string) error {
 	if command == "migrate" {
 		return migrate(ctx, cfg, log)
 	}
 	log.Info("starting stxgate", slog.String("version", versionLine()), slog.String("config", cfg.String()))
+	if getenv("GOGC") == "" { // an operator's GOGC wins
+		defer gcheadroom.Start(uint64(cfg.GCHeadroomMB) << 20).Stop()
+	}
 
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
