@@ -135,6 +135,10 @@ func startGateway(ctx context.Context, s settings, dsn, prefix string) (*gateway
 		"STXGATE_LISTEN=" + addr, "STXGATE_METRICS_LISTEN=" + metricsAddr,
 		"STXGATE_RATE_LIMIT_MINUTE=" + lim, "STXGATE_RATE_LIMIT_HOUR=" + lim, "STXGATE_RATE_LIMIT_DAY=" + lim,
 		"STXGATE_IP_LIMIT_MINUTE=" + lim, "STXGATE_WALLET_LIMIT_MINUTE=" + lim, "STXGATE_PUBLIC_LIMIT_MINUTE=" + lim,
+		// Go's default pacing: a collection every few MB keeps the live heap
+		// sampled after every chunk (the default 64 MiB headroom collects
+		// a few times a minute, so "live after the last GC" would be stale).
+		"STXGATE_GC_HEADROOM_MB=0",
 	})
 	g := &gateway{metricsAddr: metricsAddr, log: &logWatch{}}
 	cmd.Stdout, cmd.Stderr = g.log, g.log // one stream, in order
