@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -795,6 +796,13 @@ func (b *bench) profile(ctx context.Context) error {
 			time.Sleep(s.warmup + 500*time.Millisecond)
 			profErr = fetch(ctx, "http://"+st.pprof+"/debug/pprof/profile?seconds="+itoa(secs), filepath.Join(s.profileDir, st.key+".cpu.pprof"))
 		})
+		var traceErr error
+		if strings.HasSuffix(st.key, "-paced") { // where a slow paced request waited: go tool trace -pprof=sched|sync|net
+			wg.Go(func() {
+				time.Sleep(s.warmup + 500*time.Millisecond)
+				traceErr = fetch(ctx, "http://"+st.pprof+"/debug/pprof/trace?seconds=2", filepath.Join(s.profileDir, st.key+".trace"))
+			})
+		}
 		before := filepath.Join(s.profileDir, st.key+".allocs-before.pprof")
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", before); err != nil {
 			return err
@@ -804,8 +812,8 @@ func (b *bench) profile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if profErr != nil {
-			return profErr
+		if err := cmp.Or(profErr, traceErr); err != nil {
+			return err
 		}
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
 			return err

@@ -28,6 +28,7 @@ import (
 	"github.com/stxgate/stxgate/internal/apikey"
 	"github.com/stxgate/stxgate/internal/app"
 	"github.com/stxgate/stxgate/internal/config"
+	"github.com/stxgate/stxgate/internal/gcheadroom"
 	"github.com/stxgate/stxgate/internal/keyauth"
 	"github.com/stxgate/stxgate/internal/ratelimit/ratelimittest"
 	"github.com/stxgate/stxgate/internal/store/postgres"
@@ -187,6 +188,9 @@ func runProfiledGateway(args []string) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if os.Getenv("GOGC") == "" {
+		defer gcheadroom.Start(uint64(cfg.GCHeadroomMB) << 20).Stop()
+	}
 	a, err := app.New(context.Background(), cfg, log, app.Options{})
 	if err != nil {
 		return err
