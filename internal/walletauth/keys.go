@@ -33,8 +33,9 @@ const KnownKeysSize = 4096
 // gets a table: the table is built during the TableAfter-th.
 const TableAfter = 3
 
-// TablesSize bounds the keys holding a table: at most 256 × ≈ 48 KB (a
-// table's 41.6 KB, stacks.TableBytes, as the allocator rounds it) ≈ 12 MB.
+// TablesSize bounds the keys holding a table: at most 256 × 40 KiB (a
+// table's 33,280 bytes, stacks.TableBytes, as the allocator rounds it) =
+// 10 MiB.
 const TablesSize = 256
 
 // knownEntry is a wallet's key as a valid signature recovered it.

@@ -86,7 +86,7 @@ func checkTableMul(t *testing.T, q *secp256k1.JacobianPoint, table *keyTable, k 
 	t.Helper()
 	var want, got secp256k1.JacobianPoint
 	secp256k1.ScalarMultNonConst(k, q, &want)
-	table.mul(k, &got)
+	table.mul(k, q, &got)
 	if !samePoint(&want, &got) {
 		want.ToAffine()
 		got.ToAffine()
@@ -146,37 +146,78 @@ func TestKeyTableEntries(t *testing.T) {
 	}
 }
 
-// TestKeyTableDigits: the signed windows sum back to the scalar.
+// TestKeyTableDigits: the halves recombine to the scalar (±k1 + λ·(±k2) ≡
+// k mod n), each fits the windows (no fallback), and the signed digits of
+// each sum back to it, every digit in range.
 func TestKeyTableDigits(t *testing.T) {
+	n := secp256k1.Params().N
+	lambda := new(big.Int).SetBytes(func() []byte { l := endoNegLambda; b := l.Negate().Bytes(); return b[:] }())
+	cube := new(big.Int).Exp(lambda, big.NewInt(3), n)
+	if cube.Cmp(big.NewInt(1)) != 0 || lambda.Cmp(big.NewInt(1)) == 0 {
+		t.Fatal("λ is not a cube root of 1 mod n")
+	}
 	scalars := edgeScalars(t)
-	for range 200 {
+	for range 2000 {
 		scalars = append(scalars, randomScalar(t))
 	}
+	value := func(s secp256k1.ModNScalar, neg bool) *big.Int {
+		b := s.Bytes()
+		v := new(big.Int).SetBytes(b[:])
+		if neg {
+			v.Neg(v)
+		}
+		return v
+	}
 	for _, k := range scalars {
-		b := k.Bytes()
-		sum, carry := new(big.Int), 0
-		for i := range tableWindows {
-			d := windowBits(&b, i*tableWindow) + carry
-			carry = 0
-			if d > tableDigits {
-				d -= 1 << tableWindow
-				carry = 1
-			}
-			if d < -(tableDigits-1) || d > tableDigits {
-				t.Fatalf("k=%x: digit %d out of range in window %d", b, d, i)
-			}
-			sum.Add(sum, new(big.Int).Lsh(big.NewInt(int64(d)), uint(tableWindow*i)))
+		kb := k.Bytes()
+		k1, k2, neg1, neg2 := splitScalar(&k)
+		sum := new(big.Int).Mul(value(k2, neg2), lambda)
+		sum.Add(sum, value(k1, neg1)).Mod(sum, n)
+		if sum.Cmp(new(big.Int).SetBytes(kb[:])) != 0 {
+			t.Fatalf("k=%x: ±k1 + λ·(±k2) = %x", kb, sum)
 		}
-		if carry != 0 || sum.Cmp(new(big.Int).SetBytes(b[:])) != 0 {
-			t.Fatalf("k=%x: digits sum to %x (carry %d)", b, sum, carry)
+		for _, half := range []secp256k1.ModNScalar{k1, k2} {
+			hb := half.Bytes()
+			digits, ok := recode(&half)
+			if !ok {
+				t.Fatalf("k=%x: half %x does not fit %d bits", kb, hb, halfBits)
+			}
+			got := new(big.Int)
+			for i, d := range digits {
+				if d < -(tableDigits-1) || d > tableDigits {
+					t.Fatalf("half %x: digit %d out of range in window %d", hb, d, i)
+				}
+				got.Add(got, new(big.Int).Lsh(big.NewInt(int64(d)), uint(tableWindow*i)))
+			}
+			if got.Cmp(new(big.Int).SetBytes(hb[:])) != 0 {
+				t.Fatalf("half %x: digits sum to %x", hb, got)
+			}
 		}
+	}
+	// A scalar too long for the windows is refused (the caller falls back).
+	var long secp256k1.ModNScalar
+	long.SetByteSlice(new(big.Int).Lsh(big.NewInt(1), halfBits).Bytes())
+	if _, ok := recode(&long); ok {
+		t.Fatal("a 2^halfBits half was accepted")
+	}
+	// φ(G) = λ·G: β and λ match.
+	var g, lg secp256k1.JacobianPoint
+	secp256k1.ScalarBaseMultNonConst(new(secp256k1.ModNScalar).SetInt(1), &g)
+	g.ToAffine()
+	var l secp256k1.ModNScalar
+	l.SetByteSlice(lambda.Bytes())
+	secp256k1.ScalarMultNonConst(&l, &g, &lg)
+	lg.ToAffine()
+	var bx secp256k1.FieldVal
+	if !bx.Mul2(&g.X, &endoBeta).Normalize().Equals(&lg.X) || !g.Y.Equals(&lg.Y) {
+		t.Fatal("φ(G) ≠ λ·G")
 	}
 }
 
 // TestKeyTableSize: the size the docs and walletauth's bound state.
 func TestKeyTableSize(t *testing.T) {
-	if TableBytes != 41600 {
-		t.Fatalf("TableBytes = %d, documented as 41,600", TableBytes)
+	if TableBytes != 33280 {
+		t.Fatalf("TableBytes = %d, documented as 33,280", TableBytes)
 	}
 }
 

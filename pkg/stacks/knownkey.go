@@ -123,7 +123,7 @@ func signedBy(hash *[32]byte, sig *Signature, q *secp256k1.JacobianPoint, table 
 	var u1G, u2Q, R secp256k1.JacobianPoint
 	secp256k1.ScalarBaseMultNonConst(&u1, &u1G)
 	if table != nil {
-		table.mul(&u2, &u2Q)
+		table.mul(&u2, q, &u2Q)
 	} else {
 		secp256k1.ScalarMultNonConst(&u2, q, &u2Q)
 	}
