@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -337,5 +338,98 @@ func TestCancelledQueuedCallReturnsAtOnce(t *testing.T) {
 	first()
 	if got := g.sizes(); !slices.Equal(got, []int{1}) {
 		t.Fatalf("batch sizes %v, want [1]: the cancelled call was sent", got)
+	}
+}
+
+// The flush's deadline is the sooner of Options.Timeout and the leading
+// caller's own deadline.
+func TestFlushDeadlineIsTheSoonerOfTimeoutAndCaller(t *testing.T) {
+	var got time.Time
+	flush := func(ctx context.Context, batch []string) ([]string, error) {
+		d, ok := ctx.Deadline()
+		if !ok {
+			t.Error("flush without a deadline")
+		}
+		got = d
+		return batch, nil
+	}
+	b := New(flush, Options[string]{Timeout: time.Minute})
+	within := func(name string, lo, hi time.Time) {
+		t.Helper()
+		if got.Before(lo) || got.After(hi) {
+			t.Errorf("%s: flush deadline %v, want within [%v, %v]", name, got, lo, hi)
+		}
+	}
+
+	start := time.Now()
+	if _, err := b.Do(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	within("NoCallerDeadline", start.Add(time.Minute), time.Now().Add(time.Minute))
+
+	soon := time.Now().Add(time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), soon)
+	defer cancel()
+	if _, err := b.Do(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	within("CallerDeadlineSooner", soon, soon)
+
+	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	start = time.Now()
+	if _, err := b.Do(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	within("CallerDeadlineLater", start.Add(time.Minute), time.Now().Add(time.Minute))
+}
+
+// Calls are reused once answered. Under many callers whose contexts end
+// before, while or after their input is queued (the paths where take or Do
+// itself gives up on a call), every call still gets its own answer: no
+// answer left over from a call's last use, no answer meant for another.
+func TestReusedCallsGetTheirOwnAnswers(t *testing.T) {
+	flush := func(_ context.Context, batch []int) ([]int, error) {
+		runtime.Gosched() // let callers queue and give up meanwhile
+		out := make([]int, len(batch))
+		for i, v := range batch {
+			out[i] = 2 * v
+		}
+		return out, nil
+	}
+	b := New(flush, Options[int]{InFlight: 1})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				in := w*1_000_000 + i
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				switch i % 3 {
+				case 0: // ended before Do: take or Do drops it
+					ctx, cancel = context.WithCancel(context.Background())
+					cancel()
+				case 1: // ends while queued or in flight
+					ctx, cancel = context.WithCancel(context.Background())
+					go cancel()
+				}
+				out, err := b.Do(ctx, in)
+				cancel()
+				switch {
+				case err == nil && out != 2*in:
+					t.Errorf("Do(%d) = %d: another call's answer", in, out)
+				case err != nil && (i%3 == 2 || !errors.Is(err, context.Canceled)):
+					t.Errorf("Do(%d): %v", in, err)
+				case err != nil && out != 0:
+					t.Errorf("Do(%d) = %d with %v", in, out, err)
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select { // a call answered twice would block its flush for ever
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("callers still waiting after a minute: an answer went to the wrong use of a call")
 	}
 }

@@ -30,6 +30,23 @@ func BenchmarkRedisAllow(b *testing.B) {
 	}
 }
 
+// BenchmarkRedisAllowRequestDeadline is BenchmarkRedisAllow under a
+// request's deadline, as the gateway calls it (httpapi's requestDeadline,
+// STXGATE_REQUEST_TIMEOUT's default): the deadline's own context is counted.
+func BenchmarkRedisAllowRequestDeadline(b *testing.B) {
+	rdb, prefix := testenv.Redis(b)
+	l := redislimit.New(rdb, prefix)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		d, err := l.Allow(ctx, "bench", benchPolicy)
+		cancel()
+		if err != nil || !d.Allowed {
+			b.Fatalf("allow: %v", err)
+		}
+	}
+}
+
 // BenchmarkRedisAllowParallel is the limiter's throughput with 64 callers in
 // flight on 64 subjects (ns/op is the inverse of throughput): the figure
 // ceiling (a) of the load benchmark adds HTTP to.
