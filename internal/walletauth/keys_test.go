@@ -1,8 +1,10 @@
 package walletauth
 
 import (
+	"bytes"
 	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,5 +133,36 @@ func TestKnownKeyRefusalCountsNothing(t *testing.T) {
 	}
 	if e, k := f.v.keys.get(wallet); e.uses.Load() != 0 || k.HasTable() {
 		t.Fatalf("refusals counted: %d uses, table %t", e.uses.Load(), k.HasTable())
+	}
+}
+
+// Under concurrent checks of many wallets the bound holds and every
+// wallet's key stays its own.
+func TestKnownKeyTablesConcurrent(t *testing.T) {
+	const size, tables, wallets = 32, 4, 24
+	ks := newKnownKeys(size, tables)
+	addrs := make([]stacks.Address, wallets)
+	keys := make([]*stacks.KnownKey, wallets)
+	for i := range addrs {
+		addrs[i], keys[i] = knownKeyOf(t)
+		ks.verified(addrs[i], nil, nil, keys[i])
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				w := (g*7 + i) % wallets
+				e, k := ks.get(addrs[w])
+				if !bytes.Equal(k.PublicKey(), keys[w].PublicKey()) {
+					t.Errorf("wallet %d: another key", w)
+					return
+				}
+				ks.verified(addrs[w], e, k, k)
+			}
+		})
+	}
+	wg.Wait()
+	if n := ks.tabledCount(); n == 0 || n > tables {
+		t.Fatalf("%d tables, bound %d", n, tables)
 	}
 }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"math/big"
@@ -250,4 +251,23 @@ func TestKnownKeyWithTable(t *testing.T) {
 	if _, next, err := VerifyMessageKnown([]byte("m2"), sig2, addr, tabled); err != nil || next != tabled {
 		t.Fatalf("a tabled key was not used: %v", err)
 	}
+}
+
+// FuzzKeyTableMul: for any 32 bytes (reduced mod n) the table's k·Q is
+// ScalarMultNonConst's, for a fixed random key.
+func FuzzKeyTableMul(f *testing.F) {
+	f.Add(make([]byte, 32))
+	f.Add(bytes.Repeat([]byte{0xff}, 32))
+	f.Add(bytes.Repeat([]byte{0x88}, 32))
+	f.Add(secp256k1.Params().N.Bytes())
+	f.Add(new(big.Int).Sub(secp256k1.Params().N, big.NewInt(1)).Bytes())
+	q := randomPoint(f)
+	table := newKeyTable(&q)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var k secp256k1.ModNScalar
+		var buf [32]byte
+		copy(buf[:], b)
+		k.SetBytes(&buf)
+		checkTableMul(t, &q, table, &k, "fuzz")
+	})
 }
