@@ -3,6 +3,7 @@ package walletauth
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stxgate/stxgate/pkg/stacks"
 )
@@ -20,10 +21,15 @@ import (
 // (stacks.KnownKey.WithTable: ≈ 1 ms to build once, then each check about
 // twice as fast) when its known key accepts its TableAfter-th signature, so
 // a wallet seen once or twice never pays for one. At most TablesSize keys
-// hold a table; a new table takes the place of one not used since the clock
-// hand last passed it (second chance), and that key goes back to the plain
-// check and must earn its table again. A wallet that leaves the known keys
-// takes its table with it: nothing else references the table.
+// hold a table. When all places are taken, a new table takes the place of
+// the least recently used one only if that one has not been used for
+// TableIdle; otherwise none is built and the wallet's count starts again.
+// So more than TablesSize wallets signing at once never churn tables (each
+// build would cost ten checks' savings): the first ones keep theirs, the
+// others keep the plain known-key check, and a build needs a place idle for
+// TableIdle (at most TablesSize builds per TableIdle, whoever signs). A
+// wallet that leaves the known keys takes its table with it: the places
+// hold addresses, nothing else references the table.
 
 // KnownKeysSize bounds the wallets whose key is kept (≈250 B each), the
 // oldest inserted leaving first.
@@ -38,12 +44,16 @@ const TableAfter = 3
 // 10 MiB.
 const TablesSize = 256
 
+// TableIdle is how long a table must have gone unused before another
+// wallet's table may take its place.
+const TableIdle = time.Minute
+
 // knownEntry is a wallet's key as a valid signature recovered it.
 type knownEntry struct {
-	key    *stacks.KnownKey                // never modified
-	tabled atomic.Pointer[stacks.KnownKey] // key with its table, while it holds a table place
-	uses   atomic.Int32                    // signatures accepted by key without a table
-	recent atomic.Bool                     // the table accepted a signature since the hand passed
+	key      *stacks.KnownKey                // never modified
+	tabled   atomic.Pointer[stacks.KnownKey] // key with its table, while it holds a table place
+	uses     atomic.Int32                    // signatures accepted by key without a table
+	lastUsed atomic.Int64                    // when the table last accepted a signature (Unix ns)
 }
 
 // current is the key to check against.
@@ -58,15 +68,15 @@ func (e *knownEntry) current() *stacks.KnownKey {
 // bounds the tables.
 type knownKeys struct {
 	entries *boundedMap[stacks.Address, *knownEntry]
+	now     func() time.Time
 
 	mu     sync.Mutex
-	tables []stacks.Address // wallets given a table, in clock order
+	tables []stacks.Address // wallets given a table
 	filled int              // tables[:filled] are in use
-	hand   int
 }
 
-func newKnownKeys(size, tables int) *knownKeys {
-	return &knownKeys{entries: newBoundedMap[stacks.Address, *knownEntry](size), tables: make([]stacks.Address, tables)}
+func newKnownKeys(size, tables int, now func() time.Time) *knownKeys {
+	return &knownKeys{entries: newBoundedMap[stacks.Address, *knownEntry](size), now: now, tables: make([]stacks.Address, tables)}
 }
 
 // get is wallet's key to check against, nil when unknown.
@@ -87,51 +97,53 @@ func (ks *knownKeys) verified(wallet stacks.Address, e *knownEntry, used, k *sta
 	case k != used:
 		// recovered again (another prefix or encoding): the same key, kept
 	case k.HasTable():
-		e.recent.Store(true)
+		e.lastUsed.Store(ks.now().UnixNano())
 	case e.uses.Add(1) == TableAfter:
 		ks.giveTable(wallet, e)
 	}
 }
 
-// giveTable builds e's table and gives it a place, taking the place of a
-// table not used since the hand last passed when all are taken.
+// giveTable builds e's table if a place is free or idle for TableIdle (see
+// above), else restarts e's count. The build (≈ 1 ms) holds ks.mu, so a
+// place and its table are given together; only builds wait on it.
 func (ks *knownKeys) giveTable(wallet stacks.Address, e *knownEntry) {
-	if len(ks.tables) == 0 {
-		return
-	}
-	t := e.key.WithTable()
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	slot := ks.filled
-	if slot < len(ks.tables) {
-		ks.filled++
-	} else {
-		slot = ks.evictTable()
+	slot := ks.place()
+	if slot < 0 {
+		e.uses.Store(0)
+		return
 	}
 	ks.tables[slot] = wallet
-	e.recent.Store(false)
-	e.tabled.Store(t)
+	e.lastUsed.Store(ks.now().UnixNano())
+	e.tabled.Store(e.key.WithTable())
 }
 
-// evictTable frees a place (ks.mu held): the first under the hand whose
-// wallet left the known keys, lost its table, or was not used since the
-// hand last passed. Two turns at most (the first clears every mark unless
-// checks set them again meanwhile; then the place under the hand).
-func (ks *knownKeys) evictTable() int {
-	for i := 0; ; i++ {
-		slot := ks.hand
-		ks.hand = (ks.hand + 1) % len(ks.tables)
-		e, ok := ks.entries.get(ks.tables[slot])
-		if !ok || e.tabled.Load() == nil {
-			return slot
-		}
-		if e.recent.Swap(false) && i < 2*len(ks.tables) {
-			continue
-		}
-		e.tabled.Store(nil)
-		e.uses.Store(0)
-		return slot
+// place is a free place (ks.mu held), -1 when none: one never used, one
+// whose wallet left the known keys or lost its table, else the least
+// recently used one if idle for TableIdle, its table then dropped.
+func (ks *knownKeys) place() int {
+	if ks.filled < len(ks.tables) {
+		ks.filled++
+		return ks.filled - 1
 	}
+	lru, oldest := -1, int64(0)
+	var victim *knownEntry
+	for i, w := range ks.tables {
+		e, ok := ks.entries.get(w)
+		if !ok || e.tabled.Load() == nil {
+			return i
+		}
+		if t := e.lastUsed.Load(); lru < 0 || t < oldest {
+			lru, oldest, victim = i, t, e
+		}
+	}
+	if lru < 0 || ks.now().UnixNano()-oldest < int64(TableIdle) {
+		return -1
+	}
+	victim.tabled.Store(nil)
+	victim.uses.Store(0)
+	return lru
 }
 
 // tabledCount is how many known keys hold a table (tests).

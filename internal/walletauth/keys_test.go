@@ -56,63 +56,74 @@ func TestKnownKeyTableAfterUses(t *testing.T) {
 		if want := i >= TableAfter; k.HasTable() != want {
 			t.Fatalf("verification %d (known-key check %d): table %t, want %t", i, i, k.HasTable(), want)
 		}
-		if i > TableAfter && !e.recent.Load() {
+		if i > TableAfter && e.lastUsed.Load() != f.clock.UnixNano() {
 			t.Fatalf("verification %d: the table was not used", i)
 		}
 	}
 }
 
-// At most TablesSize keys hold a table; a table used since the hand last
-// passed keeps its place; a wallet that leaves the known keys takes its
-// table with it and its place is the first reused.
+// At most TablesSize keys hold a table; when all are taken, a new one
+// takes the place of the least recently used only if it was idle for
+// TableIdle, else none is built and the count restarts; a wallet that
+// leaves the known keys takes its table with it and frees its place.
 func TestKnownKeyTablesBounded(t *testing.T) {
 	const size, tables = 8, 3
-	ks := newKnownKeys(size, tables)
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := t0
+	ks := newKnownKeys(size, tables, func() time.Time { return clock })
 	wallets := make([]stacks.Address, 0, 2*size)
-	add := func() stacks.Address {
+	add := func() {
 		addr, k := knownKeyOf(t)
 		ks.verified(addr, nil, nil, k)
 		wallets = append(wallets, addr)
-		return addr
 	}
-	hasTable := func(w stacks.Address) bool { _, k := ks.get(w); return k != nil && k.HasTable() }
+	tabled := func(w int) bool { _, k := ks.get(wallets[w]); return k != nil && k.HasTable() }
+	uses := func(w int) int32 { e, _ := ks.get(wallets[w]); return e.uses.Load() }
+	want := func(step string, with ...int) {
+		t.Helper()
+		if n := ks.tabledCount(); n != len(with) {
+			t.Fatalf("%s: %d tables, want %d", step, n, len(with))
+		}
+		for _, w := range with {
+			if !tabled(w) {
+				t.Fatalf("%s: wallet %d has no table", step, w)
+			}
+		}
+	}
 	for range size {
 		add()
 	}
-	for i, w := range wallets {
-		use(ks, w, TableAfter)
-		if !hasTable(w) {
-			t.Fatalf("wallet %d: no table after %d uses", i, TableAfter)
-		}
-		if n := ks.tabledCount(); n > tables || n != min(i+1, tables) {
-			t.Fatalf("after wallet %d: %d tables, bound %d", i, n, tables)
-		}
+	for w := range tables {
+		use(ks, wallets[w], TableAfter)
 	}
-	// Wallets 5, 6, 7 hold the tables. 6 keeps signing; two new tables take
-	// the places of 5 and 7 (unused since the hand passed), never 6's.
-	use(ks, wallets[6], 1)
-	use(ks, wallets[0], TableAfter)
-	use(ks, wallets[1], TableAfter)
-	if !hasTable(wallets[6]) || !hasTable(wallets[0]) || !hasTable(wallets[1]) || hasTable(wallets[5]) || hasTable(wallets[7]) {
-		t.Fatal("the second chance did not keep the table in use")
+	want("first three", 0, 1, 2)
+	use(ks, wallets[3], TableAfter)
+	want("all places busy", 0, 1, 2)
+	if uses(3) != 0 {
+		t.Fatal("a refused wallet kept its count")
 	}
-	if e, _ := ks.get(wallets[5]); e.uses.Load() != 0 {
+	clock = t0.Add(TableIdle / 2)
+	use(ks, wallets[1], 1)
+	clock = t0.Add(TableIdle + time.Second) // 0 and 2 idle for TableIdle, 1 not
+	use(ks, wallets[3], TableAfter)
+	want("0 idle longest", 1, 2, 3)
+	if uses(0) != 0 {
 		t.Fatal("a key that lost its table kept its count")
 	}
+	use(ks, wallets[4], TableAfter)
+	want("then 2", 1, 3, 4)
+	use(ks, wallets[5], TableAfter)
+	want("1 used within TableIdle", 1, 3, 4)
 	// Eight new wallets push every old one out of the known keys: their
-	// tables go with them (nothing else holds a table).
+	// tables go with them and their places are free at once.
 	for range size {
 		add()
 	}
-	if n := ks.tabledCount(); n != 0 {
-		t.Fatalf("%d tables outlived their wallets", n)
+	want("old wallets gone")
+	for w := size; w < size+tables; w++ {
+		use(ks, wallets[w], TableAfter)
 	}
-	for _, w := range wallets[size : size+tables] {
-		use(ks, w, TableAfter)
-	}
-	if n := ks.tabledCount(); n != tables {
-		t.Fatalf("%d tables, want %d", n, tables)
-	}
+	want("places reused", size, size+1, size+2)
 }
 
 // A refused signature changes nothing: no entry, no count.
@@ -140,7 +151,7 @@ func TestKnownKeyRefusalCountsNothing(t *testing.T) {
 // wallet's key stays its own.
 func TestKnownKeyTablesConcurrent(t *testing.T) {
 	const size, tables, wallets = 32, 4, 24
-	ks := newKnownKeys(size, tables)
+	ks := newKnownKeys(size, tables, time.Now)
 	addrs := make([]stacks.Address, wallets)
 	keys := make([]*stacks.KnownKey, wallets)
 	for i := range addrs {

@@ -144,7 +144,7 @@ func NewVerifier(cfg Config, replay ReplayStore, now func() time.Time) *Verifier
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize), keys: newKnownKeys(KnownKeysSize, TablesSize)}
+	return &Verifier{cfg: cfg, replay: replay, now: now, verified: newVerifiedCache(VerifiedCacheSize), keys: newKnownKeys(KnownKeysSize, TablesSize, now)}
 }
 
 // Errors of signature checks (401 unless the input is malformed).
