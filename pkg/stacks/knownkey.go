@@ -28,6 +28,10 @@ import (
 //     X = s⁻¹(e·G + r·Q), which is what is compared. Q is the key recovered
 //     for this address before, whose hash160 is the address's, so Q' = Q
 //     means VerifyMessage's address check passes with the same key.
+//
+// A key with a table (KnownKey.WithTable, keytable.go) computes u2·Q from
+// the table instead of ScalarMultNonConst: the same point, so the same
+// comparison and the same acceptance.
 
 // KnownKey is a compressed public key proven to be addr's: a signature by
 // addr recovered it (VerifyMessageKnown returns one). Its zero value is no
