@@ -87,21 +87,27 @@ type Recorder interface {
 	Prepare(ctx context.Context, e Event) *Event
 }
 
-// origin is where a request came from, carried in its context.
-type origin struct{ clientIP, requestID string }
+// Origin is where a request came from: the client address and request id
+// of the HTTP request an event is recorded under.
+type Origin struct{ ClientIP, RequestID string }
 
-type originKey struct{}
+// OriginKey is the context key of a request's *Origin. WithRequest sets it;
+// a context type that carries its request's origin itself (httpapi's
+// per-request context) answers this key with its own *Origin.
+type OriginKey struct{}
 
 // WithRequest returns ctx carrying the client address and request id of the
 // HTTP request it serves, for the events recorded under it.
 func WithRequest(ctx context.Context, clientIP, requestID string) context.Context {
-	return context.WithValue(ctx, originKey{}, origin{clientIP: clientIP, requestID: requestID})
+	return context.WithValue(ctx, OriginKey{}, &Origin{ClientIP: clientIP, RequestID: requestID})
 }
 
-// RequestFrom returns what WithRequest stored ("" outside a request).
+// RequestFrom returns the request's origin ("" outside a request).
 func RequestFrom(ctx context.Context) (clientIP, requestID string) {
-	o, _ := ctx.Value(originKey{}).(origin)
-	return o.clientIP, o.requestID
+	if o, _ := ctx.Value(OriginKey{}).(*Origin); o != nil {
+		return o.ClientIP, o.RequestID
+	}
+	return "", ""
 }
 
 // Trail is the Recorder of a gateway: it stamps events with the time and

@@ -17,9 +17,15 @@ import (
 // without every signature carrying the HTTP request.
 func (s *Server) auditOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		text := c.RealIP()
+		a := parseClientIP(text)
 		ip := ""
-		if a := clientIP(c); a.IsValid() {
-			ip = a.String()
+		if a.IsValid() {
+			ip = addrText(a, text)
+		}
+		if st := requestOf(c); st != nil {
+			st.origin = audit.Origin{ClientIP: ip, RequestID: st.id[0]}
+			return next(c)
 		}
 		r := c.Request()
 		c.SetRequest(r.WithContext(audit.WithRequest(r.Context(), ip, c.Response().Header().Get(echo.HeaderXRequestID))))

@@ -16,6 +16,10 @@ type keyCtx struct{}
 // withKey stores the authenticated key and its limiter decision in the
 // request context (typed key, never c.Get("key").(*Thing)).
 func withKey(c echo.Context, res *keyauth.Result) {
+	if st := requestOf(c); st != nil {
+		st.key.Store(res)
+		return
+	}
 	r := c.Request()
 	c.SetRequest(r.WithContext(context.WithValue(r.Context(), keyCtx{}, res)))
 }

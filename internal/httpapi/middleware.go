@@ -16,10 +16,13 @@ import (
 	"github.com/stxgate/stxgate/internal/logging"
 )
 
-// requestID keeps a sane client-sent X-Request-Id or makes one, and echoes it.
+// requestID keeps a sane client-sent X-Request-Id or makes one, and echoes
+// it. It starts the request's state (request.go): the context every later
+// handler sees.
 func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
 		if !validRequestID(id) {
 			var b [12]byte
 			var x [24]byte
@@ -27,7 +30,10 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			hex.Encode(x[:], b[:])
 			id = string(x[:])
 		}
-		c.Response().Header()[echo.HeaderXRequestID] = []string{id} // the name is canonical
+		r := &request{Context: req.Context()}
+		r.id[0] = id
+		c.Response().Header()[echo.HeaderXRequestID] = r.id[:] // the name is canonical
+		c.SetRequest(req.WithContext(r))
 		return next(c)
 	}
 }
@@ -109,12 +115,25 @@ func bodyLimitMiddleware(limit int64) echo.MiddlewareFunc {
 var errBodyTooLarge = &fault.Error{Kind: fault.KindTooLarge, Public: "Request body too large"}
 
 // clientIP is the request's client address as the IP extractor decided it.
-func clientIP(c echo.Context) netip.Addr {
-	a, err := netip.ParseAddr(c.RealIP())
+func clientIP(c echo.Context) netip.Addr { return parseClientIP(c.RealIP()) }
+
+// parseClientIP reads the extractor's address; the zero Addr if it is none.
+func parseClientIP(text string) netip.Addr {
+	a, err := netip.ParseAddr(text)
 	if err != nil {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// addrText is a's text: the extractor's own string, text, when that already
+// is a's text (an IPv4 client: no copy per request), else a new one.
+func addrText(a netip.Addr, text string) string {
+	var buf [64]byte
+	if string(a.AppendTo(buf[:0])) == text {
+		return text
+	}
+	return a.String()
 }
 
 func prefixToIPNet(p netip.Prefix) *net.IPNet {

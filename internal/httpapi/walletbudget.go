@@ -128,7 +128,7 @@ func (s *Server) walletBudget(c echo.Context, wallet string, m *walletauth.Messa
 		d = countingThis(d)
 	}
 	if !d.Allowed || len(ch.shown.Windows) == 0 || d.Tightest().Remaining < ch.shown.Tightest().Remaining {
-		setRateHeaders(c.Response().Header(), d)
+		setRateHeaders(c, d)
 	}
 	if !d.Allowed {
 		return rateLimited(d)
