@@ -84,7 +84,7 @@ func ParseSecret(s string, n stacks.Network) (Secret, error) {
 		}
 	}
 	head, check := s[:len(s)-checkLen], s[len(s)-checkLen:]
-	if subtle.ConstantTimeCompare([]byte(checksum(head)), []byte(check)) != 1 {
+	if sum := checksumDigits(head); subtle.ConstantTimeCompare(sum[:], []byte(check)) != 1 {
 		return Secret{}, fmt.Errorf("key checksum mismatch")
 	}
 	return Secret{raw: s}, nil
@@ -116,20 +116,44 @@ func SecretError(err error, n stacks.Network) error {
 func (s Secret) String() string { return s.raw }
 
 // Hash is what the store keeps and looks keys up by.
-func (s Secret) Hash() Hash { return sha256.Sum256([]byte(s.raw)) }
+//
+// The key is copied to the stack to be hashed: []byte(s.raw) would be a copy
+// on the heap (the compiler's stack buffer for it is 32 bytes; a key is 57).
+func (s Secret) Hash() Hash {
+	var buf [keyLen]byte
+	return sha256.Sum256(append(buf[:0], s.raw...))
+}
 
 // Display is the short clear prefix used to tell keys apart in lists.
 func (s Secret) Display() string { return s.raw[:DisplayLen] }
 
-// checksum runs on every keyed request, so it avoids big.Int.
+// checksum is the check digits of a key's head.
 func checksum(head string) string {
-	v := crc32.ChecksumIEEE([]byte(head))
+	out := checksumDigits(head)
+	return string(out[:])
+}
+
+// checksumDigits runs on every keyed request, so it avoids big.Int and
+// allocates nothing.
+func checksumDigits(head string) [checkLen]byte {
+	v := crcIEEE(head)
 	var out [checkLen]byte
 	for i := checkLen - 1; i >= 0; i-- {
 		out[i] = base62[v%62]
 		v /= 62
 	}
-	return string(out[:])
+	return out
+}
+
+// crcIEEE is crc32.ChecksumIEEE of s, by the plain table-driven loop over
+// crc32.IEEETable: ChecksumIEEE([]byte(s)) copies s to the heap (its
+// argument escapes), and a key's head is only 51 bytes.
+func crcIEEE(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
+	}
+	return ^crc
 }
 
 // encodeBase62 encodes b as a big-endian number in exactly width digits.

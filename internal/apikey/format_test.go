@@ -80,6 +80,17 @@ func TestChecksumMatchesBigIntEncoding(t *testing.T) {
 	}
 }
 
+// crcIEEE is crc32.ChecksumIEEE, for heads of every length and byte.
+func TestCRCIEEEMatchesHashCRC32(t *testing.T) {
+	var b []byte
+	for n := range 300 {
+		if got, want := crcIEEE(string(b)), crc32.ChecksumIEEE(b); got != want {
+			t.Fatalf("crcIEEE(%q) = %#x, want %#x", b, got, want)
+		}
+		b = append(b, byte(n*151+7))
+	}
+}
+
 func TestValidID(t *testing.T) {
 	for _, id := range []string{"3f1c0a52-9d4e-4b7a-8c21-5e6f7a8b9c0d", "00000000-0000-0000-0000-000000000000"} {
 		if !ValidID(id) {

@@ -13,6 +13,20 @@ type Entry struct {
 	Gen int64
 
 	expires time.Time
+	subject string // Subject(Key.ID), made with the entry (newEntry): not once per request
+}
+
+// newEntry is an entry of k at generation gen.
+func newEntry(k *apikey.Key, gen int64) *Entry {
+	return &Entry{Key: k, Gen: gen, subject: Subject(k.ID)}
+}
+
+// limiterSubject is the entry's key's limiter subject.
+func (e *Entry) limiterSubject() string {
+	if e.subject != "" {
+		return e.subject
+	}
+	return Subject(e.Key.ID) // an Entry made by hand
 }
 
 const cacheShards = 32
@@ -58,6 +72,9 @@ func (c *Cache) Get(h apikey.Hash) (*Entry, bool) {
 func (c *Cache) Put(h apikey.Hash, e *Entry) {
 	if e.expires.IsZero() {
 		e.expires = c.now().Add(c.ttl)
+	}
+	if e.subject == "" && e.Key != nil {
+		e.subject = Subject(e.Key.ID)
 	}
 	s := c.shard(h)
 	s.mu.Lock()

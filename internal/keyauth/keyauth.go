@@ -89,7 +89,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		if err != nil {
 			return nil, err
 		}
-		entry = &Entry{Key: k, Gen: -1} // generation unknown until the limiter answers
+		entry = newEntry(k, -1) // generation unknown until the limiter answers
 	}
 	if err := entry.Key.Usable(ip, a.now()); err != nil {
 		var d ratelimit.Decision
@@ -100,7 +100,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		hit = true // recheck cached the entry
 	}
 	res := &Result{Key: entry.Key, Limited: true}
-	d, err := a.limiter.Allow(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
+	d, err := a.limiter.Allow(ctx, entry.limiterSubject(), PolicyFor(entry.Key.Limits))
 	a.metrics.RateLimit(metrics.ScopeKey, d.Allowed, err)
 	switch {
 	case err != nil && !failOpen:
@@ -124,7 +124,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 			if err != nil {
 				return nil, err
 			}
-			entry = &Entry{Key: k, Gen: d.Generation}
+			entry = newEntry(k, d.Generation)
 			a.cache.Put(hash, entry)
 		case !hit:
 			entry.Gen = d.Generation // not shared yet
@@ -144,7 +144,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 // when the key's generation moved. It returns the entry it judged, cached,
 // and the key's limiter state (no windows if the limiter is down).
 func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, ratelimit.Decision, error) {
-	d, err := a.limiter.Peek(ctx, Subject(entry.Key.ID), PolicyFor(entry.Key.Limits))
+	d, err := a.limiter.Peek(ctx, entry.limiterSubject(), PolicyFor(entry.Key.Limits))
 	switch {
 	case err != nil:
 		// Limiter down: judge on what we have; an uncached entry keeps Gen
@@ -158,7 +158,7 @@ func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *En
 		if err != nil {
 			return entry, ratelimit.Decision{}, err
 		}
-		entry = &Entry{Key: k, Gen: d.Generation}
+		entry = newEntry(k, d.Generation)
 		a.cache.Put(hash, entry)
 	case !hit:
 		entry.Gen = d.Generation // not shared yet
