@@ -404,3 +404,30 @@ func TestAllowOnceCountsEachMarkerOnce(t *testing.T) {
 		})
 	}
 }
+
+// A lone check, a check with its peek and a once-only check each load the
+// script again when Redis lost it (NOSCRIPT on EVALSHA: EVAL).
+func TestLoneChecksLoadTheScriptAgain(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	l := redislimit.New(rdb, prefix)
+	ctx := context.Background()
+	p := std(10, 100, 1000)
+	subject := fresh("noscript")
+	for i, check := range []func() (ratelimit.Decision, error){
+		func() (ratelimit.Decision, error) { return l.Allow(ctx, subject, p) },
+		func() (ratelimit.Decision, error) {
+			d, _, err := l.AllowAndPeek(ctx, subject, p, fresh("noscript-peek"), p)
+			return d, err
+		},
+		func() (ratelimit.Decision, error) { return l.AllowOnce(ctx, subject, p, "m", time.Minute) },
+		func() (ratelimit.Decision, error) { return l.Peek(ctx, subject, p) },
+	} {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := check()
+		if err != nil || !d.Allowed || d.Windows[0].Remaining != 10-min(i+1, 3) {
+			t.Fatalf("check %d after SCRIPT FLUSH: %+v, %v", i, d, err)
+		}
+	}
+}

@@ -34,17 +34,29 @@ var script = limiterscript.Script
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
-	calls  *groupcommit.Batcher[[]scriptCall, []scriptResult]
+	calls  *groupcommit.Batcher[unit, unitResult]
 	args   argsMemo
+	subs   keysMemo
 }
 
+// unit is the script calls a caller sends together: one, or two
+// (AllowAndPeek), held in place rather than in a slice per check.
+type unit struct {
+	n     int
+	calls [2]scriptCall
+}
+
+// unitResult is a unit's replies, in its calls' order.
+type unitResult [2]scriptResult
+
 type scriptCall struct {
-	keys []string
-	args []any
+	keys  []string // for EVAL, when Redis has lost the script
+	boxed []any    // the same keys as EVALSHA's arguments
+	args  []any
 }
 
 type scriptResult struct {
-	res []int64
+	res []any // the script's integers, as go-redis read them
 	err error
 }
 
@@ -59,7 +71,7 @@ const pipelinesInFlight = 4
 // New returns a limiter storing its state under prefix.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	r := &Limiter{rdb: rdb, prefix: prefix}
-	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[[]scriptCall]{InFlight: pipelinesInFlight})
+	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[unit]{InFlight: pipelinesInFlight})
 	return r
 }
 
@@ -68,39 +80,105 @@ func (r *Limiter) PipelineStats() groupcommit.Stats { return r.calls.Stats() }
 
 // pipeline runs a batch of units of script calls in one round trip. A call
 // that finds the script missing (a restarted or failed-over Redis) is run
-// again alone by script.Run, which loads it.
-func (r *Limiter) pipeline(ctx context.Context, batch [][]scriptCall) ([][]scriptResult, error) {
-	out := make([][]scriptResult, len(batch))
-	if len(batch) == 1 && len(batch[0]) == 1 {
-		c := batch[0][0]
-		res, err := script.Run(ctx, r.rdb, c.keys, c.args...).Int64Slice()
-		out[0] = []scriptResult{{res: res, err: err}}
+// again alone with EVAL, which loads it.
+func (r *Limiter) pipeline(ctx context.Context, batch []unit) ([]unitResult, error) {
+	out := make([]unitResult, len(batch))
+	if len(batch) == 1 && batch[0].n == 1 {
+		c := batch[0].calls[0]
+		cmd := evalSha(ctx, c)
+		_ = r.rdb.Process(ctx, cmd)
+		out[0][0] = r.result(ctx, cmd, c)
 		return out, nil
 	}
-	cmds := make([][]*redis.Cmd, len(batch))
+	cmds := make([][2]*redis.Cmd, len(batch))
 	_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, unit := range batch {
-			cmds[i] = make([]*redis.Cmd, len(unit))
-			for j, c := range unit {
-				cmds[i][j] = script.EvalSha(ctx, p, c.keys, c.args...)
+		for i, u := range batch {
+			for j, c := range u.calls[:u.n] {
+				cmds[i][j] = evalSha(ctx, c)
+				_ = p.Process(ctx, cmds[i][j])
 			}
 		}
 		return nil
 	})
-	for i, unit := range batch {
-		out[i] = make([]scriptResult, len(unit))
-		for j, cmd := range cmds[i] {
-			if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-				cmd = script.Run(ctx, r.rdb, unit[j].keys, unit[j].args...)
-			}
-			out[i][j].res, out[i][j].err = cmd.Int64Slice()
+	for i, u := range batch {
+		for j, c := range u.calls[:u.n] {
+			out[i][j] = r.result(ctx, cmds[i][j], c)
 		}
 	}
 	return out, nil
 }
 
+// scriptSHA is the script's SHA-1, boxed once as a command argument.
+var scriptSHA any = script.Hash()
+
+// evalSha is EVALSHA of the script for c: what script.EvalSha sends, with
+// the arguments already boxed (script.EvalSha boxes the hash and each key
+// again on every call).
+func evalSha(ctx context.Context, c scriptCall) *redis.Cmd {
+	args := make([]any, 0, 3+len(c.boxed)+len(c.args))
+	args = append(args, "evalsha", scriptSHA, len(c.boxed))
+	args = append(args, c.boxed...)
+	args = append(args, c.args...)
+	cmd := redis.NewCmd(ctx, args...)
+	cmd.SetFirstKeyPos(3)
+	return cmd
+}
+
+// result is cmd's reply; on NOSCRIPT, c is run again with EVAL (as
+// script.Run does), which loads the script.
+func (r *Limiter) result(ctx context.Context, cmd *redis.Cmd, c scriptCall) scriptResult {
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = script.Eval(ctx, r.rdb, c.keys, c.args...)
+	}
+	res, err := cmd.Slice()
+	return scriptResult{res: res, err: err}
+}
+
 // keys are the state and generation keys of subject.
-func (r *Limiter) keys(subject string) []string { return limiterscript.Keys(r.prefix, subject) }
+func (r *Limiter) keys(subject string) []string { return r.subs.get(r.prefix, subject).keys }
+
+// call is the script call of subject with args.
+func (r *Limiter) call(subject string, args []any) scriptCall {
+	k := r.subs.get(r.prefix, subject)
+	return scriptCall{keys: k.keys, boxed: k.boxed, args: args}
+}
+
+// keysMemo keeps the keys of the subjects in use, boxed as command
+// arguments too: building them took four allocations per check. At most
+// maxMemoSubjects are kept; then the memo starts again (the IP subjects of
+// a crowd of clients must not grow it without bound).
+type keysMemo struct {
+	mu sync.RWMutex
+	m  map[string]*subjectKeys
+}
+
+type subjectKeys struct {
+	keys  []string
+	boxed []any
+}
+
+const maxMemoSubjects = 4096
+
+func (k *keysMemo) get(prefix, subject string) *subjectKeys {
+	k.mu.RLock()
+	sk := k.m[subject]
+	k.mu.RUnlock()
+	if sk != nil {
+		return sk
+	}
+	keys := slices.Clip(limiterscript.Keys(prefix, subject))
+	sk = &subjectKeys{keys: keys, boxed: make([]any, len(keys))}
+	for i, key := range keys {
+		sk.boxed[i] = key
+	}
+	k.mu.Lock()
+	if k.m == nil || len(k.m) >= maxMemoSubjects {
+		k.m = make(map[string]*subjectKeys)
+	}
+	k.m[subject] = sk
+	k.mu.Unlock()
+	return sk
+}
 
 // Allow implements Limiter.
 func (r *Limiter) Allow(ctx context.Context, subject string, p ratelimit.Policy) (ratelimit.Decision, error) {
@@ -114,11 +192,20 @@ func (r *Limiter) Peek(ctx context.Context, subject string, p ratelimit.Policy) 
 
 // AllowAndPeek implements Limiter: both checks go out in one pipeline.
 func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.Policy, peek string, pp ratelimit.Policy) (ratelimit.Decision, ratelimit.Decision, error) {
-	ds, err := r.runChecks(ctx, check{allow, ap, r.args.get(ap, true)}, check{peek, pp, r.args.get(pp, false)})
+	u := unit{n: 2, calls: [2]scriptCall{r.call(allow, r.args.get(ap, true)), r.call(peek, r.args.get(pp, false))}}
+	out, err := r.calls.Do(ctx, u)
+	if err != nil {
+		return ratelimit.Decision{}, ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+	}
+	da, err := decision(out[0], ap)
 	if err != nil {
 		return ratelimit.Decision{}, ratelimit.Decision{}, err
 	}
-	return ds[0], ds[1], nil
+	dp, err := decision(out[1], pp)
+	if err != nil {
+		return ratelimit.Decision{}, ratelimit.Decision{}, err
+	}
+	return da, dp, nil
 }
 
 // AllowOnce implements Limiter: the marker is set by the limiter script
@@ -126,7 +213,12 @@ func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.P
 func (r *Limiter) AllowOnce(ctx context.Context, subject string, p ratelimit.Policy, once string, ttl time.Duration) (ratelimit.Decision, error) {
 	args := slices.Clone(r.args.get(p, true)) // shared: the copy carries the once flag
 	args[0] = limiterscript.OnceFlag(max(1, ttl.Milliseconds()))
-	out, err := r.calls.Do(ctx, []scriptCall{{keys: append(r.keys(subject), limiterscript.OnceKey(r.prefix, subject, once)), args: args}})
+	keys := append(slices.Clip(r.keys(subject)), limiterscript.OnceKey(r.prefix, subject, once)) // a copy: the memo's stay as they are
+	boxed := make([]any, len(keys))
+	for i, k := range keys {
+		boxed[i] = k
+	}
+	out, err := r.calls.Do(ctx, unit{n: 1, calls: [2]scriptCall{{keys: keys, boxed: boxed, args: args}}})
 	if err != nil {
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
@@ -209,48 +301,30 @@ func (r *Limiter) runAt(ctx context.Context, subject string, p ratelimit.Policy,
 }
 
 func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Policy, args []any) (ratelimit.Decision, error) {
-	ds, err := r.runChecks(ctx, check{subject, p, args})
+	out, err := r.calls.Do(ctx, unit{n: 1, calls: [2]scriptCall{r.call(subject, args)}})
 	if err != nil {
-		return ratelimit.Decision{}, err
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
-	return ds[0], nil
-}
-
-// check is one script call: subject's keys, the policy its reply is read
-// for, and the script's arguments.
-type check struct {
-	subject string
-	p       ratelimit.Policy
-	args    []any
-}
-
-// runChecks sends checks as one unit (one pipeline) and reads each reply.
-func (r *Limiter) runChecks(ctx context.Context, checks ...check) ([]ratelimit.Decision, error) {
-	calls := make([]scriptCall, len(checks))
-	for i, c := range checks {
-		calls[i] = scriptCall{keys: r.keys(c.subject), args: c.args}
-	}
-	out, err := r.calls.Do(ctx, calls)
-	if err != nil {
-		return nil, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
-	}
-	ds := make([]ratelimit.Decision, len(checks))
-	for i, c := range checks {
-		if ds[i], err = decision(out[i], c.p); err != nil {
-			return nil, err
-		}
-	}
-	return ds, nil
+	return decision(out[0], p)
 }
 
 // decision reads one script call's reply for policy p.
 func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) {
-	res, err := out.res, out.err
+	vals, err := out.res, out.err
 	if err != nil {
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 	}
-	if len(res) != 3+3*len(p) {
-		return ratelimit.Decision{}, fmt.Errorf("limiter script returned %d values for %d windows", len(res), len(p))
+	if len(vals) != 3+3*len(p) {
+		return ratelimit.Decision{}, fmt.Errorf("limiter script returned %d values for %d windows", len(vals), len(p))
+	}
+	var buf [3 + 3*3]int64
+	res := buf[:0]
+	for _, v := range vals { // as go-redis's Int64Slice reads them, without its slice
+		n, err := toInt64(v)
+		if err != nil {
+			return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		}
+		res = append(res, n)
 	}
 	d := ratelimit.Decision{Allowed: res[0] == 1, Now: time.UnixMilli(res[1]), Generation: res[2], Windows: make([]ratelimit.WindowState, len(p))}
 	for i, w := range p {
@@ -263,4 +337,15 @@ func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) 
 		}
 	}
 	return d, nil
+}
+
+// toInt64 is go-redis's reading of a reply value as an integer.
+func toInt64(v any) (int64, error) {
+	switch v := v.(type) {
+	case int64:
+		return v, nil
+	case string:
+		return strconv.ParseInt(v, 10, 64)
+	}
+	return 0, fmt.Errorf("redis: unexpected type=%T for Int64", v)
 }
