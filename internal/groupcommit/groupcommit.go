@@ -166,7 +166,8 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 // deadline bounds its own wait, as a plain statement would) but not its
 // cancellation: the batch is other callers' too.
 func (b *Batcher[In, Out]) lead(ctx context.Context) {
-	batch := b.take()
+	var buf [8]*call[In, Out] // a leader's batch is small at low load: no slice for it
+	batch := b.take(buf[:0])
 	if batch == nil {
 		return
 	}
@@ -190,20 +191,19 @@ func (b *Batcher[In, Out]) lead(ctx context.Context) {
 
 // run flushes batches until the queue is empty.
 func (b *Batcher[In, Out]) run() {
-	for batch := b.take(); batch != nil; batch = b.take() {
+	for batch := b.take(nil); batch != nil; batch = b.take(nil) {
 		b.write(context.Background(), batch)
 	}
 }
 
 // take removes the next batch from the queue, or retires this runner when
 // there is nothing left (under the lock, so no call is ever stranded).
-func (b *Batcher[In, Out]) take() []*call[In, Out] {
+func (b *Batcher[In, Out]) take(batch []*call[In, Out]) []*call[In, Out] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var (
-		batch []*call[In, Out]
-		keep  = b.queue[:0]
-		seen  map[string]bool
+		keep = b.queue[:0]
+		seen map[string]bool
 	)
 	for _, c := range b.queue {
 		if len(batch) == b.opt.MaxBatch {
