@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stxgate/stxgate/internal/apikey"
+	"github.com/stxgate/stxgate/internal/ratelimit"
 )
 
 // Entry is a cached key with the generation it was read at (-1: unknown).
@@ -13,12 +14,15 @@ type Entry struct {
 	Gen int64
 
 	expires time.Time
-	subject string // Subject(Key.ID), made with the entry (newEntry): not once per request
+	// The key's limiter subject and policy, made with the entry (newEntry,
+	// or Put): not once per request. The policy is shared, never modified.
+	subject string
+	policy  ratelimit.Policy
 }
 
 // newEntry is an entry of k at generation gen.
 func newEntry(k *apikey.Key, gen int64) *Entry {
-	return &Entry{Key: k, Gen: gen, subject: Subject(k.ID)}
+	return &Entry{Key: k, Gen: gen, subject: Subject(k.ID), policy: PolicyFor(k.Limits)}
 }
 
 // limiterSubject is the entry's key's limiter subject.
@@ -27,6 +31,14 @@ func (e *Entry) limiterSubject() string {
 		return e.subject
 	}
 	return Subject(e.Key.ID) // an Entry made by hand
+}
+
+// limiterPolicy is the entry's key's limiter policy.
+func (e *Entry) limiterPolicy() ratelimit.Policy {
+	if e.policy != nil {
+		return e.policy
+	}
+	return PolicyFor(e.Key.Limits) // an Entry made by hand
 }
 
 const cacheShards = 32
@@ -74,7 +86,7 @@ func (c *Cache) Put(h apikey.Hash, e *Entry) {
 		e.expires = c.now().Add(c.ttl)
 	}
 	if e.subject == "" && e.Key != nil {
-		e.subject = Subject(e.Key.ID)
+		e.subject, e.policy = Subject(e.Key.ID), PolicyFor(e.Key.Limits)
 	}
 	s := c.shard(h)
 	s.mu.Lock()

@@ -100,7 +100,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		hit = true // recheck cached the entry
 	}
 	res := &Result{Key: entry.Key, Limited: true}
-	d, err := a.limiter.Allow(ctx, entry.limiterSubject(), PolicyFor(entry.Key.Limits))
+	d, err := a.limiter.Allow(ctx, entry.limiterSubject(), entry.limiterPolicy())
 	a.metrics.RateLimit(metrics.ScopeKey, d.Allowed, err)
 	switch {
 	case err != nil && !failOpen:
@@ -144,7 +144,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 // when the key's generation moved. It returns the entry it judged, cached,
 // and the key's limiter state (no windows if the limiter is down).
 func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, ratelimit.Decision, error) {
-	d, err := a.limiter.Peek(ctx, entry.limiterSubject(), PolicyFor(entry.Key.Limits))
+	d, err := a.limiter.Peek(ctx, entry.limiterSubject(), entry.limiterPolicy())
 	switch {
 	case err != nil:
 		// Limiter down: judge on what we have; an uncached entry keeps Gen
