@@ -53,33 +53,30 @@ func BenchmarkVerifyMessageLegacy(b *testing.B) {
 
 // BenchmarkVerifyMessageKnown is BenchmarkVerifyMessage with the address's
 // key known from an earlier signature: no recovery.
-func BenchmarkVerifyMessageKnown(b *testing.B) {
-	k := mustKey(b, testKeyHex)
-	msg := []byte(benchMsg)
-	sig, addr := must(SignMessage(k, msg)), k.Address(Mainnet)
-	_, known, err := VerifyMessageKnown(msg, sig, addr, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := VerifyMessageKnown(msg, sig, addr, known); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkVerifyMessageKnown(b *testing.B) { benchVerifyKnown(b, false) }
 
 // BenchmarkVerifyMessageKnownTable is BenchmarkVerifyMessageKnown with the
 // key's table of multiples (KnownKey.WithTable).
-func BenchmarkVerifyMessageKnownTable(b *testing.B) {
+func BenchmarkVerifyMessageKnownTable(b *testing.B) { benchVerifyKnown(b, true) }
+
+// knownForBench signs benchMsg with the test key and returns the signature,
+// the address and the key VerifyMessageKnown learnt from it.
+func knownForBench(b *testing.B) (msg []byte, sig string, addr Address, known *KnownKey) {
 	k := mustKey(b, testKeyHex)
-	msg := []byte(benchMsg)
-	sig, addr := must(SignMessage(k, msg)), k.Address(Mainnet)
+	msg = []byte(benchMsg)
+	sig, addr = must(SignMessage(k, msg)), k.Address(Mainnet)
 	_, known, err := VerifyMessageKnown(msg, sig, addr, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	known = known.WithTable()
+	return msg, sig, addr, known
+}
+
+func benchVerifyKnown(b *testing.B, table bool) {
+	msg, sig, addr, known := knownForBench(b)
+	if table {
+		known = known.WithTable()
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := VerifyMessageKnown(msg, sig, addr, known); err != nil {
@@ -90,12 +87,7 @@ func BenchmarkVerifyMessageKnownTable(b *testing.B) {
 
 // BenchmarkKnownKeyWithTable is the cost of building a key's table.
 func BenchmarkKnownKeyWithTable(b *testing.B) {
-	k := mustKey(b, testKeyHex)
-	msg := []byte(benchMsg)
-	_, known, err := VerifyMessageKnown(msg, must(SignMessage(k, msg)), k.Address(Mainnet), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, _, _, known := knownForBench(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		known.WithTable()
