@@ -167,10 +167,7 @@ func (k *keysMemo) get(prefix, subject string) *subjectKeys {
 		return sk
 	}
 	keys := slices.Clip(limiterscript.Keys(prefix, subject))
-	sk = &subjectKeys{keys: keys, boxed: make([]any, len(keys))}
-	for i, key := range keys {
-		sk.boxed[i] = key
-	}
+	sk = &subjectKeys{keys: keys, boxed: boxKeys(keys)}
 	k.mu.Lock()
 	if k.m == nil || len(k.m) >= maxMemoSubjects {
 		k.m = make(map[string]*subjectKeys)
@@ -195,7 +192,7 @@ func (r *Limiter) AllowAndPeek(ctx context.Context, allow string, ap ratelimit.P
 	u := unit{n: 2, calls: [2]scriptCall{r.call(allow, r.args.get(ap, true)), r.call(peek, r.args.get(pp, false))}}
 	out, err := r.calls.Do(ctx, u)
 	if err != nil {
-		return ratelimit.Decision{}, ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, ratelimit.Decision{}, unavailable(err)
 	}
 	da, err := decision(out[0], ap)
 	if err != nil {
@@ -214,13 +211,9 @@ func (r *Limiter) AllowOnce(ctx context.Context, subject string, p ratelimit.Pol
 	args := slices.Clone(r.args.get(p, true)) // shared: the copy carries the once flag
 	args[0] = limiterscript.OnceFlag(max(1, ttl.Milliseconds()))
 	keys := append(slices.Clip(r.keys(subject)), limiterscript.OnceKey(r.prefix, subject, once)) // a copy: the memo's stay as they are
-	boxed := make([]any, len(keys))
-	for i, k := range keys {
-		boxed[i] = k
-	}
-	out, err := r.calls.Do(ctx, unit{n: 1, calls: [2]scriptCall{{keys: keys, boxed: boxed, args: args}}})
+	out, err := r.calls.Do(ctx, unit{n: 1, calls: [2]scriptCall{{keys: keys, boxed: boxKeys(keys), args: args}}})
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, unavailable(err)
 	}
 	return decision(out[0], p)
 }
@@ -303,7 +296,7 @@ func (r *Limiter) runAt(ctx context.Context, subject string, p ratelimit.Policy,
 func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Policy, args []any) (ratelimit.Decision, error) {
 	out, err := r.calls.Do(ctx, unit{n: 1, calls: [2]scriptCall{r.call(subject, args)}})
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, unavailable(err)
 	}
 	return decision(out[0], p)
 }
@@ -312,7 +305,7 @@ func (r *Limiter) runArgs(ctx context.Context, subject string, p ratelimit.Polic
 func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) {
 	vals, err := out.res, out.err
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+		return ratelimit.Decision{}, unavailable(err)
 	}
 	if len(vals) != 3+3*len(p) {
 		return ratelimit.Decision{}, fmt.Errorf("limiter script returned %d values for %d windows", len(vals), len(p))
@@ -322,7 +315,7 @@ func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) 
 	for _, v := range vals { // as go-redis's Int64Slice reads them, without its slice
 		n, err := toInt64(v)
 		if err != nil {
-			return ratelimit.Decision{}, fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
+			return ratelimit.Decision{}, unavailable(err)
 		}
 		res = append(res, n)
 	}
@@ -337,6 +330,20 @@ func decision(out scriptResult, p ratelimit.Policy) (ratelimit.Decision, error) 
 		}
 	}
 	return d, nil
+}
+
+// boxKeys is keys as command arguments.
+func boxKeys(keys []string) []any {
+	boxed := make([]any, len(keys))
+	for i, k := range keys {
+		boxed[i] = k
+	}
+	return boxed
+}
+
+// unavailable is err of a limiter script call: the limiter cannot decide.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: limiter script: %w", ratelimit.ErrUnavailable, err)
 }
 
 // toInt64 is go-redis's reading of a reply value as an integer.
