@@ -69,10 +69,7 @@ func (s *Server) routes(bodyLimit int64) {
 // the very handler Echo passes in, a 404 or 405 one included), so it is built
 // once and handed back as is.
 func composedOnce(mw ...echo.MiddlewareFunc) echo.MiddlewareFunc {
-	h := echo.HandlerFunc(func(c echo.Context) error { return c.Handler()(c) })
-	for i := len(mw) - 1; i >= 0; i-- {
-		h = mw[i](h)
-	}
+	h := chain(func(c echo.Context) error { return c.Handler()(c) }, mw...)
 	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
 }
 
