@@ -188,9 +188,7 @@ func runProfiledGateway(args []string) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if os.Getenv("GOGC") == "" {
-		defer gcheadroom.Start(uint64(cfg.GCHeadroomMB) << 20).Stop()
-	}
+	defer gcheadroom.StartUnlessGOGC(os.Getenv, uint64(cfg.GCHeadroomMB)<<20).Stop()
 	a, err := app.New(context.Background(), cfg, log, app.Options{})
 	if err != nil {
 		return err

@@ -104,9 +104,7 @@ func start(ctx context.Context, command string, cfg config.Config, log *slog.Log
 		return migrate(ctx, cfg, log)
 	}
 	log.Info("starting stxgate", slog.String("version", versionLine()), slog.String("config", cfg.String()))
-	if getenv("GOGC") == "" { // an operator's GOGC wins
-		defer gcheadroom.Start(uint64(cfg.GCHeadroomMB) << 20).Stop()
-	}
+	defer gcheadroom.StartUnlessGOGC(getenv, uint64(cfg.GCHeadroomMB)<<20).Stop()
 
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {

@@ -57,6 +57,15 @@ type Tuner struct {
 // until Stop. headroom 0 changes nothing (nil Tuner).
 func Start(headroom uint64) *Tuner { return start(headroom, nil) }
 
+// StartUnlessGOGC is Start, unless getenv (os.Getenv) has GOGC set: an
+// operator's own GOGC wins, and nothing changes (nil Tuner).
+func StartUnlessGOGC(getenv func(string) string, headroom uint64) *Tuner {
+	if getenv("GOGC") != "" {
+		return nil
+	}
+	return Start(headroom)
+}
+
 func start(headroom uint64, tuned func(int)) *Tuner {
 	if headroom == 0 {
 		return nil

@@ -109,6 +109,15 @@ func TestTunerFollowsEveryCollection(t *testing.T) {
 	}
 }
 
+// An operator's GOGC wins: no tuner.
+func TestGOGCSetChangesNothing(t *testing.T) {
+	env := map[string]string{"GOGC": "200"}
+	if tu := StartUnlessGOGC(func(k string) string { return env[k] }, 64*mib); tu != nil {
+		tu.Stop()
+		t.Fatal("a tuner despite GOGC in the environment")
+	}
+}
+
 func TestZeroHeadroomChangesNothing(t *testing.T) {
 	if tu := Start(0); tu != nil {
 		t.Fatal("Start(0) returned a tuner")
