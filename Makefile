@@ -155,7 +155,7 @@ bench-bin:
 	else echo "npm is missing: the report will say execute-stacks was not measured"; fi
 
 .PHONY: bench
-bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (about 9 minutes)
+bench: bench-bin ## benchmarks vs same-run ceilings → bench/REPORT.md (about 12 minutes)
 	$(call BENCH_MICRO,1s)
 	bin/stxgate-bench -micro bin/bench-micro.txt -out bench/REPORT.md
 

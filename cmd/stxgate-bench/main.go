@@ -68,6 +68,7 @@ type settings struct {
 	duration        time.Duration
 	paced           time.Duration
 	slices          int           // a phase is measured in this many slices, interleaved with its ceiling's
+	pacedSlices     int           // the same for paced phases (more: their p99 is set by a few of the machine's stalls)
 	sliceWarmup     time.Duration // warm-up of every slice after a phase's first
 	pacedShare      float64
 	lightShare      float64 // the lighter paced load, as a share of ceiling (a)
@@ -116,12 +117,12 @@ func parseSettings(args []string) (settings, error) {
 		}
 		s.stacks = s.stacks && s.phases["execute-stacks"] // no test node to start for nothing
 	}
-	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 5*time.Second
-	s.slices, s.sliceWarmup = 4, 300*time.Millisecond
+	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 10*time.Second
+	s.slices, s.pacedSlices, s.sliceWarmup = 4, 8, 300*time.Millisecond
 	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 10*time.Minute
 	if s.quick {
 		s.rounds, s.warmup, s.duration, s.paced = 1, 500*time.Millisecond, 2*time.Second, 2*time.Second
-		s.slices = 2
+		s.slices, s.pacedSlices = 2, 2
 		s.scaleKeys, s.limiterKeys, s.deadline = 50_000, 10_000, 3*time.Minute
 	}
 	if s.profileDir != "" {

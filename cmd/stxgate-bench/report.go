@@ -88,8 +88,8 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	p("|---|---|")
 	p("| commit | %s |", gitDescribe())
 	p("| machine | %s, %d cores; %s |", cpuModel(), runtime.NumCPU(), runtime.Version())
-	p("| mode | %s: %d round(s); every phase %s measured (paced phases %s) in %d slices interleaved with its floor's, %s warm-up before the first slice and %s before the others; %d connections |",
-		mode, len(rounds), s.duration, s.paced, s.slices, s.warmup, s.sliceWarmup, s.conns)
+	p("| mode | %s: %d round(s); every phase %s measured in %d slices (paced phases %s in %d) interleaved with its floor's, %s warm-up before the first slice and %s before the others; %d connections |",
+		mode, len(rounds), s.duration, s.slices, s.paced, s.pacedSlices, s.warmup, s.sliceWarmup, s.conns)
 	p("| load generators | %s (closed loops, one thread); the tool's Go client (paced phases: wrk has no open loop) |", wrkVersion(b.wrk))
 	floorsLine := "`../shared/ceilings` (" + b.s.floors + "): `-mode self`, `-mode execute`, `-mode recover`"
 	if !b.floors.shared {
