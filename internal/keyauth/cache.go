@@ -8,37 +8,22 @@ import (
 	"github.com/stxgate/stxgate/internal/ratelimit"
 )
 
-// Entry is a cached key with the generation it was read at (-1: unknown).
+// Entry is a cached key with the generation it was read at (-1: unknown),
+// and the key's limiter subject and policy, made once with the entry
+// (NewEntry, the only way to make one): not once per request, and never
+// different from the key's. The policy is shared, never modified.
 type Entry struct {
-	Key *apikey.Key
-	Gen int64
+	key *apikey.Key
+	gen int64
 
 	expires time.Time
-	// The key's limiter subject and policy, made with the entry (newEntry,
-	// or Put): not once per request. The policy is shared, never modified.
 	subject string
 	policy  ratelimit.Policy
 }
 
-// newEntry is an entry of k at generation gen.
-func newEntry(k *apikey.Key, gen int64) *Entry {
-	return &Entry{Key: k, Gen: gen, subject: Subject(k.ID), policy: PolicyFor(k.Limits)}
-}
-
-// limiterSubject is the entry's key's limiter subject.
-func (e *Entry) limiterSubject() string {
-	if e.subject != "" {
-		return e.subject
-	}
-	return Subject(e.Key.ID) // an Entry made by hand
-}
-
-// limiterPolicy is the entry's key's limiter policy.
-func (e *Entry) limiterPolicy() ratelimit.Policy {
-	if e.policy != nil {
-		return e.policy
-	}
-	return PolicyFor(e.Key.Limits) // an Entry made by hand
+// NewEntry is an entry of k at generation gen.
+func NewEntry(k *apikey.Key, gen int64) *Entry {
+	return &Entry{key: k, gen: gen, subject: Subject(k.ID), policy: PolicyFor(k.Limits)}
 }
 
 const cacheShards = 32
@@ -80,13 +65,10 @@ func (c *Cache) Get(h apikey.Hash) (*Entry, bool) {
 	return e, true
 }
 
-// Put stores e (a fresh TTL when e is newly read).
+// Put stores e, made by NewEntry (a fresh TTL when e is newly read).
 func (c *Cache) Put(h apikey.Hash, e *Entry) {
 	if e.expires.IsZero() {
 		e.expires = c.now().Add(c.ttl)
-	}
-	if e.subject == "" && e.Key != nil {
-		e.subject, e.policy = Subject(e.Key.ID), PolicyFor(e.Key.Limits)
 	}
 	s := c.shard(h)
 	s.mu.Lock()
@@ -114,7 +96,7 @@ func (c *Cache) DeleteID(id string) {
 		s := &c.shards[i]
 		s.mu.Lock()
 		for h, e := range s.m {
-			if e.Key.ID == id {
+			if e.key.ID == id {
 				delete(s.m, h)
 			}
 		}

@@ -89,18 +89,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		if err != nil {
 			return nil, err
 		}
-		entry = newEntry(k, -1) // generation unknown until the limiter answers
+		entry = NewEntry(k, -1) // generation unknown until the limiter answers
 	}
-	if err := entry.Key.Usable(ip, a.now()); err != nil {
+	if err := entry.key.Usable(ip, a.now()); err != nil {
 		var d ratelimit.Decision
 		entry, d, err = a.recheck(ctx, hash, entry, hit, ip)
 		if err != nil {
-			return &Result{Key: entry.Key, Decision: d, Limited: len(d.Windows) > 0}, err
+			return &Result{Key: entry.key, Decision: d, Limited: len(d.Windows) > 0}, err
 		}
 		hit = true // recheck cached the entry
 	}
-	res := &Result{Key: entry.Key, Limited: true}
-	d, err := a.limiter.Allow(ctx, entry.limiterSubject(), entry.limiterPolicy())
+	res := &Result{Key: entry.key, Limited: true}
+	d, err := a.limiter.Allow(ctx, entry.subject, entry.policy)
 	a.metrics.RateLimit(metrics.ScopeKey, d.Allowed, err)
 	switch {
 	case err != nil && !failOpen:
@@ -118,19 +118,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 		// the limiter answered is at least as new as that generation.
 		// Cached entries are shared and never modified: a change is a new entry.
 		switch {
-		case d.Generation != entry.Gen && (hit || d.Generation != 0):
+		case d.Generation != entry.gen && (hit || d.Generation != 0):
 			a.metrics.KeyCacheReload()
 			k, err := a.load(ctx, hash)
 			if err != nil {
 				return nil, err
 			}
-			entry = newEntry(k, d.Generation)
+			entry = NewEntry(k, d.Generation)
 			a.cache.Put(hash, entry)
 		case !hit:
-			entry.Gen = d.Generation // not shared yet
+			entry.gen = d.Generation // not shared yet
 			a.cache.Put(hash, entry)
 		}
-		res.Key = entry.Key
+		res.Key = entry.key
 	}
 	if err := res.Key.Usable(ip, a.now()); err != nil {
 		return res, err
@@ -144,27 +144,27 @@ func (a *Authenticator) Authenticate(ctx context.Context, raw string, ip netip.A
 // when the key's generation moved. It returns the entry it judged, cached,
 // and the key's limiter state (no windows if the limiter is down).
 func (a *Authenticator) recheck(ctx context.Context, hash apikey.Hash, entry *Entry, hit bool, ip netip.Addr) (*Entry, ratelimit.Decision, error) {
-	d, err := a.limiter.Peek(ctx, entry.limiterSubject(), entry.limiterPolicy())
+	d, err := a.limiter.Peek(ctx, entry.subject, entry.policy)
 	switch {
 	case err != nil:
-		// Limiter down: judge on what we have; an uncached entry keeps Gen
+		// Limiter down: judge on what we have; an uncached entry keeps gen
 		// -1, so the next counted request reads it again.
 		if !hit {
 			a.cache.Put(hash, entry)
 		}
-	case d.Generation != entry.Gen && (hit || d.Generation != 0):
+	case d.Generation != entry.gen && (hit || d.Generation != 0):
 		a.metrics.KeyCacheReload()
 		k, err := a.load(ctx, hash)
 		if err != nil {
 			return entry, ratelimit.Decision{}, err
 		}
-		entry = newEntry(k, d.Generation)
+		entry = NewEntry(k, d.Generation)
 		a.cache.Put(hash, entry)
 	case !hit:
-		entry.Gen = d.Generation // not shared yet
+		entry.gen = d.Generation // not shared yet
 		a.cache.Put(hash, entry)
 	}
-	return entry, d, entry.Key.Usable(ip, a.now())
+	return entry, d, entry.key.Usable(ip, a.now())
 }
 
 // lookup reads a key that is not cached. Only a hash the known set has

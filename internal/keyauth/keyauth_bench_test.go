@@ -24,7 +24,7 @@ func fullCache(n int) (*keyauth.Cache, []apikey.Hash) {
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], uint64(i))
 		hashes[i] = sha256.Sum256(b[:])
-		c.Put(hashes[i], &keyauth.Entry{Key: &apikey.Key{ID: "k" + string(rune('a'+i%26))}, Gen: 1})
+		c.Put(hashes[i], keyauth.NewEntry(&apikey.Key{ID: "k" + string(rune('a'+i%26))}, 1))
 	}
 	return c, hashes
 }
