@@ -27,19 +27,15 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			if c.Path() == EventsPath { // a stream lives until the client leaves; its reads are bounded by the store's own timeouts
 				return next(c)
 			}
-			if st, ok := c.Request().Context().(*request); ok {
-				// The request's own context takes the deadline: no copy of the
-				// request. Nothing else holds that context yet (the middleware
-				// before this one starts no goroutine), and it keeps the
-				// deadline's context, cancelled, after, as a copy would.
-				ctx, cancel := context.WithTimeout(st.Context, d)
-				defer cancel()
-				st.Context = ctx
-			} else {
-				ctx, cancel := context.WithTimeout(c.Request().Context(), d)
-				defer cancel()
-				c.SetRequest(c.Request().WithContext(ctx))
-			}
+			// The request's own context (requestID, first in every chain)
+			// takes the deadline: no copy of the request. Nothing else holds
+			// that context yet (the middleware before this one starts no
+			// goroutine), and it keeps the deadline's context, cancelled,
+			// after, as a copy would.
+			st := c.Request().Context().(*request)
+			ctx, cancel := context.WithTimeout(st.Context, d)
+			defer cancel()
+			st.Context = ctx
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
