@@ -119,7 +119,7 @@ func parseSettings(args []string) (settings, error) {
 	}
 	s.rounds, s.warmup, s.duration, s.paced = 3, time.Second, 6*time.Second, 10*time.Second
 	s.slices, s.pacedSlices, s.sliceWarmup = 4, 8, 300*time.Millisecond
-	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 10*time.Minute
+	s.scaleKeys, s.limiterKeys, s.deadline = 1_000_000, 100_000, 16*time.Minute
 	if s.quick {
 		s.rounds, s.warmup, s.duration, s.paced = 1, 500*time.Millisecond, 2*time.Second, 2*time.Second
 		s.slices, s.pacedSlices = 2, 2
