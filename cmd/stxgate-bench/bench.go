@@ -366,7 +366,7 @@ func mergeRecs(a, b *phaseRec) *phaseRec {
 	}
 	ca, cb := a.CPU, b.CPU
 	cpu := cpuUse{Machine: avg(ca.Machine, cb.Machine), Self: avg(ca.Self, cb.Self), Server: avg(ca.Server, cb.Server),
-		Redis: avg(ca.Redis, cb.Redis), Postgres: avg(ca.Postgres, cb.Postgres), Other: avg(ca.Other, cb.Other), Chain: avg(ca.Chain, cb.Chain),
+		Redis: avg(ca.Redis, cb.Redis), Postgres: avg(ca.Postgres, cb.Postgres), Other: avg(ca.Other, cb.Other), Steal: avg(ca.Steal, cb.Steal), Chain: avg(ca.Chain, cb.Chain),
 		Cores: avg(ca.Cores, cb.Cores), Wall: wa + wb}
 	return &phaseRec{Key: a.Key, Res: m, CPU: cpu, Rate: a.Rate, Xacts: a.Xacts + b.Xacts}
 }
@@ -427,9 +427,9 @@ func (b *bench) measure(ctx context.Context, key string, server *loadkit.Process
 	if c.Chain > 0.02 {
 		chainNote = fmt.Sprintf(", test node %.2f", c.Chain)
 	}
-	loadkit.Logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f%s, other %.2f%s",
+	loadkit.Logf("  %-17s %9.0f req/s  p50 %-9s p99 %-9s p99.9 %-9s n=%d errors=%d  cores: server %.2f, load %.2f, redis %.2f, pg %.2f%s, other %.2f, steal %.2f%s",
 		key, res.Throughput(), fmtDur(res.Quantile(0.5)), fmtDur(res.Quantile(0.99)), fmtDur(res.Quantile(0.999)), res.Count, res.Errors,
-		c.Server, c.Self, c.Redis, c.Postgres, chainNote, c.Other, errNote(res))
+		c.Server, c.Self, c.Redis, c.Postgres, chainNote, c.Other, c.Steal, errNote(res))
 	return rec, ctx.Err()
 }
 

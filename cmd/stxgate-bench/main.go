@@ -200,16 +200,16 @@ func (s settings) wants(key string) bool { return s.phases == nil || s.phases[ke
 // and CPU per request, every round.
 func phaseTable(rounds []*Round) string {
 	var w strings.Builder
-	fmt.Fprintf(&w, "| round | phase | req/s | p50 | p99 | errors | server | load generator | Redis | PostgreSQL | PostgreSQL transactions | other (cores) |\n")
-	fmt.Fprintf(&w, "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Fprintf(&w, "| round | phase | req/s | p50 | p99 | errors | server | load generator | Redis | PostgreSQL | PostgreSQL transactions | other (cores) | steal (cores) |\n")
+	fmt.Fprintf(&w, "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rounds {
 		for _, k := range r.Order {
 			rec := r.Phases[k]
 			us := func(cores float64) string { return fmt.Sprintf("%.0f µs", rec.perRequest(cores)*1e6) }
-			fmt.Fprintf(&w, "| %d | %s | %.0f | %s | %s | %d | %s | %s | %s | %s | %.2f | %.2f |\n", r.N, k, rec.Res.Throughput(),
+			fmt.Fprintf(&w, "| %d | %s | %.0f | %s | %s | %d | %s | %s | %s | %s | %.2f | %.2f | %.2f |\n", r.N, k, rec.Res.Throughput(),
 				fmtDur(rec.Res.Quantile(0.5)), fmtDur(rec.Res.Quantile(0.99)), rec.Res.Errors,
 				us(rec.CPU.Server), us(rec.CPU.Self), us(rec.CPU.Redis), us(rec.CPU.Postgres),
-				rec.Xacts/float64(max(1, rec.Res.Sent)), rec.CPU.Other)
+				rec.Xacts/float64(max(1, rec.Res.Sent)), rec.CPU.Other, rec.CPU.Steal)
 		}
 	}
 	return w.String()

@@ -44,8 +44,9 @@ func tail(logPath string) string {
 // the report attributes load to.
 type cpuSample struct {
 	at       time.Time
-	busy     float64 // machine, seconds of CPU (all cores)
-	total    float64 // machine, seconds of CPU incl. idle
+	busy     float64 // machine, seconds of CPU (all cores) run in this VM
+	steal    float64 // machine, seconds the hypervisor gave another VM while this one had work
+	total    float64 // machine, seconds of CPU incl. idle and steal
 	self     float64 // this tool (the load generator and, in ceiling (c), the recovery loop)
 	server   float64 // the server under load
 	redis    float64
@@ -61,18 +62,7 @@ func sampleCPU(server, chain int) cpuSample {
 	s := cpuSample{at: time.Now()}
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
-		f := strings.Fields(line)
-		for i, v := range f[1:] {
-			n, _ := strconv.ParseFloat(v, 64)
-			n /= clockTicks
-			if i >= 8 { // guest time is already counted in user
-				break
-			}
-			s.total += n
-			if i != 3 && i != 4 { // idle, iowait
-				s.busy += n
-			}
-		}
+		s.busy, s.steal, s.total = machineCPU(line)
 	}
 	s.self = procCPU(os.Getpid())
 	if server > 0 {
@@ -101,6 +91,32 @@ func sampleCPU(server, chain int) cpuSample {
 	return s
 }
 
+// machineCPU reads /proc/stat's "cpu" line (user nice system idle iowait
+// irq softirq steal guest guest_nice, in clock ticks) as seconds: what this
+// VM ran, what the hypervisor stole from it, and everything.
+func machineCPU(line string) (busy, steal, total float64) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return 0, 0, 0
+	}
+	for i, v := range f[1:] {
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		n /= clockTicks
+		total += n
+		switch i {
+		case 3, 4: // idle, iowait
+		case 7:
+			steal += n
+		default:
+			busy += n
+		}
+	}
+	return busy, steal, total
+}
+
 // procCPU is utime+stime of pid in seconds.
 func procCPU(pid int) float64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -124,9 +140,12 @@ func procCPU(pid int) float64 {
 // cpuUse is what a phase cost, in cores (1.0 = one core busy all along).
 type cpuUse struct {
 	Machine, Self, Server, Redis, Postgres, Other float64
-	Chain                                         float64 // the test Stacks node
-	Cores                                         float64
-	Wall                                          float64 // seconds the sample spans
+	// Steal is time this VM was ready to run but the hypervisor ran
+	// another: a stall of every process here, not work of any of them.
+	Steal float64
+	Chain float64 // the test Stacks node
+	Cores float64
+	Wall  float64 // seconds the sample spans
 }
 
 func cpuBetween(a, b cpuSample) cpuUse {
@@ -136,6 +155,7 @@ func cpuBetween(a, b cpuSample) cpuUse {
 	}
 	u := cpuUse{
 		Machine:  (b.busy - a.busy) / wall,
+		Steal:    (b.steal - a.steal) / wall,
 		Cores:    (b.total - a.total) / wall,
 		Self:     (b.self - a.self) / wall,
 		Server:   (b.server - a.server) / wall,

@@ -267,8 +267,8 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	p("")
 	p("CPU time each process spent per request, warm-up included (medians over rounds), and the transactions each request cost the bench database (`pg_stat_database`; backends publish their counts at most once a second, so this reads up to ~20 %% low). Steadier than throughput on a shared machine, though contention inflates CPU time too.")
 	p("")
-	p("| phase | server | load generator | Redis | PostgreSQL | test Stacks node | PostgreSQL transactions (≈) | machine busy (cores of %d) | other processes (cores) |", runtime.NumCPU())
-	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	p("| phase | server | load generator | Redis | PostgreSQL | test Stacks node | PostgreSQL transactions (≈) | machine busy (cores of %d) | other (cores) | steal (cores) |", runtime.NumCPU())
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, k := range rounds[0].Order {
 		per := func(f func(cpuUse) float64) string {
 			return fmt.Sprintf("%.0f µs", median(across(rounds, func(r *Round) float64 {
@@ -287,14 +287,15 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 		if k == "execute-stacks" {
 			chain = per(func(c cpuUse) float64 { return c.Chain })
 		}
-		p("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
+		p("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
 			per(func(c cpuUse) float64 { return c.Self }), per(func(c cpuUse) float64 { return c.Redis }),
 			per(func(c cpuUse) float64 { return c.Postgres }), chain, xacts,
 			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Machine })),
-			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Other })))
+			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Other })),
+			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Steal })))
 	}
 	p("")
-	p("The load generator is wrk for the closed loops and the tool's Go client for the paced phases. floor-recover's own process is counted in the load generator column (it is the work), the others' servers in the server column. \"Other processes\" is the machine's busy CPU not spent by this run's processes, Redis or PostgreSQL: other people's work (Redis and PostgreSQL are shared too, so their columns may include some).")
+	p("The load generator is wrk for the closed loops and the tool's Go client for the paced phases. floor-recover's own process is counted in the load generator column (it is the work), the others' servers in the server column. \"Machine busy\" is CPU this VM ran (steal excluded). \"Other\" is the part of it not charged to this run's processes, Redis or PostgreSQL: other people's work, and kernel interrupt time charged to no process (loopback networking's softirq among it); Redis and PostgreSQL are shared too, so their columns may include others' work. \"Steal\" is time this VM had work to run and the hypervisor ran another VM instead: every process here stalls, which lengthens latencies (above all the paced p99) without costing anyone CPU.")
 	p("")
 	b.stacksSection(p, rounds)
 
@@ -305,14 +306,14 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 
 	p("## Every phase")
 	p("")
-	p("| round | phase | req/s | p50 | p99 | p99.9 | n | errors | machine busy | other |")
-	p("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	p("| round | phase | req/s | p50 | p99 | p99.9 | n | errors | machine busy | other | steal |")
+	p("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rounds {
 		for _, k := range r.Order {
 			rec := r.Phases[k]
-			p("| %d | %s | %.0f | %s | %s | %s | %d | %d | %.2f | %.2f |", r.N, k, rec.Res.Throughput(),
+			p("| %d | %s | %.0f | %s | %s | %s | %d | %d | %.2f | %.2f | %.2f |", r.N, k, rec.Res.Throughput(),
 				fmtDur(rec.Res.Quantile(0.5)), fmtDur(rec.Res.Quantile(0.99)), fmtDur(rec.Res.Quantile(0.999)),
-				rec.Res.Count, rec.Res.Errors, rec.CPU.Machine, rec.CPU.Other)
+				rec.Res.Count, rec.Res.Errors, rec.CPU.Machine, rec.CPU.Other, rec.CPU.Steal)
 		}
 	}
 	for _, r := range rounds {
@@ -366,14 +367,15 @@ func memRounds(rounds []*Round) []string {
 // noise summarises how disturbed the run was.
 func (b *bench) noise(rounds []*Round) string {
 	var w strings.Builder
-	var others []float64
+	var others, steals []float64
 	for _, r := range rounds {
 		for _, k := range r.Order {
 			others = append(others, r.Phases[k].CPU.Other)
+			steals = append(steals, r.Phases[k].CPU.Steal)
 		}
 	}
-	fmt.Fprintf(&w, "Other processes used %.2f cores in the median phase and %.2f at most (of %d).",
-		median(others), slices.Max(others), runtime.NumCPU())
+	fmt.Fprintf(&w, "Other work (processes not of this run, interrupts) took %.2f cores in the median phase and %.2f at most (of %d); the hypervisor stole %.2f cores in the median phase and %.2f at most.",
+		median(others), slices.Max(others), runtime.NumCPU(), median(steals), slices.Max(steals))
 	if len(rounds) > 1 {
 		fmt.Fprintf(&w, " Spread of throughput over the %d rounds (min–max around the median):", len(rounds))
 		for _, k := range rounds[0].Order {

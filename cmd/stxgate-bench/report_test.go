@@ -10,3 +10,14 @@ func TestRoundRatiosListsEveryRoundInOrder(t *testing.T) {
 		t.Fatalf("roundRatios(nil) = %q, want empty", got)
 	}
 }
+
+func TestMachineCPUKeepsStealOutOfBusy(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	busy, steal, total := machineCPU("cpu  1000 100 500 3000 200 0 300 400 50 5")
+	if busy != 19 || steal != 4 || total != 55 { // (1000+100+500+0+300)/100, 400/100, all but guest
+		t.Fatalf("machineCPU = busy %v, steal %v, total %v; want 19, 4, 55", busy, steal, total)
+	}
+	if busy, steal, total := machineCPU(""); busy != 0 || steal != 0 || total != 0 {
+		t.Fatalf("machineCPU(\"\") = %v %v %v, want zeros", busy, steal, total)
+	}
+}
