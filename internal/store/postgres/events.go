@@ -62,17 +62,29 @@ func evented(typ order.EventType, change string, more ...string) string {
 }
 
 // horizon is the smallest id an event not yet final could get: the events
-// below it were written by transactions below the xmin of the statement's
-// snapshot, which have all ended, and no transaction can get such an xid any
-// more. pg_current_snapshot() is the statement's own snapshot, the one its
-// rows are read with.
-const horizon = `order_event_id(pg_snapshot_xmin(pg_current_snapshot()), 0)`
+// below it were written by transactions that have all ended, and no
+// transaction can get such an xid any more. pg_current_snapshot() is the
+// statement's own snapshot, the one its rows are read with. Its xmin counts
+// the transactions of every database in the cluster, but only this
+// database's can write its events: a running xid that pg_stat_activity shows
+// on a backend of another database (a backend never changes database) does
+// not hold the horizon (it shows 32-bit xids, hence the modulo), so a long
+// transaction elsewhere on the cluster (a report, a migration, another
+// application's, a parallel test's) no longer keeps the streams from their
+// second. A running xid it cannot place (ended since the
+// snapshot, prepared, hidden) holds it, as before.
+const horizon = `order_event_id(COALESCE(
+		(SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) x
+			WHERE NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a
+				WHERE a.backend_xid::text = (x::text::numeric % 4294967296)::text
+				AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+		pg_snapshot_xmax(pg_current_snapshot())), 0)`
 
 // EventsAfter implements order.EventLog. It returns only final events (below
 // the horizon): an event committed later can never have a smaller id than
 // one returned, so "after the last id read" loses nothing. The price: a
-// committed event waits until every transaction in the cluster that took its
-// xid before it has ended (EventsHeldBack).
+// committed event waits until every transaction of this database that took
+// its xid before it has ended (EventsHeldBack).
 func (s *Store) EventsAfter(ctx context.Context, after int64, owner string, limit int) ([]order.Event, error) {
 	if limit <= 0 || limit > maxListLimit {
 		limit = maxListLimit
@@ -190,7 +202,7 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 // EventsHeldBack implements order.EventHorizon: whether committed events
 // above after exist, visible now. After EventsAfter returned every event up to
 // its horizon, such events are ones it held back, because a transaction that
-// took its xid before theirs was still running (anywhere in the cluster), or
+// took its xid before theirs was still running (in this database), or
 // ones committed since. The streams read again shortly while it says so, since
 // the notification of those events may have come and gone.
 func (s *Store) EventsHeldBack(ctx context.Context, after int64) (bool, error) {

@@ -90,6 +90,33 @@ func TestEventIDsWaitForOlderWriters(t *testing.T) {
 	}
 }
 
+// Only this database's transactions hold its events back: one that took
+// its xid first on another database of the cluster and stays open (another
+// gateway's tests, a report, a migration) can never write them, and the
+// reader returns the events committed after it at once.
+func TestEventsNotHeldBackByOtherDatabases(t *testing.T) {
+	ctx := context.Background()
+	s, elsewhere := newStore(t), newStore(t) // two databases, one cluster
+	tx, err := elsewhere.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertOrder(ctx, storetest.NewTestOrder("ev-here", "SPA"), nil); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.EventsAfter(ctx, 0, "", 0)
+	if err != nil || len(evs) != 1 || evs[0].Order.UUID != "ev-here" {
+		t.Fatalf("with another database's older writer open: EventsAfter = %v, %v; want ev-here's event", evs, err)
+	}
+	if last, err := s.LastEventID(ctx); err != nil || last != evs[0].ID {
+		t.Fatalf("LastEventID = %d, %v; want %d", last, err, evs[0].ID)
+	}
+}
+
 // A stream hears of a held-back event without a second notification: the
 // only wake-up comes while the event is held back behind an older open
 // transaction, and the hub reads again on its own until the event is out
