@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/stxgate/stxgate/internal/order"
 	"github.com/stxgate/stxgate/internal/orderstream"
 	"github.com/stxgate/stxgate/internal/store/storetest"
@@ -33,15 +36,7 @@ func TestEventIDsWaitForOlderWriters(t *testing.T) {
 	}
 
 	// The long transaction: its xid is taken now, its event written at the end.
-	tx, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	var xid string
-	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
-		t.Fatal(err)
-	}
+	tx, xid := openXact(ctx, t, s.Pool())
 
 	const writers, perWriter = 4, 6
 	var wg sync.WaitGroup
@@ -97,14 +92,7 @@ func TestEventIDsWaitForOlderWriters(t *testing.T) {
 func TestEventsNotHeldBackByOtherDatabases(t *testing.T) {
 	ctx := context.Background()
 	s, elsewhere := newStore(t), newStore(t) // two databases, one cluster
-	tx, err := elsewhere.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	openXact(ctx, t, elsewhere.Pool())
 	if err := s.InsertOrder(ctx, storetest.NewTestOrder("ev-here", "SPA"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -138,14 +126,7 @@ func TestHubReadsHeldBackEventsWithoutWakeUp(t *testing.T) {
 	}
 	defer sub.Close()
 
-	tx, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
+	tx, _ := openXact(ctx, t, s.Pool())
 	if err := s.InsertOrder(ctx, storetest.NewTestOrder("ev-held", "SPA"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +178,21 @@ func TestEventsOfADeletedOrderLeaveTheLog(t *testing.T) {
 			t.Errorf("owner %q: events %q, want %q", owner, got, want)
 		}
 	}
+}
+
+// openXact begins a transaction on pool that has taken its xid, so it holds
+// back the events of its database until it ends, and returns it with the
+// xid. The test's end rolls it back unless it was committed.
+func openXact(ctx context.Context, t *testing.T, pool *pgxpool.Pool) (pgx.Tx, string) {
+	t.Helper()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	var xid string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	return tx, xid
 }
