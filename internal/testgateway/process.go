@@ -115,7 +115,9 @@ func StartProcess(t testing.TB, bin string, env map[string]string) *Process {
 	}
 	p := &Process{cmd: cmd, Logs: &LogBuffer{}, exited: make(chan struct{})}
 	addrs := make(chan [2]string, 2)
+	logged := make(chan struct{}) // the whole log is in p.Logs
 	go func() {
+		defer close(logged)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -129,6 +131,10 @@ func StartProcess(t testing.TB, bin string, env map[string]string) *Process {
 		_, _ = io.Copy(io.Discard, out)
 	}()
 	go func() {
+		// Wait closes the pipe once the process has exited, dropping what
+		// the reader has not read yet (the last lines: "stopped"): it may
+		// only run after the reader reached the end of the log.
+		<-logged
 		p.exitErr = cmd.Wait()
 		close(p.exited)
 	}()
