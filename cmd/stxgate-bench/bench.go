@@ -454,6 +454,13 @@ func (b *bench) estimate(rate float64, first int) int {
 	return min(max(n, 2000), 400_000)
 }
 
+// slicing is how a phase is measured: d in all, in n interleaved slices
+// (closed loops and paced phases differ).
+type slicing struct {
+	d time.Duration
+	n int
+}
+
 // step is one phase of an interleaved group (rounds' measureSliced).
 type step struct {
 	key    string
@@ -562,21 +569,22 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		floorExecStep.afterSlice = func() error { return fl.dropOrders(ctx, b, floorRows, true) }
 		floorExecStep.after = func() error { return fl.dropOrders(ctx, b, floorRows, false) }
 		recoverStep := step{key: "floor-recover", run: func(w, d time.Duration) (*Result, error) { return fl.recover(ctx, w, d) }}
-		// measureSliced measures each step in n slices of d/n,
-		// interleaved with the other steps (A B, then
+		// measureSliced measures each step in sl.n slices of
+		// sl.d/sl.n, interleaved with the other steps (A B, then
 		// B A, …: ABBA), and records each step's slices merged into one
 		// phase. A floor and its scenario thus share the machine's good
 		// and bad seconds: its speed drifts by tens of percent within a
 		// minute on this shared VM, which whole phases run one after the
 		// other turned into ratio noise. The first slice has the full
 		// warm-up, later ones a short one (new connections, warm servers).
-		measureSliced := func(first int, d time.Duration, n int, steps ...step) error {
+		closed, paced := slicing{s.duration, s.slices}, slicing{s.paced, s.pacedSlices}
+		measureSliced := func(first int, sl slicing, steps ...step) error {
 			steps = slices.DeleteFunc(steps, func(st step) bool { return !s.wants(st.key) })
 			if len(steps) == 0 {
 				return nil
 			}
 			merged := make([]*phaseRec, len(steps))
-			for i := range n {
+			for i := range sl.n {
 				warm := s.sliceWarmup
 				if i == 0 {
 					warm = s.warmup
@@ -587,7 +595,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 						j = len(steps) - 1 - k
 					}
 					st := steps[j]
-					rec, err := b.measure(ctx, st.key, st.server, func() (*Result, error) { return st.run(warm, d/time.Duration(n)) })
+					rec, err := b.measure(ctx, st.key, st.server, func() (*Result, error) { return st.run(warm, sl.d/time.Duration(sl.n)) })
 					if err != nil {
 						return err
 					}
@@ -612,7 +620,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		}
 		// Odd rounds start with the floor, even rounds with the scenario.
 		start := (r + 1) % 2
-		if err := measureSliced(start, s.duration, s.slices, closedStep("floor-self", fl.self, floorSelfFile, false, 0),
+		if err := measureSliced(start, closed, closedStep("floor-self", fl.self, floorSelfFile, false, 0),
 			closedStep("keyed", b.gwA, keyedAFile, false, 0)); err != nil {
 			return nil, err
 		}
@@ -632,12 +640,12 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 				return ph.Run(ctx)
 			}}
 		}
-		if err := measureSliced(start, s.paced, s.pacedSlices, pacedStep("floor-self-paced", fl.self, perConn(floorSelf), rate),
+		if err := measureSliced(start, paced, pacedStep("floor-self-paced", fl.self, perConn(floorSelf), rate),
 			pacedStep("keyed-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
 		// The same at a lighter load (a tenth of floor-self).
-		if err := measureSliced(start, s.paced, s.pacedSlices, pacedStep("floor-self-light", fl.self, perConn(floorSelf), light),
+		if err := measureSliced(start, paced, pacedStep("floor-self-light", fl.self, perConn(floorSelf), light),
 			pacedStep("keyed-light", b.gwA, perConn(keyedA), light)); err != nil {
 			return nil, err
 		}
@@ -651,30 +659,30 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			if err := b.populate(ctx, round); err != nil {
 				return nil, err
 			}
-			if err := measureSliced(0, s.duration, s.slices, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
+			if err := measureSliced(0, closed, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
 				return nil, err
 			}
-			if err := measureSliced(0, s.paced, s.pacedSlices, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
+			if err := measureSliced(0, paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
 				return nil, err
 			}
 			if err := b.fill.remove(ctx); err != nil {
 				return nil, err
 			}
 		}
-		if err := measureSliced(0, s.paced, s.pacedSlices, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
+		if err := measureSliced(0, paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(0, s.duration, s.slices, closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
+		if err := measureSliced(0, closed, closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
 			return nil, err
 		}
 		execSteps := []step{floorExecStep, closedStep("execute", b.gwA, execFile, true, len(execRows))}
 		if st.measured() {
 			execSteps = append(execSteps, st.step(ctx, round, stacksRows))
 		}
-		if err := measureSliced(start, s.duration, s.slices, execSteps...); err != nil {
+		if err := measureSliced(start, closed, execSteps...); err != nil {
 			return nil, err
 		}
-		if err := measureSliced(start, s.duration, s.slices, recoverStep, closedStep("signed", b.gwA, signedFile, true, nSigned),
+		if err := measureSliced(start, closed, recoverStep, closedStep("signed", b.gwA, signedFile, true, nSigned),
 			closedStep("signed-reuse", b.gwA, reuseFile, false, 0)); err != nil {
 			return nil, err
 		}

@@ -32,7 +32,7 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			// that context yet (the middleware before this one starts no
 			// goroutine), and it keeps the deadline's context, cancelled,
 			// after, as a copy would.
-			st := c.Request().Context().(*request)
+			st := requestOf(c)
 			ctx, cancel := context.WithTimeout(st.Context, d)
 			defer cancel()
 			st.Context = ctx
