@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,6 +142,70 @@ func TestGrowthIgnoresPhaseLevelsAndWarmUp(t *testing.T) {
 	g = growthOf([]sample{leak[3], leak[7]}, leak, func(s sample) int64 { return s.rss })
 	if g.per100k < 42_999_000 || g.per100k > 43_001_000 {
 		t.Fatalf("leak of 430 bytes per request: %.0f per 100k, want 43,000,000", g.per100k)
+	}
+}
+
+// roundsOf makes the samples of a 60 s CI soak after its warm-up: two
+// rounds of the five phases, perChunk requests a sample; mem gives the
+// value of a phase in a round at a request count.
+func roundsOf(perChunk int64, mem func(ph phase, round int, requests int64) int64) []sample {
+	var out []sample
+	var req int64
+	for r := 1; r <= 2; r++ {
+		for _, ph := range phases {
+			req += perChunk
+			v := mem(ph, r, req)
+			out = append(out, sample{label: fmt.Sprintf("r%d %s", r, ph), requests: req, rss: v, heapLive: v})
+		}
+	}
+	return out
+}
+
+func TestGrowthWithinItsScatterIsNotJudged(t *testing.T) {
+	level := map[phase]int64{phaseKeyed: 20 << 20, phaseSigned: 22 << 20, phaseCreate: 23 << 20, phaseExecute: 24 << 20, phaseMixed: 23 << 20}
+	// Round 2 minus round 1, in KB: the shape of a CI run on a slow machine
+	// (2,170 requests a sample) whose live heap moved with what was in
+	// flight at each GC: +0.48 MB on average, one phase to the next ±0.75 MB.
+	moved := map[phase]int64{phaseKeyed: 1200, phaseSigned: -300, phaseCreate: 900, phaseExecute: -200, phaseMixed: 800}
+	scatter := func(ph phase, round int, _ int64) int64 {
+		if round == 2 {
+			return level[ph] + moved[ph]<<10
+		}
+		return level[ph]
+	}
+	s := roundsOf(2_170, scatter)
+	g := growthOf([]sample{s[4], s[9]}, s, func(s sample) int64 { return s.heapLive })
+	if g.per100k < maxGrowthPer100k || g.fitted < float64(resolution["heap live (after GC)"]) || g.fitted > g.noise {
+		t.Fatalf("scatter alone: %.2f MB per 100k, %.2f MB over the run, noise %.2f MB; want over budget and resolution, within noise",
+			g.per100k/(1<<20), g.fitted/(1<<20), g.noise/(1<<20))
+	}
+	// The same scatter on top of a leak of 100 bytes per request (2 MB over
+	// the run) stands out of it.
+	leak := roundsOf(2_170, func(ph phase, round int, req int64) int64 { return scatter(ph, round, req) + 100*req })
+	g = growthOf([]sample{leak[4], leak[9]}, leak, func(s sample) int64 { return s.heapLive })
+	if g.fitted <= g.noise || g.per100k < maxGrowthPer100k {
+		t.Fatalf("leak of 100 bytes per request within scatter: %.2f MB over the run, noise %.2f MB", g.fitted/(1<<20), g.noise/(1<<20))
+	}
+	// In the verdict: the scattered run passes and says why, the leak fails.
+	verdict := func(samples []sample) report {
+		r := &runner{s: settings{gateway: "bin/stxgate", conns: 32}, capacity: map[phase]float64{}, gw: &gateway{log: &logWatch{}}}
+		r.samples, r.verdicts = samples, []sample{samples[4], samples[9]}
+		for i := range r.samples {
+			r.samples[i].at = time.Unix(int64(i*6), 0)
+		}
+		return r.report(newPlan(60*time.Second), time.Minute)
+	}
+	if rep := verdict(s); !rep.pass || !strings.Contains(rep.text, "heap live (after GC) +4.") ||
+		!strings.Contains(rep.text, "its samples scatter (two standard errors: not told apart from noise)") {
+		t.Fatalf("scatter alone failed the run:\n%s", rep.text)
+	}
+	if rep := verdict(leak); rep.pass || !strings.Contains(rep.text, "**FAIL** heap live (after GC) grows") {
+		t.Fatalf("a 100 bytes per request leak passed:\n%s", rep.text)
+	}
+	// A clean leak leaves no scatter at all.
+	clean := roundsOf(2_170, func(ph phase, _ int, req int64) int64 { return level[ph] + 100*req })
+	if g = growthOf([]sample{clean[4], clean[9]}, clean, func(s sample) int64 { return s.heapLive }); g.noise > 1 {
+		t.Fatalf("a straight line has noise %.0f bytes", g.noise)
 	}
 }
 
