@@ -230,7 +230,7 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 
 	p("## Scale")
 	p("")
-	p("The baseline runs on a gateway whose database holds %s keys: `keyed` (measured before the extra limiter keys are made active) pooled with `keyed-base` (measured after they are removed), and the same for the paced phases, so that a drift of the machine during the scale phases favours neither side (A B B A). `keyed-scale` runs on a gateway whose database holds %s keys while %s more limiter keys are active in Redis (populated by the real script, removed after the phase).",
+	p("The baseline runs on a gateway whose database holds %s keys: `keyed` (measured before the extra limiter keys are made active) pooled with `keyed-base` (measured after they are removed), and the same for the paced phases, so that a drift of the machine during the scale phases favours neither side (A B B A). `keyed-scale` runs on a gateway started after its database was given %s keys (so it holds every key's hash in memory, as a gateway on such a database does) while %s more limiter keys are active in Redis (populated by the real script, removed after the phase).",
 		grouped(s.baseKeys), grouped(s.scaleKeys), grouped(s.limiterKeys))
 	p("")
 	p("| | %s keys | %s keys + %s limiter keys | change |", grouped(s.baseKeys), grouped(s.scaleKeys), grouped(s.limiterKeys))

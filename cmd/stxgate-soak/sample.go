@@ -43,7 +43,7 @@ func (r *runner) take(ctx context.Context, label string, warm bool, res wrkResul
 		wrkErrs: res.ConnectErrors + res.ReadErrors + res.WriteErrors + res.Timeouts}
 	pid := r.gw.Pid()
 	var err error
-	if s.rss, err = procRSS(pid); err != nil {
+	if s.rss, err = loadkit.RSS(pid); err != nil {
 		return s, err
 	}
 	if s.fds, err = procFDs(pid); err != nil {
@@ -65,21 +65,6 @@ func (r *runner) take(ctx context.Context, label string, warm bool, res wrkResul
 		return s, err
 	}
 	return s, nil
-}
-
-// procRSS is VmRSS of pid in bytes.
-func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 // procFDs counts pid's open file descriptors.
