@@ -67,10 +67,29 @@ type TB interface {
 // Pid is the node process's id (its CPU is the chain's).
 func (n *Node) Pid() int { return n.pid }
 
-// Dir is the directory of server.mjs and its package.json.
+// Dir is the directory of server.mjs and its package.json: beside this
+// source file when the build recorded its path, else (a -trimpath build
+// records the import path) under the module root above the working
+// directory, where tests and the bench run.
 func Dir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Dir(file)
+	}
+	const inModule = "internal/settlement/stacks/testnode"
+	dir, err := os.Getwd()
+	if err != nil {
+		return inModule
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, inModule, "server.mjs")); err == nil {
+			return filepath.Join(dir, inModule)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return inModule // not found: Start reports the missing packages under this path
+		}
+		dir = parent
+	}
 }
 
 // Start runs a node for the test and stops it when the test ends. Without
