@@ -11,6 +11,12 @@ func TestRoundRatiosListsEveryRoundInOrder(t *testing.T) {
 	}
 }
 
+func TestRoundChangesSignsEveryRound(t *testing.T) {
+	if got, want := roundChanges([]float64{0.04, -0.021, 0.531}), "+4 %, -2 %, +53 %"; got != want {
+		t.Fatalf("roundChanges = %q, want %q", got, want)
+	}
+}
+
 func TestMachineCPUKeepsStealOutOfBusy(t *testing.T) {
 	// user nice system idle iowait irq softirq steal guest guest_nice
 	busy, steal, total := machineCPU("cpu  1000 100 500 3000 200 0 300 400 50 5")
