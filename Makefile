@@ -7,8 +7,8 @@ SDK     := pkg
 DATABASE_URL_LOCAL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 # Builds that do not depend on where the checkout is: the build cache of one clone serves the next
 # (CI tests a fresh clone each run: 44 s instead of 132 s to build the race-enabled tests here).
-# A GOFLAGS of your own replaces it.
-export GOFLAGS ?= -trimpath
+# Added to the GOFLAGS already in effect (environment or go env -w), which would otherwise be lost.
+export GOFLAGS := $(strip $(filter-out -trimpath,$(shell $(GO) env GOFLAGS)) -trimpath)
 # What `stxgate version` prints (the image gets them as build arguments).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
