@@ -808,9 +808,20 @@ func (b *bench) profile(ctx context.Context) error {
 		{"a-paced", b.pprofCeil, b.ceil, b.profiledPaced("a-paced", b.ceil.Addr, perConn(ceilingARequests(b.ceil.Addr, len(b.keysA))))},
 		{"keyed-paced", b.pprofA, b.gwA, b.profiledPaced("keyed-paced", b.gwA.Addr, perConn(keyedRequests(b.gwA.Addr, b.keysA)))},
 	}
+	// What a step needs before its load starts (and its profile window
+	// opens) and after it ends.
+	around := map[string]struct{ before, after func() error }{
+		"b":           {after: func() error { return b.dropCeilingOrders(ctx, ceilRows, false) }},
+		"keyed-scale": {before: func() error { return b.fill.populate(ctx) }, after: func() error { return b.fill.remove(ctx) }},
+	}
 	for _, st := range steps {
 		if !s.wants(st.key) {
 			continue
+		}
+		if h := around[st.key]; h.before != nil {
+			if err := h.before(); err != nil {
+				return err
+			}
 		}
 		secs := int((s.duration - time.Second).Seconds())
 		var (
@@ -828,11 +839,6 @@ func (b *bench) profile(ctx context.Context) error {
 				traceErr = fetch(ctx, "http://"+st.pprof+"/debug/pprof/trace?seconds=2", filepath.Join(s.profileDir, st.key+".trace"))
 			})
 		}
-		if st.key == "keyed-scale" {
-			if err := b.fill.populate(ctx); err != nil {
-				return err
-			}
-		}
 		before := filepath.Join(s.profileDir, st.key+".allocs-before.pprof")
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", before); err != nil {
 			return err
@@ -848,13 +854,8 @@ func (b *bench) profile(ctx context.Context) error {
 		if err := fetch(ctx, "http://"+st.pprof+"/debug/pprof/allocs", filepath.Join(s.profileDir, st.key+".allocs.pprof")); err != nil {
 			return err
 		}
-		if st.key == "b" {
-			if err := b.dropCeilingOrders(ctx, ceilRows, false); err != nil {
-				return err
-			}
-		}
-		if st.key == "keyed-scale" {
-			if err := b.fill.remove(ctx); err != nil {
+		if h := around[st.key]; h.after != nil {
+			if err := h.after(); err != nil {
 				return err
 			}
 		}
