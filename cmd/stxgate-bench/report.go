@@ -54,6 +54,14 @@ func across(rounds []*Round, f func(*Round) float64) []float64 {
 	return out
 }
 
+// cores is f of phase key's CPU use (cores, not per request), the median
+// over the rounds.
+func cores(rounds []*Round, key string, f func(cpuUse) float64) float64 {
+	return median(across(rounds, func(r *Round) float64 { return f(r.Phases[key].CPU) }))
+}
+
+func steal(c cpuUse) float64 { return c.Steal }
+
 func thr(key string) func(*Round) float64 {
 	return func(r *Round) float64 { return r.Phases[key].Res.Throughput() }
 }
@@ -160,10 +168,8 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 	// The baseline is measured around the scale phases (A B B A), which
 	// evens out a drift of the machine but not steal that hits the scale
 	// phases alone (069ad80: 0.26-0.41 cores there, ~0.05 in the baseline).
-	stealOf := func(key string) float64 {
-		return median(across(rounds, func(r *Round) float64 { return r.Phases[key].CPU.Steal }))
-	}
-	scaleSteal, baseSteal := max(stealOf("keyed-scale"), stealOf("keyed-scale-paced")), max(stealOf("keyed-1k"), stealOf("keyed-1k-paced"))
+	scaleSteal := max(cores(rounds, "keyed-scale", steal), cores(rounds, "keyed-scale-paced", steal))
+	baseSteal := max(cores(rounds, "keyed-1k", steal), cores(rounds, "keyed-1k-paced", steal))
 	scaleNote := fmt.Sprintf("rounds %s paced, %s saturated; steal %.2f cores in the scale phases, %.2f in the baseline",
 		roundChanges(scaleP99s), roundChanges(scaleP99Closeds), scaleSteal, baseSteal)
 	if scaleSteal-baseSteal > 0.1 {
@@ -312,9 +318,8 @@ func (b *bench) report(rounds []*Round, took time.Duration) string {
 		p("| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f |", k, per(func(c cpuUse) float64 { return c.Server }),
 			per(func(c cpuUse) float64 { return c.Self }), per(func(c cpuUse) float64 { return c.Redis }),
 			per(func(c cpuUse) float64 { return c.Postgres }), chain, xacts,
-			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Machine })),
-			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Other })),
-			median(across(rounds, func(r *Round) float64 { return r.Phases[k].CPU.Steal })))
+			cores(rounds, k, func(c cpuUse) float64 { return c.Machine }),
+			cores(rounds, k, func(c cpuUse) float64 { return c.Other }), cores(rounds, k, steal))
 	}
 	p("")
 	p("The load generator is wrk for the closed loops and the tool's Go client for the paced phases. floor-recover's own process is counted in the load generator column (it is the work), the others' servers in the server column. \"Machine busy\" is CPU this VM ran (steal excluded). \"Other\" is the part of it not charged to this run's processes, Redis or PostgreSQL: other people's work, and kernel interrupt time charged to no process (loopback networking's softirq among it); Redis and PostgreSQL are shared too, so their columns may include others' work. \"Steal\" is time this VM had work to run and the hypervisor ran another VM instead: every process here stalls, which lengthens latencies (above all the paced p99) without costing anyone CPU.")

@@ -187,19 +187,11 @@ func TestGrowthWithinItsScatterIsNotJudged(t *testing.T) {
 		t.Fatalf("leak of 100 bytes per request within scatter: %.2f MB over the run, noise %.2f MB", g.fitted/(1<<20), g.noise/(1<<20))
 	}
 	// In the verdict: the scattered run passes and says why, the leak fails.
-	verdict := func(samples []sample) report {
-		r := &runner{s: settings{gateway: "bin/stxgate", conns: 32}, capacity: map[phase]float64{}, gw: &gateway{log: &logWatch{}}}
-		r.samples, r.verdicts = samples, []sample{samples[4], samples[9]}
-		for i := range r.samples {
-			r.samples[i].at = time.Unix(int64(i*6), 0)
-		}
-		return r.report(newPlan(60*time.Second), time.Minute)
-	}
-	if rep := verdict(s); !rep.pass || !strings.Contains(rep.text, "heap live (after GC) +4.") ||
+	if rep := reportOn(s, 4, 9, ""); !rep.pass || !strings.Contains(rep.text, "heap live (after GC) +4.") ||
 		!strings.Contains(rep.text, "its samples scatter (two standard errors: not told apart from noise)") {
 		t.Fatalf("scatter alone failed the run:\n%s", rep.text)
 	}
-	if rep := verdict(leak); rep.pass || !strings.Contains(rep.text, "**FAIL** heap live (after GC) grows") {
+	if rep := reportOn(leak, 4, 9, ""); rep.pass || !strings.Contains(rep.text, "**FAIL** heap live (after GC) grows") {
 		t.Fatalf("a 100 bytes per request leak passed:\n%s", rep.text)
 	}
 	// A clean leak leaves no scatter at all.
@@ -209,18 +201,26 @@ func TestGrowthWithinItsScatterIsNotJudged(t *testing.T) {
 	}
 }
 
+// reportOn is the 60 s soak's report on samples (6 s apart), its verdict
+// comparing samples first and last, with logs as the gateway's log.
+func reportOn(samples []sample, first, last int, logs string) report {
+	r := &runner{s: settings{gateway: "bin/stxgate", conns: 32}, capacity: map[phase]float64{}, gw: &gateway{log: &logWatch{}}}
+	_, _ = io.WriteString(r.gw.log, logs)
+	r.samples = samples
+	for i := range r.samples {
+		r.samples[i].at = time.Unix(int64(i*6), 0)
+	}
+	r.verdicts = []sample{r.samples[first], r.samples[last]}
+	return r.report(newPlan(60*time.Second), time.Minute)
+}
+
 func TestVerdict(t *testing.T) {
-	p := newPlan(60 * time.Second)
 	run := func(mem func(string, int64) int64, logs string, fiveXX int64) report {
-		r := &runner{s: settings{gateway: "bin/stxgate", conns: 32}, capacity: map[phase]float64{}, gw: &gateway{log: &logWatch{}}}
-		_, _ = io.WriteString(r.gw.log, logs)
-		r.samples = samplesOf(2, 60_000, mem)
-		for i := range r.samples {
-			r.samples[i].at = time.Unix(int64(i*6), 0)
-			r.samples[i].status5xx = fiveXX
+		samples := samplesOf(2, 60_000, mem)
+		for i := range samples {
+			samples[i].status5xx = fiveXX
 		}
-		r.verdicts = []sample{r.samples[3], r.samples[5]}
-		return r.report(p, time.Minute)
+		return reportOn(samples, 3, 5, logs)
 	}
 	flat := func(string, int64) int64 { return 30 << 20 }
 	if rep := run(flat, `{"level":"INFO"}`+"\n", 0); !rep.pass || !strings.Contains(rep.text, "**PASS**") {
