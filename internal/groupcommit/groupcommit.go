@@ -29,8 +29,9 @@ type Options[In any] struct {
 	// InFlight is how many batches may run at once (default 2): the next
 	// batch is built while the previous one's commit is being flushed.
 	InFlight int
-	// Timeout bounds one flush (default 10 s). Callers also stop waiting when
-	// their own context ends; the flush goes on for the other callers.
+	// Timeout bounds one flush (default 10 s; not with SelfBounded). Callers
+	// also stop waiting when their own context ends; the flush goes on for
+	// the other callers.
 	Timeout time.Duration
 	// Key, when set, keeps two inputs with the same key out of one batch: the
 	// later one waits for the next batch, so it sees the earlier one's effect
@@ -39,6 +40,12 @@ type Options[In any] struct {
 	// Split reports whether a failed batch should be retried one input at a
 	// time (an error about the data rather than the server). nil: never.
 	Split func(error) bool
+	// SelfBounded says the flush bounds its own time and heeds no context
+	// deadline (a go-redis client without ContextTimeoutEnabled: its socket
+	// and pool timeouts bound every call). The flush then gets
+	// context.Background() instead of the leader's deadline or Timeout:
+	// a context and a timer fewer per flush, for a deadline nothing read.
+	SelfBounded bool
 }
 
 // Batcher groups concurrent calls of Do into batches. It is safe for
@@ -125,7 +132,7 @@ func New[In, Out any](flush Flush[In, Out], opt Options[In]) *Batcher[In, Out] {
 // is in a batch, Do returns that batch's outcome whatever happens to ctx: a
 // caller is never told "cancelled" about a write that committed. The wait is
 // bounded by the flush's own timeout (Options.Timeout, or the leader's
-// deadline).
+// deadline, or the flush's own bounds with Options.SelfBounded).
 //
 // A call that finds a free slot flushes in its own goroutine (at low load
 // that is every call: no hand-off, no added wake-up); under load the queue is
@@ -141,6 +148,11 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	b.mu.Unlock()
 	if lead {
 		b.lead(ctx)
+		select { // the leader's batch most often held its own call: no select on ctx.Done, whose channel a cancellable context makes on first use
+		case <-c.done:
+			return b.release(c)
+		default:
+		}
 	}
 	select {
 	case <-c.done:
@@ -171,8 +183,11 @@ func (b *Batcher[In, Out]) lead(ctx context.Context) {
 	if batch == nil {
 		return
 	}
-	fctx := context.WithoutCancel(ctx)
-	if d, ok := ctx.Deadline(); ok {
+	fctx := context.Background()
+	if !b.opt.SelfBounded {
+		fctx = context.WithoutCancel(ctx)
+	}
+	if d, ok := ctx.Deadline(); ok && !b.opt.SelfBounded {
 		var cancel context.CancelFunc
 		fctx, cancel = context.WithDeadline(fctx, d)
 		defer cancel()
@@ -270,7 +285,7 @@ func (b *Batcher[In, Out]) flushOnce(ctx context.Context, batch []*call[In, Out]
 	// The flush ends by Options.Timeout, or sooner by the leader's deadline,
 	// already on ctx: a second timer (and a context under the first) for a
 	// deadline that cannot come first would be two allocations per flush.
-	if d, ok := ctx.Deadline(); !ok || time.Until(d) > b.opt.Timeout {
+	if d, ok := ctx.Deadline(); !b.opt.SelfBounded && (!ok || time.Until(d) > b.opt.Timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.opt.Timeout)
 		defer cancel()

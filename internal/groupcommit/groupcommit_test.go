@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -431,5 +432,63 @@ func TestReusedCallsGetTheirOwnAnswers(t *testing.T) {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatal("callers still waiting after a minute: an answer went to the wrong use of a call")
+	}
+}
+
+// A self-bounded flush gets neither the leader's deadline nor Timeout, and
+// is not cut when the leader's context ends.
+func TestSelfBoundedFlushHasNoDeadline(t *testing.T) {
+	var flushes []context.Context
+	flush := func(ctx context.Context, batch []string) ([]string, error) {
+		flushes = append(flushes, ctx)
+		return batch, nil
+	}
+	b := New(flush, Options[string]{Timeout: time.Minute, SelfBounded: true})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	if _, err := b.Do(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := b.Do(context.Background(), "y"); err != nil {
+		t.Fatal(err)
+	}
+	for i, fctx := range flushes {
+		if d, ok := fctx.Deadline(); ok {
+			t.Errorf("flush %d: deadline %v, want none", i, d)
+		}
+		if err := fctx.Err(); err != nil {
+			t.Errorf("flush %d: context ended (%v) with its leader's", i, err)
+		}
+	}
+	if len(flushes) != 2 {
+		t.Fatalf("%d flushes, want 2", len(flushes))
+	}
+}
+
+// doneCounter is a context that counts the calls of Done.
+type doneCounter struct {
+	context.Context
+	n atomic.Int32
+}
+
+func (d *doneCounter) Done() <-chan struct{} {
+	d.n.Add(1)
+	return d.Context.Done()
+}
+
+// A leader whose batch held its own call returns without asking its context
+// for Done: a cancellable context makes its channel on the first Done, and
+// the path taken at low load needs neither that channel nor the select.
+func TestLeaderDoesNotWaitOnItsContext(t *testing.T) {
+	b := New(func(_ context.Context, batch []int) ([]int, error) { return batch, nil }, Options[int]{SelfBounded: true})
+	ctx := &doneCounter{Context: context.Background()}
+	for i := range 3 {
+		got, err := b.Do(ctx, i)
+		if err != nil || got != i {
+			t.Fatalf("Do(%d) = %d, %v", i, got, err)
+		}
+	}
+	if n := ctx.n.Load(); n != 0 {
+		t.Errorf("Done called %d times, want 0", n)
 	}
 }

@@ -90,3 +90,27 @@ func TestValidateRejectsWithoutLeakingPassword(t *testing.T) {
 		}
 	}
 }
+
+// The limiter's and the replay store's pipelines are self-bounded
+// (groupcommit.Options.SelfBounded): they hand go-redis no deadline, which is
+// right only while go-redis reads none and bounds calls by its own timeouts.
+func TestClientsReadNoContextDeadline(t *testing.T) {
+	for _, url := range []string{"redis://127.0.0.1:6379/0", "redis+cluster://127.0.0.1:7000"} {
+		rdb, err := redisconn.New(url)
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		var enabled bool
+		var read time.Duration
+		switch c := rdb.(type) {
+		case *redis.Client:
+			enabled, read = c.Options().ContextTimeoutEnabled, c.Options().ReadTimeout
+		case *redis.ClusterClient:
+			enabled, read = c.Options().ContextTimeoutEnabled, c.Options().ReadTimeout
+		}
+		_ = rdb.Close()
+		if enabled || read <= 0 {
+			t.Errorf("%s: ContextTimeoutEnabled %v, ReadTimeout %v: want false and a bound", url, enabled, read)
+		}
+	}
+}

@@ -36,7 +36,7 @@ type claimResult struct {
 // NewReplay stores ids under prefix (e.g. "stxgate:").
 func NewReplay(rdb redis.UniversalClient, prefix string) *Replay {
 	r := &Replay{rdb: rdb, prefix: prefix}
-	r.claims = groupcommit.New(r.pipeline, groupcommit.Options[claim]{InFlight: 4})
+	r.claims = groupcommit.New(r.pipeline, groupcommit.Options[claim]{InFlight: 4, SelfBounded: true})
 	return r
 }
 

@@ -68,10 +68,13 @@ type scriptResult struct {
 // other; 4 is the middle.
 const pipelinesInFlight = 4
 
-// New returns a limiter storing its state under prefix.
+// New returns a limiter storing its state under prefix. Its pipelines are
+// self-bounded (groupcommit.Options.SelfBounded): the gateway's clients
+// never set ContextTimeoutEnabled, so go-redis bounds each call by its own
+// socket and pool timeouts and would not read a deadline on the context.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	r := &Limiter{rdb: rdb, prefix: prefix}
-	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[unit]{InFlight: pipelinesInFlight})
+	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[unit]{InFlight: pipelinesInFlight, SelfBounded: true})
 	return r
 }
 
