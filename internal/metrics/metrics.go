@@ -47,6 +47,7 @@ type Metrics struct {
 	httpInFlight prometheus.Gauge
 
 	limiterDecisions *prometheus.CounterVec
+	decisions        map[string]*[3]prometheus.Counter // the known scopes' series by decisionIndex, resolved once
 
 	signatures        *prometheus.CounterVec
 	signatureDuration *prometheus.HistogramVec
@@ -55,6 +56,8 @@ type Metrics struct {
 	settlementDuration *prometheus.HistogramVec
 
 	keyCacheLookups *prometheus.CounterVec
+	keyCacheHit     prometheus.Counter // resolved once: the lookup is on every keyed request
+	keyCacheMiss    prometheus.Counter
 	keyCacheReloads prometheus.Counter
 
 	storeErrors *prometheus.CounterVec
@@ -120,8 +123,14 @@ func New() *Metrics {
 	)
 	// Series that should read 0 rather than be absent before the first event,
 	// so rate() and ratios work from the first scrape.
-	for _, r := range []string{"hit", "miss"} {
-		m.keyCacheLookups.WithLabelValues(r)
+	m.keyCacheHit, m.keyCacheMiss = m.keyCacheLookups.WithLabelValues("hit"), m.keyCacheLookups.WithLabelValues("miss")
+	m.decisions = make(map[string]*[3]prometheus.Counter)
+	for _, scope := range []string{ScopeKey, ScopeIP, ScopeWallet} {
+		var cs [3]prometheus.Counter
+		for i, d := range decisionNames {
+			cs[i] = m.limiterDecisions.WithLabelValues(scope, d)
+		}
+		m.decisions[scope] = &cs
 	}
 	for _, s := range []string{StorePostgres, StoreRedis} {
 		m.storeErrors.WithLabelValues(s)
@@ -246,15 +255,30 @@ func (m *Metrics) RateLimit(scope string, allowed bool, err error) {
 	if m == nil {
 		return
 	}
-	decision := "refused"
+	i := decisionRefused
 	switch {
 	case err != nil:
-		decision = "unavailable"
+		i = decisionUnavailable
 	case allowed:
-		decision = "allowed"
+		i = decisionAllowed
 	}
-	m.limiterDecisions.WithLabelValues(scope, decision).Inc()
+	if cs, ok := m.decisions[scope]; ok {
+		cs[i].Inc()
+		return
+	}
+	m.limiterDecisions.WithLabelValues(scope, decisionNames[i]).Inc()
 }
+
+// decisionIndex indexes a limiter decision's label value in decisionNames.
+type decisionIndex int
+
+const (
+	decisionAllowed decisionIndex = iota
+	decisionRefused
+	decisionUnavailable
+)
+
+var decisionNames = [...]string{decisionAllowed: "allowed", decisionRefused: "refused", decisionUnavailable: "unavailable"}
 
 // Signature counts and times one signature verification of kind that began
 // at start; err is the verifier's answer.
@@ -288,9 +312,9 @@ func (m *Metrics) KeyCacheLookup(hit bool) {
 		return
 	}
 	if hit {
-		m.keyCacheLookups.WithLabelValues("hit").Inc()
+		m.keyCacheHit.Inc()
 	} else {
-		m.keyCacheLookups.WithLabelValues("miss").Inc()
+		m.keyCacheMiss.Inc()
 	}
 }
 

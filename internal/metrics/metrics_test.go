@@ -122,6 +122,39 @@ func TestSignatureResults(t *testing.T) {
 	}
 }
 
+// Limiter decisions and key cache lookups count under their labels; the
+// known scopes' series read 0 before their first decision.
+func TestRateLimitAndKeyCacheCounts(t *testing.T) {
+	m := metrics.New()
+	if got := counter(t, m, "stxgate_ratelimit_decisions_total", map[string]string{"scope": "wallet", "decision": "unavailable"}); got != 0 {
+		t.Fatalf("wallet unavailable before any decision: %v", got)
+	}
+	m.RateLimit(metrics.ScopeKey, true, nil)
+	m.RateLimit(metrics.ScopeKey, true, nil)
+	m.RateLimit(metrics.ScopeKey, false, nil)
+	m.RateLimit(metrics.ScopeIP, true, errors.New("redis down"))
+	m.RateLimit("other", false, nil)
+	m.KeyCacheLookup(true)
+	m.KeyCacheLookup(false)
+	m.KeyCacheLookup(true)
+	for _, tc := range []struct {
+		scope, decision string
+		want            float64
+	}{
+		{"key", "allowed", 2}, {"key", "refused", 1}, {"key", "unavailable", 0},
+		{"ip", "unavailable", 1}, {"ip", "allowed", 0}, {"wallet", "allowed", 0}, {"other", "refused", 1},
+	} {
+		if got := counter(t, m, "stxgate_ratelimit_decisions_total", map[string]string{"scope": tc.scope, "decision": tc.decision}); got != tc.want {
+			t.Errorf("%s %s: %v, want %v", tc.scope, tc.decision, got, tc.want)
+		}
+	}
+	for result, want := range map[string]float64{"hit": 2, "miss": 1} {
+		if got := counter(t, m, "stxgate_key_cache_lookups_total", map[string]string{"result": result}); got != want {
+			t.Errorf("key cache %s: %v, want %v", result, got, want)
+		}
+	}
+}
+
 // Two gateways in one process have registries of their own.
 func TestRegistriesAreIndependent(t *testing.T) {
 	a, b := metrics.New(), metrics.New()
