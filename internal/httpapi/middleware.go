@@ -30,7 +30,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			hex.Encode(x[:], b[:])
 			id = string(x[:])
 		}
-		r := &request{Context: req.Context()}
+		r := newRequest(req.Context())
 		r.id[0] = id
 		c.Response().Header()[echo.HeaderXRequestID] = r.id[:] // the name is canonical
 		c.SetRequest(req.WithContext(r))

@@ -21,7 +21,8 @@ import (
 // any other goroutine can see the context (the key, set after the limiter
 // call, is atomic all the same).
 type request struct {
-	context.Context // the client's request context; requestDeadline's once it set one
+	lifetime                 // Deadline, Done, Err, AfterFunc: the client's, bounded by requestDeadline
+	values   context.Context // the client's context without its cancellation: Value's fallback
 
 	origin audit.Origin
 	key    atomic.Pointer[keyauth.Result]
@@ -44,7 +45,15 @@ func (r *request) Value(k any) any {
 	case audit.OriginKey:
 		return &r.origin
 	}
-	return r.Context.Value(k)
+	return r.values.Value(k)
+}
+
+// newRequest is the request context of a client's. Its values come through
+// context.WithoutCancel, which hides the client's cancellation from
+// context.Cause: a request that ended by its deadline reports that, not the
+// client's cause (nil while it is still connected).
+func newRequest(client context.Context) *request {
+	return &request{lifetime: lifetime{client: client}, values: context.WithoutCancel(client)}
 }
 
 // requestOf returns the request's state, or nil outside requestID (tests

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,6 +100,131 @@ func TestRequestContext(t *testing.T) {
 		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(client, http.MethodGet, "/x", nil))
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("request context %v, want the client's cancellation", err)
+		}
+	})
+}
+
+// The request's lifetime (deadline.go) makes its timer and channel only when
+// something waits on it; whether or not anything did, its Err, Done, Cause
+// and AfterFunc answer as a timer context under the client's would.
+func TestRequestLifetime(t *testing.T) {
+	t.Run("DeadlinePassesUnwatched", func(t *testing.T) {
+		r := newRequest(context.Background())
+		r.at = time.Now().Add(time.Millisecond)
+		if err := r.Err(); err != nil {
+			t.Fatalf("before the deadline: %v", err)
+		}
+		time.Sleep(time.Until(r.at)) // the clock passing is what is tested
+		if err := r.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("after the deadline: %v", err)
+		}
+		if r.done != nil || r.timer != nil {
+			t.Fatal("Err made a channel or a timer")
+		}
+		<-r.Done() // closed already
+		if err := context.Cause(r); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Cause %v, want the deadline", err)
+		}
+		r.end(context.Canceled)
+		if err := r.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("ending it again changed Err to %v", err)
+		}
+	})
+
+	t.Run("ClientGoneUnwatched", func(t *testing.T) {
+		client, leave := context.WithCancel(context.Background())
+		r := newRequest(client)
+		r.at = time.Now().Add(time.Hour)
+		leave()
+		if err := r.Err(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Err %v, want the client's cancellation", err)
+		}
+	})
+
+	t.Run("WatchedDeadlineClosesDone", func(t *testing.T) {
+		r := newRequest(context.Background())
+		r.at = time.Now().Add(5 * time.Millisecond)
+		<-r.Done() // closed by the timer, not by anyone asking Err
+		if err := r.Err(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Err %v", err)
+		}
+	})
+
+	t.Run("AfterFunc", func(t *testing.T) {
+		if _, ok := any(&request{}).(interface{ AfterFunc(func()) func() bool }); !ok {
+			t.Fatal("request does not implement AfterFunc: every derived context would start a goroutine")
+		}
+		r := newRequest(context.Background())
+		r.at = time.Now().Add(time.Hour)
+		ran := make(chan string, 3)
+		context.AfterFunc(r, func() { ran <- "registered" })
+		stop := context.AfterFunc(r, func() { ran <- "stopped" })
+		if !stop() || stop() {
+			t.Fatal("stop: want true once, then false")
+		}
+		child, cancel := context.WithCancel(r)
+		defer cancel()
+		r.end(context.Canceled)
+		if got := <-ran; got != "registered" {
+			t.Fatalf("ran %q", got)
+		}
+		<-child.Done()
+		if err := child.Err(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("child %v", err)
+		}
+		context.AfterFunc(r, func() { ran <- "late" }) // after the end: runs at once
+		if got := <-ran; got != "late" {
+			t.Fatalf("ran %q", got)
+		}
+		select {
+		case got := <-ran:
+			t.Fatalf("%q ran too", got)
+		default:
+		}
+	})
+
+	// Racing goroutines ask Err and Done and register and stop functions
+	// while the deadline fires and the request ends: every function runs
+	// exactly once unless its stop said it would not, Done closes for all,
+	// and Err is one of the two ends (run with -race).
+	t.Run("Concurrent", func(t *testing.T) {
+		for range 50 {
+			r := newRequest(context.Background())
+			r.at = time.Now().Add(200 * time.Microsecond)
+			const n = 16
+			var wg, ran sync.WaitGroup // ran: the registered functions still to run
+			runs := make([]atomic.Int32, n)
+			stopped := make([]bool, n)
+			for i := range n {
+				wg.Add(1)
+				ran.Add(1)
+				go func() {
+					defer wg.Done()
+					_ = r.Err()
+					stop := context.AfterFunc(r, func() { runs[i].Add(1); ran.Done() })
+					if i%2 == 0 && stop() {
+						stopped[i] = true
+						ran.Done() // it will not run
+					}
+					<-r.Done()
+				}()
+			}
+			go r.end(context.Canceled)
+			wg.Wait()
+			ran.Wait()
+			err := r.Err()
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				t.Fatalf("Err %v", err)
+			}
+			for i := range n {
+				want := int32(1)
+				if stopped[i] {
+					want = 0
+				}
+				if got := runs[i].Load(); got != want {
+					t.Fatalf("function %d ran %d times, want %d", i, got, want)
+				}
+			}
 		}
 	})
 }
