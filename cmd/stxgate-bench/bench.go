@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/stxgate/stxgate/internal/loadkit"
 	"github.com/stxgate/stxgate/internal/settlement/stacks/testnode"
@@ -50,6 +52,12 @@ type bench struct {
 	keysB     []benchKey
 	apiOrders []orderRow
 	fill      limiterFill
+
+	// The scale gateway's Redis database (scaleRedis): its limiter keys,
+	// the 100,000 filler ones among them, stay out of the 1,000-key
+	// gateway's keyspace, so the two can be measured in alternate slices.
+	redisB    *redis.Client
+	redisURLB string
 
 	loadStart string
 	setupTook time.Duration
@@ -83,7 +91,10 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if b.gwA, b.pprofA, err = b.startGateway(ctx, "gateway-1k", dsnA, b.Prefix+"a:", nil); err != nil {
 		return b, err
 	}
-	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.Prefix+"b:", nil); err != nil {
+	if b.redisB, b.redisURLB, err = scaleRedis(ctx, b.Redis, s.redisURL); err != nil {
+		return b, err
+	}
+	if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale", dsnB, b.Prefix+"b:", map[string]string{"REDIS_URL": b.redisURLB}); err != nil {
 		return b, err
 	}
 	self, err := os.Executable()
@@ -173,7 +184,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 		// holds all their hashes (app.New loads them). Restart it so the
 		// scale phases measure that gateway, not one that saw 64 keys.
 		b.gwB.Stop()
-		if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale-restarted", dsnB, b.Prefix+"b:", nil); err != nil {
+		if b.gwB, b.pprofB, err = b.startGateway(ctx, "gateway-scale-restarted", dsnB, b.Prefix+"b:", map[string]string{"REDIS_URL": b.redisURLB}); err != nil {
 			return b, err
 		}
 		rssA, errA := loadkit.RSS(b.gwA.Pid())
@@ -186,7 +197,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err := b.maintain(ctx, true); err != nil {
 		return b, err
 	}
-	b.fill = limiterFill{rdb: b.Redis, prefix: b.Prefix + "b:", n: s.limiterKeys}
+	b.fill = limiterFill{rdb: b.redisB, prefix: b.Prefix + "b:", n: s.limiterKeys}
 	b.setupTook = time.Since(t0)
 	loadkit.Logf("setup done in %s", b.setupTook.Round(time.Second))
 	return b, nil
@@ -243,7 +254,34 @@ func (b *bench) teardown() {
 			db.Close()
 		}
 	}
+	if b.redisB != nil && b.Scratch != nil && b.redisB != b.Redis {
+		if err := loadkit.DeletePrefix(ctx, b.redisB, b.Prefix); err != nil {
+			loadkit.Logf("delete Redis prefix %s in the scale gateway's database: %v", b.Prefix, err)
+		}
+		_ = b.redisB.Close()
+	}
 	b.Remove(ctx, loadkit.Logf)
+}
+
+// scaleRedis is the Redis database of the scale gateway: the one after
+// url's (modulo 16, Redis's default count), or url's own when the server
+// has no second database (its limiter keys then share the 1,000-key
+// gateway's keyspace while both are measured).
+func scaleRedis(ctx context.Context, rdb *redis.Client, raw string) (*redis.Client, string, error) {
+	opt := *rdb.Options()
+	opt.DB = (opt.DB + 1) % 16
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	u.Path = "/" + strconv.Itoa(opt.DB)
+	c := redis.NewClient(&opt)
+	if err := c.Ping(ctx).Err(); err != nil {
+		_ = c.Close()
+		loadkit.Logf("Redis database %d is not usable (%v): the scale gateway shares database %d", opt.DB, err, rdb.Options().DB)
+		return rdb, raw, nil
+	}
+	return c, u.String(), nil
 }
 
 // --- requests -----------------------------------------------------------
@@ -664,30 +702,27 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			return nil, err
 		}
 		// Scale: the same keyed load on the gateway whose database holds
-		// the million keys, while Redis holds the extra active limiter keys
-		// (populating them takes seconds, so these phases cannot be sliced
-		// against the 1,000-key ones). The 1,000-key gateway is measured
-		// again right after the extra keys are gone — keyed-base — and the
-		// comparison pools it with keyed, measured before: A B B A.
+		// the million keys, while its Redis database holds the extra active
+		// limiter keys, in slices alternating with the 1,000-key gateway's
+		// (keyed-base, its own Redis database), as a scenario alternates
+		// with its floor: a burst of the machine's own lands on both.
 		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
 			if err := b.populate(ctx, round); err != nil {
 				return nil, err
 			}
-			if err := measureSliced(0, closed, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0)); err != nil {
-				return nil, err
-			}
-			if err := measureSliced(0, paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate)); err != nil {
-				return nil, err
-			}
+		}
+		if err := measureSliced(start, closed, closedStep("keyed-scale", b.gwB, keyedBFile, false, 0),
+			closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
+			return nil, err
+		}
+		if err := measureSliced(start, paced, pacedStep("keyed-scale-paced", b.gwB, perConn(keyedB), rate),
+			pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
+			return nil, err
+		}
+		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
 			if err := b.fill.remove(ctx); err != nil {
 				return nil, err
 			}
-		}
-		if err := measureSliced(0, paced, pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
-			return nil, err
-		}
-		if err := measureSliced(0, closed, closedStep("keyed-base", b.gwA, keyedAFile, false, 0)); err != nil {
-			return nil, err
 		}
 		execSteps := []step{floorExecStep, closedStep("execute", b.gwA, execFile, true, len(execRows))}
 		if st.measured() {
@@ -700,11 +735,11 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			closedStep("signed-reuse", b.gwA, reuseFile, false, 0)); err != nil {
 			return nil, err
 		}
-		// The pooled 1,000-key baselines of the scale comparison (not phases
-		// of their own: they are not listed twice).
+		// The 1,000-key baselines of the scale comparison (not phases of
+		// their own: they are not listed twice).
 		if s.phases == nil {
-			round.Phases["keyed-1k"] = mergeRecs(mergeRecs(nil, round.Phases["keyed"]), round.Phases["keyed-base"])
-			round.Phases["keyed-1k-paced"] = mergeRecs(mergeRecs(nil, round.Phases["keyed-paced"]), round.Phases["keyed-base-paced"])
+			round.Phases["keyed-1k"] = mergeRecs(nil, round.Phases["keyed-base"])
+			round.Phases["keyed-1k-paced"] = mergeRecs(nil, round.Phases["keyed-base-paced"])
 		}
 		out = append(out, round)
 		estimate := func(key string, n int) int {
