@@ -176,7 +176,8 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 // lead flushes one batch in the caller's goroutine, then leaves what queued
 // meanwhile to a runner. The flush keeps the caller's deadline (a request
 // deadline bounds its own wait, as a plain statement would) but not its
-// cancellation: the batch is other callers' too.
+// cancellation: the batch is other callers' too. A SelfBounded flush keeps
+// neither.
 func (b *Batcher[In, Out]) lead(ctx context.Context) {
 	var buf [8]*call[In, Out] // a leader's batch is small at low load: no slice for it
 	batch := b.take(buf[:0])

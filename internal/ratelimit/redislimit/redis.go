@@ -71,7 +71,9 @@ const pipelinesInFlight = 4
 // New returns a limiter storing its state under prefix. Its pipelines are
 // self-bounded (groupcommit.Options.SelfBounded): the gateway's clients
 // never set ContextTimeoutEnabled, so go-redis bounds each call by its own
-// socket and pool timeouts and would not read a deadline on the context.
+// timeouts (3 s a read or write, 4 s a wait for a pool connection, one
+// retry). A request deadline never cut a read or a write; one shorter than
+// 4 s used to cut the wait for a connection, and no longer does.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	r := &Limiter{rdb: rdb, prefix: prefix}
 	r.calls = groupcommit.New(r.pipeline, groupcommit.Options[unit]{InFlight: pipelinesInFlight, SelfBounded: true})
