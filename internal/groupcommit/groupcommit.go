@@ -187,11 +187,11 @@ func (b *Batcher[In, Out]) lead(ctx context.Context) {
 	fctx := context.Background()
 	if !b.opt.SelfBounded {
 		fctx = context.WithoutCancel(ctx)
-	}
-	if d, ok := ctx.Deadline(); ok && !b.opt.SelfBounded {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithDeadline(fctx, d)
-		defer cancel()
+		if d, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithDeadline(fctx, d)
+			defer cancel()
+		}
 	}
 	b.write(fctx, batch)
 	b.mu.Lock()
@@ -286,10 +286,12 @@ func (b *Batcher[In, Out]) flushOnce(ctx context.Context, batch []*call[In, Out]
 	// The flush ends by Options.Timeout, or sooner by the leader's deadline,
 	// already on ctx: a second timer (and a context under the first) for a
 	// deadline that cannot come first would be two allocations per flush.
-	if d, ok := ctx.Deadline(); !b.opt.SelfBounded && (!ok || time.Until(d) > b.opt.Timeout) {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.opt.Timeout)
-		defer cancel()
+	if !b.opt.SelfBounded {
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > b.opt.Timeout {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, b.opt.Timeout)
+			defer cancel()
+		}
 	}
 	var ins []In
 	if len(batch) == 1 { // most flushes at low load: the call's own input, no slice
