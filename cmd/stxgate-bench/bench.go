@@ -705,7 +705,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// the million keys, while its Redis database holds the extra active
 		// limiter keys, in slices alternating with the 1,000-key gateway's
 		// (keyed-base, its own Redis database), as a scenario alternates
-		// with its floor: a burst of the machine's own lands on both.
+		// with its floor: a burst of the machine lands on both.
 		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
 			if err := b.populate(ctx, round); err != nil {
 				return nil, err
