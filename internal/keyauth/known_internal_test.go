@@ -3,7 +3,9 @@ package keyauth
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stxgate/stxgate/internal/apikey"
@@ -69,5 +71,67 @@ func BenchmarkKnownHas(b *testing.B) {
 		if k.has(miss) {
 			b.Fatal("found")
 		}
+	}
+}
+
+// addAll keeps each shard sorted and free of duplicates, whatever the
+// listings hold: hashes repeated within one listing and across listings,
+// shards empty and already filled, a listing of one shard only.
+func TestKnownAddAllMatchesASet(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	hash := func() apikey.Hash {
+		var h apikey.Hash
+		for i := range h {
+			h[i] = byte(r.Uint32())
+		}
+		h[0] %= 8 // few shards, so that listings meet in them
+		return h
+	}
+	k := NewKnown(nil, nil)
+	want := map[apikey.Hash]bool{}
+	var seen []apikey.Hash
+	for _, size := range []int{500, 1, 0, 300, 2000} {
+		var listing []apikey.Hash
+		for range size {
+			h := hash()
+			if len(seen) > 0 && r.IntN(4) == 0 { // one in four repeats a hash listed before
+				h = seen[r.IntN(len(seen))]
+			}
+			listing = append(listing, h)
+			if r.IntN(10) == 0 { // and some repeat within the listing
+				listing = append(listing, h)
+			}
+		}
+		for _, h := range listing {
+			want[h] = true
+			seen = append(seen, h)
+		}
+		k.addAll(listing)
+	}
+	oneShard := []apikey.Hash{{200, 1}, {200, 0}, {200, 1}}
+	k.addAll(oneShard)
+	want[apikey.Hash{200, 1}], want[apikey.Hash{200, 0}] = true, true
+	if k.Len() != len(want) {
+		t.Fatalf("set holds %d hashes, want %d", k.Len(), len(want))
+	}
+	for i := range k.shards {
+		hs := k.shards[i].hashes
+		if !slices.IsSortedFunc(hs, compareHash) || len(slices.Compact(slices.Clone(hs))) != len(hs) {
+			t.Fatalf("shard %d is not sorted and unique", i)
+		}
+		for _, h := range hs {
+			if h[0] != byte(i) || !want[h] {
+				t.Fatalf("shard %d holds %x", i, h)
+			}
+		}
+	}
+	for h := range want {
+		if !k.has(h) {
+			t.Fatalf("hash %x missing", h)
+		}
+	}
+	k.Add(apikey.Hash{200, 2}) // an insert into a shard addAll filled leaves the others alone
+	if !k.has(apikey.Hash{200, 2}) || !k.has(apikey.Hash{200, 1}) || k.Len() != len(want)+1 {
+		t.Fatal("Add after addAll")
 	}
 }
