@@ -168,7 +168,7 @@ func setup(ctx context.Context, s settings) (*bench, error) {
 	if err := insertFillerKeys(ctx, b.dbA, 1, s.baseKeys-bench, nil); err != nil {
 		return b, err
 	}
-	if s.wants("keyed-scale") || s.wants("keyed-scale-paced") { // -phases without them: skip the long insert
+	if s.wantsScale() { // -phases without them: skip the long insert
 		tf := time.Now()
 		loadkit.Logf("inserting %d filler keys into %s (SQL)", s.scaleKeys-bench, scaleDB)
 		if err := insertFillerKeys(ctx, b.dbB, 1, s.scaleKeys-bench, func(done int) {
@@ -254,7 +254,7 @@ func (b *bench) teardown() {
 			db.Close()
 		}
 	}
-	if b.redisB != nil && b.Scratch != nil && b.redisB != b.Redis {
+	if b.redisB != nil && b.redisB != b.Redis { // redisB is set only once Scratch is
 		if err := loadkit.DeletePrefix(ctx, b.redisB, b.Prefix); err != nil {
 			loadkit.Logf("delete Redis prefix %s in the scale gateway's database: %v", b.Prefix, err)
 		}
@@ -706,7 +706,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 		// limiter keys, in slices alternating with the 1,000-key gateway's
 		// (keyed-base, its own Redis database), as a scenario alternates
 		// with its floor: a burst of the machine lands on both.
-		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
+		if s.wantsScale() {
 			if err := b.populate(ctx, round); err != nil {
 				return nil, err
 			}
@@ -719,7 +719,7 @@ func (b *bench) rounds(ctx context.Context) ([]*Round, error) {
 			pacedStep("keyed-base-paced", b.gwA, perConn(keyedA), rate)); err != nil {
 			return nil, err
 		}
-		if s.wants("keyed-scale") || s.wants("keyed-scale-paced") {
+		if s.wantsScale() {
 			if err := b.fill.remove(ctx); err != nil {
 				return nil, err
 			}

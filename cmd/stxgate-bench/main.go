@@ -196,6 +196,10 @@ func runBench(args []string) error {
 // wants says whether the run measures phase key.
 func (s settings) wants(key string) bool { return s.phases == nil || s.phases[key] }
 
+// wantsScale reports whether a scale phase is measured: the million keys
+// are inserted and the limiter keys made active only then.
+func (s settings) wantsScale() bool { return s.wants("keyed-scale") || s.wants("keyed-scale-paced") }
+
 // phaseTable is what a -phases run prints: each measured phase's throughput
 // and CPU per request, every round.
 func phaseTable(rounds []*Round) string {
